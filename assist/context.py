@@ -1,0 +1,31 @@
+"""What every subcommand is handed: the settings in force and, opened on first use, the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import click
+
+from sync.config import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    _store: object | None = field(default=None, repr=False)
+
+    @property
+    def store(self):
+        """The local store, opened (and migrated) the first time a command needs it."""
+        if self._store is None:
+            from sync.store import Store
+
+            self._store = Store.open(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,132 @@
+"""Languages: the gettext catalogues and the few functions every channel uses to speak them.
+
+All resident-facing text has one home, `locales/<lang>/LC_MESSAGES/messages.po`, English being
+the source language (message ids). Code marks text with `_()`/`N_()` and translates it through a
+`Translator` for the resident's language, which also formats dates and numbers with Babel. Each
+language has a `manifest.toml` saying whether a native speaker has reviewed it: until then it is
+an honest draft, and `languages.reviewed_only` hides it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from gettext import NullTranslations
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+log = logging.getLogger(__name__)
+
+LOCALE_DIR = Path(__file__).parent
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+#: Display order: English, Welsh, then community languages by number of speakers (Census 2021).
+PREFERRED_ORDER = ("en", "cy", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn")
+RIGHT_TO_LEFT = frozenset({"ar", "ur"})
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction where it is defined; it is translated where it is shown."""
+    return message
+
+
+def shipped() -> list[str]:
+    """Every language with a catalogue in this package, English first."""
+    found = {path.parent.parent.name for path in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")}
+    found.add(SOURCE_LANGUAGE)
+    rank = {code: index for index, code in enumerate(PREFERRED_ORDER)}
+    return sorted(found, key=lambda code: (rank.get(code, len(rank)), code))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    code: str
+    reviewed_by: str = ""
+    reviewed_on: str = ""
+    notes: str = ""
+
+    @property
+    def reviewed(self) -> bool:
+        return self.code == SOURCE_LANGUAGE or bool(self.reviewed_by and self.reviewed_on)
+
+
+@cache
+def manifest(code: str) -> Manifest:
+    path = LOCALE_DIR / code / "manifest.toml"
+    if code == SOURCE_LANGUAGE or not path.exists():
+        return Manifest(code)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return Manifest(code, str(data.get("reviewed_by", "")), str(data.get("reviewed_on", "")),
+                    str(data.get("notes", "")))
+
+
+def enabled(wanted: list[str], reviewed_only: bool) -> list[str]:
+    """The languages to offer: `wanted` (or every shipped one) that ship, reviewed if required.
+
+    English is always offered: it is the source every message falls back to.
+    """
+    available = shipped()
+    chosen = [code for code in (wanted or available) if code in available]
+    if reviewed_only:
+        chosen = [code for code in chosen if manifest(code).reviewed]
+    if SOURCE_LANGUAGE not in chosen:
+        chosen.insert(0, SOURCE_LANGUAGE)
+    return chosen
+
+
+def native_name(code: str) -> str:
+    """A language named in itself, as a person looking for it would recognise it: "Cymraeg"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+@cache
+def _translations(code: str) -> NullTranslations:
+    if code == SOURCE_LANGUAGE:
+        return NullTranslations()
+    loaded = Translations.load(str(LOCALE_DIR), [code], DOMAIN)
+    if not isinstance(loaded, Translations):
+        log.warning("no compiled catalogue for %s (run `make compile`); showing English", code)
+    return loaded
+
+
+class Translator:
+    """Text, plurals, dates and numbers for one language."""
+
+    def __init__(self, code: str = SOURCE_LANGUAGE) -> None:
+        self.code = code
+        self.locale = Locale.parse(code)
+        self._translations = _translations(code)
+
+    @property
+    def right_to_left(self) -> bool:
+        return self.code in RIGHT_TO_LEFT
+
+    def gettext(self, message: str) -> str:
+        return self._translations.gettext(message) if message else message
+
+    __call__ = gettext
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._translations.ngettext(singular, plural, n)
+
+    def datetime(self, moment: datetime, format: str = "medium") -> str:
+        return format_datetime(moment, format=format, locale=self.locale)
+
+    def date(self, day: date, format: str = "long") -> str:
+        return format_date(day, format=format, locale=self.locale)
+
+    def number(self, value: float | int) -> str:
+        return format_decimal(value, locale=self.locale)
+
+
+@cache
+def translator(code: str) -> Translator:
+    return Translator(code)

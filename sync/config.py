@@ -1,0 +1,221 @@
+"""Settings: one TOML file, `ASSIST_<SECTION>__<KEY>` environment overrides, offline defaults.
+
+Every key lives here once, with its type, default and a line of documentation; the README's
+configuration reference is checked against this module by a test, and `assist config` prints the
+values in force and where each came from. With no file and no environment at all, every command
+works offline on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+
+ENV_PREFIX = "ASSIST_"
+CONFIG_ENV = "ASSIST_CONFIG"
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used, named by file, key and what was expected."""
+
+    def __init__(self, source: str, key: str, expected: str, got: object = None) -> None:
+        self.source, self.key, self.expected = source, key, expected
+        detail = f" (got {got!r})" if got is not None else ""
+        super().__init__(f"{source}: {key}: expected {expected}{detail}")
+
+
+def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None):
+    """A dataclass field carrying its documentation and constraints."""
+    meta = {"doc": doc, "choices": choices, "minimum": minimum}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: str = setting("", "SQLite file holding the outbox, status history, catalogue cache and gazetteer. Empty: `assist.db` in the platform data directory.")
+    key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run). Empty: `assist.key` beside the store.")
+    key: str = setting("", "The encryption key itself (urlsafe base64, 32 bytes), for machines that keep secrets in the environment (`ASSIST_STORE__KEY`). Overrides `key_file`.")
+    retention_days: int = setting(90, "Days after which everything personal in a submission is purged, whatever its state.", minimum=1)
+
+
+@dataclass(frozen=True)
+class BackofficeSettings:
+    url: str = setting("http://127.0.0.1:8311/", "Base URL of the council's Open311 GeoReport v2 endpoint; `services.json` and the rest are relative to it.")
+    api_key: str = setting("", "Open311 api_key sent with every POST.")
+    jurisdiction_id: str = setting("", "Open311 jurisdiction_id, sent only when set.")
+    format: str = setting("json", "Response format the back office is asked for.", choices=("json", "xml"))
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    lease_seconds: int = setting(120, "How long a worker's claim on a submission lasts before another worker may take it.", minimum=1)
+    backoff_base_seconds: int = setting(30, "First retry delay ceiling; full-jitter exponential backoff doubles it each attempt.", minimum=0)
+    backoff_cap_seconds: int = setting(3600, "Largest retry delay ceiling, however many attempts.", minimum=0)
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    device_id: str = setting("", "Identifies this kiosk in submissions and to the back office. Empty: the machine's host name.")
+    library_name: str = setting("Central Library", "Where the kiosk stands, as residents and the council know it.")
+    timeout_seconds: int = setting(180, "Seconds without input before the inactivity warning appears.", minimum=30)
+    warning_seconds: int = setting(60, "Seconds the inactivity warning counts down before the session is wiped (WCAG 2.2.1: at least 20).", minimum=20)
+
+
+@dataclass(frozen=True)
+class CouncilSettings:
+    name: str = setting("Brackenford Borough Council", "The council's name, shown to residents.")
+    phone: str = setting("01632 960000", "The council's phone number for urgent problems and help.")
+
+
+@dataclass(frozen=True)
+class LanguagesSettings:
+    enabled: list[str] = setting([], "Language codes offered to residents, in order. Empty: every shipped language.")
+    reviewed_only: bool = setting(False, "Offer only English and languages whose translation a native speaker has reviewed.")
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = setting("", "Twilio account SID, for outbound texts.")
+    auth_token: str = setting("", "Twilio auth token: signs webhooks and outbound calls.")
+    from_number: str = setting("", "The council's Twilio number texts are sent from.")
+    public_url: str = setting("", "Public base URL Twilio reaches the SMS service at (for example https://sms.council.example); webhook paths are appended to it.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: StoreSettings = field(default_factory=StoreSettings)
+    backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    kiosk: KioskSettings = field(default_factory=KioskSettings)
+    council: CouncilSettings = field(default_factory=CouncilSettings)
+    languages: LanguagesSettings = field(default_factory=LanguagesSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    #: Where each non-default value came from, for `assist config`: {"store.path": "env ASSIST_STORE__PATH"}.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def store_path(self) -> Path:
+        if self.store.path:
+            return Path(self.store.path).expanduser()
+        return platformdirs.user_data_path("assist") / "assist.db"
+
+    @property
+    def key_path(self) -> Path:
+        if self.store.key_file:
+            return Path(self.store.key_file).expanduser()
+        return self.store_path.with_name("assist.key")
+
+    @property
+    def device_id(self) -> str:
+        return self.kiosk.device_id or socket.gethostname()
+
+
+def sections() -> dict[str, type]:
+    """Section name -> its settings class, in declaration order."""
+    return {f.name: f.default_factory for f in dataclasses.fields(Settings) if f.name != "sources"}
+
+
+def documented_keys() -> list[tuple[str, Any, str]]:
+    """(`section.key`, default, doc) for every setting, in declaration order."""
+    rows = []
+    for section, cls in sections().items():
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            rows.append((f"{section}.{f.name}", default, f.metadata["doc"]))
+    return rows
+
+
+def _coerce(value: Any, f: dataclasses.Field, source: str, key: str) -> Any:
+    """Turn a TOML value or an environment string into the field's type, or say what was wrong."""
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    from_env = isinstance(value, str) and source.startswith("env")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if from_env and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(source, key, "true or false", value)
+    if kind == "int":
+        if isinstance(value, str) and from_env:
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ConfigError(source, key, "a whole number", value) from None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(source, key, "a whole number", value)
+        minimum = f.metadata["minimum"]
+        if minimum is not None and value < minimum:
+            raise ConfigError(source, key, f"a whole number of at least {minimum}", value)
+        return value
+    if kind == "list[str]":
+        if isinstance(value, str) and from_env:
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(source, key, "a list of strings", value)
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(source, key, "a string", value)
+    choices = f.metadata["choices"]
+    if choices and value not in choices:
+        raise ConfigError(source, key, "one of " + ", ".join(choices), value)
+    return value
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), "(file)", f"valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(str(path), "(file)", f"a readable file: {error.strerror}") from None
+
+
+def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the TOML file (`path` or `$ASSIST_CONFIG`), then `ASSIST_<SECTION>__<KEY>`."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(CONFIG_ENV) or None
+    file_values = _read_file(Path(path)) if path else {}
+    source_name = str(path) if path else "(no file)"
+    known = sections()
+    for section, table in file_values.items():
+        if section not in known:
+            raise ConfigError(source_name, section, "a known section: " + ", ".join(known))
+        if not isinstance(table, dict):
+            raise ConfigError(source_name, section, "a table of settings", table)
+
+    built: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for section, cls in known.items():
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        table = file_values.get(section, {})
+        for key in table:
+            if key not in fields:
+                raise ConfigError(source_name, f"{section}.{key}", "a known key: " + ", ".join(fields))
+        values: dict[str, Any] = {}
+        for name, f in fields.items():
+            dotted = f"{section}.{name}"
+            env_name = f"{ENV_PREFIX}{section.upper()}__{name.upper()}"
+            if env_name in environ:
+                values[name] = _coerce(environ[env_name], f, f"env {env_name}", dotted)
+                sources[dotted] = f"env {env_name}"
+            elif name in table:
+                values[name] = _coerce(table[name], f, source_name, dotted)
+                sources[dotted] = source_name
+        built[section] = cls(**values)
+    settings = Settings(**built, sources=sources)
+    if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
+        raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
+                          "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
+    return settings

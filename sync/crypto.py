@@ -1,0 +1,128 @@
+"""Encryption of personal data at rest, and of export files carried away on a stick.
+
+A kiosk is a shared machine in a public place: names, phone numbers, email addresses, free-text
+descriptions and locations are only ever written to disk sealed with Fernet (AES-128-CBC with an
+HMAC, from `cryptography`). The key lives in a file created with mode 0600 on first run, or comes
+from the environment on machines that keep secrets there. Export files are sealed with a key
+derived from a passphrase with scrypt, so a lost stick gives nothing away.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+
+class KeyProblem(Exception):
+    """The key is missing, malformed or not the one the data was sealed with."""
+
+
+def load_or_create_key(key_text: str, key_path: Path) -> bytes:
+    """The store key: from settings if given, else from `key_path`, created 0600 if absent.
+
+    Creation is atomic (written aside, then hard-linked into place), so a kiosk app and a sync
+    worker starting together on a new machine agree on one key.
+    """
+    if key_text:
+        return _checked(key_text.strip().encode(), "store.key")
+    try:
+        return _checked(key_path.read_bytes().strip(), str(key_path))
+    except FileNotFoundError:
+        pass
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    aside = key_path.with_name(f".{key_path.name}.{os.getpid()}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, Fernet.generate_key() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(aside, key_path)
+    except FileExistsError:
+        pass  # another process won the race: use its key
+    finally:
+        aside.unlink()
+    return _checked(key_path.read_bytes().strip(), str(key_path))
+
+
+def _checked(key: bytes, where: str) -> bytes:
+    try:
+        Fernet(key)
+    except ValueError:
+        raise KeyProblem(f"{where}: not a valid key (expected 32 bytes in urlsafe base64)") from None
+    return key
+
+
+class Vault:
+    """Seals and opens JSON-able values with the store key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    def seal(self, value: Any) -> bytes | None:
+        if value is None:
+            return None
+        return self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode())
+
+    def open(self, token: bytes | None) -> Any:
+        if token is None:
+            return None
+        try:
+            return json.loads(self._fernet.decrypt(token))
+        except InvalidToken:
+            raise KeyProblem("personal data in the store cannot be opened with this key") from None
+
+
+# Export files: scrypt parameters recorded in the file so they can be raised later without
+# breaking old files. n=2**15 takes about 0.1 s and 32 MiB: slow for guessing, fine once.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+class BadPassphrase(Exception):
+    """The passphrase does not open this file, or the file was altered."""
+
+
+def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode())
+
+
+def seal_with_passphrase(plaintext: bytes, passphrase: str, header: dict[str, Any]) -> dict[str, Any]:
+    """An envelope: `header` plus scrypt parameters, nonce and AES-256-GCM ciphertext.
+
+    The header is authenticated too (as associated data), so nobody can relabel a file.
+    """
+    salt, nonce = os.urandom(16), os.urandom(12)
+    envelope = dict(header, kdf={"name": "scrypt", "salt": _b64(salt), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P},
+                    cipher="AES-256-GCM", nonce=_b64(nonce))
+    key = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    envelope["ciphertext"] = _b64(AESGCM(key).encrypt(nonce, plaintext, _associated(envelope)))
+    return envelope
+
+
+def open_with_passphrase(envelope: dict[str, Any], passphrase: str) -> bytes:
+    try:
+        kdf = envelope["kdf"]
+        key = _derive(passphrase, base64.b64decode(kdf["salt"]), int(kdf["n"]), int(kdf["r"]), int(kdf["p"]))
+        return AESGCM(key).decrypt(base64.b64decode(envelope["nonce"]),
+                                   base64.b64decode(envelope["ciphertext"]), _associated(envelope))
+    except InvalidTag:
+        raise BadPassphrase("That passphrase does not open this file (or the file has been changed).") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise BadPassphrase(f"This is not a readable export file ({error}).") from None
+
+
+def _associated(envelope: dict[str, Any]) -> bytes:
+    return json.dumps({k: v for k, v in envelope.items() if k != "ciphertext"}, sort_keys=True).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -1,0 +1,95 @@
+"""Opening the local SQLite file: pragmas, migrations and the errors a person can act on.
+
+One file holds everything local. It is shared by several processes at once (on a kiosk, the
+kiosk app and the sync worker), so it runs in WAL mode with a busy timeout, and with
+`synchronous=FULL` because it holds residents' submissions on machines that are switched off at
+the wall: a submission acknowledged to a resident must survive the power going.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from sync import migrations
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """A store problem described for the person in front of the machine."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the database for longer than the busy timeout."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the database's size limit) is full: nothing new can be saved."""
+
+
+def translate_error(error: sqlite3.Error) -> StoreError | None:
+    """Map SQLite's errors to the two a person can do something about, or None."""
+    message = str(error).lower()
+    if "locked" in message or "busy" in message:
+        return StoreBusy("The local database is busy in another program; please try again in a moment.")
+    if "disk is full" in message or getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return StoreFull("There is no room left to save on this machine. Nothing already saved has been lost.")
+    return None
+
+
+def connect(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if need be) the store at `path` with the pragmas every process must share."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        migrations.apply(db)
+    return db
+
+
+def _retry_busy(action, attempts: int = 50):
+    """Switching to WAL needs a moment alone with the file; retry while another process has it."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
+@contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One write transaction, taken up front (BEGIN IMMEDIATE) so it cannot deadlock half-way.
+
+    SQLite errors a person can act on come out as StoreBusy or StoreFull; the transaction is
+    rolled back, so nothing is ever half-written.
+    """
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        raise (translate_error(error) or error) from error
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(error, sqlite3.Error) and (friendly := translate_error(error)):
+            raise friendly from error
+        raise

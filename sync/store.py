@@ -1,0 +1,499 @@
+"""The local store: the outbox of residents' submissions and everything the channels and the
+sync worker tell one another.
+
+Every submission is saved here first, in one transaction with its first status row, and gets
+its reference at that moment; only then is the resident told it is saved. The outbox is an
+explicit state machine (see TRANSITIONS). A worker claims due submissions atomically with a lease,
+writes `sending` *before* any request leaves (so an interrupted send is known to be ambiguous and
+is reconciled, never blindly repeated), and records the outcome. Personal data is sealed with the
+store key and purged: contact details once the council has the request, everything personal after
+the retention period (once the submission is finished with). Channels never call out: they read
+back-office reachability here and leave requests such as "sync now" here for the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+
+import sqlite_utils
+
+from sync import catalogue as catalogue_module
+from sync import db as db_module
+from sync import reference as reference_module
+from sync.config import Settings
+from sync.crypto import Vault, load_or_create_key
+
+log = logging.getLogger(__name__)
+
+STATES = ("queued", "sending", "awaiting_id", "accepted", "needs_attention", "cancelled", "exported")
+CHANNELS = ("kiosk", "sms", "paper")
+#: Which state may follow which. `sending` -> `sending` is a retry of an ambiguous send, and
+#: `awaiting_id` -> `awaiting_id` a token poll that found no id yet.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "queued": ("sending", "needs_attention", "cancelled", "exported"),
+    "sending": ("sending", "queued", "awaiting_id", "accepted", "needs_attention"),
+    "awaiting_id": ("awaiting_id", "accepted", "needs_attention"),
+    "accepted": (),
+    "needs_attention": ("queued", "cancelled"),
+    "cancelled": (),
+    "exported": (),
+}
+#: States a worker may claim: new, ambiguous (reconcile first), and waiting for a token's id.
+CLAIMABLE = ("queued", "sending", "awaiting_id")
+#: States whose personal data the retention period may purge: the council has it, or it is gone.
+FINISHED = ("accepted", "cancelled", "exported")
+
+
+class TransitionError(Exception):
+    """A state change the outbox does not allow, or one made without holding the lease."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """One fixed format for every stored time, so that SQL can compare them as text."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A complete submission as a channel hands it over, in Open311's terms."""
+
+    service_code: str
+    channel: str
+    language: str
+    catalogue_version: str
+    location: dict[str, Any]
+    attributes: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    contact: dict[str, str] | None = None  # name, phone, email: only with the resident's consent
+    notify_phone: str | None = None  # E.164; the resident asked for texts about this request
+    idempotency_key: str = ""
+    backoffice: str = "default"
+
+
+@dataclass(frozen=True)
+class Saved:
+    id: int
+    reference: str
+    created: bool  # False when the idempotency key was already here: nothing was added
+
+    @property
+    def display_reference(self) -> str:
+        return reference_module.display(self.reference)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A submission a worker holds the lease on, with what it needs to send it."""
+
+    id: int
+    reference: str
+    state: str
+    service_code: str
+    backoffice: str
+    attempts: int
+    token: str | None
+    created_at: datetime
+    first_sent_at: datetime | None
+    device_id: str
+    payload: dict[str, Any]
+    contact: dict[str, str] | None
+
+    @property
+    def ambiguous(self) -> bool:
+        """A request may already have reached the council: reconcile before sending again."""
+        return self.state == "sending"
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    status: str
+    notes: str | None
+    at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a status look-up may show: no personal data."""
+
+    reference: str
+    service_code: str
+    state: str
+    council_status: str | None
+    created_at: datetime
+    updated_at: datetime
+    language: str
+    history: tuple[StatusEntry, ...]
+
+
+class Store:
+    def __init__(self, db: sqlite_utils.Database, vault: Vault, *, device_id: str, retention_days: int = 90,
+                 lease_seconds: int = 120, backoff_base_seconds: float = 30, backoff_cap_seconds: float = 3600,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None) -> None:
+        self.db = db
+        self.vault = vault
+        self.device_id = device_id
+        self.retention = timedelta(days=retention_days)
+        self.lease = timedelta(seconds=lease_seconds)
+        self.backoff_base = backoff_base_seconds
+        self.backoff_cap = backoff_cap_seconds
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    @classmethod
+    def open(cls, settings: Settings, **overrides: Any) -> "Store":
+        db = db_module.connect(settings.store_path)
+        vault = Vault(load_or_create_key(settings.store.key, settings.key_path))
+        options = dict(device_id=settings.device_id, retention_days=settings.store.retention_days,
+                       lease_seconds=settings.sync.lease_seconds,
+                       backoff_base_seconds=settings.sync.backoff_base_seconds,
+                       backoff_cap_seconds=settings.sync.backoff_cap_seconds)
+        options.update(overrides)
+        return cls(db, vault, **options)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def _now(self) -> str:
+        return iso(self.clock())
+
+    # -----------------------------------------------------------------------------------------
+    # Saving
+
+    def enqueue(self, draft: Draft, *, reference: str | None = None, created_at: datetime | None = None,
+                device_id: str | None = None, history_note: str = "") -> Saved:
+        """Save a submission durably and give it a reference, in one transaction.
+
+        A draft whose idempotency key is already here is not added again: the existing one is
+        returned with `created=False`. `reference`, `created_at` and `device_id` are given only
+        when a submission made elsewhere is imported here.
+        """
+        if draft.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {draft.channel!r}")
+        key = draft.idempotency_key or str(uuid.uuid4())
+        now = self._now()
+        row = {
+            "idempotency_key": key, "channel": draft.channel, "device_id": device_id or self.device_id,
+            "language": draft.language, "catalogue_version": draft.catalogue_version,
+            "service_code": draft.service_code, "backoffice": draft.backoffice, "state": "queued",
+            "payload": self.vault.seal({"location": draft.location, "attributes": draft.attributes,
+                                        "description": draft.description}),
+            "contact": self.vault.seal(draft.contact or None),
+            "notify_phone": self.vault.seal(draft.notify_phone),
+            "created_at": iso(created_at) if created_at else now, "updated_at": now, "next_attempt_at": now,
+        }
+        with db_module.write(self.db) as conn:
+            existing = conn.execute("SELECT id, reference FROM submissions WHERE idempotency_key = ?", (key,)).fetchone()
+            if existing:
+                return Saved(existing[0], existing[1], created=False)
+            for _ in range(8):
+                row["reference"] = reference or reference_module.new_reference()
+                try:
+                    cursor = conn.execute(
+                        f"INSERT INTO submissions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                        tuple(row.values()))
+                    break
+                except sqlite3.IntegrityError as error:
+                    if reference or "reference" not in str(error):
+                        raise
+            else:  # pragma: no cover - eight collisions in 2 x 10**13 means a broken random source
+                raise RuntimeError("could not find an unused reference")
+            submission_id = cursor.lastrowid
+            self._history(conn, submission_id, "queued", history_note or None, "local")
+        log.info("saved %s (%s, %s)", row["reference"], draft.service_code, draft.channel)
+        return Saved(submission_id, row["reference"], created=True)
+
+    def _history(self, conn: sqlite3.Connection, submission_id: int, status: str, notes: str | None,
+                 source: str, at: str | None = None) -> None:
+        conn.execute("INSERT INTO status_history (submission_id, status, notes, at, source) VALUES (?, ?, ?, ?, ?)",
+                     (submission_id, status, notes, at or self._now(), source))
+
+    # -----------------------------------------------------------------------------------------
+    # The worker's side
+
+    def claim(self, owner: str, limit: int = 10, *, backoffices: Iterable[str] | None = None) -> list[Claimed]:
+        """Take the lease on up to `limit` due submissions, atomically: no two owners get the same one.
+
+        Due means claimable, past its next attempt time, not leased (or the lease has lapsed,
+        as it does when a worker crashes), and not bound for a paused back office.
+        """
+        now = self._now()
+        until = iso(self.clock() + self.lease)
+        scope, params = "", []
+        if backoffices is not None:
+            names = list(backoffices)
+            scope = f"AND backoffice IN ({', '.join('?' * len(names))})"
+            params = names
+        with db_module.write(self.db) as conn:
+            rows = conn.execute(f"""
+                UPDATE submissions SET lease_owner = ?, lease_expires_at = ?
+                WHERE id IN (
+                    SELECT id FROM submissions
+                    WHERE state IN ('queued', 'sending', 'awaiting_id') AND next_attempt_at <= ?
+                      AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+                      AND backoffice NOT IN (SELECT name FROM backoffice_state WHERE paused = 1)
+                      {scope}
+                    ORDER BY next_attempt_at, id LIMIT ?)
+                RETURNING id, reference, state, service_code, backoffice, attempts, token, created_at,
+                          first_sent_at, device_id, payload, contact""",
+                (owner, until, now, now, *params, limit)).fetchall()
+        claimed = [Claimed(
+            id=row[0], reference=row[1], state=row[2], service_code=row[3], backoffice=row[4], attempts=row[5],
+            token=row[6], created_at=parse_iso(row[7]), first_sent_at=parse_iso(row[8]) if row[8] else None,
+            device_id=row[9], payload=self.vault.open(row[10]) or {}, contact=self.vault.open(row[11]),
+        ) for row in rows]
+        return sorted(claimed, key=lambda item: item.id)
+
+    def _move(self, conn: sqlite3.Connection, submission_id: int, owner: str | None, to: str,
+              changes: dict[str, Any], history: tuple[str, str | None] | None = None) -> None:
+        """Change state if the outbox allows it and (for a worker) the lease is still held."""
+        row = conn.execute("SELECT state, lease_owner, lease_expires_at FROM submissions WHERE id = ?",
+                           (submission_id,)).fetchone()
+        if row is None:
+            raise TransitionError(f"no submission {submission_id}")
+        state, lease_owner, lease_expires_at = row
+        if to not in TRANSITIONS[state]:
+            raise TransitionError(f"submission {submission_id}: {state} -> {to} is not allowed")
+        now = self._now()
+        if owner is not None and (lease_owner != owner or lease_expires_at is None or lease_expires_at <= now):
+            raise TransitionError(f"submission {submission_id}: lease not held by {owner}")
+        values = {"state": to, "updated_at": now, **changes}
+        conn.execute(f"UPDATE submissions SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                     (*values.values(), submission_id))
+        if history:
+            self._history(conn, submission_id, history[0], history[1], "local")
+
+    def mark_sending(self, submission_id: int, owner: str) -> None:
+        """Write-ahead: recorded before the request leaves, so a crash mid-send is known to be ambiguous."""
+        now = self._now()
+        with db_module.write(self.db) as conn:
+            self._move(conn, submission_id, owner, "sending", {})
+            conn.execute("UPDATE submissions SET attempts = attempts + 1, first_sent_at = coalesce(first_sent_at, ?) "
+                         "WHERE id = ?", (now, submission_id))
+
+    def mark_accepted(self, submission_id: int, owner: str, service_request_id: str, notice: str | None = None) -> None:
+        """The council has it: its id is recorded and the contact details are purged at once."""
+        now = self._now()
+        with db_module.write(self.db) as conn:
+            self._move(conn, submission_id, owner, "accepted", {
+                "service_request_id": str(service_request_id), "accepted_at": now, "council_status": "open",
+                "lease_owner": None, "lease_expires_at": None, "last_error": None,
+                "contact": None, "contact_purged_at": now,
+            }, history=("accepted", notice))
+
+    def mark_awaiting_id(self, submission_id: int, owner: str, token: str, poll_after: float | None = None) -> None:
+        """The council took the request and will give its id later, against this token."""
+        due = iso(self.clock() + timedelta(seconds=self.backoff_base if poll_after is None else poll_after))
+        with db_module.write(self.db) as conn:
+            self._move(conn, submission_id, owner, "awaiting_id", {
+                "token": token, "lease_owner": None, "lease_expires_at": None, "next_attempt_at": due,
+                "last_error": None,
+            }, history=("awaiting_id", None))
+
+    def mark_needs_attention(self, submission_id: int, owner: str | None, reason: str) -> None:
+        """A permanent problem (the council refused it): a person must look at it."""
+        with db_module.write(self.db) as conn:
+            self._move(conn, submission_id, owner, "needs_attention", {
+                "last_error": reason, "lease_owner": None, "lease_expires_at": None,
+            }, history=("needs_attention", reason))
+
+    def retry_later(self, submission_id: int, owner: str, error: str, *, maybe_sent: bool,
+                    retry_after: float | None = None) -> datetime:
+        """A passing failure: try again after a full-jitter backoff (or the server's Retry-After).
+
+        `maybe_sent` keeps the submission `sending` (ambiguous: reconcile before resending);
+        otherwise it goes back to `queued`. Returns when it is next due. Nothing is ever dropped.
+        """
+        with db_module.write(self.db) as conn:
+            row = conn.execute("SELECT state, attempts FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+            if row is None:
+                raise TransitionError(f"no submission {submission_id}")
+            state, attempts = row
+            delay = retry_after if retry_after is not None else self.backoff_delay(attempts)
+            due = self.clock() + timedelta(seconds=delay)
+            to = state if state == "awaiting_id" else ("sending" if maybe_sent else "queued")
+            self._move(conn, submission_id, owner, to, {
+                "last_error": error, "next_attempt_at": iso(due), "lease_owner": None, "lease_expires_at": None})
+        return due
+
+    def backoff_delay(self, attempts: int) -> float:
+        """Full jitter: a random wait between 0 and min(cap, base x 2^attempts), in seconds."""
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(attempts, 32)))
+        return self.rng.uniform(0, ceiling)
+
+    def cancel(self, reference: str, reason: str) -> None:
+        """Staff cancel a submission that has not gone, with a reason kept in its history."""
+        with db_module.write(self.db) as conn:
+            submission_id = self._id_for(conn, reference)
+            self._move(conn, submission_id, None, "cancelled", {"cancel_reason": reason, "lease_owner": None,
+                                                                 "lease_expires_at": None},
+                       history=("cancelled", reason))
+
+    def requeue(self, reference: str, note: str) -> None:
+        """Staff send a `needs_attention` submission again, after correcting it."""
+        with db_module.write(self.db) as conn:
+            submission_id = self._id_for(conn, reference)
+            self._move(conn, submission_id, None, "queued", {"next_attempt_at": self._now(), "last_error": None},
+                       history=("queued", note))
+
+    def _id_for(self, conn: sqlite3.Connection, reference: str) -> int:
+        canonical = reference_module.parse(reference)
+        row = conn.execute("SELECT id FROM submissions WHERE reference = ?", (canonical,)).fetchone() if canonical else None
+        if row is None:
+            raise TransitionError(f"no submission with reference {reference}")
+        return row[0]
+
+    # -----------------------------------------------------------------------------------------
+    # Status from the council, and look-ups for the channels
+
+    def record_status(self, submission_id: int, status: str, notes: str | None, at: datetime | None = None,
+                      *, closed: bool = False) -> bool:
+        """Record a council status change; returns False when it is not a change (nothing written)."""
+        with db_module.write(self.db) as conn:
+            last = conn.execute("SELECT status, notes FROM status_history WHERE submission_id = ? AND source = 'council' "
+                                "ORDER BY id DESC LIMIT 1", (submission_id,)).fetchone()
+            if last and tuple(last) == (status, notes):
+                return False
+            when = iso(at) if at else self._now()
+            self._history(conn, submission_id, status, notes, "council", at=when)
+            conn.execute("UPDATE submissions SET council_status = ?, updated_at = ?, closed_at = "
+                         "CASE WHEN ? THEN coalesce(closed_at, ?) ELSE NULL END WHERE id = ?",
+                         (status, self._now(), closed, when, submission_id))
+        return True
+
+    def lookup(self, reference: str) -> Lookup | None:
+        """The status of a submission made here, by its reference as a person typed it."""
+        canonical = reference_module.parse(reference)
+        if canonical is None:
+            return None
+        row = self.db.conn.execute(
+            "SELECT id, reference, service_code, state, council_status, created_at, updated_at, language "
+            "FROM submissions WHERE reference = ?", (canonical,)).fetchone()
+        if row is None:
+            return None
+        history = tuple(StatusEntry(status, notes, parse_iso(at), source) for status, notes, at, source in
+                        self.db.conn.execute("SELECT status, notes, at, source FROM status_history "
+                                             "WHERE submission_id = ? ORDER BY at, id", (row[0],)))
+        return Lookup(reference=row[1], service_code=row[2], state=row[3], council_status=row[4],
+                      created_at=parse_iso(row[5]), updated_at=parse_iso(row[6]), language=row[7], history=history)
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.db.conn.execute("SELECT state, count(*) FROM submissions GROUP BY state").fetchall())
+        return {state: found.get(state, 0) for state in STATES}
+
+    def oldest_queued_at(self) -> datetime | None:
+        row = self.db.conn.execute("SELECT min(created_at) FROM submissions WHERE state IN "
+                                   "('queued', 'sending', 'awaiting_id')").fetchone()
+        return parse_iso(row[0]) if row[0] else None
+
+    def listing(self, states: Iterable[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """References, states and ages for staff: never anything personal."""
+        states = list(states or STATES)
+        rows = self.db.conn.execute(
+            f"SELECT reference, state, service_code, channel, created_at, updated_at, attempts, last_error "
+            f"FROM submissions WHERE state IN ({', '.join('?' * len(states))}) ORDER BY created_at LIMIT ?",
+            (*states, limit)).fetchall()
+        keys = ("reference", "state", "service_code", "channel", "created_at", "updated_at", "attempts", "last_error")
+        return [dict(zip(keys, row)) for row in rows]
+
+    # -----------------------------------------------------------------------------------------
+    # Personal data
+
+    def purge(self) -> dict[str, int]:
+        """Purge what may go: contact details of accepted requests (a safety net: acceptance
+        already purges them), the texting number once a request is closed, and everything
+        personal in finished submissions older than the retention period."""
+        now = self._now()
+        cutoff = iso(self.clock() - self.retention)
+        finished = ", ".join(f"'{state}'" for state in FINISHED)
+        with db_module.write(self.db) as conn:
+            contact = conn.execute("UPDATE submissions SET contact = NULL, contact_purged_at = ? "
+                                   "WHERE state = 'accepted' AND contact IS NOT NULL", (now,)).rowcount
+            closed = conn.execute("UPDATE submissions SET notify_phone = NULL WHERE closed_at IS NOT NULL "
+                                  "AND notify_phone IS NOT NULL").rowcount
+            expired = conn.execute(
+                f"UPDATE submissions SET payload = NULL, contact = NULL, notify_phone = NULL, purged_at = ?, "
+                f"contact_purged_at = coalesce(contact_purged_at, ?) "
+                f"WHERE state IN ({finished}) AND created_at < ? AND purged_at IS NULL", (now, now, cutoff)).rowcount
+        return {"contact": contact, "notify_phone": closed, "expired": expired}
+
+    def personal(self, reference: str) -> dict[str, Any]:
+        """The decrypted personal fields of one submission, for the few places that need them."""
+        canonical = reference_module.parse(reference)
+        row = self.db.conn.execute("SELECT payload, contact, notify_phone FROM submissions WHERE reference = ?",
+                                   (canonical,)).fetchone()
+        if row is None:
+            raise TransitionError(f"no submission with reference {reference}")
+        return {"payload": self.vault.open(row[0]), "contact": self.vault.open(row[1]),
+                "notify_phone": self.vault.open(row[2])}
+
+    # -----------------------------------------------------------------------------------------
+    # What the worker knows and what the channels ask of it
+
+    def set_backoffice_state(self, name: str, *, reachable: bool | None = None, error: str | None = None,
+                             paused: bool | None = None, paused_reason: str | None = None) -> None:
+        now = self._now()
+        with db_module.write(self.db) as conn:
+            conn.execute("INSERT INTO backoffice_state (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
+            if reachable is not None:
+                conn.execute("UPDATE backoffice_state SET reachable = ?, checked_at = ? WHERE name = ?",
+                             (int(reachable), now, name))
+                if reachable and error is None:
+                    conn.execute("UPDATE backoffice_state SET last_success_at = ? WHERE name = ?", (now, name))
+            if error is not None:
+                conn.execute("UPDATE backoffice_state SET last_error = ?, last_error_at = ? WHERE name = ?",
+                             (error, now, name))
+            if paused is not None:
+                conn.execute("UPDATE backoffice_state SET paused = ?, paused_reason = ? WHERE name = ?",
+                             (int(paused), paused_reason if paused else None, name))
+
+    def backoffice_states(self) -> dict[str, dict[str, Any]]:
+        rows = self.db.conn.execute("SELECT name, reachable, checked_at, last_success_at, last_error, last_error_at, "
+                                    "paused, paused_reason FROM backoffice_state ORDER BY name").fetchall()
+        keys = ("reachable", "checked_at", "last_success_at", "last_error", "last_error_at", "paused", "paused_reason")
+        return {row[0]: dict(zip(keys, row[1:])) for row in rows}
+
+    def request(self, name: str) -> None:
+        """Leave a request (such as "sync_now") for the worker."""
+        with db_module.write(self.db) as conn:
+            conn.execute("INSERT INTO requests (name, requested_at) VALUES (?, ?) "
+                         "ON CONFLICT (name) DO UPDATE SET requested_at = excluded.requested_at", (name, self._now()))
+
+    def take_request(self, name: str) -> bool:
+        """Whether the request was waiting; taking it removes it."""
+        with db_module.write(self.db) as conn:
+            return conn.execute("DELETE FROM requests WHERE name = ?", (name,)).rowcount > 0
+
+    # -----------------------------------------------------------------------------------------
+    # The catalogue in force
+
+    def catalogue(self) -> catalogue_module.Catalogue:
+        """The cached council catalogue merged with the bundled overlay, or the bundled one."""
+        row = self.db.conn.execute("SELECT body FROM catalogue_cache WHERE id = 1").fetchone()
+        return catalogue_module.current(row[0] if row else None)
+
+    def save_council_catalogue(self, council: catalogue_module.Catalogue) -> None:
+        """Keep the last good council catalogue (only ever replaced by another good one)."""
+        with db_module.write(self.db) as conn:
+            conn.execute("INSERT INTO catalogue_cache (id, version, fetched_at, body) VALUES (1, ?, ?, ?) "
+                         "ON CONFLICT (id) DO UPDATE SET version = excluded.version, fetched_at = excluded.fetched_at, "
+                         "body = excluded.body", (council.version, self._now(), council.to_json()))
+
+    def catalogue_fetched_at(self) -> datetime | None:
+        row = self.db.conn.execute("SELECT fetched_at FROM catalogue_cache WHERE id = 1").fetchone()
+        return parse_iso(row[0]) if row else None
+

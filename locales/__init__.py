@@ -102,7 +102,8 @@ class Translator:
 
     def __init__(self, code: str = SOURCE_LANGUAGE) -> None:
         self.code = code
-        self.locale = Locale.parse(code)
+        # English here is British English: dates as "23 November 2026".
+        self.locale = Locale.parse("en_GB" if code == SOURCE_LANGUAGE else code)
         self._translations = _translations(code)
 
     @property

@@ -172,10 +172,10 @@ def validate(question: Question, raw: Any, *, translate: Translate = _same, toda
         return _location(raw)
     if question.kind == "multivaluelist":
         return _many(question, raw, translate)
-    if isinstance(raw, str) or raw is None:
-        text = clean_text(raw or "", multiline=question.kind == "text")
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and question.kind == "number":
+        text = raw  # a JSON number from the importer
     else:
-        text = raw
+        text = clean_text("" if raw is None else str(raw), multiline=question.kind == "text")
     if text in ("", None):
         if question.required:
             raise Invalid(N_("Choose an answer") if question.choices else N_("Enter an answer"))
@@ -374,5 +374,40 @@ def display(question: Question, value: Any, translator) -> str:
     return str(value)
 
 
-def is_complete(service: Service, answers: Mapping[str, Any]) -> bool:
-    return next_question(service, answers) is None
+# ---------------------------------------------------------------------------------------------
+# The finished submission
+
+@dataclass(frozen=True)
+class Draft:
+    """A complete submission as a channel hands it to the store, in Open311's terms."""
+
+    service_code: str
+    channel: str
+    language: str
+    catalogue_version: str
+    location: dict[str, Any]
+    attributes: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    contact: dict[str, str] | None = None  # name, phone, email: only with the resident's consent
+    notify_phone: str | None = None  # E.164; the resident asked for texts about this request
+    idempotency_key: str = ""
+    backoffice: str = "default"
+
+
+def to_draft(service: Service, answers: Mapping[str, Any], *, channel: str, language: str,
+             catalogue_version: str, idempotency_key: str = "") -> Draft:
+    """The submission the answers make. Contact details travel only with consent; a number the
+    resident asked to be texted on is kept for that alone, whatever they said about sharing."""
+    missing = next_question(service, answers)
+    if missing is not None:
+        raise ValueError(f"question {missing.key!r} has not been answered")
+    attributes = {question.attribute_code: answers[question.key] for question in questions(service, answers)
+                  if question.attribute_code and answers.get(question.key) not in (None, [])}
+    contact = {key: answers[key] for key in CONTACT_KEYS if answers.get(key)}
+    return Draft(
+        service_code=service.code, channel=channel, language=language, catalogue_version=catalogue_version,
+        location=dict(answers["location"]), attributes=attributes, description=answers.get("description") or "",
+        contact=contact if contact and answers.get("consent") == "yes" else None,
+        notify_phone=answers["phone"] if answers.get("updates_by_text") == "yes" else None,
+        idempotency_key=idempotency_key,
+    )

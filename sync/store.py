@@ -17,7 +17,7 @@ import logging
 import random
 import sqlite3
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
@@ -28,6 +28,7 @@ from sync import db as db_module
 from sync import reference as reference_module
 from sync.config import Settings
 from sync.crypto import Vault, load_or_create_key
+from sync.flow import Draft
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +66,6 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A complete submission as a channel hands it over, in Open311's terms."""
-
-    service_code: str
-    channel: str
-    language: str
-    catalogue_version: str
-    location: dict[str, Any]
-    attributes: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-    contact: dict[str, str] | None = None  # name, phone, email: only with the resident's consent
-    notify_phone: str | None = None  # E.164; the resident asked for texts about this request
-    idempotency_key: str = ""
-    backoffice: str = "default"
 
 
 @dataclass(frozen=True)
@@ -356,6 +340,36 @@ class Store:
         if row is None:
             raise TransitionError(f"no submission with reference {reference}")
         return row[0]
+
+    # -----------------------------------------------------------------------------------------
+    # Carrying submissions away in an export file
+
+    def hold_for_export(self, owner: str) -> list[dict[str, Any]]:
+        """Lease every queued submission to an exporter, so no worker sends one while it is
+        written out, and return them whole (decrypted) for sealing into the export file.
+        Submissions in `sending` are never exported: they may already be at the council."""
+        now = self._now()
+        until = iso(self.clock() + self.lease)
+        with db_module.write(self.db) as conn:
+            rows = conn.execute(
+                "UPDATE submissions SET lease_owner = ?, lease_expires_at = ? WHERE state = 'queued' "
+                "AND (lease_expires_at IS NULL OR lease_expires_at <= ?) RETURNING reference, idempotency_key, "
+                "channel, device_id, language, catalogue_version, service_code, backoffice, created_at, payload, "
+                "contact, notify_phone", (owner, until, now)).fetchall()
+        keys = ("reference", "idempotency_key", "channel", "device_id", "language", "catalogue_version",
+                "service_code", "backoffice", "created_at")
+        return sorted(({**dict(zip(keys, row[:9])), "payload": self.vault.open(row[9]),
+                        "contact": self.vault.open(row[10]), "notify_phone": self.vault.open(row[11])}
+                       for row in rows), key=lambda record: record["created_at"])
+
+    def mark_exported(self, references: Iterable[str], owner: str, note: str) -> None:
+        """The export file is safely written: these will travel by hand, never from here. Their
+        sealed data stays until the retention period, in case the stick is lost on the way."""
+        with db_module.write(self.db) as conn:
+            for reference in references:
+                submission_id = self._id_for(conn, reference)
+                self._move(conn, submission_id, owner, "exported", {"lease_owner": None, "lease_expires_at": None},
+                           history=("exported", note))
 
     # -----------------------------------------------------------------------------------------
     # Status from the council, and look-ups for the channels

@@ -1,0 +1,126 @@
+"""`assist outbox`: what is waiting, and carrying it by hand when there is no connection."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from assist.context import AppContext, pass_app
+from sync import reference
+from sync.db import StoreError
+from sync.paper import import_jsonl
+from sync.store import STATES, parse_iso
+from sync.transfer import TransferError, export, import_file, is_export_file
+
+PASSPHRASE_ENV = "ASSIST_EXPORT_PASSPHRASE"
+
+
+def age(since: datetime, now: datetime) -> str:
+    """A short, human age: 45s, 12m, 3h, 2d."""
+    seconds = max(0, int((now - since).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@click.group()
+def outbox() -> None:
+    """The local outbox of submissions waiting for, or sent to, the council."""
+
+
+@outbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """One line per state, such as `queued: 3`."""
+    counts = app.store.counts()
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        for state, count in counts.items():
+            click.echo(f"{state}: {count}")
+
+
+@outbox.command(name="list")
+@click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only these states (repeatable).")
+@click.option("--limit", default=200, show_default=True, help="At most this many rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines for machines.")
+@pass_app
+def list_(app: AppContext, states: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """References, states and ages, oldest first. Never anything personal."""
+    rows = app.store.listing(states or None, limit)
+    now = app.store.clock()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        line = (f"{reference.display(row['reference'])}  {row['state']:<15} {row['service_code']:<18} "
+                f"{row['channel']:<6} {age(parse_iso(row['created_at']), now):>5}")
+        if row["last_error"] and row["state"] in ("queued", "sending", "needs_attention"):
+            line += f"  {row['last_error']}"
+        click.echo(line)
+    if not rows and not as_json:
+        click.echo("The outbox is empty.")
+
+
+@outbox.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--passphrase", prompt=True, hide_input=True, confirmation_prompt=True, envvar=PASSPHRASE_ENV,
+              help=f"Passphrase to seal the file with (prompted for; or ${PASSPHRASE_ENV}).")
+@pass_app
+def export_(app: AppContext, file: Path, passphrase: str) -> None:
+    """Seal every queued submission into FILE, to carry to a machine that can reach the council.
+
+    They are marked `exported` here and will never be sent from this machine.
+    """
+    try:
+        references = export(app.store, file, passphrase)
+    except (TransferError, StoreError) as error:
+        raise click.ClickException(str(error)) from None
+    if not references:
+        click.echo("Nothing is queued: no file written.")
+        return
+    click.echo(f"Exported {len(references)} submissions to {file}. Give the passphrase to the person importing "
+               "it separately from the file.")
+
+
+@outbox.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--passphrase", envvar=PASSPHRASE_ENV, help=f"Passphrase of an export file (prompted for; or ${PASSPHRASE_ENV}).")
+@pass_app
+def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
+    """Queue the submissions in FILE here: an export file, or JSON Lines of paper forms.
+
+    Each new reference is printed. Importing the same file twice adds nothing twice.
+    """
+    try:
+        if is_export_file(file):
+            if passphrase is None:
+                passphrase = click.prompt("Passphrase", hide_input=True)
+            result = import_file(app.store, file, passphrase)
+            for ref in result.added:
+                click.echo(f"queued {reference.display(ref)}")
+            for ref, problem in result.problems:
+                click.echo(f"not imported {reference.display(ref)}: {problem}", err=True)
+            click.echo(f"{len(result.added)} added, {len(result.already_here)} already here, "
+                       f"{len(result.problems)} not imported.")
+            failed = bool(result.problems)
+        else:
+            paper = import_jsonl(app.store, file)
+            for line, ref in paper.added:
+                click.echo(f"line {line}: queued {ref}")
+            for line, ref in paper.already_here:
+                click.echo(f"line {line}: already here as {ref}")
+            for line, problem in paper.errors:
+                click.echo(f"line {line}: not imported: {problem}", err=True)
+            click.echo(f"{len(paper.added)} added, {len(paper.already_here)} already here, "
+                       f"{len(paper.errors)} lines with problems.")
+            failed = bool(paper.errors)
+    except (TransferError, StoreError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,134 @@
+"""`assist outbox`: status, listing, carrying submissions on a stick, and typing up paper forms."""
+
+from __future__ import annotations
+
+import json
+
+from sync.config import load_settings
+from sync.store import Store
+from tests.helpers import EMAIL, PHONE, draft
+
+PASS = "river-library-4411"
+
+
+def saved_here(env, count=3):
+    store = Store.open(load_settings(environ=env))
+    refs = [store.enqueue(draft(idempotency_key=f"key-{index}")).display_reference for index in range(count)]
+    store.close()
+    return refs
+
+
+def test_status_prints_one_line_per_state_and_json_for_machines(run, env):
+    saved_here(env, 3)
+    result = run("outbox", "status")
+    assert result.output.splitlines()[:2] == ["queued: 3", "sending: 0"]
+    assert json.loads(run("outbox", "status", "--json").output)["queued"] == 3
+
+
+def test_list_shows_references_states_and_ages_but_nothing_personal(run, env):
+    refs = saved_here(env, 2)
+    output = run("outbox", "list").output
+    assert all(ref in output for ref in refs) and "queued" in output and "pothole" in output
+    for secret in (PHONE, EMAIL, "Ann", "Station Road", "pothole by the bus"):
+        assert secret not in output
+    assert run("outbox", "list", "--state", "accepted").output.strip() == "The outbox is empty."
+
+
+def test_export_then_import_elsewhere_round_trips_and_never_twice(run, env, tmp_path):
+    refs = saved_here(env, 3)
+    stick = tmp_path / "stick" / "central-library.assist"
+    stick.parent.mkdir()
+    result = run("outbox", "export", str(stick), input=f"{PASS}\n{PASS}\n")
+    assert result.exit_code == 0 and "Exported 3 submissions" in result.output
+    assert json.loads(run("outbox", "status", "--json").output) == {
+        "queued": 0, "sending": 0, "awaiting_id": 0, "accepted": 0, "needs_attention": 0, "cancelled": 0,
+        "exported": 3}
+    assert PHONE.encode() not in stick.read_bytes() and b"Station Road" not in stick.read_bytes()
+
+    council_env = {"ASSIST_STORE__PATH": str(tmp_path / "council-office" / "assist.db")}
+    first = run("outbox", "import", str(stick), input=f"{PASS}\n", extra_env=council_env)
+    assert first.exit_code == 0, first.output
+    assert all(f"queued {ref}" in first.output for ref in refs) and "3 added" in first.output
+    again = run("outbox", "import", str(stick), extra_env={**council_env, "ASSIST_EXPORT_PASSPHRASE": PASS})
+    assert "0 added, 3 already here" in again.output
+
+    office = Store.open(load_settings(environ=council_env))
+    assert office.counts()["queued"] == 3
+    moved = office.personal(refs[0])
+    assert moved["contact"]["email"] == EMAIL and moved["payload"]["attributes"] == {"size": "large", "surface": "road"}
+    assert [entry.notes for entry in office.lookup(refs[0]).history] == [f"imported from {stick.name}"]
+    office.close()
+    assert "Nothing is queued" in run("outbox", "export", str(tmp_path / "again.assist"),
+                                      input=f"{PASS}\n{PASS}\n").output
+
+
+def test_an_export_needs_its_passphrase_and_a_changed_file_is_refused(run, env, tmp_path):
+    saved_here(env, 1)
+    stick = tmp_path / "out.assist"
+    run("outbox", "export", str(stick), input=f"{PASS}\n{PASS}\n")
+    elsewhere = {"ASSIST_STORE__PATH": str(tmp_path / "other" / "assist.db")}
+    wrong = run("outbox", "import", str(stick), input="not-the-passphrase\n", extra_env=elsewhere)
+    assert wrong.exit_code == 1 and "passphrase does not open this file" in wrong.output
+    envelope = json.loads(stick.read_text())
+    envelope["count"] = 99  # relabelled: the header is authenticated too
+    stick.write_text(json.dumps(envelope))
+    tampered = run("outbox", "import", str(stick), input=f"{PASS}\n", extra_env=elsewhere)
+    assert tampered.exit_code == 1 and "passphrase does not open this file" in tampered.output
+
+
+def test_a_short_passphrase_or_an_existing_file_is_refused_and_nothing_is_marked(run, env, tmp_path):
+    saved_here(env, 1)
+    short = run("outbox", "export", str(tmp_path / "a.assist"), input="short\nshort\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    existing = tmp_path / "b.assist"
+    existing.write_text("keep me")
+    clash = run("outbox", "export", str(existing), input=f"{PASS}\n{PASS}\n")
+    assert clash.exit_code == 1 and "already exists" in clash.output and existing.read_text() == "keep me"
+    assert json.loads(run("outbox", "status", "--json").output)["queued"] == 1
+
+
+def paper(tmp_path, *lines) -> str:
+    path = tmp_path / "forms.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    return str(path)
+
+
+def test_paper_forms_good_lines_go_in_and_bad_lines_are_reported_by_number(run, env, tmp_path):
+    forms = paper(tmp_path,
+                  {"service_code": "missed_bin", "address_string": "12 High Street",
+                   "attributes": {"bin_type": "recycling"}, "phone": "07911 123456", "first_name": "Ann",
+                   "last_name": "Smith", "updates_by_text": True},
+                  {"service_code": "pothole", "lat": 52.1, "long": -1.2, "attributes": {"size": "huge", "surface": 1}},
+                  "this is not json",
+                  {"service_code": "bulky_waste", "address_id": "100012345678",
+                   "attributes": {"items": ["sofa", "fridge"], "item_count": 2}, "channel": "paper"},
+                  "",
+                  {"service_code": "teleport", "address_string": "x"},
+                  {"service_code": "graffiti", "attributes": {"offensive": "no"}, "colour": "red"})
+    result = run("outbox", "import", forms)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("line 1: queued ") for line in lines)
+    assert any(line.startswith("line 4: queued ") for line in lines)
+    assert "line 2: not imported: attributes.size: Choose one of the numbered options (one of: small, medium, large)" in lines
+    assert any(line.startswith("line 3: not imported: not valid JSON") for line in lines)
+    assert any(line.startswith("line 6: not imported: service_code 'teleport' is not in the catalogue") for line in lines)
+    assert any(line.startswith("line 7: not imported: unknown field(s): colour") for line in lines)
+    assert "2 added, 0 already here, 4 lines with problems." in lines
+
+    store = Store.open(load_settings(environ=env))
+    ref = next(line.split()[-1] for line in lines if line.startswith("line 1: queued"))
+    found = store.personal(ref)
+    assert found["contact"] == {"name": "Ann Smith", "phone": "+447911123456"}
+    assert found["notify_phone"] == "+447911123456"
+    assert store.listing()[0]["channel"] == "paper"
+    store.close()
+    again = run("outbox", "import", forms)
+    assert "0 added, 2 already here" in again.output
+
+
+def test_a_paper_line_missing_a_location_or_a_required_answer_says_which(run, tmp_path):
+    forms = paper(tmp_path, {"service_code": "missed_bin", "attributes": {}})
+    output = run("outbox", "import", forms).output
+    assert "line 1: not imported: location: Choose an address, or describe where it is; attributes.bin_type: " \
+           "Choose an answer" in output

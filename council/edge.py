@@ -1,0 +1,117 @@
+"""The outermost ASGI layer: the Date header, and the faults a real back office has.
+
+- Every response carries `Date` from the server's clock (injectable, so tests can put the
+  council's clock out of step with the client's). Run uvicorn with `date_header=False`, or it
+  adds a second Date of its own.
+- `latency`: every answer waits that many seconds after the request was handled (so a
+  client that gives up first leaves a request the council has saved).
+- `fail_rate`: that share of requests is answered 500 or 503 at once, nothing done.
+- `drop_after_commit`: that share of successful creations (`POST requests` answered 201) is
+  committed, then the connection is closed without a byte of response: the ambiguous case, where
+  the client cannot know whether the council has its request.
+
+Dropping needs the server's transport. ASGI has no message for "close without answering"
+(an exception before `http.response.start` makes uvicorn answer 500), so under uvicorn this
+layer closes the transport the `send` callable belongs to and tells uvicorn the client is gone.
+Under another server it falls back to starting the response and then raising, which cuts the
+connection mid-answer: still a response the client never receives whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any, Awaitable, Callable
+
+from council.db import to_utc
+from council.formats import format_of, render_errors
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CREATE_PATH = re.compile(r"^/requests\.(json|xml)$")
+
+
+class ConnectionDropped(Exception):
+    """Raised (only where the transport cannot be reached) to cut a response mid-way."""
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(to_utc(moment), usegmt=True)
+
+
+def _close_connection(send: Send) -> bool:
+    """Close the connection under uvicorn's `send` without a response; False if not uvicorn."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "close"):
+        return False
+    transport.close()
+    if hasattr(cycle, "disconnected"):
+        cycle.disconnected = True  # so uvicorn neither answers 500 nor logs a missing response
+    return True
+
+
+class Edge:
+    def __init__(self, *, now: Callable[[], datetime], latency: float = 0.0, fail_rate: float = 0.0,
+                 drop_after_commit: float = 0.0, rng: random.Random | None = None):
+        self.now = now
+        self.latency = latency
+        self.fail_rate = fail_rate
+        self.drop_after_commit = drop_after_commit
+        self.rng = rng or random.Random()
+        self.dropped = 0  # how many answers were cut; handy in tests and demos
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_dated(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                if self.latency > 0:
+                    await asyncio.sleep(self.latency)
+                headers = [(name, value) for name, value in message.get("headers", [])
+                           if name.lower() != b"date"]
+                headers.append((b"date", http_date(self.now()).encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        fmt = format_of(scope["path"])
+        if self.fail_rate > 0 and self.rng.random() < self.fail_rate:
+            status = self.rng.choice((500, 503))
+            response = render_errors(fmt, status, "the back office is unavailable (injected fault); try again later")
+            await response(scope, receive, send_dated)
+            return
+
+        creating = scope["method"] == "POST" and CREATE_PATH.match(scope["path"]) is not None
+        if not (creating and self.drop_after_commit > 0):
+            await app(scope, receive, send_dated)
+            return
+
+        dropped = False
+
+        async def send_or_drop(message: dict[str, Any]) -> None:
+            nonlocal dropped
+            if dropped:
+                return  # the app thinks it is answering; nobody is listening
+            if (message["type"] == "http.response.start" and message["status"] == 201
+                    and self.rng.random() < self.drop_after_commit):
+                dropped = True
+                self.dropped += 1
+                log.info("dropping the connection after committing %s", scope["path"])
+                if not _close_connection(send):
+                    await send_dated(message)
+                    raise ConnectionDropped("connection dropped after commit (injected fault)")
+                return
+            await send_dated(message)
+
+        await app(scope, receive, send_or_drop)

@@ -1,0 +1,207 @@
+"""`POST requests` as a strict council checks it: key first, then service, then everything else.
+
+The body is `application/x-www-form-urlencoded; charset=utf-8`. A missing or wrong `api_key` is
+403; every other problem is 400, and all the problems found in one form are reported together,
+each message naming the field (`attribute[bin_type] is required ...`). Nothing is silently
+dropped: an attribute the service does not have is an error, as is a second value for a
+single-value question.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sync.catalogue import Attribute, Catalogue
+
+MAX_DESCRIPTION = 4000
+MAX_VALUE = 4000
+MAX_BODY = 1_000_000
+ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SCALARS = ("service_code", "lat", "long", "address_string", "address_id", "description", "email", "phone",
+           "first_name", "last_name", "device_id", "account_id", "media_url", "api_key", "jurisdiction_id")
+
+
+@dataclass
+class Rejected(Exception):
+    """The request was refused: HTTP status and one message per problem."""
+
+    status: int
+    messages: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {'; '.join(self.messages)}"
+
+
+@dataclass
+class Form:
+    scalars: dict[str, str]
+    attributes: dict[str, list[str]]
+    duplicated: list[str]
+
+
+def parse_form(body: bytes, content_type: str | None) -> Form:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/x-www-form-urlencoded":
+        raise Rejected(400, [f"the body must be application/x-www-form-urlencoded, not {media_type}"])
+    if len(body) > MAX_BODY:
+        raise Rejected(400, [f"the body is larger than {MAX_BODY} bytes"])
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected(400, ["the body is not valid UTF-8 form data"]) from None
+    scalars: dict[str, str] = {}
+    attributes: dict[str, list[str]] = {}
+    duplicated: list[str] = []
+    for key, value in pairs:
+        match = ATTRIBUTE_KEY.match(key)
+        if match:
+            attributes.setdefault(match.group(1), []).append(value)
+        elif key in scalars:
+            if key not in duplicated:
+                duplicated.append(key)
+        else:
+            scalars[key] = value
+    return Form(scalars, attributes, duplicated)
+
+
+def check_api_key(form: Form, api_key: str | None) -> None:
+    if api_key is None:
+        return
+    given = form.scalars.get("api_key", "")
+    if not given:
+        raise Rejected(403, ["api_key is missing"])
+    if not hmac.compare_digest(given.encode("utf-8"), api_key.encode("utf-8")):
+        raise Rejected(403, ["api_key is not valid"])
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _check_attribute(attribute: Attribute, values: list[str], errors: list[str]) -> Any:
+    """The attribute's value as stored (a string, or a list for multivaluelist); None if empty."""
+    name = f"attribute[{attribute.code}]"
+    values = [value for value in values if value.strip() != ""]
+    if not values:
+        if attribute.required:
+            errors.append(f"{name} is required: {attribute.description}")
+        return None
+    if any(len(value) > MAX_VALUE for value in values):
+        errors.append(f"{name} is longer than {MAX_VALUE} characters")
+        return None
+    keys = [value.key for value in attribute.values]
+    if attribute.datatype == "multivaluelist":
+        unknown = [value for value in values if value not in keys]
+        if unknown:
+            errors.append(f"{name}: {', '.join(map(repr, unknown))} not one of {', '.join(keys)}")
+        if len(set(values)) != len(values):
+            errors.append(f"{name} repeats a value")
+        return values
+    if len(values) > 1:
+        errors.append(f"{name} takes one value, not {len(values)}")
+        return None
+    value = values[0]
+    if attribute.datatype == "singlevaluelist" and value not in keys:
+        errors.append(f"{name}: {value!r} is not one of {', '.join(keys)}")
+    elif attribute.datatype == "number" and _number(value) is None:
+        errors.append(f"{name}: {value!r} is not a number")
+    elif attribute.datatype == "datetime" and not _is_datetime(value):
+        errors.append(f"{name}: {value!r} is not an ISO 8601 date and time")
+    elif attribute.datatype in ("string", "text") and attribute.max_length and len(value) > attribute.max_length:
+        errors.append(f"{name} is longer than {attribute.max_length} characters")
+    return value
+
+
+def validate_request(form: Form, catalogue: Catalogue) -> dict[str, Any]:
+    """The fields to store for a valid request, or Rejected(400) listing every problem."""
+    scalars = form.scalars
+    code = scalars.get("service_code", "").strip()
+    if not code:
+        raise Rejected(400, ["service_code is required"])
+    service = catalogue.get(code)
+    if service is None:
+        raise Rejected(400, [f"service_code {code!r} is unknown: no such service"])
+
+    errors: list[str] = [f"{key} was given more than once" for key in form.duplicated]
+
+    lat_text, long_text = scalars.get("lat", "").strip(), scalars.get("long", "").strip()
+    address_string = scalars.get("address_string", "").strip()
+    address_id = scalars.get("address_id", "").strip()
+    lat = long = None
+    if lat_text or long_text:
+        if not (lat_text and long_text):
+            errors.append("lat and long must be given together")
+        else:
+            lat, long = _number(lat_text), _number(long_text)
+            if lat is None or long is None:
+                errors.append(f"lat and long must be numbers (WGS84), not {lat_text!r} and {long_text!r}")
+                lat = long = None
+            else:
+                if not -90 <= lat <= 90:
+                    errors.append(f"lat {lat_text} is out of range (-90 to 90)")
+                if not -180 <= long <= 180:
+                    errors.append(f"long {long_text} is out of range (-180 to 180)")
+    elif not (address_string or address_id):
+        errors.append("a location is required: lat and long, address_string or address_id")
+
+    description = scalars.get("description", "")
+    if len(description) > MAX_DESCRIPTION:
+        errors.append(f"description is too long: {len(description)} characters, the most is {MAX_DESCRIPTION}")
+
+    email = scalars.get("email", "").strip()
+    if email and not EMAIL.match(email):
+        errors.append(f"email {email!r} is not an email address")
+    media_url = scalars.get("media_url", "").strip()
+    if media_url and not media_url.lower().startswith(("http://", "https://")):
+        errors.append("media_url must be an http or https URL")
+
+    known = {attribute.code: attribute for attribute in service.attributes}
+    for unknown in sorted(form.attributes.keys() - known.keys()):
+        errors.append(f"attribute[{unknown}] is not an attribute of service {code}")
+    attributes: dict[str, Any] = {}
+    for attribute in service.questions:
+        if not attribute.variable:
+            continue
+        value = _check_attribute(attribute, form.attributes.get(attribute.code, []), errors)
+        if value is not None:
+            attributes[attribute.code] = value
+
+    if errors:
+        raise Rejected(400, errors)
+    return {
+        "service_code": code,
+        "service_name": service.name,
+        "description": description,  # verbatim: clients find their requests again by it
+        "address_string": address_string or None,
+        "address_id": address_id or None,
+        "lat": lat,
+        "long": long,
+        "attributes": attributes,
+        "email": email or None,
+        "phone": scalars.get("phone", "").strip() or None,
+        "first_name": scalars.get("first_name", "").strip() or None,
+        "last_name": scalars.get("last_name", "").strip() or None,
+        "device_id": scalars.get("device_id", "").strip() or None,
+        "account_id": scalars.get("account_id", "").strip() or None,
+        "media_url": media_url or None,
+        "jurisdiction_id": scalars.get("jurisdiction_id", "").strip() or None,
+    }

@@ -1,0 +1,158 @@
+"""Numbered, forward-only schema migrations, recorded in the database itself.
+
+Each migration is a list of SQL statements applied in one transaction together with its row in
+`schema_migrations`, so a power cut leaves the file either before or after it, never half-way.
+A migration, once shipped, is never edited: change the schema by appending a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "outbox, status history, back-office state, requests, catalogue cache", [
+        """CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            reference TEXT NOT NULL UNIQUE,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            channel TEXT NOT NULL CHECK (channel IN ('kiosk', 'sms', 'paper')),
+            device_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            catalogue_version TEXT NOT NULL,
+            service_code TEXT NOT NULL,
+            backoffice TEXT NOT NULL DEFAULT 'default',
+            state TEXT NOT NULL CHECK (state IN
+                ('queued', 'sending', 'awaiting_id', 'accepted', 'needs_attention', 'cancelled', 'exported')),
+            payload BLOB,
+            contact BLOB,
+            notify_phone BLOB,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            lease_owner TEXT,
+            lease_expires_at TEXT,
+            first_sent_at TEXT,
+            service_request_id TEXT,
+            token TEXT,
+            accepted_at TEXT,
+            council_status TEXT,
+            closed_at TEXT,
+            cancel_reason TEXT,
+            contact_purged_at TEXT,
+            purged_at TEXT
+        )""",
+        "CREATE INDEX submissions_due ON submissions (state, next_attempt_at)",
+        """CREATE TABLE status_history (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions (id),
+            status TEXT NOT NULL,
+            notes TEXT,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL
+        )""",
+        "CREATE INDEX status_history_submission ON status_history (submission_id, at)",
+        """CREATE TABLE backoffice_state (
+            name TEXT PRIMARY KEY,
+            reachable INTEGER,
+            checked_at TEXT,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_reason TEXT
+        )""",
+        "CREATE TABLE requests (name TEXT PRIMARY KEY, requested_at TEXT NOT NULL)",
+        """CREATE TABLE catalogue_cache (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+    ]),
+    (2, "offline gazetteer: addresses, their full-text index, import log", [
+        # `id` is an explicit INTEGER PRIMARY KEY because the full-text index refers to rows by
+        # rowid, and VACUUM may renumber an implicit rowid.
+        """CREATE TABLE addresses (
+            id INTEGER PRIMARY KEY,
+            uprn TEXT NOT NULL UNIQUE,
+            address TEXT NOT NULL,
+            street TEXT NOT NULL DEFAULT '',
+            number TEXT NOT NULL DEFAULT '',
+            town TEXT NOT NULL DEFAULT '',
+            postcode TEXT NOT NULL,
+            postcode_key TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            sort_key TEXT NOT NULL,
+            search_text TEXT NOT NULL
+        )""",
+        "CREATE INDEX addresses_postcode ON addresses (postcode_key, sort_key)",
+        "CREATE INDEX addresses_street ON addresses (street, town)",
+        """CREATE VIRTUAL TABLE addresses_fts USING fts5(
+            search_text, content='addresses', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
+        )""",
+        """CREATE TABLE gazetteer_imports (
+            id INTEGER PRIMARY KEY,
+            imported_at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            loaded INTEGER NOT NULL,
+            skipped INTEGER NOT NULL,
+            replaced INTEGER NOT NULL
+        )""",
+    ]),
+    (3, "council updates by their own id; how far the updates feed has been read", [
+        "ALTER TABLE status_history ADD COLUMN external_id TEXT",
+        "CREATE UNIQUE INDEX status_history_external ON status_history (submission_id, external_id) "
+        "WHERE external_id IS NOT NULL",
+        "ALTER TABLE backoffice_state ADD COLUMN updates_until TEXT",
+        "CREATE INDEX submissions_open ON submissions (backoffice, state, closed_at)",
+    ]),
+]
+
+LATEST = max(number for number, _, _ in MIGRATIONS)
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    row = db.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return row[0] or 0
+
+
+def apply(db: sqlite_utils.Database, target: int | None = None) -> list[int]:
+    """Bring the schema up to `target` (default: the latest); returns the versions applied.
+
+    Several processes may open a new file at once: each migration re-checks the version inside
+    its own write transaction, so only one of them applies it.
+    """
+    target = LATEST if target is None else target
+    if current_version(db) >= target:
+        return []
+    applied = []
+    conn = db.conn
+    for number, name, statements in MIGRATIONS:
+        if number > target:
+            break
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (number,)).fetchone():
+                conn.execute("COMMIT")
+                continue
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, datetime.now(timezone.utc).isoformat()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(number)
+    return applied

@@ -17,8 +17,8 @@ install: $(STAMP) compile
 
 # Translations: extract the source strings, merge them into every language, compile the .mo files.
 extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -c TRANSLATORS: --no-location --sort-output \
-	  --project assist --msgid-bugs-address "" -o locales/messages.pot kiosk sms sync locales assist
+	$(BIN)/pybabel extract -F babel.cfg -k NP_:1,2 -c TRANSLATORS: --no-location --sort-output \
+	  --project assist --msgid-bugs-address "" -o locales/messages.pot .
 
 update: extract
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete

@@ -37,6 +37,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular and plural pair for extraction as one plural message (keyword `NP_:1,2`)."""
+    return singular, plural
+
+
 def shipped() -> list[str]:
     """Every language with a catalogue in this package, English first."""
     found = {path.parent.parent.name for path in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po")}

@@ -107,7 +107,7 @@ class Catalogue:
     def from_json(cls, text: str) -> "Catalogue":
         data = json.loads(text)
         return cls(version=data["version"], source=data["source"],
-                   services=tuple(_service_from_dict(item, "cache") for item in data["services"]))
+                   services=tuple(service_from_dict(item, "cache") for item in data["services"]))
 
 
 def _attribute_from_dict(item: dict[str, Any], where: str) -> Attribute:
@@ -128,7 +128,7 @@ def _attribute_from_dict(item: dict[str, Any], where: str) -> Attribute:
         raise CatalogueError(f"{where}: attribute is missing or has a bad {error}") from None
 
 
-def _service_from_dict(item: dict[str, Any], where: str) -> Service:
+def service_from_dict(item: dict[str, Any], where: str) -> Service:
     try:
         code = str(item["code"])
         where = f"{where}: service {code}"
@@ -163,7 +163,7 @@ def parse_bundled(text: str, where: str = "catalogue") -> Catalogue:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise CatalogueError(f"{where}: not valid TOML: {error}") from None
-    services = tuple(_service_from_dict(item, where) for item in data.get("service", ()))
+    services = tuple(service_from_dict(item, where) for item in data.get("service", ()))
     if not services:
         raise CatalogueError(f"{where}: no services")
     return Catalogue(version=str(data.get("version", "unversioned")), source="bundled", services=services)

@@ -19,6 +19,8 @@ from typing import Any, Mapping
 import platformdirs
 
 ENV_PREFIX = "ASSIST_"
+DEFAULT_BACKOFFICE = "default"
+NAMED_BACKOFFICES = "backoffices"
 CONFIG_ENV = "ASSIST_CONFIG"
 
 
@@ -53,6 +55,7 @@ class BackofficeSettings:
     api_key: str = setting("", "Open311 api_key sent with every POST.")
     jurisdiction_id: str = setting("", "Open311 jurisdiction_id, sent only when set.")
     format: str = setting("json", "Response format the back office is asked for.", choices=("json", "xml"))
+    services: list[str] = setting([], "Service codes routed to this back office. For the default one, leave empty: it takes every code no `[backoffices.<name>]` claims.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,15 @@ class SyncSettings:
     lease_seconds: int = setting(120, "How long a worker's claim on a submission lasts before another worker may take it.", minimum=1)
     backoff_base_seconds: int = setting(30, "First retry delay ceiling; full-jitter exponential backoff doubles it each attempt.", minimum=0)
     backoff_cap_seconds: int = setting(3600, "Largest retry delay ceiling, however many attempts.", minimum=0)
+    concurrency: int = setting(8, "Requests in flight at once to each back office.", minimum=1)
+    batch_size: int = setting(32, "Submissions claimed at a time.", minimum=1)
+    timeout_seconds: int = setting(15, "Timeout for each call to a back office (connect, read, write).", minimum=1)
+    max_response_bytes: int = setting(5_000_000, "Largest answer read from a back office; a larger one is refused unread.", minimum=1024)
+    poll_seconds: int = setting(10, "How often `assist sync run` looks for due submissions and \"sync now\" requests.", minimum=1)
+    status_poll_seconds: int = setting(600, "How often statuses of accepted requests are pulled back from the council.", minimum=1)
+    catalogue_refresh_seconds: int = setting(21600, "How often the council's service catalogue is fetched again.", minimum=60)
+    reprobe_seconds: int = setting(180, "How often a back office paused for a bad API key is tried again.", minimum=1)
+    reconcile_days: int = setting(7, "How far back (by the council's clock) to look for a submission whose answer was lost, at least.", minimum=1)
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,8 @@ class Settings:
     council: CouncilSettings = field(default_factory=CouncilSettings)
     languages: LanguagesSettings = field(default_factory=LanguagesSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    #: Further back offices by name (`[backoffices.<name>]`), for two-tier areas.
+    backoffices: Mapping[str, BackofficeSettings] = field(default_factory=dict)
     #: Where each non-default value came from, for `assist config`: {"store.path": "env ASSIST_STORE__PATH"}.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -118,10 +132,21 @@ class Settings:
     def device_id(self) -> str:
         return self.kiosk.device_id or socket.gethostname()
 
+    def all_backoffices(self) -> dict[str, BackofficeSettings]:
+        """Every back office by name, the default one as "default"."""
+        return {DEFAULT_BACKOFFICE: self.backoffice, **self.backoffices}
+
+    def route(self, service_code: str) -> str:
+        """The back office a service's submissions go to."""
+        for name, backoffice in self.backoffices.items():
+            if service_code in backoffice.services:
+                return name
+        return DEFAULT_BACKOFFICE
+
 
 def sections() -> dict[str, type]:
     """Section name -> its settings class, in declaration order."""
-    return {f.name: f.default_factory for f in dataclasses.fields(Settings) if f.name != "sources"}
+    return {f.name: f.default_factory for f in dataclasses.fields(Settings) if f.name not in ("sources", NAMED_BACKOFFICES)}
 
 
 def documented_keys() -> list[tuple[str, Any, str]]:
@@ -190,7 +215,7 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
     source_name = str(path) if path else "(no file)"
     known = sections()
     for section, table in file_values.items():
-        if section not in known:
+        if section not in known and section != NAMED_BACKOFFICES:
             raise ConfigError(source_name, section, "a known section: " + ", ".join(known))
         if not isinstance(table, dict):
             raise ConfigError(source_name, section, "a table of settings", table)
@@ -198,24 +223,52 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
     built: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for section, cls in known.items():
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        table = file_values.get(section, {})
-        for key in table:
-            if key not in fields:
-                raise ConfigError(source_name, f"{section}.{key}", "a known key: " + ", ".join(fields))
-        values: dict[str, Any] = {}
-        for name, f in fields.items():
-            dotted = f"{section}.{name}"
-            env_name = f"{ENV_PREFIX}{section.upper()}__{name.upper()}"
-            if env_name in environ:
-                values[name] = _coerce(environ[env_name], f, f"env {env_name}", dotted)
-                sources[dotted] = f"env {env_name}"
-            elif name in table:
-                values[name] = _coerce(table[name], f, source_name, dotted)
-                sources[dotted] = source_name
-        built[section] = cls(**values)
+        built[section] = _build(cls, section, f"{ENV_PREFIX}{section.upper()}__", file_values.get(section, {}),
+                                environ, source_name, sources)
+    named = file_values.get(NAMED_BACKOFFICES, {})
+    env_named = f"{ENV_PREFIX}{NAMED_BACKOFFICES.upper()}__"
+    names = set(named) | {key[len(env_named):].split("__")[0].lower() for key in environ
+                          if key.startswith(env_named) and "__" in key[len(env_named):]}
+    backoffices = {}
+    for name in sorted(names):
+        table = named.get(name, {})
+        if not isinstance(table, dict) or name == DEFAULT_BACKOFFICE:
+            raise ConfigError(source_name, f"{NAMED_BACKOFFICES}.{name}",
+                              "a table of back-office settings, named other than 'default'", table)
+        backoffices[name] = _build(BackofficeSettings, f"{NAMED_BACKOFFICES}.{name}",
+                                   f"{env_named}{name.upper()}__", table, environ, source_name, sources)
+    built[NAMED_BACKOFFICES] = backoffices
     settings = Settings(**built, sources=sources)
+    claimed: dict[str, str] = {}
+    for name, backoffice in backoffices.items():
+        if not backoffice.services:
+            raise ConfigError(source_name, f"{NAMED_BACKOFFICES}.{name}.services", "the service codes routed to it")
+        for code in backoffice.services:
+            if code in claimed:
+                raise ConfigError(source_name, f"{NAMED_BACKOFFICES}.{name}.services",
+                                  f"codes not already routed to {claimed[code]}", code)
+            claimed[code] = name
     if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
         raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
                           "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
     return settings
+
+
+def _build(cls: type, section: str, env_prefix: str, table: dict[str, Any], environ: Mapping[str, str],
+           source_name: str, sources: dict[str, str]) -> Any:
+    """One section's settings: defaults, then its TABLE in the file, then its environment."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in fields:
+            raise ConfigError(source_name, f"{section}.{key}", "a known key: " + ", ".join(fields))
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        dotted = f"{section}.{name}"
+        env_name = f"{env_prefix}{name.upper()}"
+        if env_name in environ:
+            values[name] = _coerce(environ[env_name], f, f"env {env_name}", dotted)
+            sources[dotted] = f"env {env_name}"
+        elif name in table:
+            values[name] = _coerce(table[name], f, source_name, dotted)
+            sources[dotted] = source_name
+    return cls(**values)

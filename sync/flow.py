@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from locales import N_
+from locales import N_, NP_
 from sync.catalogue import Service
 
 DESCRIPTION_MAX = 4000  # Open311's limit for `description`
@@ -183,8 +183,9 @@ def validate(question: Question, raw: Any, *, translate: Translate = _same, toda
     if question.kind in ("string", "text"):
         if len(text) > (question.max_length or STRING_MAX):
             limit = question.max_length or STRING_MAX
-            raise Invalid(N_("Your answer must be {max} character or fewer"), {"max": limit},
-                          plural=N_("Your answer must be {max} characters or fewer"), n=limit)
+            singular, plural = NP_("Your answer must be {max} character or fewer",
+                                   "Your answer must be {max} characters or fewer")
+            raise Invalid(singular, {"max": limit}, plural=plural, n=limit)
         return text
     if question.kind == "number":
         return _number(text)

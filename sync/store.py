@@ -181,22 +181,23 @@ class Store:
             "created_at": iso(created_at) if created_at else now, "updated_at": now, "next_attempt_at": now,
         }
         with db_module.write(self.db) as conn:
-            existing = conn.execute("SELECT id, reference FROM submissions WHERE idempotency_key = ?", (key,)).fetchone()
-            if existing:
-                return Saved(existing[0], existing[1], created=False)
             for _ in range(8):
                 row["reference"] = reference or reference_module.new_reference()
                 try:
-                    cursor = conn.execute(
-                        f"INSERT INTO submissions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                        tuple(row.values()))
+                    inserted = conn.execute(
+                        f"INSERT INTO submissions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+                        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id", tuple(row.values())).fetchone()
                     break
                 except sqlite3.IntegrityError as error:
                     if reference or "reference" not in str(error):
                         raise
             else:  # pragma: no cover - eight collisions in 2 x 10**13 means a broken random source
                 raise RuntimeError("could not find an unused reference")
-            submission_id = cursor.lastrowid
+            if inserted is None:
+                existing = conn.execute("SELECT id, reference FROM submissions WHERE idempotency_key = ?",
+                                        (key,)).fetchone()
+                return Saved(existing[0], existing[1], created=False)
+            submission_id = inserted[0]
             self._history(conn, submission_id, "queued", history_note or None, "local")
         log.info("saved %s (%s, %s)", row["reference"], draft.service_code, draft.channel)
         return Saved(submission_id, row["reference"], created=True)
@@ -209,18 +210,23 @@ class Store:
     # -----------------------------------------------------------------------------------------
     # The worker's side
 
-    def claim(self, owner: str, limit: int = 10, *, backoffices: Iterable[str] | None = None) -> list[Claimed]:
+    def claim(self, owner: str, limit: int = 10, *, backoffices: Iterable[str] | None = None,
+              due_by: datetime | None = None, include_paused: bool = False) -> list[Claimed]:
         """Take the lease on up to `limit` due submissions, atomically: no two owners get the same one.
 
-        Due means claimable, past its next attempt time, not leased (or the lease has lapsed,
-        as it does when a worker crashes), and not bound for a paused back office.
+        Due means claimable, with its next attempt time passed (or passed by `due_by`), not
+        leased (or the lease has lapsed, as it does when a worker crashes), and not bound for a
+        paused back office (unless probing it with `include_paused`).
         """
         now = self._now()
         until = iso(self.clock() + self.lease)
+        due = iso(due_by) if due_by else now
         scope, params = "", []
+        if not include_paused:
+            scope = "AND backoffice NOT IN (SELECT name FROM backoffice_state WHERE paused = 1)"
         if backoffices is not None:
             names = list(backoffices)
-            scope = f"AND backoffice IN ({', '.join('?' * len(names))})"
+            scope += f" AND backoffice IN ({', '.join('?' * len(names))})"
             params = names
         with db_module.write(self.db) as conn:
             rows = conn.execute(f"""
@@ -229,12 +235,11 @@ class Store:
                     SELECT id FROM submissions
                     WHERE state IN ('queued', 'sending', 'awaiting_id') AND next_attempt_at <= ?
                       AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
-                      AND backoffice NOT IN (SELECT name FROM backoffice_state WHERE paused = 1)
                       {scope}
                     ORDER BY next_attempt_at, id LIMIT ?)
                 RETURNING id, reference, state, service_code, backoffice, attempts, token, created_at,
                           first_sent_at, device_id, payload, contact""",
-                (owner, until, now, now, *params, limit)).fetchall()
+                (owner, until, due, now, *params, limit)).fetchall()
         claimed = [Claimed(
             id=row[0], reference=row[1], state=row[2], service_code=row[3], backoffice=row[4], attempts=row[5],
             token=row[6], created_at=parse_iso(row[7]), first_sent_at=parse_iso(row[8]) if row[8] else None,
@@ -296,18 +301,19 @@ class Store:
             }, history=("needs_attention", reason))
 
     def retry_later(self, submission_id: int, owner: str, error: str, *, maybe_sent: bool,
-                    retry_after: float | None = None) -> datetime:
+                    retry_after: float | None = None, at_least: float = 0) -> datetime:
         """A passing failure: try again after a full-jitter backoff (or the server's Retry-After).
 
         `maybe_sent` keeps the submission `sending` (ambiguous: reconcile before resending);
-        otherwise it goes back to `queued`. Returns when it is next due. Nothing is ever dropped.
+        otherwise it goes back to `queued`. `at_least` lets a lost answer settle at the council
+        before it is looked for. Returns when it is next due. Nothing is ever dropped.
         """
         with db_module.write(self.db) as conn:
             row = conn.execute("SELECT state, attempts FROM submissions WHERE id = ?", (submission_id,)).fetchone()
             if row is None:
                 raise TransitionError(f"no submission {submission_id}")
             state, attempts = row
-            delay = retry_after if retry_after is not None else self.backoff_delay(attempts)
+            delay = max(at_least, retry_after if retry_after is not None else self.backoff_delay(attempts))
             due = self.clock() + timedelta(seconds=delay)
             to = state if state == "awaiting_id" else ("sending" if maybe_sent else "queued")
             self._move(conn, submission_id, owner, to, {
@@ -375,19 +381,44 @@ class Store:
     # Status from the council, and look-ups for the channels
 
     def record_status(self, submission_id: int, status: str, notes: str | None, at: datetime | None = None,
-                      *, closed: bool = False) -> bool:
-        """Record a council status change; returns False when it is not a change (nothing written)."""
+                      *, closed: bool = False, external_id: str | None = None) -> bool:
+        """Record a council status; returns False when nothing new was learnt (nothing written).
+
+        An update with the council's own id is recorded once, however often it is fetched;
+        without one, only a change from the last council status counts.
+        """
         with db_module.write(self.db) as conn:
-            last = conn.execute("SELECT status, notes FROM status_history WHERE submission_id = ? AND source = 'council' "
-                                "ORDER BY id DESC LIMIT 1", (submission_id,)).fetchone()
-            if last and tuple(last) == (status, notes):
-                return False
+            if external_id is None:
+                last = conn.execute("SELECT status, notes FROM status_history WHERE submission_id = ? AND "
+                                    "source = 'council' ORDER BY id DESC LIMIT 1", (submission_id,)).fetchone()
+                if last and tuple(last) == (status, notes):
+                    return False
             when = iso(at) if at else self._now()
-            self._history(conn, submission_id, status, notes, "council", at=when)
+            inserted = conn.execute(
+                "INSERT INTO status_history (submission_id, status, notes, at, source, external_id) "
+                "VALUES (?, ?, ?, ?, 'council', ?) ON CONFLICT DO NOTHING",
+                (submission_id, status, notes, when, external_id)).rowcount
+            if not inserted:
+                return False
             conn.execute("UPDATE submissions SET council_status = ?, updated_at = ?, closed_at = "
                          "CASE WHEN ? THEN coalesce(closed_at, ?) ELSE NULL END WHERE id = ?",
                          (status, self._now(), closed, when, submission_id))
         return True
+
+    def open_requests(self, backoffice: str) -> dict[str, int]:
+        """Accepted, not yet closed requests bound for `backoffice`: the council's id -> ours."""
+        return dict(self.db.conn.execute(
+            "SELECT service_request_id, id FROM submissions WHERE backoffice = ? AND state = 'accepted' "
+            "AND closed_at IS NULL", (backoffice,)).fetchall())
+
+    def updates_checked_until(self, backoffice: str) -> datetime | None:
+        row = self.db.conn.execute("SELECT updates_until FROM backoffice_state WHERE name = ?", (backoffice,)).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def set_updates_checked_until(self, backoffice: str, when: datetime) -> None:
+        with db_module.write(self.db) as conn:
+            conn.execute("INSERT INTO backoffice_state (name, updates_until) VALUES (?, ?) ON CONFLICT (name) "
+                         "DO UPDATE SET updates_until = excluded.updates_until", (backoffice, iso(when)))
 
     def lookup(self, reference: str) -> Lookup | None:
         """The status of a submission made here, by its reference as a person typed it."""

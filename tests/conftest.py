@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from assist.cli import cli
 from sync.config import load_settings
 from sync.store import Store
+from tests.peers import council_clock, council_server  # noqa: F401  (fixtures for the whole suite)
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""Fixtures for talking to the reference back office over real loopback HTTP.
+"""The reference back office as a real peer over loopback HTTP, for every test that needs one.
 
     def test_something(council_server, council_clock):
         url = council_server(token_mode=True, now=council_clock)   # "http://127.0.0.1:PORT/"
@@ -10,8 +10,9 @@ fresh file in tmp_path), starts uvicorn in a background thread on a free port, w
 listens and returns the base URL with a trailing slash. Call it more than once for several
 servers; all are stopped (and their stores closed) when the test ends.
 
-This directory has no __init__.py on purpose: with one, pytest would import it as a package
-named `council` and shadow the real one.
+The fixtures are registered for the whole suite by tests/conftest.py. tests/council/ has no
+__init__.py on purpose: with one, pytest would import it as a package named `council` and shadow
+the real one.
 """
 
 from __future__ import annotations

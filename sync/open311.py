@@ -1,0 +1,354 @@
+"""An Open311 GeoReport v2 client, liberal in what it accepts (../shared/reference/open311.md).
+
+One pooled httpx client per back office, a timeout on every call, no redirects followed, answers
+capped in size and XML parsed with defusedxml. Every way a call can end is turned into one of a
+few outcomes the worker acts on, and every failure says whether the request may have reached the
+council (`maybe_sent`): that is what decides between resending and reconciling first.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, AsyncIterator
+from xml.etree.ElementTree import Element, ParseError
+
+import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_xml
+
+from sync.catalogue import Catalogue, CatalogueError, service_from_dict
+from sync.config import BackofficeSettings, SyncSettings
+
+log = logging.getLogger(__name__)
+
+LIST_TAGS = frozenset({"services", "attributes", "values", "service_requests", "requests", "errors",
+                       "service_requests_updates", "service_request_updates"})
+ERROR_TEXT_MAX = 500
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes
+
+
+@dataclass(frozen=True)
+class Created:
+    """The council has the request: its id now, or a token to ask for the id later."""
+
+    service_request_id: str | None
+    token: str | None
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A permanent refusal of this request (HTTP 400 and friends): a person must look at it."""
+
+    message: str
+    status: int
+
+
+class Unauthorised(Exception):
+    """The back office refused our API key (401/403): nothing will go until that is fixed."""
+
+
+class Transient(Exception):
+    """A passing failure: try again later. `maybe_sent` when the request may have arrived."""
+
+    def __init__(self, reason: str, *, maybe_sent: bool, reachable: bool = True, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason, self.maybe_sent, self.reachable, self.retry_after = reason, maybe_sent, reachable, retry_after
+
+
+class NotFound(Exception):
+    """A 404: an unknown resource, or an endpoint this server does not have."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing what servers send
+
+
+def _from_xml(element: Element) -> Any:
+    children = list(element)
+    if not children:
+        return (element.text or "").strip()
+    if element.tag in LIST_TAGS:
+        return [_from_xml(child) for child in children]
+    return {child.tag: _from_xml(child) for child in children}
+
+
+def parse_body(content: bytes, fmt: str) -> Any:
+    """JSON or XML into Python; raises ValueError for anything malformed or dangerous."""
+    if fmt == "xml":
+        try:
+            return _from_xml(parse_xml(content, forbid_dtd=True))
+        except (ParseError, DefusedXmlException) as error:
+            raise ValueError(f"unreadable XML ({type(error).__name__})") from None
+    try:
+        return json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"unreadable JSON ({error})") from None
+
+
+def records(body: Any) -> list[dict[str, Any]]:
+    """A list of objects from the shapes servers use: a bare array, a wrapped one, or one object."""
+    if isinstance(body, dict):
+        wrapped = [value for value in body.values() if isinstance(value, list)]
+        body = wrapped[0] if len(body) == 1 and wrapped else [body]
+    if not isinstance(body, list):
+        raise ValueError("expected a list of records")
+    return [item for item in body if isinstance(item, dict)]
+
+
+def error_message(content: bytes, fmt: str) -> str:
+    """The council's own words from an error body, whatever its shape; else a short excerpt."""
+    texts: list[str] = []
+    try:
+        body = parse_body(content, fmt)
+        for item in (body if isinstance(body, list) else [body]):
+            if isinstance(item, dict):
+                text = item.get("description") or item.get("detail") or item.get("message") or item.get("error")
+                texts.append(str(text) if text else json.dumps(item)[:200])
+            elif item:
+                texts.append(str(item))
+    except ValueError:
+        texts.append(content[:200].decode("utf-8", "replace"))
+    return "; ".join(text.strip() for text in texts if text.strip())[:ERROR_TEXT_MAX] or "no reason given"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def as_text(value: Any) -> str | None:
+    """Ids arrive as numbers or strings; 0 is a real id, so never test ids for truth."""
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def iso_z(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_when(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+
+
+@dataclass
+class Reply:
+    status: int
+    content: bytes
+    response: httpx.Response
+
+
+class Open311Client:
+    def __init__(self, name: str, backoffice: BackofficeSettings, sync: SyncSettings,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.name = name
+        self.settings = backoffice
+        self.fmt = backoffice.format
+        self.base = backoffice.url if backoffice.url.endswith("/") else backoffice.url + "/"
+        self.max_bytes = sync.max_response_bytes
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(sync.timeout_seconds),
+            limits=httpx.Limits(max_connections=sync.concurrency, max_keepalive_connections=sync.concurrency),
+            follow_redirects=False, transport=transport, headers={"User-Agent": "assist (Open311 client)"})
+        self._server_date: tuple[datetime, float] | None = None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def server_now(self) -> datetime | None:
+        """The council's clock, from the last `Date` header it sent, moved on by our own
+        monotonic clock: a kiosk's wall clock can be hours wrong after a power cut."""
+        if self._server_date is None:
+            return None
+        moment, seen_at = self._server_date
+        return moment + timedelta(seconds=time.monotonic() - seen_at)
+
+    async def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                    data: list[tuple[str, str]] | None = None) -> Reply:
+        """One call; transport failures become Transient, saying whether a request may have arrived."""
+        url = f"{self.base}{path}.{self.fmt}"
+        try:
+            async with self._client.stream(method, url, params=params, data=data) as response:
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():  # decoded: a compressed bomb is capped too
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise Transient(f"answer larger than {self.max_bytes} bytes; not read", maybe_sent=True)
+                    chunks.append(chunk)
+                content = b"".join(chunks)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise Transient(f"cannot connect: {error or type(error).__name__}", maybe_sent=False, reachable=False) from None
+        except httpx.PoolTimeout:
+            raise Transient("no free connection in time", maybe_sent=False) from None
+        except (httpx.WriteError, httpx.WriteTimeout, httpx.ReadError, httpx.ReadTimeout,
+                httpx.RemoteProtocolError) as error:
+            raise Transient(f"no answer: {type(error).__name__}", maybe_sent=True, reachable=False) from None
+        except httpx.HTTPError as error:
+            raise Transient(f"HTTP failure: {type(error).__name__}: {error}", maybe_sent=True) from None
+        if date := response.headers.get("date"):
+            try:
+                self._server_date = (email.utils.parsedate_to_datetime(date), time.monotonic())
+            except (TypeError, ValueError):
+                pass
+        return Reply(response.status_code, content, response)
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        reply = await self._call("GET", path, params=params)
+        if reply.status == 404:
+            raise NotFound(path)
+        self._raise_for_status(reply, maybe_sent=False)
+        try:
+            return parse_body(reply.content, self.fmt)
+        except ValueError as error:
+            raise Transient(f"{path}: {error}", maybe_sent=False) from None
+
+    def _raise_for_status(self, reply: Reply, *, maybe_sent: bool) -> None:
+        status = reply.status
+        if 200 <= status < 300:
+            return
+        message = error_message(reply.content, self.fmt)
+        if status in (401, 403):
+            raise Unauthorised(f"{status}: {message}")
+        if status == 429:
+            raise Transient(f"429 too many requests: {message}", maybe_sent=False,
+                            retry_after=_retry_after(reply.response))
+        if 300 <= status < 400:
+            raise Transient(f"{status} redirect to {reply.response.headers.get('location', '?')} (not followed)",
+                            maybe_sent=False)
+        raise Transient(f"{status}: {message}", maybe_sent=maybe_sent or status >= 500,
+                        retry_after=_retry_after(reply.response))
+
+    # -- the calls ---------------------------------------------------------------------------
+
+    async def create(self, fields: list[tuple[str, str]]) -> Created | Refused:
+        """POST requests. Created, or Refused (400/404/422: a person must look); Transient and
+        Unauthorised are raised."""
+        reply = await self._call("POST", "requests", data=self._signed(fields))
+        if reply.status in (400, 404, 409, 422):
+            return Refused(error_message(reply.content, self.fmt), reply.status)
+        self._raise_for_status(reply, maybe_sent=True)
+        try:
+            answers = records(parse_body(reply.content, self.fmt))
+            first = answers[0]
+        except (ValueError, IndexError):
+            raise Transient(f"{reply.status} with an answer that is not Open311: "
+                            f"{reply.content[:120].decode('utf-8', 'replace')!r}", maybe_sent=True) from None
+        request_id, token = as_text(first.get("service_request_id")), as_text(first.get("token"))
+        if request_id is None and token is None:
+            raise Transient(f"{reply.status} without a service_request_id or token", maybe_sent=True)
+        return Created(request_id, None if request_id is not None else token, as_text(first.get("service_notice")))
+
+    def _signed(self, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        extra = [("api_key", self.settings.api_key)] if self.settings.api_key else []
+        if self.settings.jurisdiction_id:
+            extra.append(("jurisdiction_id", self.settings.jurisdiction_id))
+        return [*fields, *extra]
+
+    async def token(self, token: str) -> str | None:
+        """The id the council gave a token's request, or None while it has none (404)."""
+        try:
+            body = await self._get(f"tokens/{token}")
+        except NotFound:
+            return None
+        for record in records(body):
+            if (request_id := as_text(record.get("service_request_id"))) is not None:
+                return request_id
+        return None
+
+    async def search(self, service_code: str, start: datetime, end: datetime,
+                     page_size: int = 200) -> AsyncIterator[dict[str, Any]]:
+        """Every request for a service in a window, page by page (a server that ignores paging
+        answers the same page again, which ends the walk)."""
+        seen_first: set[str] = set()
+        page = 1
+        while True:
+            body = await self._get("requests", {"service_code": service_code, "start_date": iso_z(start),
+                                                "end_date": iso_z(end), "page": page, "page_size": page_size})
+            found = records(body)
+            first = as_text(found[0].get("service_request_id")) if found else None
+            if first is not None and first in seen_first:
+                return
+            if first is not None:
+                seen_first.add(first)
+            for record in found:
+                yield record
+            if len(found) < page_size:
+                return
+            page += 1
+
+    async def requests_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        return records(await self._get("requests", {"service_request_id": ",".join(ids)}))
+
+    async def request(self, request_id: str) -> dict[str, Any] | None:
+        try:
+            found = records(await self._get(f"requests/{request_id}"))
+        except NotFound:
+            return None
+        return found[0] if found else None
+
+    async def updates(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """FixMyStreet's servicerequestupdates; raises NotFound where the server has none."""
+        return records(await self._get("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)}))
+
+    async def services_checked(self) -> None:
+        """The cheapest call every server answers; it brings the council's clock up to date."""
+        await self._get("services")
+
+    async def catalogue(self) -> Catalogue:
+        """The council's services with their definitions, as a Catalogue."""
+        services = []
+        for item in records(await self._get("services")):
+            code = as_text(item.get("service_code"))
+            if code is None:
+                continue
+            definition: dict[str, Any] = {}
+            if str(item.get("metadata", "")).lower() == "true":
+                try:
+                    definition = (records(await self._get(f"services/{code}")) or [{}])[0]
+                except NotFound:
+                    definition = {}
+            keywords = item.get("keywords") or ""
+            if isinstance(keywords, str):
+                keywords = [word.strip() for word in keywords.split(",") if word.strip()]
+            try:
+                services.append(service_from_dict({
+                    "code": code, "name": item.get("service_name") or code, "description": item.get("description") or "",
+                    "group": item.get("group") or "", "keywords": keywords, "type": item.get("type") or "realtime",
+                    "attributes": [
+                        {**attribute, "values": [v for v in (attribute.get("values") or []) if isinstance(v, dict)]}
+                        for attribute in (definition.get("attributes") or []) if isinstance(attribute, dict)],
+                }, f"{self.name} services"))
+            except CatalogueError as error:
+                log.warning("%s: skipping a service assist cannot ask about: %s", self.name, error)
+        if not services:
+            raise Transient("the council's catalogue is empty", maybe_sent=False)
+        version = f"{self.name}:{iso_z(self.server_now() or datetime.now(timezone.utc))}"
+        return Catalogue(version=version, source="council", services=tuple(services))
+

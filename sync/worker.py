@@ -1,0 +1,335 @@
+"""The sync worker: drains the outbox into the council's back offices, exactly once, and brings
+their progress back.
+
+It is the only part of assist that calls out. Each round it claims due submissions (with a
+lease), sends them with bounded concurrency over keep-alive connections, and acts on every
+outcome: accepted, a token to poll, refused (a person must look), a bad API key (pause that back
+office, fail nothing), or a passing failure (retry with backoff). A submission whose request may
+have arrived without an answer is never sent blindly again: the worker first looks for its
+reference among the council's requests and adopts the id it finds (see docs/sync.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import httpx
+
+from sync import reference as reference_module
+from sync.catalogue import Catalogue
+from sync.config import DEFAULT_BACKOFFICE, Settings
+from sync.flow import DESCRIPTION_MAX
+from sync.open311 import Created, NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
+from sync.store import Claimed, Store, TransitionError
+
+log = logging.getLogger(__name__)
+
+#: Open311 and FixMyStreet statuses after which nothing more will happen to a request.
+CLOSED_STATUSES = frozenset({"closed", "fixed", "duplicate", "not_councils_responsibility", "no_further_action",
+                             "cancelled", "internal_referral"})
+ID_BATCH = 50
+
+
+def compose_description(description: str, reference: str) -> str:
+    """The resident's words with their reference, within Open311's 4,000 characters. The
+    reference is how this submission is found again at the council if an answer is lost."""
+    tag = f"\n\n[assist reference {reference_module.display(reference)}]"
+    room = DESCRIPTION_MAX - len(tag)
+    text = description if len(description) <= room else description[:room - 1] + "…"
+    return (text + tag).strip()
+
+
+def request_fields(item: Claimed) -> list[tuple[str, str]]:
+    """The form fields of an Open311 POST for a claimed submission."""
+    payload = item.payload
+    fields = [("service_code", item.service_code)]
+    location = payload.get("location") or {}
+    if location.get("lat") is not None and location.get("long") is not None:
+        fields += [("lat", str(location["lat"])), ("long", str(location["long"]))]
+    for key in ("address_string", "address_id"):
+        if location.get(key):
+            fields.append((key, str(location[key])))
+    for code, value in (payload.get("attributes") or {}).items():
+        if isinstance(value, list):
+            fields += [(f"attribute[{code}][]", str(item_value)) for item_value in value]
+        else:
+            fields.append((f"attribute[{code}]", str(value)))
+    fields.append(("description", compose_description(payload.get("description") or "", item.reference)))
+    contact = item.contact or {}
+    if contact.get("name"):
+        first, _, last = contact["name"].rpartition(" ")
+        fields += [("first_name", first or last), ("last_name", last if first else "")]
+    for key in ("email", "phone"):
+        if contact.get(key):
+            fields.append((key, contact[key]))
+    fields.append(("device_id", item.device_id))
+    return fields
+
+
+@dataclass
+class DrainReport:
+    accepted: int = 0
+    awaiting: int = 0
+    needs_attention: int = 0
+    retried: int = 0
+    reconciled: int = 0
+    paused: set[str] = field(default_factory=set)
+
+    @property
+    def handled(self) -> int:
+        return self.accepted + self.awaiting + self.needs_attention + self.retried
+
+
+class Worker:
+    def __init__(self, store: Store, settings: Settings, *, owner: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.sync = settings.sync
+        self.owner = owner or f"{settings.device_id}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.clients = {name: Open311Client(name, backoffice, settings.sync, transport=transport)
+                        for name, backoffice in settings.all_backoffices().items()}
+        self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
+        self._no_updates: set[str] = set()
+        self._last_catalogue = self._last_status = self._last_probe = float("-inf")
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self.clients.values()))
+
+    # -- draining ----------------------------------------------------------------------------
+
+    async def drain(self) -> DrainReport:
+        """Send everything that is due now; what fails is rescheduled, not retried in this pass."""
+        report = DrainReport()
+        due_by = self.store.clock()
+        while batch := self.store.claim(self.owner, self.sync.batch_size, due_by=due_by):
+            await asyncio.gather(*(self._handle(item, report) for item in batch))
+        return report
+
+    async def _handle(self, item: Claimed, report: DrainReport) -> None:
+        client = self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
+        async with self._limits[client.name]:
+            try:
+                await self._send(item, client, report)
+            except Unauthorised as error:
+                self._pause(client.name, str(error), report)
+                self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
+                            retry_after=0)
+            except Transient as error:
+                self.store.set_backoffice_state(client.name, reachable=error.reachable, error=error.reason)
+                self._retry(item, error.reason, report, maybe_sent=error.maybe_sent or item.ambiguous,
+                            retry_after=error.retry_after)
+            except TransitionError as error:  # our lease lapsed mid-send: another worker has it now
+                log.warning("%s: %s", reference_module.display(item.reference), error)
+
+    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
+        ref = reference_module.display(item.reference)
+        if item.state == "awaiting_id":
+            await self._poll_token(item, client, report)
+            return
+        if item.ambiguous:
+            found = await self._reconcile(item, client)
+            if found is not None:
+                self.store.mark_accepted(item.id, self.owner, found, "found at the council after a lost answer")
+                log.info("%s: found at %s as %s after a lost answer; not sent again", ref, client.name, found)
+                report.accepted += 1
+                report.reconciled += 1
+                return
+        self.store.mark_sending(item.id, self.owner)
+        outcome = await client.create(request_fields(item))
+        self.store.set_backoffice_state(client.name, reachable=True)
+        if isinstance(outcome, Refused):
+            reason = await self._refusal_reason(item, client, outcome)
+            self.store.mark_needs_attention(item.id, self.owner, reason)
+            log.warning("%s: refused by %s: %s", ref, client.name, reason)
+            report.needs_attention += 1
+        elif outcome.service_request_id is not None:
+            self.store.mark_accepted(item.id, self.owner, outcome.service_request_id, outcome.notice)
+            log.info("%s: accepted by %s as %s", ref, client.name, outcome.service_request_id)
+            report.accepted += 1
+        else:
+            self.store.mark_awaiting_id(item.id, self.owner, outcome.token)
+            log.info("%s: taken by %s, id to follow (token %s)", ref, client.name, outcome.token)
+            report.awaiting += 1
+
+    async def _poll_token(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
+        request_id = await client.token(item.token)
+        self.store.set_backoffice_state(client.name, reachable=True)
+        if request_id is None:
+            self._retry(item, "the council has not given an id yet", report, maybe_sent=True)
+            return
+        self.store.mark_accepted(item.id, self.owner, request_id)
+        log.info("%s: token %s became %s", reference_module.display(item.reference), item.token, request_id)
+        report.accepted += 1
+
+    async def _reconcile(self, item: Claimed, client: Open311Client) -> str | None:
+        """The council's id for a submission whose answer was lost, or None if it is not there.
+
+        The search window is taken from the council's clock and is generous: the first send's
+        age by our clock (which can be hours wrong after a power cut) plus a day, and at least
+        `sync.reconcile_days`. A server that cannot be searched raises Transient with the
+        submission kept ambiguous: it is never resent blindly (see docs/sync.md).
+        """
+        if client.server_now() is None:
+            await client.services_checked()  # brings the council's clock in its Date header
+        server_now = client.server_now() or datetime.now(timezone.utc)
+        first_sent = item.first_sent_at or item.created_at
+        age = max(timedelta(0), self.store.clock() - first_sent)
+        start = server_now - max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days))
+        try:
+            async for record in client.search(item.service_code, start, server_now + timedelta(hours=1)):
+                if item.reference in reference_module.find_in(str(record.get("description") or "")):
+                    return as_text(record.get("service_request_id"))
+        except NotFound:
+            raise Transient(f"{client.name} cannot be searched, so a request whose answer was lost cannot be "
+                            "checked; it will not be sent again until staff confirm", maybe_sent=True) from None
+        return None
+
+    async def _refusal_reason(self, item: Claimed, client: Open311Client, outcome: Refused) -> str:
+        """The council's words; for a code it no longer knows, refresh the catalogue and say so."""
+        try:
+            current = await self.refresh_catalogue()
+        except Transient:
+            current = None
+        if current is not None and current.get(item.service_code) is None:
+            return f"the council no longer offers service {item.service_code!r} ({outcome.status}: {outcome.message})"
+        return f"{outcome.status}: {outcome.message}"
+
+    def _retry(self, item: Claimed, reason: str, report: DrainReport, *, maybe_sent: bool,
+               retry_after: float | None = None) -> None:
+        at_least = self.sync.backoff_base_seconds if maybe_sent else 0
+        due = self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after,
+                                     at_least=at_least)
+        log.info("%s: will try again at %s (%s)", reference_module.display(item.reference),
+                 due.strftime("%H:%M:%S"), reason)
+        report.retried += 1
+
+    def _pause(self, name: str, reason: str, report: DrainReport) -> None:
+        if name not in report.paused:
+            self.store.set_backoffice_state(name, reachable=True, error=reason, paused=True, paused_reason=reason)
+            log.error("PAUSED sending to back office %r: it refused our API key (%s). Nothing is lost; fix "
+                      "backoffice.api_key, then run `assist sync resume`. Trying again every %s s.",
+                      name, reason, self.sync.reprobe_seconds)
+        report.paused.add(name)
+
+    async def probe_paused(self) -> None:
+        """Try one submission for each paused back office; a success resumes it."""
+        for name, state in self.store.backoffice_states().items():
+            if not state["paused"] or name not in self.clients:
+                continue
+            report = DrainReport()
+            for item in self.store.claim(self.owner, 1, backoffices=[name], include_paused=True):
+                await self._handle(item, report)
+            if report.accepted or report.awaiting or report.needs_attention:
+                self.store.set_backoffice_state(name, paused=False)
+                log.warning("back office %r accepts our API key again: resumed", name)
+
+    # -- catalogue and statuses --------------------------------------------------------------
+
+    async def refresh_catalogue(self) -> Catalogue:
+        """Fetch each back office's services, keep those routed to it, and cache the union."""
+        services = []
+        versions = []
+        for name, client in self.clients.items():
+            fetched = await client.catalogue()
+            services += [service for service in fetched.services if self.settings.route(service.code) == name]
+            versions.append(fetched.version)
+        council = Catalogue(version=" ".join(versions), source="council", services=tuple(services))
+        self.store.save_council_catalogue(council)
+        self._last_catalogue = time.monotonic()
+        log.info("catalogue refreshed: %d services", len(services))
+        return self.store.catalogue()
+
+    async def pull_statuses(self) -> int:
+        """Bring each open request's progress back into its status history; returns changes."""
+        changes = 0
+        for name, client in self.clients.items():
+            open_requests = self.store.open_requests(name)
+            if not open_requests:
+                continue
+            try:
+                if name not in self._no_updates:
+                    try:
+                        changes += await self._pull_updates(name, client, open_requests)
+                        continue
+                    except NotFound:
+                        self._no_updates.add(name)
+                changes += await self._pull_requests(client, open_requests)
+            except Transient as error:
+                self.store.set_backoffice_state(name, reachable=error.reachable, error=error.reason)
+        self._last_status = time.monotonic()
+        return changes
+
+    async def _pull_requests(self, client: Open311Client, open_requests: dict[str, int]) -> int:
+        ids = list(open_requests)
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), ID_BATCH):
+            for record in await client.requests_by_id(ids[start:start + ID_BATCH]):
+                if (request_id := as_text(record.get("service_request_id"))) in open_requests:
+                    found[request_id] = record
+        for request_id in ids:  # some servers answer a list of ids with one request only
+            if request_id not in found and (record := await client.request(request_id)) is not None:
+                found[request_id] = record
+        changes = 0
+        for request_id, record in found.items():
+            status = str(record.get("status") or "open").lower()
+            changes += self.store.record_status(
+                open_requests[request_id], status, as_text(record.get("status_notes")),
+                parse_when(record.get("updated_datetime")), closed=status in CLOSED_STATUSES)
+        return changes
+
+    async def _pull_updates(self, name: str, client: Open311Client, open_requests: dict[str, int]) -> int:
+        server_now = client.server_now() or datetime.now(timezone.utc)
+        since = self.store.updates_checked_until(name) or server_now - timedelta(days=self.sync.reconcile_days)
+        updates = await client.updates(since - timedelta(minutes=5), server_now + timedelta(minutes=5))
+        changes = 0
+        for update in sorted(updates, key=lambda u: str(u.get("updated_datetime") or "")):
+            request_id = as_text(update.get("service_request_id"))
+            if request_id not in open_requests:
+                continue
+            status = str(update.get("status") or "open").lower()
+            changes += self.store.record_status(
+                open_requests[request_id], status, as_text(update.get("description")),
+                parse_when(update.get("updated_datetime")), closed=status in CLOSED_STATUSES,
+                external_id=as_text(update.get("update_id")))
+        self.store.set_updates_checked_until(name, client.server_now() or server_now)
+        return changes
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def tick(self) -> DrainReport:
+        """One round of `assist sync run`: whatever is due, then the slower duties when due."""
+        now = time.monotonic()
+        if now - self._last_catalogue >= self.sync.catalogue_refresh_seconds:
+            try:
+                await self.refresh_catalogue()
+            except Transient as error:
+                self._last_catalogue = now
+                log.warning("catalogue not refreshed (%s); keeping the last good one", error.reason)
+        if now - self._last_probe >= self.sync.reprobe_seconds:
+            self._last_probe = now
+            await self.probe_paused()
+        report = await self.drain()
+        if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
+            await self.pull_statuses()
+        return report
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: a round every `sync.poll_seconds`, or at once on "sync now"."""
+        while not stop.is_set():
+            await self.tick()
+            waited = 0.0
+            while waited < self.sync.poll_seconds and not stop.is_set():
+                if self.store.take_request("sync_now"):
+                    self._last_status = float("-inf")
+                    break
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    waited += 0.5

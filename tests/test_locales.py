@@ -1,0 +1,101 @@
+"""The language machinery: complete catalogues, placeholders intact, plurals, names, review status."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+import locales
+from sync.flow import Invalid
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+TRANSLATED = [code for code in locales.shipped() if code != locales.SOURCE_LANGUAGE]
+
+
+def catalogue(code: str):
+    with (locales.LOCALE_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=code)
+
+
+def test_welsh_ships_from_the_start():
+    assert locales.shipped()[:2] == ["en", "cy"]
+    assert locales.native_name("cy") == "Cymraeg" and locales.native_name("en") == "English"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The template as `make extract` would write it from today's sources."""
+    out = tmp_path_factory.mktemp("pot") / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "NP_:1,2",
+                    "--no-location",
+                    "-c", "TRANSLATORS:", "-o", str(out), "."], cwd=ROOT, check=True, capture_output=True)
+    with out.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_the_shipped_template_is_up_to_date_with_the_sources(template):
+    with (locales.LOCALE_DIR / "messages.pot").open("rb") as handle:
+        shipped = read_po(handle)
+    assert {m.id for m in template if m.id} == {m.id for m in shipped if m.id}, "run `make update`"
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_message_is_translated_with_placeholders_intact(code, template):
+    translated = catalogue(code)
+    for message in template:
+        if not message.id:
+            continue
+        entry = translated.get(message.id)
+        assert entry is not None, f"{code}: missing {message.id!r}"
+        assert not entry.fuzzy, f"{code}: fuzzy {message.id!r}"
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        assert all(strings), f"{code}: untranslated {message.id!r}"
+        expected = set(PLACEHOLDER.findall(ids[0]))
+        for string in strings:
+            assert set(PLACEHOLDER.findall(string)) == expected, f"{code}: placeholders differ in {string!r}"
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_plural_forms_follow_the_language_for_the_numbers_that_matter(code):
+    """Each number picks the form the language's own rule (Babel's header) says, number included."""
+    translated = catalogue(code)
+    assert translated.plural_forms == Catalog(locale=code).plural_forms  # the header is Babel's
+    pick = gettext.c2py(translated.plural_expr)
+    singular, plural = "Your answer must be {max} character or fewer", "Your answer must be {max} characters or fewer"
+    forms = translated.get(singular).string
+    assert isinstance(forms, tuple) and len(forms) == translated.num_plurals
+    t = locales.Translator(code)
+    for n in (0, 1, 2, 3, 5, 6, 11, 100):
+        error = Invalid(singular, {"max": n}, plural=plural, n=n)
+        assert error.render(t) == forms[pick(n)].format(max=n)
+        assert str(n) in error.render(t)
+
+
+def test_welsh_plurals_use_all_five_forms():
+    assert catalogue("cy").num_plurals == 5
+
+
+def test_text_and_dates_come_in_the_residents_language():
+    welsh = locales.translator("cy")
+    assert welsh("Yes") != "Yes" and welsh("Missed bin collection") != "Missed bin collection"
+    moment = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+    assert "Tachwedd" in welsh.date(moment.date())
+    assert locales.translator("en").date(moment.date()) == "24 November 2026"
+    assert welsh("") == ""
+
+
+def test_only_reviewed_languages_when_asked():
+    assert locales.enabled([], reviewed_only=False)[:2] == ["en", "cy"]
+    assert locales.enabled([], reviewed_only=True) == ["en"]  # Welsh is still a draft
+    assert locales.enabled(["cy", "xx"], reviewed_only=False) == ["en", "cy"]
+    assert not locales.manifest("cy").reviewed and locales.manifest("en").reviewed

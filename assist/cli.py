@@ -19,6 +19,7 @@ COMMANDS = {
     "council": "council.commands:council",
     "gazetteer": "sync.commands.gazetteer:gazetteer",
     "outbox": "sync.commands.outbox:outbox",
+    "sync": "sync.commands.sync:sync_group",
 }
 
 

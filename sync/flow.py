@@ -392,7 +392,6 @@ class Draft:
     contact: dict[str, str] | None = None  # name, phone, email: only with the resident's consent
     notify_phone: str | None = None  # E.164; the resident asked for texts about this request
     idempotency_key: str = ""
-    backoffice: str = "default"
 
 
 def to_draft(service: Service, answers: Mapping[str, Any], *, channel: str, language: str,

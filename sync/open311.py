@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator
+from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, ParseError
 
 import httpx
@@ -26,6 +27,7 @@ from sync.config import BackofficeSettings, SyncSettings
 
 log = logging.getLogger(__name__)
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 LIST_TAGS = frozenset({"services", "attributes", "values", "service_requests", "requests", "errors",
                        "service_requests_updates", "service_request_updates"})
 ERROR_TEXT_MAX = 500
@@ -195,7 +197,9 @@ class Open311Client:
         """One call; transport failures become Transient, saying whether a request may have arrived."""
         url = f"{self.base}{path}.{self.fmt}"
         try:
-            async with self._client.stream(method, url, params=params, data=data) as response:
+            body = urlencode(data).encode() if data is not None else None
+            async with self._client.stream(method, url, params=params, content=body,
+                                           headers=FORM if body is not None else None) as response:
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():  # decoded: a compressed bomb is capped too
                     size += len(chunk)

@@ -26,7 +26,7 @@ import sqlite_utils
 from sync import catalogue as catalogue_module
 from sync import db as db_module
 from sync import reference as reference_module
-from sync.config import Settings
+from sync.config import DEFAULT_BACKOFFICE, Settings
 from sync.crypto import Vault, load_or_create_key
 from sync.flow import Draft
 
@@ -127,7 +127,8 @@ class Lookup:
 class Store:
     def __init__(self, db: sqlite_utils.Database, vault: Vault, *, device_id: str, retention_days: int = 90,
                  lease_seconds: int = 120, backoff_base_seconds: float = 30, backoff_cap_seconds: float = 3600,
-                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
+                 route: Callable[[str], str] = lambda service_code: DEFAULT_BACKOFFICE) -> None:
         self.db = db
         self.vault = vault
         self.device_id = device_id
@@ -137,6 +138,7 @@ class Store:
         self.backoff_cap = backoff_cap_seconds
         self.clock = clock
         self.rng = rng or random.Random()
+        self.route = route  # which back office a service's submissions go to
 
     @classmethod
     def open(cls, settings: Settings, **overrides: Any) -> "Store":
@@ -145,7 +147,7 @@ class Store:
         options = dict(device_id=settings.device_id, retention_days=settings.store.retention_days,
                        lease_seconds=settings.sync.lease_seconds,
                        backoff_base_seconds=settings.sync.backoff_base_seconds,
-                       backoff_cap_seconds=settings.sync.backoff_cap_seconds)
+                       backoff_cap_seconds=settings.sync.backoff_cap_seconds, route=settings.route)
         options.update(overrides)
         return cls(db, vault, **options)
 
@@ -173,7 +175,7 @@ class Store:
         row = {
             "idempotency_key": key, "channel": draft.channel, "device_id": device_id or self.device_id,
             "language": draft.language, "catalogue_version": draft.catalogue_version,
-            "service_code": draft.service_code, "backoffice": draft.backoffice, "state": "queued",
+            "service_code": draft.service_code, "backoffice": self.route(draft.service_code), "state": "queued",
             "payload": self.vault.seal({"location": draft.location, "attributes": draft.attributes,
                                         "description": draft.description}),
             "contact": self.vault.seal(draft.contact or None),
@@ -360,12 +362,12 @@ class Store:
             rows = conn.execute(
                 "UPDATE submissions SET lease_owner = ?, lease_expires_at = ? WHERE state = 'queued' "
                 "AND (lease_expires_at IS NULL OR lease_expires_at <= ?) RETURNING reference, idempotency_key, "
-                "channel, device_id, language, catalogue_version, service_code, backoffice, created_at, payload, "
+                "channel, device_id, language, catalogue_version, service_code, created_at, payload, "
                 "contact, notify_phone", (owner, until, now)).fetchall()
         keys = ("reference", "idempotency_key", "channel", "device_id", "language", "catalogue_version",
-                "service_code", "backoffice", "created_at")
-        return sorted(({**dict(zip(keys, row[:9])), "payload": self.vault.open(row[9]),
-                        "contact": self.vault.open(row[10]), "notify_phone": self.vault.open(row[11])}
+                "service_code", "created_at")
+        return sorted(({**dict(zip(keys, row[:8])), "payload": self.vault.open(row[8]),
+                        "contact": self.vault.open(row[9]), "notify_phone": self.vault.open(row[10])}
                        for row in rows), key=lambda record: record["created_at"])
 
     def mark_exported(self, references: Iterable[str], owner: str, note: str) -> None:

@@ -104,7 +104,7 @@ def _import_record(store: Store, record: dict[str, Any], source: str, result: Im
         catalogue_version=record["catalogue_version"], location=payload.get("location") or {},
         attributes=payload.get("attributes") or {}, description=payload.get("description") or "",
         contact=record.get("contact"), notify_phone=record.get("notify_phone"),
-        idempotency_key=record["idempotency_key"], backoffice=record.get("backoffice", "default"),
+        idempotency_key=record["idempotency_key"],
     )
     try:
         return store.enqueue(draft, reference=record["reference"], created_at=parse_iso(record["created_at"]),

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 CLOSED_STATUSES = frozenset({"closed", "fixed", "duplicate", "not_councils_responsibility", "no_further_action",
                              "cancelled", "internal_referral"})
 ID_BATCH = 50
+#: Open311 servers default to (and some insist on) a window of at most 90 days.
+SEARCH_WINDOW_MAX = timedelta(days=89)
 
 
 def compose_description(description: str, reference: str) -> str:
@@ -118,7 +120,7 @@ class Worker:
             try:
                 await self._send(item, client, report)
             except Unauthorised as error:
-                self._pause(client.name, str(error), report)
+                self._pause(client.name, f"the council refused our API key ({error})", report)
                 self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
                             retry_after=0)
             except Transient as error:
@@ -181,7 +183,8 @@ class Worker:
         server_now = client.server_now() or datetime.now(timezone.utc)
         first_sent = item.first_sent_at or item.created_at
         age = max(timedelta(0), self.store.clock() - first_sent)
-        start = server_now - max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days))
+        back = min(max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
+        start = server_now - back
         try:
             async for record in client.search(item.service_code, start, server_now + timedelta(hours=1)):
                 if item.reference in reference_module.find_in(str(record.get("description") or "")):
@@ -213,8 +216,8 @@ class Worker:
     def _pause(self, name: str, reason: str, report: DrainReport) -> None:
         if name not in report.paused:
             self.store.set_backoffice_state(name, reachable=True, error=reason, paused=True, paused_reason=reason)
-            log.error("PAUSED sending to back office %r: it refused our API key (%s). Nothing is lost; fix "
-                      "backoffice.api_key, then run `assist sync resume`. Trying again every %s s.",
+            log.error("PAUSED sending to back office %r: %s. Nothing is lost; fix its api_key, then run "
+                      "`assist sync resume`. Trying again every %s s.",
                       name, reason, self.sync.reprobe_seconds)
         report.paused.add(name)
 

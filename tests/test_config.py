@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,12 +27,14 @@ def test_no_file_and_no_environment_gives_defaults_that_work_offline():
     assert settings.languages.enabled == [] and settings.languages.reviewed_only is False
 
 
-def test_every_required_key_exists_and_is_documented_in_the_readme():
+def test_every_required_key_exists_and_the_readme_documents_each_with_its_default():
     keys = [key for key, _default, _doc in documented_keys()]
     assert set(REQUIRED) <= set(keys)
     readme = README.read_text()
     for key, default, doc in documented_keys():
-        assert f"`{key}`" in readme, f"{key} is not in the README's configuration reference"
+        assert f"`{key}`" in readme and doc in readme, f"{key}: run python tools/config_reference.py"
+    check = subprocess.run([sys.executable, "tools/config_reference.py", "--check"], cwd=README.parent)
+    assert check.returncode == 0, "README's configuration table is out of date: run python tools/config_reference.py"
 
 
 def test_the_file_then_the_environment(tmp_path):
@@ -93,3 +97,31 @@ def test_assist_config_shows_values_and_sources_with_secrets_masked(run):
     assert 'backoffice.api_key = "********"  (env ASSIST_BACKOFFICE__API_KEY)' in result.output
     assert "s3cret" not in result.output
     assert 'kiosk.timeout_seconds = 180  (default)' in result.output
+
+
+def test_further_back_offices_for_two_tier_areas(tmp_path):
+    path = tmp_path / "two-tier.toml"
+    path.write_text('[backoffices.county]\nurl = "https://county.example/open311/"\nformat = "xml"\n'
+                    'services = ["pothole", "street_light"]\n')
+    settings = load_settings(path, environ={"ASSIST_BACKOFFICES__COUNTY__API_KEY": "k",
+                                            "ASSIST_BACKOFFICES__PARKS__URL": "http://parks.example/",
+                                            "ASSIST_BACKOFFICES__PARKS__SERVICES": "dog_fouling"})
+    assert list(settings.all_backoffices()) == ["default", "county", "parks"]
+    assert settings.backoffices["county"].format == "xml" and settings.backoffices["county"].api_key == "k"
+    assert settings.route("pothole") == "county" and settings.route("dog_fouling") == "parks"
+    assert settings.route("missed_bin") == "default"
+
+
+@pytest.mark.parametrize("text, key, expected", [
+    ('[backoffices.county]\nurl = "http://c/"\n', "backoffices.county.services", "the service codes routed to it"),
+    ('[backoffices.a]\nservices = ["pothole"]\n[backoffices.b]\nservices = ["pothole"]\n',
+     "backoffices.b.services", "codes not already routed to a"),
+    ('[backoffices.default]\nservices = ["pothole"]\n', "backoffices.default", "named other than 'default'"),
+    ('[backoffices.county]\nservices = ["pothole"]\nurll = "x"\n', "backoffices.county.urll", "a known key"),
+])
+def test_bad_back_office_tables_are_named(tmp_path, text, key, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert key in str(caught.value) and expected in str(caught.value)

@@ -43,6 +43,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """assist: council requests from library kiosks and text messages, kept safe offline."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not verbose:  # one line per request is the worker's to log, with its reference
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = load_settings(config_path)
     except ConfigError as error:

@@ -201,7 +201,7 @@ class Store:
                 return Saved(existing[0], existing[1], created=False)
             submission_id = inserted[0]
             self._history(conn, submission_id, "queued", history_note or None, "local")
-        log.info("saved %s (%s, %s)", row["reference"], draft.service_code, draft.channel)
+        log.info("saved %s (%s, %s)", reference_module.display(row["reference"]), draft.service_code, draft.channel)
         return Saved(submission_id, row["reference"], created=True)
 
     def _history(self, conn: sqlite3.Connection, submission_id: int, status: str, notes: str | None,

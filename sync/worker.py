@@ -136,7 +136,15 @@ class Worker:
             await self._poll_token(item, client, report)
             return
         if item.ambiguous:
-            found = await self._reconcile(item, client)
+            try:
+                found = await self._reconcile(item, client)
+            except NotFound:
+                reason = (f"{client.name} cannot be searched, so whether this request arrived (its answer was lost) "
+                          "cannot be checked: ask the council, then resend or cancel it")
+                self.store.mark_needs_attention(item.id, self.owner, reason)
+                log.warning("%s: %s", ref, reason)
+                report.needs_attention += 1
+                return
             if found is not None:
                 self.store.mark_accepted(item.id, self.owner, found, "found at the council after a lost answer")
                 log.info("%s: found at %s as %s after a lost answer; not sent again", ref, client.name, found)
@@ -175,8 +183,8 @@ class Worker:
 
         The search window is taken from the council's clock and is generous: the first send's
         age by our clock (which can be hours wrong after a power cut) plus a day, and at least
-        `sync.reconcile_days`. A server that cannot be searched raises Transient with the
-        submission kept ambiguous: it is never resent blindly (see docs/sync.md).
+        `sync.reconcile_days`. A server that cannot be searched raises NotFound: the submission
+        is never resent blindly (see docs/sync.md).
         """
         if client.server_now() is None:
             await client.services_checked()  # brings the council's clock in its Date header
@@ -185,13 +193,9 @@ class Worker:
         age = max(timedelta(0), self.store.clock() - first_sent)
         back = min(max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
         start = server_now - back
-        try:
-            async for record in client.search(item.service_code, start, server_now + timedelta(hours=1)):
-                if item.reference in reference_module.find_in(str(record.get("description") or "")):
-                    return as_text(record.get("service_request_id"))
-        except NotFound:
-            raise Transient(f"{client.name} cannot be searched, so a request whose answer was lost cannot be "
-                            "checked; it will not be sent again until staff confirm", maybe_sent=True) from None
+        async for record in client.search(item.service_code, start, server_now + timedelta(hours=1)):
+            if item.reference in reference_module.find_in(str(record.get("description") or "")):
+                return as_text(record.get("service_request_id"))
         return None
 
     async def _refusal_reason(self, item: Claimed, client: Open311Client, outcome: Refused) -> str:

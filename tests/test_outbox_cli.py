@@ -114,7 +114,7 @@ def test_paper_forms_good_lines_go_in_and_bad_lines_are_reported_by_number(run, 
     assert any(line.startswith("line 3: not imported: not valid JSON") for line in lines)
     assert any(line.startswith("line 6: not imported: service_code 'teleport' is not in the catalogue") for line in lines)
     assert any(line.startswith("line 7: not imported: unknown field(s): colour") for line in lines)
-    assert "2 added, 0 already here, 4 lines with problems." in lines
+    assert "2 added, 0 already here, 4 not imported." in lines
 
     store = Store.open(load_settings(environ=env))
     ref = next(line.split()[-1] for line in lines if line.startswith("line 1: queued"))

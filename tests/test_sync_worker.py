@@ -269,3 +269,31 @@ def test_sync_run_once_and_status_from_the_command_line(tmp_path, council_server
     import json
     data = json.loads(run("sync", "status", "--json", extra_env=env).output)
     assert data["states"]["accepted"] == 1 and data["backoffices"]["default"]["reachable"] is True
+
+
+def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, council_server):
+    """The documented window: without a search, the ambiguous submission goes to staff."""
+    url = council_server(api_key=API_KEY)
+    settings, store = make(tmp_path, url)
+    ref = store.enqueue(draft()).reference
+    [item] = store.claim("crashed-worker")
+    store.mark_sending(item.id, "crashed-worker")  # ... and the answer never came back
+    store.db.conn.execute("UPDATE submissions SET lease_expires_at = '2000-01-01T00:00:00.000000Z'")
+
+    async def go():
+        worker = Worker(store, settings)
+        client = worker.clients["default"]
+
+        async def unsearchable(*args, **kwargs):
+            from sync.open311 import NotFound
+            raise NotFound("requests")
+            yield  # pragma: no cover
+        client.search = unsearchable
+        try:
+            return await worker.drain()
+        finally:
+            await worker.aclose()
+    report = asyncio.run(go())
+    assert report.needs_attention == 1 and council_requests(url) == []
+    [row] = store.listing(["needs_attention"])
+    assert row["reference"] == ref and "cannot be searched" in row["last_error"]

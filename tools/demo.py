@@ -1,28 +1,58 @@
-"""`make demo`: assist on embedded defaults, as a library kiosk would run it with no network.
+"""`make demo`: assist on embedded defaults, all on loopback, starting with no connection.
 
 It loads the demo council's gazetteer, takes two residents through the shared question flow (one
 in English, one in Welsh) exactly as the channels will, saves their requests to the outbox with a
-reference each, types up a few paper forms (one of them wrong, to show the error a member of
-staff would see), and shows the outbox. Everything lands in ./demo-data; run it again freely.
+reference each, and types up a few paper forms (one of them wrong, to show the error staff would
+see). The sync worker then finds the council unreachable and loses nothing; the reference back
+office starts, the worker sends everything once, a member of council staff closes one request,
+and its status comes back. Everything lands in ./demo-data; run it again freely.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def assist(*args: str, env: dict[str, str]) -> None:
+def assist(*args: str, env: dict[str, str]) -> str:
     print(f"\n$ assist {' '.join(args)}", flush=True)
-    subprocess.run([sys.executable, "-m", "assist", *args], env=env, check=False)
+    done = subprocess.run([sys.executable, "-m", "assist", *args], env=env, check=False, text=True,
+                          stdout=subprocess.PIPE)
+    print(done.stdout, end="", flush=True)
+    return done.stdout
 
 
-def resident(store, language: str, service_code: str, place_query: str, typed: dict[str, str]) -> None:
+def free_port(preferred: int = 8311) -> int:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", preferred)) != 0:
+            return preferred
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        return spare.getsockname()[1]
+
+
+def start_council(folder: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    print(f"\n$ assist council serve --port {port} --db {folder / 'council.db'} --api-key demo-key &", flush=True)
+    council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port),
+                                "--db", str(folder / "council.db"), "--api-key", "demo-key"], env=env)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return council
+        time.sleep(0.1)
+    council.terminate()
+    raise SystemExit("the reference back office did not start")
+
+
+def resident(store, language: str, service_code: str, place_query: str, typed: dict[str, str]) -> str:
     import locales
     from sync import flow, gazetteer
 
@@ -53,6 +83,7 @@ def resident(store, language: str, service_code: str, place_query: str, typed: d
                           catalogue_version=catalogue.version)
     saved = store.enqueue(draft)
     print(f"\n  saved to the outbox: reference {saved.display_reference}")
+    return saved.reference
 
 
 def main() -> None:
@@ -61,8 +92,11 @@ def main() -> None:
     args = parser.parse_args()
     folder = (ROOT / args.dir).resolve()
     folder.mkdir(exist_ok=True)
+    port = free_port()
     env = {**os.environ, "ASSIST_STORE__PATH": str(folder / "assist.db"), "ASSIST_KIOSK__DEVICE_ID": "demo-kiosk-1",
-           "ASSIST_KIOSK__LIBRARY_NAME": "Brackenford Central Library"}
+           "ASSIST_KIOSK__LIBRARY_NAME": "Brackenford Central Library",
+           "ASSIST_BACKOFFICE__URL": f"http://127.0.0.1:{port}/", "ASSIST_BACKOFFICE__API_KEY": "demo-key",
+           "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
     os.environ.update(env)
 
     from sync.config import load_settings
@@ -71,17 +105,41 @@ def main() -> None:
     assist("gazetteer", "import", "--demo", env=env)
     assist("gazetteer", "search", "12 hihg st", env=env)
     store = Store.open(load_settings())
-    resident(store, "en", "missed_bin", "12 High Street", {
+    references = []
+    references.append(resident(store, "en", "missed_bin", "12 High Street", {
         "attribute.bin_type": "recycling bin", "attribute.collection_date": "yesterday",
         "description": "Left at the kerb as usual", "name": "Sam Okafor", "phone": "0791l 123456",
-        "phone!retry": "07911 123456", "email": "", "updates_by_text": "yes", "consent": "yes"})
-    resident(store, "cy", "pothole", "BF1", {
+        "phone!retry": "07911 123456", "email": "", "updates_by_text": "yes", "consent": "yes"}))
+    references.append(resident(store, "cy", "pothole", "BF1", {
         "attribute.size": "3", "attribute.surface": "1", "description": "Twll dwfn ger yr arhosfan bws",
-        "name": "", "phone": "", "email": ""})
-    store.close()
+        "name": "", "phone": "", "email": ""}))
     assist("outbox", "import", str(ROOT / "docs" / "examples" / "paper-forms.jsonl"), env=env)
     assist("outbox", "status", env=env)
-    assist("outbox", "list", env=env)
+
+    print("\n--- no connection yet: the worker tries, and nothing is lost ---")
+    assist("sync", "run", "--once", env=env)
+    assist("sync", "status", env=env)
+
+    print("\n--- the council's back office comes up ---")
+    council = start_council(folder, port, env)
+    try:
+        store.db.conn.execute("UPDATE submissions SET next_attempt_at = created_at WHERE state = 'queued'")
+        assist("sync", "run", "--once", env=env)
+        assist("outbox", "list", env=env)
+        request_id = store.db.conn.execute("SELECT service_request_id FROM submissions WHERE reference = ?",
+                                           (references[0],)).fetchone()[0]
+        assist("council", "update", request_id, "--status", "closed", "--note", "Collected this morning. Sorry!",
+               "--db", str(folder / "council.db"), env=env)
+        assist("sync", "run", "--once", env=env)
+        found = store.lookup(references[0])
+        print(f"\nA resident checks {found.reference[:3]}-{found.reference[3:6]}-{found.reference[6:]}:")
+        for entry in found.history:
+            print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
+        assist("sync", "status", env=env)
+    finally:
+        council.terminate()
+        council.wait(timeout=10)
+        store.close()
     print(f"\nThe demo store is {folder / 'assist.db'}; try `ASSIST_STORE__PATH={folder / 'assist.db'} "
           ".venv/bin/assist outbox list`.")
 

@@ -118,7 +118,7 @@ def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
             for line, problem in paper.errors:
                 click.echo(f"line {line}: not imported: {problem}", err=True)
             click.echo(f"{len(paper.added)} added, {len(paper.already_here)} already here, "
-                       f"{len(paper.errors)} lines with problems.")
+                       f"{len(paper.errors)} not imported.")
             failed = bool(paper.errors)
     except (TransferError, StoreError, ValueError) as error:
         raise click.ClickException(str(error)) from None

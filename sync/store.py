@@ -322,6 +322,14 @@ class Store:
                 "last_error": error, "next_attempt_at": iso(due), "lease_owner": None, "lease_expires_at": None})
         return due
 
+    def expedite(self, backoffice: str | None = None) -> int:
+        """Make queued submissions due now (for "sync now", or when a back office is back)."""
+        now = self._now()
+        scope, params = ("AND backoffice = ?", (backoffice,)) if backoffice else ("", ())
+        with db_module.write(self.db) as conn:
+            return conn.execute(f"UPDATE submissions SET next_attempt_at = ? WHERE state = 'queued' "
+                                f"AND next_attempt_at > ? {scope}", (now, now, *params)).rowcount
+
     def backoff_delay(self, attempts: int) -> float:
         """Full jitter: a random wait between 0 and min(cap, base x 2^attempts), in seconds."""
         ceiling = min(self.backoff_cap, self.backoff_base * (2 ** min(attempts, 32)))

@@ -237,6 +237,20 @@ class Worker:
                 self.store.set_backoffice_state(name, paused=False)
                 log.warning("back office %r accepts our API key again: resumed", name)
 
+    async def probe_unreachable(self) -> None:
+        """Ask each back office last seen unreachable whether it is back; if it is, what waits
+        for it is sent now rather than when its backoff ends: whenever a connection is available."""
+        for name, state in self.store.backoffice_states().items():
+            if state["reachable"] != 0 or name not in self.clients:
+                continue
+            try:
+                await self.clients[name].services_checked()
+            except (Transient, NotFound, Unauthorised):
+                continue
+            self.store.set_backoffice_state(name, reachable=True)
+            waiting = self.store.expedite(name)
+            log.info("back office %r is reachable again; sending the %d waiting for it", name, waiting)
+
     # -- catalogue and statuses --------------------------------------------------------------
 
     async def refresh_catalogue(self) -> Catalogue:
@@ -322,6 +336,7 @@ class Worker:
         if now - self._last_probe >= self.sync.reprobe_seconds:
             self._last_probe = now
             await self.probe_paused()
+        await self.probe_unreachable()
         report = await self.drain()
         if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
             await self.pull_statuses()
@@ -335,6 +350,7 @@ class Worker:
             while waited < self.sync.poll_seconds and not stop.is_set():
                 if self.store.take_request("sync_now"):
                     self._last_status = float("-inf")
+                    self.store.expedite()
                     break
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=0.5)

@@ -297,3 +297,33 @@ def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, co
     assert report.needs_attention == 1 and council_requests(url) == []
     [row] = store.listing(["needs_attention"])
     assert row["reference"] == ref and "cannot be searched" in row["last_error"]
+
+
+def test_when_the_council_is_back_what_waits_goes_at_once_not_after_its_backoff(tmp_path, council_server):
+    nowhere_settings, store = make(tmp_path, "http://127.0.0.1:9/",
+                                   extra={"ASSIST_SYNC__BACKOFF_BASE_SECONDS": "3600"})
+    store.enqueue(draft())
+    drain(store, nowhere_settings)
+    assert store.counts()["queued"] == 1 and store.backoffice_states()["default"]["reachable"] == 0
+    assert drain(store, nowhere_settings)[0].handled == 0  # waiting out an hour's backoff
+    url = council_server(api_key=API_KEY)
+    settings, _ = make(tmp_path, url, extra={"ASSIST_SYNC__BACKOFF_BASE_SECONDS": "3600"})
+
+    async def tick():
+        worker = Worker(store, settings)
+        try:
+            return await worker.tick()
+        finally:
+            await worker.aclose()
+    assert asyncio.run(tick()).accepted == 1
+    assert store.backoffice_states()["default"]["reachable"] == 1
+
+
+def test_sync_now_makes_everything_queued_due(store, clock):
+    store.enqueue(draft())
+    [item] = store.claim("w")
+    store.mark_sending(item.id, "w")
+    store.retry_later(item.id, "w", "cannot connect", maybe_sent=False, retry_after=3600)
+    assert store.claim("w") == []
+    assert store.expedite() == 1
+    assert len(store.claim("w")) == 1

@@ -38,6 +38,14 @@ def free_port(preferred: int = 8311) -> int:
         return spare.getsockname()[1]
 
 
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
 def start_council(folder: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
     print(f"\n$ assist council serve --port {port} --db {folder / 'council.db'} --api-key demo-key &", flush=True)
     council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port),
@@ -120,25 +128,30 @@ def main() -> None:
     assist("sync", "run", "--once", env=env)
     assist("sync", "status", env=env)
 
-    print("\n--- the council's back office comes up ---")
+    print("\n--- the council's back office comes up, and the sync worker runs beside it ---")
     council = start_council(folder, port, env)
+    print("\n$ assist sync run &", flush=True)
+    worker = subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"],
+                              env={**env, "ASSIST_SYNC__POLL_SECONDS": "1"})
     try:
-        store.db.conn.execute("UPDATE submissions SET next_attempt_at = created_at WHERE state = 'queued'")
-        assist("sync", "run", "--once", env=env)
+        store.request("sync_now")  # what a volunteer's "sync now" does: a request left in the store
+        wait_for(lambda: store.counts()["queued"] == 0 and store.counts()["sending"] == 0, "the outbox to drain")
         assist("outbox", "list", env=env)
         request_id = store.db.conn.execute("SELECT service_request_id FROM submissions WHERE reference = ?",
                                            (references[0],)).fetchone()[0]
         assist("council", "update", request_id, "--status", "closed", "--note", "Collected this morning. Sorry!",
                "--db", str(folder / "council.db"), env=env)
-        assist("sync", "run", "--once", env=env)
+        store.request("sync_now")
+        wait_for(lambda: store.lookup(references[0]).council_status == "closed", "the status to come back")
         found = store.lookup(references[0])
         print(f"\nA resident checks {found.reference[:3]}-{found.reference[3:6]}-{found.reference[6:]}:")
         for entry in found.history:
             print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
         assist("sync", "status", env=env)
     finally:
-        council.terminate()
-        council.wait(timeout=10)
+        for process in (worker, council):
+            process.terminate()
+            process.wait(timeout=10)
         store.close()
     print(f"\nThe demo store is {folder / 'assist.db'}; try `ASSIST_STORE__PATH={folder / 'assist.db'} "
           ".venv/bin/assist outbox list`.")

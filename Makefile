@@ -9,7 +9,7 @@ DEMO_DIR := demo-data
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip "setuptools>=70" wheel
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -1,0 +1,30 @@
+"""An installed wheel must work on a kiosk with no source tree: every module, catalogue and
+translation has to be inside it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("assist", "kiosk", "sms", "sync", "council", "locales")
+
+
+def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_path):
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    [wheel] = tmp_path.glob("assist-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = {str(path.relative_to(ROOT)) for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+               if "__pycache__" not in path.parts}
+    assert sources and sources <= names, sorted(sources - names)
+    for po in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
+        relative = po.relative_to(ROOT)
+        assert str(relative.with_suffix(".mo")) in names and f"locales/{relative.parts[1]}/manifest.toml" in names
+    assert {"sync/data/catalogue.toml", "sync/data/demo_gazetteer.csv"} <= names
+    entry_points = next(name for name in names if name.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "assist = assist.cli:main" in text and "assist_catalogue = sync.catalogue_extract:extract" in text

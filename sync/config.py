@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -33,9 +34,10 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {key}: expected {expected}{detail}")
 
 
-def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None):
+def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None,
+            url: bool = False):
     """A dataclass field carrying its documentation and constraints."""
-    meta = {"doc": doc, "choices": choices, "minimum": minimum}
+    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -51,7 +53,7 @@ class StoreSettings:
 
 @dataclass(frozen=True)
 class BackofficeSettings:
-    url: str = setting("http://127.0.0.1:8311/", "Base URL of the council's Open311 GeoReport v2 endpoint; `services.json` and the rest are relative to it.")
+    url: str = setting("http://127.0.0.1:8311/", "Base URL of the council's Open311 GeoReport v2 endpoint; `services.json` and the rest are relative to it.", url=True)
     api_key: str = setting("", "Open311 api_key sent with every POST.")
     jurisdiction_id: str = setting("", "Open311 jurisdiction_id, sent only when set.")
     format: str = setting("json", "Response format the back office is asked for.", choices=("json", "xml"))
@@ -192,7 +194,18 @@ def _coerce(value: Any, f: dataclasses.Field, source: str, key: str) -> Any:
     choices = f.metadata["choices"]
     if choices and value not in choices:
         raise ConfigError(source, key, "one of " + ", ".join(choices), value)
+    if f.metadata["url"] and value and not _is_http_url(value):
+        raise ConfigError(source, key, "an http or https URL, such as https://council.example/open311/v2/", value)
     return value
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # raises ValueError for a port out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

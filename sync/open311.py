@@ -8,14 +8,16 @@ council (`maybe_sent`): that is what decides between resending and reconciling f
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from xml.etree.ElementTree import Element, ParseError
 
 import httpx
@@ -31,6 +33,13 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 LIST_TAGS = frozenset({"services", "attributes", "values", "service_requests", "requests", "errors",
                        "service_requests_updates", "service_request_updates"})
 ERROR_TEXT_MAX = 500
+#: The longest wait a Retry-After may impose (a larger one is taken as this): a day.
+RETRY_AFTER_MAX = 86_400.0
+#: The longest id or token taken from a council: anything longer is not an id.
+ID_MAX = 100
+#: A whole call (connect, send, every byte of the answer) must end within this many timeouts:
+#: `sync.timeout_seconds` bounds each wait, not a server that trickles a byte at a time.
+CALL_DEADLINE_TIMEOUTS = 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,12 +97,14 @@ def parse_body(content: bytes, fmt: str) -> Any:
     if fmt == "xml":
         try:
             return _from_xml(parse_xml(content, forbid_dtd=True))
-        except (ParseError, DefusedXmlException) as error:
+        except (ParseError, DefusedXmlException, RecursionError) as error:
             raise ValueError(f"unreadable XML ({type(error).__name__})") from None
     try:
         return json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"unreadable JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("unreadable JSON (nested too deeply)") from None
 
 
 def records(body: Any) -> list[dict[str, Any]]:
@@ -109,11 +120,18 @@ def records(body: Any) -> list[dict[str, Any]]:
 def error_message(content: bytes, fmt: str) -> str:
     """The council's own words from an error body, whatever its shape; else a short excerpt."""
     texts: list[str] = []
+
+    def words(item: dict[str, Any]) -> Any:
+        text = item.get("description") or item.get("detail") or item.get("message") or item.get("error")
+        return words(text) if isinstance(text, dict) else text
+
     try:
         body = parse_body(content, fmt)
+        if isinstance(body, dict) and len(body) == 1 and isinstance(next(iter(body.values())), list):
+            body = next(iter(body.values()))  # {"errors": [...]}
         for item in (body if isinstance(body, list) else [body]):
             if isinstance(item, dict):
-                text = item.get("description") or item.get("detail") or item.get("message") or item.get("error")
+                text = words(item)
                 texts.append(str(text) if text else json.dumps(item)[:200])
             elif item:
                 texts.append(str(item))
@@ -123,16 +141,38 @@ def error_message(content: bytes, fmt: str) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+    value = (response.headers.get("retry-after") or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    if value.isascii() and value.isdigit():
+        return min(float(value), RETRY_AFTER_MAX)
+    moment = _http_date(value)
+    if moment is None:
+        return None
+    return min(max(0.0, (moment - datetime.now(timezone.utc)).total_seconds()), RETRY_AFTER_MAX)
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date, always aware: one with a "-0000" zone parses naive, and is UTC."""
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _an_id(value: Any) -> str | None:
+    """A council's id or token as text, or None for anything that cannot be one (an object, a
+    list, a boolean, a float, blank, too long, control characters): never accept a bogus id."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
+    return text if text and len(text) <= ID_MAX and text.isprintable() else None
+
+
+def _segment(value: Any) -> str:
+    """A council's id or token as one URL path segment: "/", "?", "#" and ".." stay inside it."""
+    return quote(str(value), safe="")
 
 
 def as_text(value: Any) -> str | None:
@@ -175,10 +215,12 @@ class Open311Client:
         self.fmt = backoffice.format
         self.base = backoffice.url if backoffice.url.endswith("/") else backoffice.url + "/"
         self.max_bytes = sync.max_response_bytes
+        self.deadline = float(sync.timeout_seconds * CALL_DEADLINE_TIMEOUTS)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(sync.timeout_seconds),
             limits=httpx.Limits(max_connections=sync.concurrency, max_keepalive_connections=sync.concurrency),
-            follow_redirects=False, transport=transport, headers={"User-Agent": "assist (Open311 client)"})
+            follow_redirects=False, transport=transport,
+            headers={"User-Agent": "assist (Open311 client)", "Accept-Encoding": "gzip, deflate"})
         self._server_date: tuple[datetime, float] | None = None
 
     async def aclose(self) -> None:
@@ -196,32 +238,52 @@ class Open311Client:
                     data: list[tuple[str, str]] | None = None) -> Reply:
         """One call; transport failures become Transient, saying whether a request may have arrived."""
         url = f"{self.base}{path}.{self.fmt}"
+        sent = method == "POST"  # only a POST can have created something at the council
         try:
             body = urlencode(data).encode() if data is not None else None
-            async with self._client.stream(method, url, params=params, content=body,
-                                           headers=FORM if body is not None else None) as response:
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():  # decoded: a compressed bomb is capped too
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise Transient(f"answer larger than {self.max_bytes} bytes; not read", maybe_sent=True)
-                    chunks.append(chunk)
-                content = b"".join(chunks)
+            async with asyncio.timeout(self.deadline):
+                async with self._client.stream(method, url, params=params, content=body,
+                                               headers=FORM if body is not None else None) as response:
+                    content = await self._read_capped(response, sent)
+        except TimeoutError:  # the deadline, not httpx's own timeouts (those are no TimeoutError)
+            raise Transient(f"no complete answer within {self.deadline:g} s", maybe_sent=sent,
+                            reachable=False) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise Transient(f"cannot connect: {error or type(error).__name__}", maybe_sent=False, reachable=False) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
+            raise Transient(f"cannot call {url!r}: {error}", maybe_sent=False, reachable=False) from None
         except httpx.PoolTimeout:
             raise Transient("no free connection in time", maybe_sent=False) from None
         except (httpx.WriteError, httpx.WriteTimeout, httpx.ReadError, httpx.ReadTimeout,
                 httpx.RemoteProtocolError) as error:
-            raise Transient(f"no answer: {type(error).__name__}", maybe_sent=True, reachable=False) from None
+            raise Transient(f"no answer: {type(error).__name__}", maybe_sent=sent, reachable=False) from None
         except httpx.HTTPError as error:
-            raise Transient(f"HTTP failure: {type(error).__name__}: {error}", maybe_sent=True) from None
-        if date := response.headers.get("date"):
-            try:
-                self._server_date = (email.utils.parsedate_to_datetime(date), time.monotonic())
-            except (TypeError, ValueError):
-                pass
+            raise Transient(f"HTTP failure: {type(error).__name__}: {error}", maybe_sent=sent) from None
+        if (date := response.headers.get("date")) and (moment := _http_date(date)) is not None:
+            self._server_date = (moment, time.monotonic())
         return Reply(response.status_code, content, response)
+
+    async def _read_capped(self, response: httpx.Response, sent: bool) -> bytes:
+        """The answer, decoded, refused once past `max_bytes`. Decoded here, never more than the
+        cap past it, not by httpx: its decoder inflates each 64 KiB read whole, so a gzip bomb
+        took 150 MB to be refused under a 2 KiB cap."""
+        codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if codings not in ([], ["gzip"], ["x-gzip"], ["deflate"]):
+            raise Transient(f"answer in an encoding assist does not read ({', '.join(codings)[:60]})",
+                            maybe_sent=sent)
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32) if codings else None  # gzip or zlib header
+        chunks, size = [], 0
+        async for raw in response.aiter_raw():
+            try:
+                chunk = inflate.decompress(raw, self.max_bytes - size + 1) if inflate else raw
+            except zlib.error as error:
+                raise httpx.DecodingError(f"unreadable {codings[0]} answer ({error})") from None
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise Transient(f"answer larger than {self.max_bytes} bytes; not read", maybe_sent=sent)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         reply = await self._call("GET", path, params=params)
@@ -232,6 +294,22 @@ class Open311Client:
             return parse_body(reply.content, self.fmt)
         except ValueError as error:
             raise Transient(f"{path}: {error}", maybe_sent=False) from None
+
+    async def _records(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`_get` as a list of records; an answer of another shape is a passing failure."""
+        body = await self._get(path, params)
+        try:
+            return records(body)
+        except ValueError as error:
+            raise Transient(f"{path}: {error}", maybe_sent=False) from None
+
+    async def _services(self) -> list[dict[str, Any]]:
+        """GET services, which every Open311 server has: a 404 means `url` is wrong, not "none"."""
+        try:
+            return await self._records("services")
+        except NotFound:
+            raise Transient(f"404 for {self.base}services.{self.fmt}: is this back office's url right?",
+                            maybe_sent=False) from None
 
     def _raise_for_status(self, reply: Reply, *, maybe_sent: bool) -> None:
         status = reply.status
@@ -244,8 +322,18 @@ class Open311Client:
             raise Transient(f"429 too many requests: {message}", maybe_sent=False,
                             retry_after=_retry_after(reply.response))
         if 300 <= status < 400:
-            raise Transient(f"{status} redirect to {reply.response.headers.get('location', '?')} (not followed)",
-                            maybe_sent=False)
+            location = reply.response.headers.get("location", "?")
+            # After a POST, 303 (and 301/302 within the same site, as Rails answers a creation)
+            # is Post/Redirect/Get: the request was most likely created. 307/308, or a move to
+            # another host, asks for the POST to be made elsewhere: nothing was done here.
+            here = reply.response.url
+            try:
+                there = here.join(location)
+                same_site = (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
+            except (httpx.InvalidURL, ValueError, TypeError):
+                same_site = False
+            created = maybe_sent and (status == 303 or (status in (301, 302) and same_site))
+            raise Transient(f"{status} redirect to {location[:200]} (not followed)", maybe_sent=created)
         raise Transient(f"{status}: {message}", maybe_sent=maybe_sent or status >= 500,
                         retry_after=_retry_after(reply.response))
 
@@ -261,12 +349,15 @@ class Open311Client:
         try:
             answers = records(parse_body(reply.content, self.fmt))
             first = answers[0]
-        except (ValueError, IndexError):
-            raise Transient(f"{reply.status} with an answer that is not Open311: "
+        except (ValueError, IndexError) as error:
+            why = str(error) if isinstance(error, ValueError) else "no records"
+            raise Transient(f"{reply.status} with an answer that is not Open311 ({why}): "
                             f"{reply.content[:120].decode('utf-8', 'replace')!r}", maybe_sent=True) from None
-        request_id, token = as_text(first.get("service_request_id")), as_text(first.get("token"))
+        request_id, token = _an_id(first.get("service_request_id")), _an_id(first.get("token"))
         if request_id is None and token is None:
-            raise Transient(f"{reply.status} without a service_request_id or token", maybe_sent=True)
+            found = {key: first.get(key) for key in ("service_request_id", "token")}
+            raise Transient(f"{reply.status} without a service_request_id or token that can be used: "
+                            f"{json.dumps(found, default=str)[:120]}", maybe_sent=True)
         return Created(request_id, None if request_id is not None else token, as_text(first.get("service_notice")))
 
     def _signed(self, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -278,11 +369,11 @@ class Open311Client:
     async def token(self, token: str) -> str | None:
         """The id the council gave a token's request, or None while it has none (404)."""
         try:
-            body = await self._get(f"tokens/{token}")
+            found = await self._records(f"tokens/{_segment(token)}")
         except NotFound:
             return None
-        for record in records(body):
-            if (request_id := as_text(record.get("service_request_id"))) is not None:
+        for record in found:
+            if (request_id := _an_id(record.get("service_request_id"))) is not None:
                 return request_id
         return None
 
@@ -293,9 +384,8 @@ class Open311Client:
         seen_first: set[str] = set()
         page = 1
         while True:
-            body = await self._get("requests", {"service_code": service_code, "start_date": iso_z(start),
-                                                "end_date": iso_z(end), "page": page, "page_size": page_size})
-            found = records(body)
+            found = await self._records("requests", {"service_code": service_code, "start_date": iso_z(start),
+                                                     "end_date": iso_z(end), "page": page, "page_size": page_size})
             first = as_text(found[0].get("service_request_id")) if found else None
             if first is not None and first in seen_first:
                 return
@@ -308,43 +398,46 @@ class Open311Client:
             page += 1
 
     async def requests_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        return records(await self._get("requests", {"service_request_id": ",".join(ids)}))
+        return await self._records("requests", {"service_request_id": ",".join(ids)})
 
     async def request(self, request_id: str) -> dict[str, Any] | None:
         try:
-            found = records(await self._get(f"requests/{request_id}"))
+            found = await self._records(f"requests/{_segment(request_id)}")
         except NotFound:
             return None
         return found[0] if found else None
 
     async def updates(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """FixMyStreet's servicerequestupdates; raises NotFound where the server has none."""
-        return records(await self._get("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)}))
+        return await self._records("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)})
 
     async def services_checked(self) -> None:
         """The cheapest call every server answers; it brings the council's clock up to date."""
-        await self._get("services")
+        await self._services()
+
+    async def _definition(self, service: dict[str, Any]) -> dict[str, Any]:
+        """A service's definition (its attributes), or {} where it has none."""
+        if str(service.get("metadata", "")).lower() != "true":
+            return {}
+        try:
+            return (await self._records(f"services/{_segment(as_text(service['service_code']))}") or [{}])[0]
+        except NotFound:
+            return {}
 
     async def catalogue(self) -> Catalogue:
         """The council's services with their definitions, as a Catalogue."""
+        listed = [item for item in await self._services() if as_text(item.get("service_code"))]
+        definitions = await asyncio.gather(*(self._definition(item) for item in listed))
         services = []
-        for item in records(await self._get("services")):
-            code = as_text(item.get("service_code"))
-            if code is None:
-                continue
-            definition: dict[str, Any] = {}
-            if str(item.get("metadata", "")).lower() == "true":
-                try:
-                    definition = (records(await self._get(f"services/{code}")) or [{}])[0]
-                except NotFound:
-                    definition = {}
+        for item, definition in zip(listed, definitions):
             keywords = item.get("keywords") or ""
             if isinstance(keywords, str):
                 keywords = [word.strip() for word in keywords.split(",") if word.strip()]
             try:
                 services.append(service_from_dict({
-                    "code": code, "name": item.get("service_name") or code, "description": item.get("description") or "",
-                    "group": item.get("group") or "", "keywords": keywords, "type": item.get("type") or "realtime",
+                    "code": as_text(item["service_code"]), "name": item.get("service_name") or item["service_code"],
+                    "description": item.get("description") or "", "group": item.get("group") or "",
+                    "keywords": keywords, "type": item.get("type") or "realtime",
                     "attributes": [
                         {**attribute, "values": [v for v in (attribute.get("values") or []) if isinstance(v, dict)]}
                         for attribute in (definition.get("attributes") or []) if isinstance(attribute, dict)],

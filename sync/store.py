@@ -49,6 +49,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 CLAIMABLE = ("queued", "sending", "awaiting_id")
 #: States whose personal data the retention period may purge: the council has it, or it is gone.
 FINISHED = ("accepted", "cancelled", "exported")
+RETRY_AFTER_MAX = 7 * 24 * 3600
 
 
 class TransitionError(Exception):
@@ -316,6 +317,7 @@ class Store:
                 raise TransitionError(f"no submission {submission_id}")
             state, attempts = row
             delay = max(at_least, retry_after if retry_after is not None else self.backoff_delay(attempts))
+            delay = min(delay, RETRY_AFTER_MAX)  # whatever a server asks, we try again within a week
             due = self.clock() + timedelta(seconds=delay)
             to = state if state == "awaiting_id" else ("sending" if maybe_sent else "queued")
             self._move(conn, submission_id, owner, to, {

@@ -129,6 +129,24 @@ class Worker:
                             retry_after=error.retry_after)
             except TransitionError as error:  # our lease lapsed mid-send: another worker has it now
                 log.warning("%s: %s", reference_module.display(item.reference), error)
+            except Exception as error:  # a bug must cost one submission a retry, never the worker
+                log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
+                          type(error).__name__, exc_info=True)
+                try:
+                    self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
+                except TransitionError:
+                    pass
+
+    @staticmethod
+    def _scrub(item: Claimed, reason: str) -> str:
+        """A council's error may echo the form back: keep the resident's own details out of
+        `last_error`, `assist outbox list` and the logs."""
+        personal = [str(value) for value in (item.contact or {}).values() if value]
+        personal += [str(item.payload.get("description") or "")]
+        personal += [str(value) for value in (item.payload.get("location") or {}).values() if isinstance(value, str)]
+        for value in sorted((value for value in personal if len(value) >= 4), key=len, reverse=True):
+            reason = reason.replace(value, "[removed]")
+        return reason
 
     async def _send(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
         ref = reference_module.display(item.reference)
@@ -155,7 +173,7 @@ class Worker:
         outcome = await client.create(request_fields(item))
         self.store.set_backoffice_state(client.name, reachable=True)
         if isinstance(outcome, Refused):
-            reason = await self._refusal_reason(item, client, outcome)
+            reason = self._scrub(item, await self._refusal_reason(item, client, outcome))
             self.store.mark_needs_attention(item.id, self.owner, reason)
             log.warning("%s: refused by %s: %s", ref, client.name, reason)
             report.needs_attention += 1
@@ -211,6 +229,7 @@ class Worker:
     def _retry(self, item: Claimed, reason: str, report: DrainReport, *, maybe_sent: bool,
                retry_after: float | None = None) -> None:
         at_least = self.sync.backoff_base_seconds if maybe_sent else 0
+        reason = self._scrub(item, reason)
         due = self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after,
                                      at_least=at_least)
         log.info("%s: will try again at %s (%s)", reference_module.display(item.reference),

@@ -66,6 +66,8 @@ def test_the_config_file_may_come_from_assist_config(tmp_path):
     ('[store]\npaht = "x"\n', "store.paht", "a known key"),
     ('[store\npath = "x"\n', "(file)", "valid TOML"),
     ('[kiosk]\ntimeout_seconds = 60\nwarning_seconds = 60\n', "kiosk.warning_seconds", "fewer seconds than"),
+    ('[backoffice]\nurl = "http://council.example:99999/"\n', "backoffice.url", "an http or https URL"),
+    ('[backoffice]\nurl = "council.example/open311"\n', "backoffice.url", "an http or https URL"),
 ])
 def test_a_bad_file_names_the_file_the_key_and_what_was_expected(tmp_path, text, key, expected):
     path = tmp_path / "bad.toml"

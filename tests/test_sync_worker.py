@@ -327,3 +327,15 @@ def test_sync_now_makes_everything_queued_due(store, clock):
     assert store.claim("w") == []
     assert store.expedite() == 1
     assert len(store.claim("w")) == 1
+
+
+def test_a_council_error_that_echoes_the_form_is_stored_without_the_residents_details(store):
+    from tests.helpers import DESCRIPTION, EMAIL, PHONE
+
+    store.enqueue(draft())
+    [item] = store.claim("w")
+    echoed = f"400: invalid phone {PHONE} for {EMAIL}; description '{DESCRIPTION}' at outside 4 Station Road, Brackenford"
+    scrubbed = Worker._scrub(item, echoed)
+    for secret in (PHONE, EMAIL, DESCRIPTION, "4 Station Road"):
+        assert secret not in scrubbed
+    assert scrubbed.startswith("400: invalid phone [removed]")

@@ -106,9 +106,7 @@ def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
                 click.echo(f"queued {reference.display(ref)}")
             for ref, problem in result.problems:
                 click.echo(f"not imported {reference.display(ref)}: {problem}", err=True)
-            click.echo(f"{len(result.added)} added, {len(result.already_here)} already here, "
-                       f"{len(result.problems)} not imported.")
-            failed = bool(result.problems)
+            counts = (len(result.added), len(result.already_here), len(result.problems))
         else:
             paper = import_jsonl(app.store, file)
             for line, ref in paper.added:
@@ -117,10 +115,9 @@ def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
                 click.echo(f"line {line}: already here as {ref}")
             for line, problem in paper.errors:
                 click.echo(f"line {line}: not imported: {problem}", err=True)
-            click.echo(f"{len(paper.added)} added, {len(paper.already_here)} already here, "
-                       f"{len(paper.errors)} not imported.")
-            failed = bool(paper.errors)
+            counts = (len(paper.added), len(paper.already_here), len(paper.errors))
     except (TransferError, StoreError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    if failed:
+    click.echo("{} added, {} already here, {} not imported.".format(*counts))
+    if counts[2]:
         raise SystemExit(1)

@@ -29,6 +29,7 @@ from sync.config import BackofficeSettings, SyncSettings
 
 log = logging.getLogger(__name__)
 
+PAGE_TRIES = 3
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 LIST_TAGS = frozenset({"services", "attributes", "values", "service_requests", "requests", "errors",
                        "service_requests_updates", "service_request_updates"})
@@ -378,14 +379,23 @@ class Open311Client:
         return None
 
     async def search(self, service_code: str, start: datetime, end: datetime,
-                     page_size: int = 200) -> AsyncIterator[dict[str, Any]]:
+                     page_size: int = 500) -> AsyncIterator[dict[str, Any]]:
         """Every request for a service in a window, page by page (a server that ignores paging
-        answers the same page again, which ends the walk)."""
+        answers the same page again, which ends the walk). A page that fails is asked for again
+        a few times before the search gives up, so one hiccup does not restart a long walk."""
         seen_first: set[str] = set()
         page = 1
         while True:
-            found = await self._records("requests", {"service_code": service_code, "start_date": iso_z(start),
-                                                     "end_date": iso_z(end), "page": page, "page_size": page_size})
+            query = {"service_code": service_code, "start_date": iso_z(start), "end_date": iso_z(end),
+                     "page": page, "page_size": page_size}
+            for attempt in range(PAGE_TRIES):
+                try:
+                    found = await self._records("requests", query)
+                    break
+                except Transient:
+                    if attempt == PAGE_TRIES - 1:
+                        raise
+                    await asyncio.sleep(0.2 * (attempt + 1))
             first = as_text(found[0].get("service_request_id")) if found else None
             if first is not None and first in seen_first:
                 return

@@ -269,13 +269,16 @@ class Store:
         if history:
             self._history(conn, submission_id, history[0], history[1], "local")
 
-    def mark_sending(self, submission_id: int, owner: str) -> None:
-        """Write-ahead: recorded before the request leaves, so a crash mid-send is known to be ambiguous."""
+    def mark_sending(self, submission_ids: int | Iterable[int], owner: str) -> None:
+        """Write-ahead: recorded before the request leaves, so a crash mid-send is known to be
+        ambiguous. A worker marks a whole batch in one transaction (one fsync) before sending it."""
+        ids = [submission_ids] if isinstance(submission_ids, int) else list(submission_ids)
         now = self._now()
         with db_module.write(self.db) as conn:
-            self._move(conn, submission_id, owner, "sending", {})
-            conn.execute("UPDATE submissions SET attempts = attempts + 1, first_sent_at = coalesce(first_sent_at, ?) "
-                         "WHERE id = ?", (now, submission_id))
+            for submission_id in ids:
+                self._move(conn, submission_id, owner, "sending", {})
+                conn.execute("UPDATE submissions SET attempts = attempts + 1, "
+                             "first_sent_at = coalesce(first_sent_at, ?) WHERE id = ?", (now, submission_id))
 
     def mark_accepted(self, submission_id: int, owner: str, service_request_id: str, notice: str | None = None) -> None:
         """The council has it: its id is recorded and the contact details are purged at once."""

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 CLOSED_STATUSES = frozenset({"closed", "fixed", "duplicate", "not_councils_responsibility", "no_further_action",
                              "cancelled", "internal_referral"})
 ID_BATCH = 50
+#: What a search returns for a submission that is not at the council.
+ABSENT = object()
+#: How often, at most, a steady reachability is written to the store (seconds).
+REACHABILITY_EVERY = 5.0
 #: Open311 servers default to (and some insist on) a window of at most 90 days.
 SEARCH_WINDOW_MAX = timedelta(days=89)
 
@@ -99,6 +103,7 @@ class Worker:
                         for name, backoffice in settings.all_backoffices().items()}
         self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
         self._no_updates: set[str] = set()
+        self._reachability: dict[str, tuple[bool, float]] = {}
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
 
     async def aclose(self) -> None:
@@ -107,24 +112,54 @@ class Worker:
     # -- draining ----------------------------------------------------------------------------
 
     async def drain(self) -> DrainReport:
-        """Send everything that is due now; what fails is rescheduled, not retried in this pass."""
+        """Send everything that is due now; what fails is rescheduled, not retried in this pass.
+
+        Per batch: the ambiguous submissions are looked for at the council with one search per
+        back office and service, the new ones are marked `sending` in one transaction (the
+        write-ahead, one fsync for the batch), then all are sent with bounded concurrency.
+        """
         report = DrainReport()
         due_by = self.store.clock()
         while batch := self.store.claim(self.owner, self.sync.batch_size, due_by=due_by):
-            await asyncio.gather(*(self._handle(item, report) for item in batch))
+            await self._process(batch, report)
         return report
 
-    async def _handle(self, item: Claimed, report: DrainReport) -> None:
-        client = self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
+    async def _process(self, batch: list[Claimed], report: DrainReport) -> None:
+        found = await self._reconcile_batch([item for item in batch if item.ambiguous])
+        marked = [item.id for item in batch if item.state == "queued"]
+        try:
+            if marked:
+                self.store.mark_sending(marked, self.owner)
+        except TransitionError as error:  # a lease lapsed already: each is marked on its own
+            log.warning("batch write-ahead failed (%s); marking one by one", error)
+            marked = []
+        await asyncio.gather(*(self._handle(item, report, found.get(item.id), item.id in marked)
+                               for item in batch))
+
+    def _client(self, item: Claimed) -> Open311Client:
+        return self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
+
+    def _note_reachable(self, name: str, reachable: bool, error: str | None = None) -> None:
+        """Record reachability for the channels to show: at once when it changes or fails, and
+        otherwise every few seconds, not on every request (each write is an fsync)."""
+        last = self._reachability.get(name)
+        now = time.monotonic()
+        if error is None and last is not None and last[0] == reachable and now - last[1] < REACHABILITY_EVERY:
+            return
+        self.store.set_backoffice_state(name, reachable=reachable, error=error)
+        self._reachability[name] = (reachable, now)
+
+    async def _handle(self, item: Claimed, report: DrainReport, found: object, marked: bool) -> None:
+        client = self._client(item)
         async with self._limits[client.name]:
             try:
-                await self._send(item, client, report)
+                await self._send(item, client, report, found, marked)
             except Unauthorised as error:
                 self._pause(client.name, f"the council refused our API key ({error})", report)
                 self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
                             retry_after=0)
             except Transient as error:
-                self.store.set_backoffice_state(client.name, reachable=error.reachable, error=error.reason)
+                self._note_reachable(client.name, error.reachable, error.reason)
                 self._retry(item, error.reason, report, maybe_sent=error.maybe_sent or item.ambiguous,
                             retry_after=error.retry_after)
             except TransitionError as error:  # our lease lapsed mid-send: another worker has it now
@@ -148,30 +183,35 @@ class Worker:
             reason = reason.replace(value, "[removed]")
         return reason
 
-    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
+    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object,
+                    marked: bool) -> None:
         ref = reference_module.display(item.reference)
         if item.state == "awaiting_id":
             await self._poll_token(item, client, report)
             return
         if item.ambiguous:
-            try:
-                found = await self._reconcile(item, client)
-            except NotFound:
+            if isinstance(found, NotFound):
                 reason = (f"{client.name} cannot be searched, so whether this request arrived (its answer was lost) "
                           "cannot be checked: ask the council, then resend or cancel it")
                 self.store.mark_needs_attention(item.id, self.owner, reason)
                 log.warning("%s: %s", ref, reason)
                 report.needs_attention += 1
                 return
-            if found is not None:
+            if isinstance(found, Unauthorised):
+                raise Unauthorised(str(found))
+            if isinstance(found, Transient):
+                raise Transient(f"looking for it at the council: {found.reason}", maybe_sent=True,
+                                reachable=found.reachable, retry_after=found.retry_after)
+            if found is not ABSENT:
                 self.store.mark_accepted(item.id, self.owner, found, "found at the council after a lost answer")
                 log.info("%s: found at %s as %s after a lost answer; not sent again", ref, client.name, found)
                 report.accepted += 1
                 report.reconciled += 1
                 return
-        self.store.mark_sending(item.id, self.owner)
+        if not marked:
+            self.store.mark_sending(item.id, self.owner)
         outcome = await client.create(request_fields(item))
-        self.store.set_backoffice_state(client.name, reachable=True)
+        self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
             reason = self._scrub(item, await self._refusal_reason(item, client, outcome))
             self.store.mark_needs_attention(item.id, self.owner, reason)
@@ -188,7 +228,7 @@ class Worker:
 
     async def _poll_token(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
         request_id = await client.token(item.token)
-        self.store.set_backoffice_state(client.name, reachable=True)
+        self._note_reachable(client.name, True)
         if request_id is None:
             self._retry(item, "the council has not given an id yet", report, maybe_sent=True)
             return
@@ -196,25 +236,42 @@ class Worker:
         log.info("%s: token %s became %s", reference_module.display(item.reference), item.token, request_id)
         report.accepted += 1
 
-    async def _reconcile(self, item: Claimed, client: Open311Client) -> str | None:
-        """The council's id for a submission whose answer was lost, or None if it is not there.
+    async def _reconcile_batch(self, items: list[Claimed]) -> dict[int, object]:
+        """For each ambiguous submission: the council's id if it is there, ABSENT if it is not,
+        or the exception that stopped the search. One search per back office and service."""
+        groups: dict[tuple[str, str], list[Claimed]] = {}
+        for item in items:
+            groups.setdefault((self._client(item).name, item.service_code), []).append(item)
+        results = await asyncio.gather(*(self._reconcile(self.clients[name], code, group)
+                                         for (name, code), group in groups.items()))
+        return {item_id: value for result in results for item_id, value in result.items()}
 
-        The search window is taken from the council's clock and is generous: the first send's
-        age by our clock (which can be hours wrong after a power cut) plus a day, and at least
-        `sync.reconcile_days`. A server that cannot be searched raises NotFound: the submission
-        is never resent blindly (see docs/sync.md).
+    async def _reconcile(self, client: Open311Client, service_code: str, items: list[Claimed]) -> dict[int, object]:
+        """Look for submissions whose answers were lost among the council's requests.
+
+        The search window is taken from the council's clock and is generous: the oldest first
+        send's age by our clock (which can be hours wrong after a power cut) plus a day, and at
+        least `sync.reconcile_days`. A server that cannot be searched gives NotFound: those
+        submissions are never resent blindly (see docs/sync.md).
         """
-        if client.server_now() is None:
-            await client.services_checked()  # brings the council's clock in its Date header
-        server_now = client.server_now() or datetime.now(timezone.utc)
-        first_sent = item.first_sent_at or item.created_at
-        age = max(timedelta(0), self.store.clock() - first_sent)
-        back = min(max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
-        start = server_now - back
-        async for record in client.search(item.service_code, start, server_now + timedelta(hours=1)):
-            if item.reference in reference_module.find_in(str(record.get("description") or "")):
-                return as_text(record.get("service_request_id"))
-        return None
+        try:
+            if client.server_now() is None:
+                await client.services_checked()  # brings the council's clock in its Date header
+            server_now = client.server_now() or datetime.now(timezone.utc)
+            oldest = min(item.first_sent_at or item.created_at for item in items)
+            age = max(timedelta(0), self.store.clock() - oldest)
+            back = min(max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
+            wanted = {item.reference: item.id for item in items}
+            found: dict[int, object] = {}
+            async for record in client.search(service_code, server_now - back, server_now + timedelta(hours=1)):
+                for ref in reference_module.find_in(str(record.get("description") or "")):
+                    if ref in wanted and (request_id := as_text(record.get("service_request_id"))) is not None:
+                        found[wanted[ref]] = request_id
+                if len(found) == len(wanted):
+                    break
+        except (NotFound, Transient, Unauthorised) as error:
+            return {item.id: error for item in items}
+        return {item.id: found.get(item.id, ABSENT) for item in items}
 
     async def _refusal_reason(self, item: Claimed, client: Open311Client, outcome: Refused) -> str:
         """The council's words; for a code it no longer knows, refresh the catalogue and say so."""
@@ -250,8 +307,7 @@ class Worker:
             if not state["paused"] or name not in self.clients:
                 continue
             report = DrainReport()
-            for item in self.store.claim(self.owner, 1, backoffices=[name], include_paused=True):
-                await self._handle(item, report)
+            await self._process(self.store.claim(self.owner, 1, backoffices=[name], include_paused=True), report)
             if report.accepted or report.awaiting or report.needs_attention:
                 self.store.set_backoffice_state(name, paused=False)
                 log.warning("back office %r accepts our API key again: resumed", name)
@@ -266,7 +322,7 @@ class Worker:
                 await self.clients[name].services_checked()
             except (Transient, NotFound, Unauthorised):
                 continue
-            self.store.set_backoffice_state(name, reachable=True)
+            self._note_reachable(name, True)
             waiting = self.store.expedite(name)
             log.info("back office %r is reachable again; sending the %d waiting for it", name, waiting)
 
@@ -302,7 +358,7 @@ class Worker:
                         self._no_updates.add(name)
                 changes += await self._pull_requests(client, open_requests)
             except Transient as error:
-                self.store.set_backoffice_state(name, reachable=error.reachable, error=error.reason)
+                self._note_reachable(name, error.reachable, error.reason)
         self._last_status = time.monotonic()
         return changes
 

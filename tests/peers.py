@@ -28,6 +28,7 @@ import pytest
 import uvicorn
 
 from council.app import create_app
+from council.commands import listen
 
 
 class CouncilServer(str):
@@ -67,7 +68,7 @@ def start_council_server(db_path: str | Path, **options: Any) -> CouncilServer:
     """Start the back office on a free loopback port in a daemon thread; stop it with
     `stop_council_server`. The generic part of the `council_server` fixture."""
     app = create_app(db_path, **options)
-    sock = socket.create_server(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",
                             timeout_graceful_shutdown=2)

@@ -1,0 +1,297 @@
+"""The sync worker: draining 10,000 queued submissions into the reference back office, against a
+bare httpx loop POSTing the same form fields with the same concurrency, and the drain time under
+20% injected faults. Target (issue): the worker at least 0.7 of the bare loop's rate.
+
+The back office runs as a subprocess (the same app and uvicorn settings as `assist council
+serve`, with TCP_NODELAY: see SERVE), so it does not share the GIL of the process being measured;
+each measured run gets a fresh council file and its own copy of one prepared store (10,000 queued
+submissions), so the runs are comparable. The worker (`Worker.drain()` in passes, 0.2 s apart while
+retries wait) and the bare loop both run in this process, with `sync.concurrency` (default 8)
+requests in flight. The fault drains use backoff base 1 s, cap 4 s and stop at FAULT_TIME_LIMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from sync import reference as reference_module
+from sync.config import load_settings
+from sync.open311 import FORM
+from sync.store import Store
+from sync.worker import Worker, request_fields
+from tests.helpers import draft
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNT = 10_000
+API_KEY = "bench-key"
+FAULTS = {"fail_rate": 0.1, "drop_after_commit": 0.1}  # 20% of creations go wrong, half ambiguously
+FAULT_BACKOFF = {"ASSIST_SYNC__BACKOFF_BASE_SECONDS": "1", "ASSIST_SYNC__BACKOFF_CAP_SECONDS": "4"}
+FAULT_TIME_LIMIT = 90.0  # seconds; a fault drain is reported as unfinished beyond this
+SMALL = 1_000  # the fault drain is also measured at this size, where reconciliation can finish
+PENDING = ("queued", "sending", "awaiting_id")
+RECONCILED_NOTE = "found at the council after a lost answer"  # the worker's history note
+
+
+#: The reference back office as `assist council serve` runs it (same app, same uvicorn settings),
+#: but with TCP_NODELAY on the listening socket. `socket.create_server` makes a socket with
+#: proto 0, so asyncio does not set TCP_NODELAY on the connections it accepts (it checks
+#: `sock.proto == IPPROTO_TCP`), and uvicorn writes a response's headers and body separately: on a
+#: kept-alive connection every answer after the first then waits ~40 ms for the client's delayed
+#: ACK. `assist council serve` (and tests/peers.py) have that artefact; it caps any client at
+#: about concurrency / 44 ms and hides the worker's own cost. BENCH_SYNC_SERVER=cli measures
+#: against `assist council serve` as it is.
+SERVE = """
+import socket, sys
+import uvicorn
+from council.app import create_app
+db, key, fail_rate, drop, seed = sys.argv[1:]
+app = create_app(db, api_key=key, fail_rate=float(fail_rate), drop_after_commit=float(drop), seed=int(seed))
+sock = socket.create_server(("127.0.0.1", 0))
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print(f"Council back office at http://127.0.0.1:{sock.getsockname()[1]}/", flush=True)
+uvicorn.Server(uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",
+                              timeout_graceful_shutdown=5)).run(sockets=[sock])
+"""
+STOCK_SERVER = os.environ.get("BENCH_SYNC_SERVER") == "cli"
+
+
+class Council:
+    """The reference back office in a subprocess on a free port, with a fresh store file."""
+
+    def __init__(self, folder: Path, name: str, *, fail_rate: float = 0.0, drop_after_commit: float = 0.0,
+                 seed: int = 1) -> None:
+        self.db_path = folder / f"{name}.db"
+        self.log_path = folder / f"{name}.log"
+        if STOCK_SERVER:
+            command = [sys.executable, "-m", "assist", "council", "serve", "--port", "0", "--db",
+                       str(self.db_path), "--api-key", API_KEY, "--fail-rate", str(fail_rate),
+                       "--drop-after-commit", str(drop_after_commit), "--seed", str(seed)]
+        else:
+            command = [sys.executable, "-c", SERVE, str(self.db_path), API_KEY, str(fail_rate),
+                       str(drop_after_commit), str(seed)]
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while not (found := re.search(r"at (http://[\d.]+:\d+/)", self.log_path.read_text())):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the council did not start: {self.log_path.read_text()}")
+            time.sleep(0.05)
+        self.url = found.group(1)
+        while True:  # wait until it answers
+            try:
+                httpx.get(self.url + "services.json", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def count(self) -> int:
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _env(folder: Path, url: str = "http://127.0.0.1:9/", **extra: str) -> dict[str, str]:
+    return {"ASSIST_STORE__PATH": str(folder / "assist.db"), "ASSIST_KIOSK__DEVICE_ID": "bench-kiosk",
+            "ASSIST_BACKOFFICE__URL": url, "ASSIST_BACKOFFICE__API_KEY": API_KEY, **extra}
+
+
+def _prepare(folder: Path, count: int) -> Path:
+    """A store with `count` queued submissions (filled without fsync: only the drain is measured)."""
+    template = folder / f"template-{count}"
+    store = Store.open(load_settings(environ=_env(template)))
+    store.db.conn.execute("PRAGMA synchronous = OFF")
+    for index in range(count):
+        store.enqueue(draft(idempotency_key=f"bench-{index}"))
+    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return template
+
+
+def _copy(template: Path, folder: Path) -> Path:
+    folder.mkdir()
+    for name in ("assist.db", "assist.key"):
+        shutil.copy2(template / name, folder / name)
+    return folder
+
+
+async def _bare_loop(url: str, bodies: list[bytes], concurrency: int, timeout: float) -> int:
+    """POST every body with `concurrency` requests in flight over keep-alive connections."""
+    queue = iter(bodies)
+    created = 0
+    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False,
+                                 limits=httpx.Limits(max_connections=concurrency,
+                                                     max_keepalive_connections=concurrency)) as client:
+        async def lane() -> None:
+            nonlocal created
+            for body in queue:
+                response = await client.post(url + "requests.json", content=body, headers=FORM)
+                if response.status_code != 201:
+                    raise RuntimeError(f"bare loop: {response.status_code} {response.text[:200]}")
+                created += 1
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return created
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """The worker's own transport (same pool limits), counting calls by kind and how they ended."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=concurrency,
+                                                                  max_keepalive_connections=concurrency))
+        self.calls: Counter[str] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        kind = ("POST" if request.method == "POST" else
+                "search page" if "service_code" in request.url.params else f"GET {request.url.path}")
+        self.calls[kind] += 1
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TransportError:
+            self.calls[f"{kind}: no answer"] += 1
+            raise
+        if response.status_code >= 500:
+            self.calls[f"{kind}: {response.status_code}"] += 1
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _drain_until_done(store: Store, settings, limit: float,
+                            transport: httpx.AsyncBaseTransport | None = None) -> float:
+    """Worker.drain() until nothing is left in queued/sending/awaiting_id, or `limit` seconds
+    (a pass still running then is cancelled); returns the seconds taken."""
+    worker = Worker(store, settings, transport=transport)
+    start = time.perf_counter()
+    try:
+        while (left := limit - (time.perf_counter() - start)) > 0:
+            try:
+                await asyncio.wait_for(worker.drain(), left)
+            except asyncio.TimeoutError:
+                break
+            if not sum(store.counts()[state] for state in PENDING):
+                break
+            await asyncio.sleep(0.2)  # what is left is waiting for its backoff
+    finally:
+        await worker.aclose()
+    return time.perf_counter() - start
+
+
+def _reconciled(store: Store) -> int:
+    """Submissions accepted because reconciliation found them at the council (from their history)."""
+    return store.db.conn.execute("SELECT count(*) FROM status_history WHERE status = 'accepted' AND notes = ?",
+                                 (RECONCILED_NOTE,)).fetchone()[0]
+
+
+def _council_references(db_path: Path) -> Counter[str]:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return Counter(ref for (description,) in conn.execute("SELECT description FROM requests")
+                       for ref in reference_module.find_in(description or ""))
+    finally:
+        conn.close()
+
+
+def _fault_drain(report, folder: Path, template: Path, count: int, limit: float) -> None:
+    council = Council(folder, f"council-faults-{count}", seed=2026, **FAULTS)
+    try:
+        store_folder = _copy(template, folder / f"faults-{count}")
+        settings = load_settings(environ=_env(store_folder, council.url, **FAULT_BACKOFF))
+        store = Store.open(settings)
+        transport = CountingTransport(settings.sync.concurrency)
+        seconds = asyncio.run(_drain_until_done(store, settings, limit, transport))
+        counts, reconciled = store.counts(), _reconciled(store)
+        store.close()
+    finally:
+        council.stop()
+    at_council = _council_references(council.db_path)
+    duplicated = sum(1 for n in at_council.values() if n > 1)
+    left = sum(counts[state] for state in PENDING)
+    calls = transport.calls
+    searches = (f"{calls['search page']:,} search pages fetched ({calls['search page: 500'] + calls['search page: 503']:,}"
+                f" answered 5xx)")
+    note = (f"{counts['accepted']:,} accepted, {reconciled:,} found by reconciliation, {sum(at_council.values()):,} "
+            f"requests at the council, {duplicated} duplicated; {calls['POST']:,} POSTs, {searches}")
+    name = f"worker drain of {count:,} with 20% faults (10% 5xx, 10% dropped)"
+    if left:
+        report(name, seconds, "s", f"UNFINISHED at the {limit:.0f} s limit: {left:,} left in "
+               f"{', '.join(f'{state} {counts[state]:,}' for state in PENDING if counts[state])}; " + note)
+    else:
+        report(name, seconds, "s", f"{count / seconds:,.0f} subs/s; " + note)
+
+
+def run(report) -> None:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        template = _prepare(folder, COUNT)
+        report("store prepared (not measured)", COUNT, "subs", f"{time.perf_counter() - began:.1f} s")
+
+        # The bare loop: the same form fields the worker sends (request_fields + api_key), built
+        # beforehand from a copy of the store, then only urlencode + POST are timed.
+        bare_folder = _copy(template, folder / "bare")
+        settings = load_settings(environ=_env(bare_folder))
+        store = Store.open(settings)
+        items = []
+        while batch := store.claim("bench", 1000):
+            items += batch
+        store.close()
+        signed = [[*request_fields(item), ("api_key", API_KEY)] for item in items]
+        council = Council(folder, "council-bare")
+        try:
+            start = time.perf_counter()
+            created = asyncio.run(_bare_loop(council.url, [urlencode(fields).encode() for fields in signed],
+                                             settings.sync.concurrency, settings.sync.timeout_seconds))
+            bare_seconds = time.perf_counter() - start
+            assert created == COUNT == council.count(), (created, council.count())
+        finally:
+            council.stop()
+        bare_rate = COUNT / bare_seconds
+        report(f"bare httpx loop, {settings.sync.concurrency} in flight (baseline)", bare_rate, "req/s",
+               f"{COUNT:,} POSTs in {bare_seconds:.1f} s")
+
+        council = Council(folder, "council-worker")
+        try:
+            worker_folder = _copy(template, folder / "worker")
+            settings = load_settings(environ=_env(worker_folder, council.url))
+            store = Store.open(settings)
+            seconds = asyncio.run(_drain_until_done(store, settings, limit=600))
+            counts = store.counts()
+            store.close()
+            assert counts["accepted"] == COUNT == council.count(), (counts, council.count())
+        finally:
+            council.stop()
+        worker_rate = COUNT / seconds
+        report("worker drain (claim, write-ahead, POST, record)", worker_rate, "subs/s",
+               f"{COUNT:,} in {seconds:.1f} s; ratio {worker_rate / bare_rate:.2f} of the bare loop (target >= 0.70)")
+
+        _fault_drain(report, folder, template, COUNT, FAULT_TIME_LIMIT)
+        _fault_drain(report, folder, _prepare(folder, SMALL), SMALL, FAULT_TIME_LIMIT)
+    report("whole bench", time.perf_counter() - began, "s")

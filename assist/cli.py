@@ -18,7 +18,9 @@ COMMANDS = {
     "config": "sync.commands.config:config",
     "council": "council.commands:council",
     "gazetteer": "sync.commands.gazetteer:gazetteer",
+    "kiosk": "kiosk.commands:kiosk",
     "outbox": "sync.commands.outbox:outbox",
+    "sms": "sms.commands:sms",
     "sync": "sync.commands.sync:sync_group",
 }
 

@@ -1,0 +1,121 @@
+"""What every kiosk page shares: the frame (top bar, Back link, scrolling body, status line, key
+hints), Enter to continue, Escape to go back, number keys for numbered choices, and the text
+read-aloud speaks.
+
+Binding descriptions are English message ids, translated when the footer asks for them
+(`active_bindings`), so a class built at import still speaks the resident's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.binding import ActiveBinding, Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Input, TextArea
+
+from kiosk.i18n import Speaks
+from kiosk.widgets.choices import ChoiceList
+from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
+from kiosk.widgets.fields import ErrorSummary
+from locales import N_
+
+
+def translated_bindings(node, bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    t = node.app.t
+    return {key: active._replace(binding=replace(active.binding, description=t(active.binding.description)))
+            for key, active in bindings.items()}
+
+
+class KioskScreen(Speaks, Screen):
+    BINDINGS = [
+        Binding("enter", "continue", N_("Continue"), key_display="Enter", id="kiosk.continue"),
+        Binding("escape", "back", N_("Back"), key_display="Esc", id="kiosk.back"),
+        *(Binding(str(number), f"pick({number})", show=False, id=f"kiosk.pick-{number}") for number in range(1, 10)),
+    ]
+    AUTO_FOCUS = None  # each page says where the focus starts
+    CAN_GO_BACK = True
+    CAN_CONTINUE = True
+
+    def compose(self):
+        yield TopBar(id="top-bar")
+        with VerticalScroll(id="body"):
+            if self.CAN_GO_BACK:
+                yield BackLink()
+            yield from self.compose_body()
+        yield StatusLine()
+        yield KeyHints()
+
+    def compose_body(self):
+        yield from ()
+
+    def on_mount(self) -> None:
+        for field in self.query("Input, TextArea"):
+            field.cursor_blink = self.app.cursor_blink  # type: ignore[attr-defined]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Translated, and always with "Enter Continue" where Enter continues, even when the focused
+        field handles Enter itself (an input submits, which continues too)."""
+        bindings = super().active_bindings
+        if self.CAN_CONTINUE and not (bindings.get("enter") and bindings["enter"].binding.show):
+            own = next(binding for _, binding in self._bindings if binding.action == "continue")
+            bindings = {"enter": ActiveBinding(self, own, True), **{k: v for k, v in bindings.items() if k != "enter"}}
+        return translated_bindings(self, bindings)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.CAN_GO_BACK
+        if action == "continue":
+            return self.CAN_CONTINUE
+        return True
+
+    # -----------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.go_back()  # type: ignore[attr-defined]
+
+    def action_continue(self) -> None:
+        """Subclasses: check the answer and move on."""
+
+    def action_pick(self, number: int) -> None:
+        choices = self.choice_list()
+        if choices is not None:
+            choices.pick_number(number)
+
+    def choice_list(self) -> ChoiceList | None:
+        found = self.query(ChoiceList)
+        return found.first() if found else None
+
+    def heading_text(self) -> str:
+        found = self.query(".heading")
+        return str(found.first().content) if found else ""
+
+    def spoken_text(self) -> str:
+        """What read-aloud says: the error first, then the page's words and choices, in order."""
+        parts: list[str] = []
+        for widget in self.query(".speak, ChoiceList, ErrorSummary, Input, TextArea"):
+            if not widget.display or (widget.parent is not None and not widget.parent.display):
+                continue
+            if isinstance(widget, ErrorSummary):
+                parts.extend([self._("There is a problem"), *widget.messages])
+            elif isinstance(widget, ChoiceList):
+                parts.append(widget.spoken())
+            elif isinstance(widget, Input):
+                parts.append(widget.value)
+            elif isinstance(widget, TextArea):
+                parts.append(widget.text)
+            else:
+                parts.append(str(getattr(widget, "content", "")))
+        return "\n".join(part for part in parts if part.strip())
+
+    def focus_field(self, field) -> None:
+        if isinstance(field, ChoiceList):
+            field.focus_first()
+        elif field is not None:
+            field.focus()
+
+    def reset_status(self) -> None:
+        for line in self.query(StatusLine):
+            line.connection = self.app.connection  # type: ignore[attr-defined]

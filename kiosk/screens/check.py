@@ -1,0 +1,72 @@
+"""Check your answers: every answer, each with a Change action that comes back here, and a button
+that names what it does ("Send report"). Saving can fail only in ways the resident is told about
+kindly (a full disk, a busy store); nothing typed is lost when it does."""
+
+from __future__ import annotations
+
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.question import typed_form
+from kiosk.widgets.fields import ErrorSummary
+from sync import flow
+from sync.db import StoreBusy, StoreError, StoreFull
+
+
+class CheckAnswersScreen(KioskScreen):
+    def compose_body(self):
+        session = self.app.session  # type: ignore[attr-defined]
+        report = session.service.journey == "report"
+        yield ErrorSummary()
+        yield Static(self._(session.service.name), classes="caption speak", markup=False)
+        heading = (self._("Check your answers before sending your report") if report
+                   else self._("Check your answers before sending your request"))
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        with Vertical(id="answers"):
+            for index, question in enumerate(session.questions()):
+                with Horizontal(classes="answer-row"):
+                    yield Static(self._(question.prompt), classes="answer-label speak", markup=False)
+                    yield Static(self.shown(question, session.answers.get(question.key)),
+                                 classes="answer-value speak", markup=False)
+                    yield Button(Content(self._("Change")), id=f"change-{index}", name=question.key,
+                                 classes="change link", compact=True)
+        yield Static(self._("When you send it, it is saved on this kiosk straight away and sent to the council "
+                            "as soon as there is a connection."), classes="body-text speak", markup=False)
+        yield Button(Content(self._("Send report") if report else self._("Send request")), id="continue",
+                     classes="continue")
+
+    def shown(self, question, value) -> str:
+        if question.kind == "phone" and value:
+            return typed_form(question, value)  # 07911 123456, as the resident typed it
+        return flow.display(question, value, self.t)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#body").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "continue":
+            self.action_continue()
+        elif event.button.has_class("change") and event.button.name:
+            self.app.change(event.button.name)  # type: ignore[attr-defined]
+
+    def action_continue(self) -> None:
+        app = self.app
+        phone = app.settings.council.phone  # type: ignore[attr-defined]
+        try:
+            app.send()  # type: ignore[attr-defined]
+        except StoreFull:
+            self.query_one(ErrorSummary).show([
+                self._("This kiosk has no room left to save your answers. Nothing you sent before has been lost. "
+                       "Please ask library staff for help, or phone {phone}.").format(phone=phone)], None)
+        except StoreBusy:
+            self.query_one(ErrorSummary).show([
+                self._("The kiosk is busy for a moment. Please wait a few seconds, then send it again.")], None)
+        except StoreError:
+            self.query_one(ErrorSummary).show([
+                self._("Your answers could not be saved just now. Please ask library staff for help, or phone "
+                       "{phone}.").format(phone=phone)], None)

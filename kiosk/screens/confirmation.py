@@ -1,0 +1,66 @@
+"""Saved: "Your reference is", the reference in large characters, what happens next and when,
+and how to keep a record. Finish clears everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from kiosk.screens.base import KioskScreen
+from kiosk.widgets.bigtext import BigText
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the confirmation needs, and nothing else the resident typed."""
+
+    reference: str  # as displayed, K7Q-4MB-XP9Z
+    journey: str  # report | request
+    service_name: str  # message id
+    texted_to: str | None = None  # the last digits of the mobile number the reference will be texted to
+
+
+class ConfirmationScreen(KioskScreen):
+    CAN_GO_BACK = False
+    CAN_CONTINUE = False
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__()
+        self.receipt = receipt
+
+    def compose_body(self):
+        receipt = self.receipt
+        settings = self.app.settings  # type: ignore[attr-defined]
+        report = receipt.journey == "report"
+        with Vertical(id="panel"):
+            heading = self._("Your report is saved") if report else self._("Your request is saved")
+            self.title = heading
+            yield Static(heading, classes="heading speak", markup=False)
+            yield Static(self._("Your reference is"), classes="speak", markup=False)
+            yield BigText(receipt.reference, id="reference")
+            yield Static(receipt.reference, id="reference-text", classes="speak", markup=False)
+        yield Static(self._("What happens next"), classes="subheading speak", markup=False)
+        yield Static(self._("This kiosk will send it to {council} as soon as it has a connection, usually within "
+                            "a few minutes. You do not need to wait here.").format(council=settings.council.name),
+                     classes="body-text next-steps speak", markup=False)
+        if receipt.texted_to:
+            yield Static(self._("We will text your reference to the number ending {digits}, and text you again "
+                                "when the council updates it.").format(digits=receipt.texted_to),
+                         classes="body-text next-steps speak", markup=False)
+        yield Static(self._("Write your reference down or take a photo of it. You can use it to check on this at "
+                            "the kiosk, or by phoning {phone}.").format(phone=settings.council.phone),
+                     classes="body-text next-steps speak", markup=False)
+        yield Button(Content(self._("Finish")), id="finish", classes="continue")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # Nothing is focused: a reflexive Enter must not clear the reference before it is noted.
+        self.query_one("#body").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "finish":
+            event.stop()
+            self.app.finish()  # type: ignore[attr-defined]

@@ -1,0 +1,34 @@
+"""The calm error page: no traceback, no jargon, in the resident's language. The details go to the
+staff log; the kiosk goes back to the start by itself after a few seconds."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from kiosk.screens.base import KioskScreen
+
+
+class ErrorScreen(KioskScreen):
+    CAN_GO_BACK = False
+
+    def compose_body(self):
+        heading = self._("Sorry, something went wrong")
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        yield Static(self._("Please ask library staff for help."), classes="body-text speak", markup=False)
+        yield Static(self._("Anything you had already sent is safe. This kiosk will go back to the start in a few "
+                            "seconds."), classes="body-text speak", markup=False)
+        yield Button(Content(self._("Start again")), id="continue", classes="continue")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#continue").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue":
+            event.stop()
+            self.action_continue()
+
+    def action_continue(self) -> None:
+        self.app.finish()  # type: ignore[attr-defined]

@@ -1,0 +1,102 @@
+"""The first two pages: choose a language (each named in itself), then a short welcome saying what
+the kiosk can do, that a volunteer can help, and how long it waits before clearing answers."""
+
+from __future__ import annotations
+
+import math
+
+from textual.content import Content
+from textual.widgets import Button, Static
+
+import locales
+from kiosk.screens.base import KioskScreen
+from kiosk.widgets.choices import Choice, ChoiceList
+from locales import N_, NP_
+
+CHOOSE_LANGUAGE = N_("Choose your language")
+DRAFT = N_("Draft translation, not yet checked by a native speaker")
+PRIVACY = NP_("For your privacy, the kiosk clears your answers after {minutes} minute without use. "
+              "It warns you first.",
+              "For your privacy, the kiosk clears your answers after {minutes} minutes without use. "
+              "It warns you first.")
+
+
+class LanguageScreen(KioskScreen):
+    """The start: every enabled language, named in itself, with its own "Choose your language"."""
+
+    CAN_GO_BACK = False
+    CAN_CONTINUE = False
+
+    def compose_body(self):
+        codes = self.app.languages  # type: ignore[attr-defined]
+        heading = " · ".join(dict.fromkeys(locales.translator(code)(CHOOSE_LANGUAGE) for code in codes))
+        yield Static(heading, classes="heading speak", markup=False)
+        choices = [Choice(code, locales.native_name(code),
+                          "" if locales.manifest(code).reviewed else locales.translator(code)(DRAFT))
+                   for code in codes]
+        yield ChoiceList(choices, "menu", id="languages")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(ChoiceList).focus_first()
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        self.app.choose_language(message.key)  # type: ignore[attr-defined]
+
+
+class WelcomeScreen(KioskScreen):
+    def compose_body(self):
+        app = self.app
+        settings = app.settings  # type: ignore[attr-defined]
+        yield Static(self._("Report a problem or ask the council for a service"), classes="heading speak",
+                     markup=False)
+        yield Static("\n".join([
+            self._("You can use this kiosk to:"),
+            "• " + self._("report a problem, like a pothole or a missed bin"),
+            "• " + self._("ask for a service, like collecting a sofa"),
+            "• " + self._("check on something you reported here"),
+        ]), classes="bullets speak", markup=False)
+        yield Static(self._("A library volunteer can help you at any time. Just ask."),
+                     classes="body-text speak", markup=False)
+        yield Static(self._("Your request is kept safe on this kiosk and sent to {council}, even when there is "
+                            "no internet connection.").format(council=settings.council.name),
+                     classes="body-text speak", markup=False)
+        minutes = math.ceil((settings.kiosk.timeout_seconds + settings.kiosk.warning_seconds) / 60)
+        yield Static(self._n(*PRIVACY, minutes).format(minutes=self.t.number(minutes)),
+                     classes="body-text hint speak", markup=False)
+        yield Button(Content(self._("Start")), id="continue", classes="continue")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#continue").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue":
+            event.stop()
+            self.action_continue()
+
+    def action_continue(self) -> None:
+        self.app.push_screen(TaskScreen())
+
+
+class TaskScreen(KioskScreen):
+    """What do you want to do?"""
+
+    CAN_CONTINUE = False
+
+    def compose_body(self):
+        yield Static(self._("What do you want to do?"), classes="heading speak", markup=False)
+        yield ChoiceList([
+            Choice("report", self._("Report a problem"), self._("Like a pothole, fly-tipping or a missed bin")),
+            Choice("request", self._("Ask for a service"), self._("Like collecting a sofa or a fridge")),
+            Choice("status", self._("Check on something I reported"), self._("You will need your reference")),
+        ], "menu", id="tasks")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(ChoiceList).focus_first()
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        self.app.choose_journey(message.key)  # type: ignore[attr-defined]

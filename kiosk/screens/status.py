@@ -1,0 +1,120 @@
+"""Check on something reported here: type the reference (spaces, hyphens and case ignored) and see
+the last status this kiosk knows, the council's notes and when it was updated. It reads the store
+only, so it works offline; council notes are shown as plain text, never as markup."""
+
+from __future__ import annotations
+
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Static
+
+from kiosk import statuses
+from kiosk.i18n import local_time
+from kiosk.screens.base import KioskScreen
+from kiosk.widgets.fields import ErrorSummary, FieldError
+from sync import reference as references
+from sync.store import Lookup
+
+
+class ReferenceScreen(KioskScreen):
+    def compose_body(self):
+        yield ErrorSummary()
+        heading = self._("What is your reference?")
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        yield Static(self._("It looks like K7Q-4MB-XP9Z. You were given it when you reported something at this "
+                            "kiosk."), classes="hint speak", markup=False)
+        yield FieldError()
+        yield Input(id="answer", classes="answer-field reference-input", max_length=40, select_on_focus=False)
+        yield Button(Content(self._("Continue")), id="continue", classes="continue")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#answer").focus()
+
+    def show_error(self, message: str) -> None:
+        field = self.query_one("#answer", Input)
+        self.query_one(FieldError).show(message)
+        self.query_one(ErrorSummary).show([message], field)
+        field.add_class("-error")
+        self.title = self._("Error:") + " " + self.heading_text()
+
+    def action_continue(self) -> None:
+        typed = self.query_one("#answer", Input).value
+        phone = self.app.settings.council.phone  # type: ignore[attr-defined]
+        if not typed.strip():
+            self.show_error(self._("Enter your reference"))
+            return
+        if references.parse(typed) is None:
+            self.show_error(self._("Check your reference. It has 10 letters and numbers, like K7Q-4MB-XP9Z"))
+            return
+        found = self.app.store.lookup(typed)  # type: ignore[attr-defined]
+        if found is None:
+            self.show_error(self._("There is no request with that reference on this kiosk. To check on something "
+                                   "reported another way, phone {phone}.").format(phone=phone))
+            return
+        self.app.push_screen(RequestStatusScreen(found))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_continue()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue":
+            event.stop()
+            self.action_continue()
+
+
+class RequestStatusScreen(KioskScreen):
+    CAN_CONTINUE = False
+
+    def __init__(self, lookup: Lookup) -> None:
+        super().__init__()
+        self.lookup = lookup
+
+    def compose_body(self):
+        found = self.lookup
+        t = self.t
+        service = self.app.catalogue.get(found.service_code)  # type: ignore[attr-defined]
+        name = self._(service.name) if service else found.service_code.replace("_", " ")
+        yield Static(self._("Reference {reference}").format(reference=references.display(found.reference)),
+                     classes="caption speak", markup=False)
+        yield Static(name, classes="heading speak", markup=False)
+        with Vertical(id="status-summary"):
+            for label, value in (
+                (self._("Status"), statuses.current(found, t)),
+                (self._("Last updated"), local_time(t, found.updated_at)),
+                (self._("Reported"), local_time(t, found.created_at)),
+            ):
+                with Horizontal(classes="answer-row"):
+                    yield Static(label, classes="answer-label speak", markup=False)
+                    yield Static(value, classes="answer-value speak", markup=False)
+            notes = statuses.latest_notes(found)
+            if notes:
+                with Horizontal(classes="answer-row"):
+                    yield Static(self._("Note from the council"), classes="answer-label speak", markup=False)
+                    yield Static(notes, classes="answer-value speak", id="council-notes", markup=False)
+        yield Static(self._("This is the latest news this kiosk has. It is updated whenever the kiosk is "
+                            "connected."), classes="hint speak", markup=False)
+        yield Static(self._("What has happened"), classes="subheading speak", markup=False)
+        lines = []
+        for entry in reversed(found.history):
+            text = f"{local_time(t, entry.at, 'short')}  {statuses.describe(entry.status, t, council=entry.source == 'council')}"
+            if entry.notes and entry.source == "council":
+                text += f": {entry.notes}"
+            lines.append(text)
+        yield Static("\n".join(lines), id="history", classes="body-text speak", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(Content(self._("Check another reference")), id="another", classes="secondary")
+            yield Button(Content(self._("Finish")), id="finish", classes="continue")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#body").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "another":
+            self.app.go_back()  # type: ignore[attr-defined]
+        elif event.button.id == "finish":
+            self.app.finish()  # type: ignore[attr-defined]

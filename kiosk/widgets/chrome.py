@@ -1,0 +1,92 @@
+"""What frames every page: a top bar with the council's name and the residents' own controls
+("Change colours", and "Read aloud" where espeak-ng is installed), a Back link, and a quiet status
+line saying whether the kiosk was last in touch with the council and what waits to be sent."""
+
+from __future__ import annotations
+
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Button, Static
+
+from kiosk.i18n import Speaks, local_time
+from kiosk.statuses import WAITING, Connection
+
+
+class TopBar(Speaks, Horizontal):
+    def compose(self):
+        settings = self.app.settings  # type: ignore[attr-defined]
+        yield Static(f"{settings.council.name} · {settings.kiosk.library_name}", classes="title", markup=False)
+        yield Button(Content(self._("Change colours")), id="colours", compact=True, action="app.toggle_colours")
+        if self.app.speaker.available:  # type: ignore[attr-defined]
+            yield Button(Content(self._("Read aloud")), id="read-aloud", compact=True, action="app.read_aloud")
+
+
+class BackLink(Speaks, Button):
+    """GOV.UK's Back link, at the top left of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(compact=True, id="back", classes="back-link", action="screen.back")
+
+    def on_mount(self) -> None:
+        self.label = Content("‹ " + self._("Back"))
+
+
+class StatusLine(Speaks, Static):
+    """Reachability and the waiting count, as the sync worker last left them in the store."""
+
+    connection: reactive[Connection | None] = reactive(None, init=False)
+
+    def __init__(self) -> None:
+        super().__init__("", markup=False, id="status-line")
+
+    def on_mount(self) -> None:
+        self.connection = self.app.connection  # type: ignore[attr-defined]
+        self.update(self.describe(self.connection))
+
+    def watch_connection(self, connection: Connection | None) -> None:
+        self.update(self.describe(connection))
+
+    def describe(self, connection: Connection | None) -> str:
+        if connection is None:
+            return ""
+        parts = []
+        if connection.reachable and connection.checked_at:
+            parts.append(self._("In touch with the council at {time}").format(
+                time=local_time(self.t, connection.checked_at, "HH:mm")))
+        elif connection.reachable is False:
+            parts.append(self._("Not connected just now: requests are kept safe here"))
+        if connection.waiting:
+            parts.append(self._n(*WAITING, connection.waiting).format(count=self.t.number(connection.waiting)))
+        return "  ·  ".join(parts)
+
+
+class KeyHints(Speaks, Static):
+    """One quiet line of the keys that work on this page ("Enter Continue  Esc Back  F2 Change
+    colours"), translated, for people using a keyboard. Touch users have the same actions as buttons
+    on the page, so this is text, redrawn when the page's bindings change (cheaper than a Footer,
+    which rebuilds a widget per key on every change)."""
+
+    def __init__(self) -> None:
+        super().__init__("", markup=False, id="key-hints")
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen) -> None:
+        if not self.is_attached or screen is not self.screen:
+            return
+        seen, parts = set(), []
+        if screen.query("ChoiceList"):
+            parts.append("1-9  " + self._("Choose"))
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.show or not active.enabled or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            parts.append(f"{binding.key_display or binding.key}  {binding.description}")
+        self.update("    ".join(parts))

@@ -105,6 +105,22 @@ class TwilioSettings:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    provider: str = setting("twilio", "Who sends outbound texts (status updates, references): `twilio` (Twilio's REST API) or `notify` (GOV.UK Notify).", choices=("twilio", "notify"))
+    rate_limit_per_number_per_hour: int = setting(30, "Messages one number may send the SMS service in an hour; past it, one polite answer and then silence.", minimum=1)
+    rate_limit_global_per_minute: int = setting(600, "Messages the SMS service takes from everyone together in a minute; past it, one polite answer and then silence.", minimum=1)
+    conversation_expiry_hours: int = setting(24, "Hours an unfinished text conversation is kept; a resident who returns later is told it was cleared.", minimum=1)
+    send_for_hours: int = setting(48, "Hours an outbound text keeps being retried (429, 5xx, no connection) before it is given up as stale.", minimum=1)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    api_key: str = setting("", "GOV.UK Notify API key, used when `sms.provider = \"notify\"`.")
+    template_id: str = setting("", "Notify text message template whose whole content is `((body))`; assist writes the body.")
+    sms_sender_id: str = setting("", "Notify text message sender ID to send from. Empty: the service's default sender.")
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
@@ -113,6 +129,8 @@ class Settings:
     council: CouncilSettings = field(default_factory=CouncilSettings)
     languages: LanguagesSettings = field(default_factory=LanguagesSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     #: Further back offices by name (`[backoffices.<name>]`), for two-tier areas.
     backoffices: Mapping[str, BackofficeSettings] = field(default_factory=dict)
     #: Where each non-default value came from, for `assist config`: {"store.path": "env ASSIST_STORE__PATH"}.

@@ -112,6 +112,81 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE backoffice_state ADD COLUMN updates_until TEXT",
         "CREATE INDEX submissions_open ON submissions (backoffice, state, closed_at)",
     ]),
+    (4, "texting: numbers, inbound claims, rate limits, conversations, outbound texts, delivery events", [
+        # The key of the numbers' keyed hash, itself sealed with the store key (sync/texts.py).
+        """CREATE TABLE sms_secrets (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            number_key BLOB NOT NULL
+        )""",
+        # One row per phone number that texted us or that we text: sealed E.164 (NULL once purged,
+        # the hash kept only to remember an opt-out), its keyed hash for look-ups, its language.
+        """CREATE TABLE sms_numbers (
+            id INTEGER PRIMARY KEY,
+            number_hash TEXT NOT NULL UNIQUE,
+            number BLOB,
+            language TEXT,
+            opted_out_at TEXT,
+            opted_out_by TEXT,
+            cannot_receive_at TEXT,
+            cannot_receive_reason TEXT,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE sms_inbound (
+            message_sid TEXT PRIMARY KEY,
+            number_id INTEGER REFERENCES sms_numbers (id) ON DELETE CASCADE,
+            received_at TEXT NOT NULL,
+            reply BLOB
+        )""",
+        "CREATE INDEX sms_inbound_received ON sms_inbound (received_at)",
+        """CREATE TABLE sms_rate (
+            scope TEXT NOT NULL,
+            bucket TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            warned INTEGER NOT NULL DEFAULT 0,
+            at TEXT NOT NULL,
+            PRIMARY KEY (scope, bucket)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE sms_conversations (
+            number_id INTEGER PRIMARY KEY REFERENCES sms_numbers (id) ON DELETE CASCADE,
+            state BLOB NOT NULL,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE sms_texts (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            number_id INTEGER NOT NULL REFERENCES sms_numbers (id),
+            submission_id INTEGER REFERENCES submissions (id),
+            kind TEXT NOT NULL,
+            language TEXT NOT NULL,
+            body BLOB,
+            segments INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'suppressed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_owner TEXT,
+            lease_expires_at TEXT,
+            provider TEXT,
+            provider_id TEXT UNIQUE,
+            provider_status TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT
+        )""",
+        "CREATE INDEX sms_texts_due ON sms_texts (state, next_attempt_at)",
+        "CREATE INDEX sms_texts_number ON sms_texts (number_id)",
+        """CREATE TABLE sms_status_events (
+            message_sid TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_code TEXT,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (message_sid, status)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX submissions_texting ON submissions (created_at) WHERE notify_phone IS NOT NULL",
+    ]),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

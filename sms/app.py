@@ -1,0 +1,273 @@
+"""The SMS web service: Twilio's webhooks, and a health check.
+
+    POST /sms/inbound   Twilio's incoming-message webhook: answered with TwiML
+    POST /sms/status    delivery status callbacks for the texts the worker sends
+    GET  /healthz       process and database health, and the back office's last known reachability
+
+Every webhook must carry a valid `X-Twilio-Signature`, checked with twilio's RequestValidator
+against `twilio.public_url` (the public base URL, with these paths appended), never against the
+URL the request arrived on, which is wrong behind a TLS-terminating proxy. Anything unsigned or
+wrongly signed gets 403.
+
+Messages are taken in batches (group commit): those that arrive while the store is busy go
+together into the next write transaction, each in its own savepoint, and every reply is sent
+only once its batch is committed. The store is used from the event loop's own thread: a step is
+tens of microseconds of SQLite and a little Python, and handing it to another thread cost more
+(thread switches, the GIL) than it saved; the SQLite busy timeout (5 s) bounds any wait for
+another process's write, well inside Twilio's 15 s.
+
+Nothing a resident sends can cause a 5xx: a body too large for a webhook is refused with 413, a
+bad request with 400, and anything unexpected gets a polite TwiML apology (logged with its
+MessageSid, never the number or the words). This module makes no outbound calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.twiml.messaging_response import MessagingResponse
+
+from sync import texts
+from sync.config import Settings
+
+from sms import templates as tpl
+from sms.bot import MIXED, Bot, Inbound
+
+log = logging.getLogger(__name__)
+
+INBOUND_PATH = "/sms/inbound"
+STATUS_PATH = "/sms/status"
+#: Twilio's form posts are a few kilobytes (1,600 characters of body at most); anything much
+#: larger is not from Twilio and is refused unread.
+MAX_REQUEST_BYTES = 64 * 1024
+TWIML = "application/xml"
+
+
+class TooLarge(Exception):
+    pass
+
+
+class Form:
+    """A posted form as a multi-dict: every value of a repeated field is kept (Twilio signs them
+    all), `getall` is what twilio's RequestValidator asks a multi-dict for, and `get` the first."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        values: dict[str, list[str]] = {}
+        for name, value in pairs:
+            values.setdefault(name, []).append(value)
+        self._values = values
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def getall(self, name: str) -> list[str]:
+        return self._values[name]
+
+    def get(self, name: str, default=None):
+        found = self._values.get(name)
+        return found[0] if found else default
+
+
+def twiml(text: str) -> str:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)
+
+
+class Batcher:
+    """Group commit: inbound messages that arrive while the store is busy are taken together in
+    the next batch (one transaction, one commit), so the store keeps up with many concurrent
+    webhooks. At low load a batch is one message and nothing waits."""
+
+    def __init__(self, service: "SmsService", max_batch: int = 64) -> None:
+        self.service = service
+        self.max_batch = max_batch
+        self.pending: list[tuple[Inbound, asyncio.Future]] = []
+        self.draining = False
+
+    async def submit(self, message: Inbound):
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((message, future))
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self.drain())
+        return await future
+
+    async def drain(self) -> None:
+        try:
+            while self.pending:
+                for _ in range(3):  # let requests already arrived be read and join this batch
+                    await asyncio.sleep(0)
+                batch, self.pending = self.pending[:self.max_batch], self.pending[self.max_batch:]
+                try:
+                    results = await self.service.run(self.service.bot.handle_many, [item for item, _ in batch])
+                except Exception:
+                    log.exception("a batch of %d message(s) could not be handled; apologised", len(batch))
+                    results = [self.service.bot.apology() if self.service.bot else None] * len(batch)
+                for (_item, future), result in zip(batch, results):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self.draining = False
+
+
+class SmsService:
+    """What the app holds: the store, the bot, the validator and the batcher."""
+
+    def __init__(self, settings: Settings, store=None) -> None:
+        self.settings = settings
+        self.public_url = settings.twilio.public_url.rstrip("/")
+        self.validator = RequestValidator(settings.twilio.auth_token)
+        self._own_store = store is None
+        self.store = store
+        self.batcher = Batcher(self)
+        self.bot: Bot | None = None
+        if store is not None:
+            self.bot = Bot(store, settings)
+
+    def open(self) -> None:
+        if self.store is None:
+            from sync.store import Store
+
+            self.store = Store.open(self.settings)
+        if self.bot is None:
+            self.bot = Bot(self.store, self.settings)
+        texts.number_key(self.store)  # made once, up front
+
+    async def run(self, function, *args):
+        """Store work, on the event loop's thread (see the module's notes)."""
+        return function(*args)
+
+    def close(self) -> None:
+        if self._own_store and self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def read_form(self, request: Request) -> Form:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_REQUEST_BYTES:
+                raise TooLarge()
+        return Form(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+    def signed(self, request: Request, path: str, form: Form) -> bool:
+        signature = request.headers.get("x-twilio-signature", "")
+        if not signature or not self.settings.twilio.auth_token:
+            return False
+        url = self.public_url + path + (f"?{request.url.query}" if request.url.query else "")
+        algorithm = get_signature_algorithm(request.headers.get("x-twilio-webhooks-signature-settings", ""))
+        try:
+            # The URL as configured first (one HMAC); then the validator's own check, which also
+            # tries the URL with and without its port, as Twilio's signing is inconsistent there.
+            if hmac.compare_digest(self.validator.compute_signature(url, form, algorithm), signature):
+                return True
+            return self.validator.validate(url, form, signature, algorithm)
+        except (ValueError, TypeError, UnicodeError):
+            return False
+
+
+def _xml(text: str, status: int = 200) -> Response:
+    return Response(text, status_code=status, media_type=TWIML)
+
+
+def create_app(settings: Settings, *, store=None) -> Starlette:
+    """The ASGI app. With `store`, that store is used (and left open); without, one is opened
+    at start-up from the settings and closed at shutdown."""
+    service = SmsService(settings, store)
+
+    async def inbound(request: Request) -> Response:
+        try:
+            form = await service.read_form(request)
+        except TooLarge:
+            return _xml(twiml(""), 413)
+        except Exception:  # a client that went away mid-body, and the like
+            return _xml(twiml(""), 400)
+        if not service.signed(request, INBOUND_PATH, form):
+            log.warning("refused an inbound webhook without a valid signature")
+            return Response("Forbidden", status_code=403, media_type="text/plain")
+        sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()[:64]
+        sender = (form.get("From") or "").strip()[:64]
+        if not sid or not sender:
+            return _xml(twiml(""), 400)
+        try:
+            media = int(form.get("NumMedia") or 0)
+        except ValueError:
+            media = 0
+        message = Inbound(sid=sid, sender=sender, body=form.get("Body") or "", num_media=media)
+        reply = await service.batcher.submit(message)
+        if reply is None:
+            text = tpl.final(tpl.render("error", "en", phone=settings.council.phone), MIXED)
+        else:
+            text = reply.text
+        return _xml(twiml(text))
+
+    async def status(request: Request) -> Response:
+        try:
+            form = await service.read_form(request)
+        except TooLarge:
+            return Response(status_code=413)
+        except Exception:
+            return Response(status_code=400)
+        if not service.signed(request, STATUS_PATH, form):
+            log.warning("refused a status callback without a valid signature")
+            return Response("Forbidden", status_code=403, media_type="text/plain")
+        sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()[:64]
+        state = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip()
+        if not sid or not state:
+            return Response(status_code=400)
+        try:
+            new = await service.run(texts.record_delivery, service.store, sid, state, form.get("ErrorCode"))
+        except Exception:
+            log.exception("%s: could not record delivery status %s", sid, state[:20])
+            return Response(status_code=200)  # nothing to gain from Twilio retrying
+        log.info("%s: delivery status %s%s", sid, state[:20], "" if new else " (seen before)")
+        return Response(status_code=200)
+
+    async def healthz(request: Request) -> Response:
+        def check():
+            service.store.db.conn.execute("SELECT 1").fetchone()
+            return {"backoffices": {name: {"reachable": None if state["reachable"] is None else bool(state["reachable"]),
+                                           "checked_at": state["checked_at"], "paused": bool(state["paused"])}
+                                    for name, state in service.store.backoffice_states().items()},
+                    "texts": texts.text_states(service.store)}
+
+        try:
+            found = await asyncio.wait_for(service.run(check), timeout=5)
+        except Exception as error:
+            return JSONResponse({"status": "error", "database": type(error).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", **found})
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await service.run(service.open)
+        try:
+            yield
+        finally:
+            service.close()
+
+    if store is not None:
+        service.open()
+    app = Starlette(routes=[Route(INBOUND_PATH, inbound, methods=["POST"]),
+                            Route(STATUS_PATH, status, methods=["POST"]),
+                            Route("/healthz", healthz, methods=["GET"])],
+                    lifespan=lifespan)
+    app.state.sms = service
+    return app

@@ -1,0 +1,132 @@
+"""`assist sms`: the SMS channel's web service, and a terminal simulator of a resident's phone.
+
+    assist sms serve [--host 127.0.0.1 --port 8312]
+    assist sms chat [--from +447700900123]
+
+`serve` refuses to start without `twilio.auth_token` and `twilio.public_url` (it could not check
+a single signature), naming what is missing. It stops cleanly on SIGTERM and Ctrl+C: uvicorn
+finishes the requests in hand and the store is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+import signal
+
+import click
+
+from assist.context import AppContext, pass_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8312
+
+
+@click.group()
+def sms() -> None:
+    """The SMS channel: Twilio's webhooks, and a simulator to try it from a terminal."""
+
+
+@sms.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@pass_app
+def serve(app: AppContext, host: str, port: int) -> None:
+    """Serve Twilio's webhooks: POST /sms/inbound, POST /sms/status, GET /healthz."""
+    twilio = app.settings.twilio
+    missing = [name for name, value in (("twilio.auth_token", twilio.auth_token),
+                                         ("twilio.public_url", twilio.public_url)) if not value]
+    if missing:
+        variables = ", ".join("ASSIST_" + name.upper().replace(".", "__") for name in missing)
+        raise click.ClickException(f"cannot start the SMS service: {' and '.join(missing)} "
+                                   f"{'is' if len(missing) == 1 else 'are'} not set (in the config file, or {variables})")
+    import uvicorn
+
+    from sms.app import create_app
+
+    config = uvicorn.Config(create_app(app.settings), host=host, port=port, lifespan="on", log_level="info",
+                            timeout_graceful_shutdown=5, server_header=False)
+    server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal through the
+    # handlers in place before it started: handlers that only take note keep that from killing
+    # the process, so the store is closed and the exit code is 0 (as `assist council serve`).
+    received: list[int] = []
+
+    def take_note(number: int, frame: object) -> None:
+        received.append(number)
+        server.should_exit = True  # a signal before uvicorn's own handlers are in place
+
+    previous = {sig: signal.signal(sig, take_note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"SMS service on http://{host}:{port}/ for {twilio.public_url.rstrip('/')}/sms/inbound", err=True)
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not server.started and not received:
+        raise click.ClickException(f"the SMS service did not start on {host}:{port}")
+
+
+@sms.command()
+@click.option("--from", "sender", default="+447700900123", show_default=True,
+              help="The phone number to text from (a UK mobile, as Twilio gives it).")
+@pass_app
+def chat(app: AppContext, sender: str) -> None:
+    """Text the bot from this terminal, through the same signed webhook Twilio uses."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(sender, "GB")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
+        raise click.ClickException(f"{sender} is not a phone number; give one like +447700900123")
+    sender = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    try:
+        asyncio.run(_chat(app, sender))
+    except KeyboardInterrupt:
+        click.echo()
+
+
+async def _chat(app: AppContext, sender: str) -> None:
+    from sms.app import create_app
+    from sms.simulator import SIMULATOR_URL, Simulator
+    from sync.texts import segments_label
+
+    import logging
+
+    if logging.getLogger().level > logging.DEBUG:  # the conversation is on screen; keep the log quiet
+        logging.getLogger("sms").setLevel(logging.WARNING)
+    settings = app.settings
+    token = settings.twilio.auth_token or secrets.token_hex(16)
+    public_url = settings.twilio.public_url or SIMULATOR_URL
+    simulated = dataclasses.replace(settings, twilio=dataclasses.replace(settings.twilio, auth_token=token,
+                                                                          public_url=public_url))
+    application = create_app(simulated, store=app.store)
+    phone = Simulator(application, auth_token=token, public_url=public_url, sender=sender)
+    click.echo(f"Texting {settings.council.name} as {sender}. Type a message and press Enter; "
+               "an empty line or Ctrl+D ends.")
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                click.echo()
+                break
+            if not line.strip():
+                break
+            exchange = await phone.send(line)
+            if exchange.status != 200:
+                click.echo(f"   (the service answered {exchange.status})")
+            elif not exchange.texts:
+                click.echo("   (no reply)")
+            for text in exchange.texts:
+                lines = text.split("\n")
+                click.echo(f"bot> {lines[0]}")
+                for more in lines[1:]:
+                    click.echo(f"     {more}")
+                click.echo(click.style(f"     [{segments_label(text)}]", dim=True))
+    finally:
+        await phone.aclose()
+        application.state.sms.close()

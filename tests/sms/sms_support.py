@@ -1,0 +1,166 @@
+"""Shared pieces of the SMS tests: a store with the demo gazetteer, the SMS app, a phone that
+texts it through signed webhooks (the real twilio signature computation), and loopback servers
+standing in for Twilio's and GOV.UK Notify's APIs.
+
+tests/sms has no __init__.py on purpose: with one, pytest would import it as a package named
+`sms` and shadow the real one. Import from here as `tests.sms.sms_support`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from sync import db as db_module
+from sync import gazetteer
+from sync.config import load_settings
+from sync.store import Store
+from sms.app import INBOUND_PATH, STATUS_PATH, create_app
+from sms.simulator import Exchange, inbound_params, replies, sign
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://sms.brackenford.example"
+MOBILE = "+447911123456"
+OTHER_MOBILE = "+447911654321"
+
+
+@pytest.fixture(scope="session")
+def gazetteer_template(tmp_path_factory) -> Path:
+    """A migrated store file holding the demo gazetteer, built once and copied per test."""
+    path = tmp_path_factory.mktemp("sms-template") / "assist.db"
+    db = db_module.connect(path)
+    gazetteer.import_csv(db, gazetteer.DEMO_CSV)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return path
+
+
+def sms_env(env: dict[str, str], **extra: str) -> dict[str, str]:
+    return {**env, "ASSIST_TWILIO__AUTH_TOKEN": AUTH_TOKEN, "ASSIST_TWILIO__PUBLIC_URL": PUBLIC_URL,
+            "ASSIST_TWILIO__ACCOUNT_SID": "AC" + "1" * 32, "ASSIST_TWILIO__FROM_NUMBER": "+447700900000", **extra}
+
+
+@pytest.fixture
+def sms_settings(env):
+    return load_settings(environ=sms_env(env))
+
+
+@pytest.fixture
+def sms_store(sms_settings, clock, gazetteer_template):
+    """The test's store, starting with the demo gazetteer."""
+    sms_settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(gazetteer_template, sms_settings.store_path)
+    opened = Store.open(sms_settings, clock=clock, backoff_base_seconds=10, backoff_cap_seconds=600)
+    yield opened
+    opened.close()
+
+
+class Phone:
+    """A resident's phone texting the app through Twilio's signed webhook."""
+
+    def __init__(self, client: TestClient, sender: str = MOBILE, token: str = AUTH_TOKEN, url: str = PUBLIC_URL) -> None:
+        self.client = client
+        self.sender = sender
+        self.token = token
+        self.url = url
+
+    def post(self, params: dict[str, str], *, path: str = INBOUND_PATH, signature: str | None = None,
+             headers: dict[str, str] | None = None):
+        if signature is None:
+            signature = sign(self.token, self.url + path, params)
+        return self.client.post(path, data=params, headers={"X-Twilio-Signature": signature, **(headers or {})})
+
+    def send(self, body: str, *, sid: str | None = None, media: int = 0, sender: str | None = None) -> Exchange:
+        params = inbound_params(sender or self.sender, body, sid=sid, media=media)
+        response = self.post(params)
+        assert response.status_code < 500
+        found = replies(response.text) if response.status_code == 200 else []
+        return Exchange(response.status_code, found, params["MessageSid"])
+
+    def say(self, body: str, **options) -> str:
+        exchange = self.send(body, **options)
+        assert exchange.status == 200, exchange
+        return exchange.text
+
+    def delivery(self, message_sid: str, status: str, error_code: str | None = None) -> int:
+        params = {"MessageSid": message_sid, "SmsSid": message_sid, "MessageStatus": status, "SmsStatus": status,
+                  "AccountSid": "AC" + "1" * 32, "To": self.sender, "From": "+447700900000", "ApiVersion": "2010-04-01"}
+        if error_code:
+            params["ErrorCode"] = error_code
+        return self.post(params, path=STATUS_PATH).status_code
+
+    def as_other(self, sender: str) -> "Phone":
+        return Phone(self.client, sender, self.token, self.url)
+
+
+@pytest.fixture
+def sms_app(sms_settings, sms_store):
+    return create_app(sms_settings, store=sms_store)
+
+
+@pytest.fixture
+def client(sms_app):
+    with TestClient(sms_app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def phone(client):
+    return Phone(client)
+
+
+def english(phone: Phone) -> Phone:
+    """The phone's number has chosen English (the first contact asks)."""
+    assert "Which language?" in phone.say("hello")
+    assert "English" in phone.say("1")
+    return phone
+
+
+def welsh(phone: Phone) -> Phone:
+    assert "Cymraeg" in phone.say("hello")
+    phone.say("2")
+    return phone
+
+
+# ---------------------------------------------------------------------------------------------
+# Loopback servers standing in for providers' clouds
+
+class LoopbackServer(str):
+    """A running server's base URL (no trailing slash), with its app and server."""
+
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+def serve(app) -> LoopbackServer:
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"loopback-{port}")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("loopback server did not start")
+        time.sleep(0.01)
+    url = LoopbackServer(f"http://127.0.0.1:{port}")
+    url.app, url.server, url.thread = app, server, thread
+    return url
+
+
+def stop(url: LoopbackServer) -> None:
+    url.server.should_exit = True
+    url.thread.join(timeout=5)

@@ -1,0 +1,58 @@
+"""The recogniser on a labelled corpus of realistic messages: at least 90% of services and 80% of
+places right (bench/bench_sms.py prints the same figures)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sms.recognise import Recogniser
+from sync.store import Store
+from tests.sms.sms_corpus import CORPUS
+from tests.sms.sms_support import gazetteer_template, sms_settings, sms_store  # noqa: F401
+
+SERVICE_TARGET = 0.90
+PLACE_TARGET = 0.80
+
+
+def score(recogniser: Recogniser, language: str = "en"):
+    """(service accuracy, place accuracy, mistakes) over the corpus."""
+    services = places = with_place = 0
+    mistakes = []
+    for message, service, place in CORPUS:
+        found = recogniser.recognise(message, language)
+        right_service = (found.service or "none") == service
+        services += right_service
+        right_place = None
+        if place:
+            with_place += 1
+            candidates = [candidate.lower() for candidate in (found.place.candidates() if found.place else [])]
+            right_place = bool(candidates) and all(place.lower() in candidate for candidate in candidates)
+            places += right_place
+        if not right_service or right_place is False:
+            mistakes.append((message, service, found.service, place, found.place.describe() if found.place else None))
+    return services / len(CORPUS), places / with_place, mistakes
+
+
+def test_the_corpus_is_big_and_varied_enough():
+    assert len(CORPUS) >= 150
+    services = {service for _message, service, _place in CORPUS}
+    assert "none" in services and len(services) >= 15
+    assert sum(service == "none" for _m, service, _p in CORPUS) >= 20
+    assert sum(place is not None for _m, _s, place in CORPUS) >= 100
+    assert len({message for message, _s, _p in CORPUS}) == len(CORPUS)
+
+
+def test_the_recogniser_gets_services_and_places_right(sms_store: Store):
+    recogniser = Recogniser(sms_store.db, sms_store.catalogue(), ("en", "cy"))
+    services, places, mistakes = score(recogniser)
+    print(f"service {services:.1%}, place {places:.1%}")
+    for mistake in mistakes:
+        print("  ", mistake)
+    assert services >= SERVICE_TARGET, mistakes
+    assert places >= PLACE_TARGET, mistakes
+
+
+@pytest.mark.parametrize("message", ["", "   ", "?", "\x00\x1b[2J", "a" * 5000, "12", "BF1", "stop"])
+def test_odd_messages_are_not_reports(sms_store: Store, message):
+    recogniser = Recogniser(sms_store.db, sms_store.catalogue(), ("en", "cy"))
+    assert recogniser.recognise(message).service is None

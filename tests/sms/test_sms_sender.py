@@ -1,0 +1,214 @@
+"""Sending queued texts through the real twilio and notifications-python-client libraries, to
+Twilio's and GOV.UK Notify's APIs faked at the HTTP boundary on loopback, with their real
+answers and error codes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sync import texts
+from sync.config import load_settings
+from sync.sender import TextSender
+from tests.helpers import PHONE
+from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, FakeNotify, FakeTwilio, notify_error, twilio_error
+from tests.sms.sms_support import serve, sms_env, stop
+
+ACCOUNT = "AC" + "1" * 32
+TOKEN = "test-auth-token-0123456789abcdef"
+
+
+@pytest.fixture
+def twilio_settings(env):
+    return load_settings(environ=sms_env(env))
+
+
+@pytest.fixture
+def notify_settings(env):
+    return load_settings(environ={**env, "ASSIST_SMS__PROVIDER": "notify", "ASSIST_NOTIFY__API_KEY": NOTIFY_KEY,
+                                  "ASSIST_NOTIFY__TEMPLATE_ID": NOTIFY_TEMPLATE})
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio(ACCOUNT, TOKEN)
+    url = serve(fake.app)
+    fake.url = url
+    yield fake
+    stop(url)
+
+
+@pytest.fixture
+def notify():
+    fake = FakeNotify()
+    url = serve(fake.app)
+    fake.url = url
+    yield fake
+    stop(url)
+
+
+def queue(store, number=PHONE, key="status:1:a", body="Brackenford Borough Council: your request is fixed."):
+    return texts.queue_text(store, number, body, kind="status", dedupe_key=key, language="en")
+
+
+def send(store, settings, fake, **options):
+    option = "notify_base_url" if settings.sms.provider == "notify" else "twilio_base_url"
+
+    async def go():
+        sender = TextSender(store, settings, **{option: fake.url}, **options)
+        try:
+            return await sender.send_due()
+        finally:
+            await sender.aclose()
+
+    return asyncio.run(go())
+
+
+def row(store, text_id):
+    found = store.db.conn.execute("SELECT state, provider, provider_id, provider_status, error, body, attempts "
+                                  "FROM sms_texts WHERE id = ?", (text_id,)).fetchone()
+    return dict(zip(("state", "provider", "provider_id", "provider_status", "error", "body", "attempts"), found))
+
+
+# -- Twilio ---------------------------------------------------------------------------------------
+
+def test_a_text_goes_through_twilios_rest_api_with_a_status_callback(store, twilio_settings, twilio):
+    queued = queue(store)
+    report = send(store, twilio_settings, twilio)
+    assert report.sent == 1
+    request = twilio.requests[0]
+    assert request["auth_ok"] and request["To"] == PHONE and request["From"] == "+447700900000"
+    assert request["Body"] == "Brackenford Borough Council: your request is fixed."
+    assert request["StatusCallback"] == "https://sms.brackenford.example/sms/status"
+    found = row(store, queued.id)
+    assert found["state"] == "sent" and found["provider_id"].startswith("SM") and found["provider_status"] == "queued"
+    assert found["body"] is None  # the words go once they have left
+    assert send(store, twilio_settings, twilio).sent == 0 and len(twilio.requests) == 1
+
+
+def test_error_21610_marks_the_number_stopped_and_nothing_more_is_sent(store, twilio_settings, twilio):
+    first = queue(store)
+    twilio.fail(twilio_error(21610))
+    report = send(store, twilio_settings, twilio)
+    assert report.failed == 1 and "21610" in row(store, first.id)["error"]
+    assert texts.number_state(store, PHONE)["opted_out_at"] is not None
+    later = queue(store, key="status:1:b")
+    assert later.state == "suppressed"
+    send(store, twilio_settings, twilio)
+    assert len(twilio.requests) == 1
+
+
+@pytest.mark.parametrize("code", [21614, 21211])
+def test_a_number_that_cannot_take_texts_is_recorded(store, twilio_settings, twilio, code):
+    queued = queue(store)
+    twilio.fail(twilio_error(code))
+    send(store, twilio_settings, twilio)
+    assert row(store, queued.id)["state"] == "failed"
+    assert texts.number_state(store, PHONE)["cannot_receive_at"] is not None
+    assert "+44" not in row(store, queued.id)["error"]  # Twilio's words quote the number: never kept
+
+
+@pytest.mark.parametrize("code", [20429, 20500])
+def test_429_and_5xx_retry_after_a_backoff_and_then_send(store, twilio_settings, twilio, clock, code):
+    queued = queue(store)
+    twilio.fail(twilio_error(code))
+    report = send(store, twilio_settings, twilio)
+    assert report.retried == 1 and row(store, queued.id)["state"] == "queued"
+    assert send(store, twilio_settings, twilio).sent == 0  # not due yet
+    clock.advance(minutes=15)
+    assert send(store, twilio_settings, twilio).sent == 1
+    assert row(store, queued.id)["attempts"] == 2
+
+
+def test_refused_credentials_keep_the_text_and_retry_later(store, env, twilio, clock):
+    settings = load_settings(environ=sms_env(env, ASSIST_TWILIO__AUTH_TOKEN="wrong"))
+    queued = queue(store)
+    assert send(store, settings, twilio).retried == 1
+    assert row(store, queued.id)["state"] == "queued" and "credentials" in row(store, queued.id)["error"]
+
+
+def test_no_connection_retries(store, twilio_settings, twilio):
+    queued = queue(store)
+    stop(twilio.url)
+    report = send(store, twilio_settings, twilio)
+    assert report.retried == 1 and row(store, queued.id)["state"] == "queued"
+
+
+def test_another_refusal_fails_the_text_only(store, twilio_settings, twilio):
+    queued = queue(store)
+    twilio.fail(twilio_error(21606))
+    assert send(store, twilio_settings, twilio).failed == 1
+    assert row(store, queued.id)["state"] == "failed" and texts.number_state(store, PHONE)["cannot_receive_at"] is None
+
+
+def test_nothing_is_sent_without_a_configured_provider(store, env, twilio):
+    queue(store)
+    settings = load_settings(environ=env)
+    report = send(store, settings, twilio)
+    assert report.not_configured == "twilio.account_sid, twilio.auth_token, twilio.from_number"
+    assert twilio.requests == [] and texts.text_states(store)["queued"] == 1
+
+
+def test_texts_go_out_several_at_a_time_each_once(store, twilio_settings, twilio):
+    for index in range(9):
+        queue(store, number=f"+4479111230{index:02d}", key=f"k{index}")
+    assert send(store, twilio_settings, twilio, concurrency=3).sent == 9
+    assert sorted(request["To"] for request in twilio.requests) == sorted(f"+4479111230{i:02d}" for i in range(9))
+
+
+# -- GOV.UK Notify --------------------------------------------------------------------------------
+
+def test_a_text_goes_through_notify_with_the_body_as_personalisation(store, notify_settings, notify):
+    queued = queue(store)
+    assert send(store, notify_settings, notify).sent == 1
+    request = notify.requests[0]
+    assert request["authorised"] and request["phone_number"] == PHONE and request["template_id"] == NOTIFY_TEMPLATE
+    assert request["personalisation"] == {"body": "Brackenford Borough Council: your request is fixed."}
+    assert request["reference"] == "status:1:a"
+    found = row(store, queued.id)
+    assert found["state"] == "sent" and found["provider"] == "notify" and len(found["provider_id"]) == 36
+
+
+def test_notify_refusing_the_phone_number_records_it_cannot_receive(store, notify_settings, notify):
+    queued = queue(store)
+    notify.fail(notify_error(400, "ValidationError", "phone_number Not a UK mobile number"))
+    assert send(store, notify_settings, notify).failed == 1
+    assert row(store, queued.id)["state"] == "failed"
+    assert texts.number_state(store, PHONE)["cannot_receive_at"] is not None
+
+
+@pytest.mark.parametrize("answer", [
+    notify_error(429, "RateLimitError", "Exceeded rate limit for key type LIVE of 3000 requests per 60 seconds"),
+    notify_error(500, "Exception", "Internal server error"),
+])
+def test_notify_429_and_500_retry(store, notify_settings, notify, clock, answer):
+    queued = queue(store)
+    notify.fail(answer)
+    assert send(store, notify_settings, notify).retried == 1 and row(store, queued.id)["state"] == "queued"
+    clock.advance(minutes=15)
+    assert send(store, notify_settings, notify).sent == 1
+
+
+def test_notify_team_only_key_fails_the_text_with_notifys_words(store, notify_settings, notify):
+    queued = queue(store)
+    notify.fail(notify_error(400, "BadRequestError", "Can't send to this recipient using a team-only API key"))
+    assert send(store, notify_settings, notify).failed == 1
+    assert "team-only" in row(store, queued.id)["error"]
+    assert texts.number_state(store, PHONE)["cannot_receive_at"] is None
+
+
+def test_a_wrong_notify_key_keeps_the_text(store, env, notify):
+    other = "assist_test-11111111-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+    settings = load_settings(environ={**env, "ASSIST_SMS__PROVIDER": "notify", "ASSIST_NOTIFY__API_KEY": other,
+                                      "ASSIST_NOTIFY__TEMPLATE_ID": NOTIFY_TEMPLATE})
+    queued = queue(store)
+    assert send(store, settings, notify).retried == 1 and row(store, queued.id)["state"] == "queued"
+
+
+def test_a_sent_text_can_take_its_delivery_status(store, twilio_settings, twilio):
+    queued = queue(store)
+    send(store, twilio_settings, twilio)
+    sid = row(store, queued.id)["provider_id"]
+    assert texts.record_delivery(store, sid, "delivered")
+    assert row(store, queued.id)["provider_status"] == "delivered"

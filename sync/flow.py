@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 import phonenumbers
@@ -301,8 +302,9 @@ def phone_number(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)
 def is_mobile(e164: str) -> bool:
-    """Whether a text message can reach this number."""
+    """Whether a text message can reach this number (cached: the SMS bot asks on every message)."""
     try:
         kind = phonenumbers.number_type(phonenumbers.parse(e164, "GB"))
     except phonenumbers.NumberParseException:

@@ -22,9 +22,11 @@ from datetime import datetime, timedelta, timezone
 import httpx
 
 from sync import reference as reference_module
+from sync import texts
 from sync.catalogue import Catalogue
 from sync.config import DEFAULT_BACKOFFICE, Settings
 from sync.flow import DESCRIPTION_MAX
+from sync.sender import TextSender
 from sync.open311 import Created, NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
 from sync.store import Claimed, Store, TransitionError
 
@@ -36,6 +38,8 @@ CLOSED_STATUSES = frozenset({"closed", "fixed", "duplicate", "not_councils_respo
 ID_BATCH = 50
 #: What a search returns for a submission that is not at the council.
 ABSENT = object()
+#: How often personal data past its time is purged (seconds).
+PURGE_EVERY = 3600.0
 #: How often, at most, a steady reachability is written to the store (seconds).
 REACHABILITY_EVERY = 5.0
 #: Open311 servers default to (and some insist on) a window of at most 90 days.
@@ -94,7 +98,7 @@ class DrainReport:
 
 class Worker:
     def __init__(self, store: Store, settings: Settings, *, owner: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, text_sender: TextSender | None = None) -> None:
         self.store = store
         self.settings = settings
         self.sync = settings.sync
@@ -104,10 +108,13 @@ class Worker:
         self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
         self._no_updates: set[str] = set()
         self._reachability: dict[str, tuple[bool, float]] = {}
+        self.texts = text_sender or TextSender(store, settings)
+        self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
 
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self.clients.values()))
+        await self.texts.aclose()
 
     # -- draining ----------------------------------------------------------------------------
 
@@ -375,10 +382,18 @@ class Worker:
         changes = 0
         for request_id, record in found.items():
             status = str(record.get("status") or "open").lower()
-            changes += self.store.record_status(
-                open_requests[request_id], status, as_text(record.get("status_notes")),
-                parse_when(record.get("updated_datetime")), closed=status in CLOSED_STATUSES)
+            changes += self._record_status(open_requests[request_id], status, as_text(record.get("status_notes")),
+                                           parse_when(record.get("updated_datetime")))
         return changes
+
+    def _record_status(self, submission_id: int, status: str, notes: str | None, at: datetime | None,
+                       external_id: str | None = None) -> bool:
+        """Record the council's news and, if it is news, text the resident who asked for texts."""
+        recorded = self.store.record_status(submission_id, status, notes, at, closed=status in CLOSED_STATUSES,
+                                            external_id=external_id)
+        if recorded:
+            texts.queue_status_text(self.store, submission_id, status, notes, settings=self.settings)
+        return recorded
 
     async def _pull_updates(self, name: str, client: Open311Client, open_requests: dict[str, int]) -> int:
         server_now = client.server_now() or datetime.now(timezone.utc)
@@ -390,10 +405,9 @@ class Worker:
             if request_id not in open_requests:
                 continue
             status = str(update.get("status") or "open").lower()
-            changes += self.store.record_status(
-                open_requests[request_id], status, as_text(update.get("description")),
-                parse_when(update.get("updated_datetime")), closed=status in CLOSED_STATUSES,
-                external_id=as_text(update.get("update_id")))
+            changes += self._record_status(open_requests[request_id], status, as_text(update.get("description")),
+                                           parse_when(update.get("updated_datetime")),
+                                           external_id=as_text(update.get("update_id")))
         self.store.set_updates_checked_until(name, client.server_now() or server_now)
         return changes
 
@@ -415,6 +429,13 @@ class Worker:
         report = await self.drain()
         if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
             await self.pull_statuses()
+        texts.queue_reference_texts(self.store, settings=self.settings)
+        await self.texts.send_due()
+        if time.monotonic() - self._last_purge >= PURGE_EVERY:
+            self._last_purge = time.monotonic()
+            purged = {**self.store.purge(), **{f"texts_{k}": v for k, v in texts.purge(self.store).items()}}
+            if any(purged.values()):
+                log.info("purged personal data: %s", ", ".join(f"{k} {v}" for k, v in purged.items() if v))
         return report
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -9,7 +9,7 @@ import click
 from assist.context import AppContext, pass_app
 from sync.config import documented_keys
 
-SECRETS = frozenset({"store.key", "backoffice.api_key", "twilio.auth_token"})
+SECRETS = frozenset({"store.key", "backoffice.api_key", "twilio.auth_token", "notify.api_key"})
 
 
 @click.command()

@@ -1,0 +1,79 @@
+"""The worker texts residents who asked for texts: their reference, then the council's news, in
+their own language; never a number that opted out. The council is the reference back office over
+loopback; Twilio is faked at its HTTP boundary (tests/sms/sms_fakes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import locales
+from sync import texts
+from sync.config import load_settings
+from sync.sender import TextSender
+from sync.store import Store
+from sync.worker import Worker
+from tests.helpers import PHONE, draft
+from tests.sms.sms_fakes import FakeTwilio
+from tests.sms.sms_support import serve, sms_env, stop
+
+ACCOUNT = "AC" + "1" * 32
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio(ACCOUNT, sms_env({})["ASSIST_TWILIO__AUTH_TOKEN"])
+    url = serve(fake.app)
+    fake.url = url
+    yield fake
+    stop(url)
+
+
+def rounds(store, settings, twilio, count=1):
+    async def go():
+        worker = Worker(store, settings, text_sender=TextSender(store, settings, twilio_base_url=twilio.url))
+        try:
+            for _ in range(count):
+                worker._last_status = float("-inf")
+                await worker.tick()
+        finally:
+            await worker.aclose()
+    asyncio.run(go())
+
+
+def test_a_welsh_kiosk_resident_is_texted_the_reference_then_the_news_in_welsh(env, council_server, run, twilio):
+    url = council_server(api_key="k")
+    settings = load_settings(environ=sms_env(env, ASSIST_BACKOFFICE__URL=url, ASSIST_BACKOFFICE__API_KEY="k"))
+    store = Store.open(settings)
+    saved = store.enqueue(draft(language="cy"))
+    rounds(store, settings, twilio)
+    assert store.lookup(saved.reference).state == "accepted"
+    [reference_text] = twilio.requests
+    assert reference_text["To"] == PHONE and saved.display_reference in reference_text["Body"]
+    request_id = store.db.conn.execute("SELECT service_request_id FROM submissions").fetchone()[0]
+    run("council", "update", request_id, "--status", "fixed", "--note", "Wedi'i drwsio", "--db", str(url.db_path))
+    rounds(store, settings, twilio)
+    status_text = twilio.requests[-1]["Body"]
+    welsh = locales.translator("cy")
+    assert len(twilio.requests) == 2 and "Wedi'i drwsio" in status_text
+    assert welsh(texts.STATUS_LABELS["fixed"]) in status_text and "is now" not in status_text
+    rounds(store, settings, twilio)
+    assert len(twilio.requests) == 2  # the same news is never texted twice
+    store.close()
+
+
+def test_a_number_that_opted_out_hears_nothing_more(env, council_server, run, twilio):
+    url = council_server(api_key="k")
+    settings = load_settings(environ=sms_env(env, ASSIST_BACKOFFICE__URL=url, ASSIST_BACKOFFICE__API_KEY="k"))
+    store = Store.open(settings)
+    store.enqueue(draft())
+    rounds(store, settings, twilio)
+    assert len(twilio.requests) == 1
+    texts.opt_out(store, PHONE, by="sms")  # the resident texted STOP
+    request_id = store.db.conn.execute("SELECT service_request_id FROM submissions").fetchone()[0]
+    run("council", "update", request_id, "--status", "closed", "--note", "Done", "--db", str(url.db_path))
+    rounds(store, settings, twilio)
+    assert len(twilio.requests) == 1
+    assert store.lookup(store.listing()[0]["reference"]).council_status == "closed"  # the news itself is kept
+    store.close()

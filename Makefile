@@ -33,7 +33,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 demo: install
-	$(BIN)/python tools/demo.py --dir $(DEMO_DIR)
+	$(BIN)/assist demo --dir $(DEMO_DIR)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info

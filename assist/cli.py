@@ -17,6 +17,7 @@ COMMANDS = {
     "catalogue": "sync.commands.catalogue:catalogue",
     "config": "sync.commands.config:config",
     "council": "council.commands:council",
+    "demo": "assist.demo:demo",
     "gazetteer": "sync.commands.gazetteer:gazetteer",
     "kiosk": "kiosk.commands:kiosk",
     "outbox": "sync.commands.outbox:outbox",

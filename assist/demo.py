@@ -1,16 +1,18 @@
-"""`make demo`: assist on embedded defaults, all on loopback, starting with no connection.
+"""`assist demo` (`make demo`): assist on embedded defaults, all on loopback.
 
-It loads the demo council's gazetteer, takes two residents through the shared question flow (one
-in English, one in Welsh) exactly as the channels will, saves their requests to the outbox with a
-reference each, and types up a few paper forms (one of them wrong, to show the error staff would
-see). The sync worker then finds the council unreachable and loses nothing; the reference back
-office starts, the worker sends everything once, a member of council staff closes one request,
-and its status comes back. Everything lands in ./demo-data; run it again freely.
+In a terminal it runs the kiosk in the foreground, with the reference back office and the sync
+worker beside it, and stops them all when the kiosk exits (Ctrl+Q: the demo allows quitting,
+a library machine never does). Without a terminal, or with `--script`, it walks through the same
+machinery as a story instead: it loads the demo council's gazetteer, takes two residents through
+the shared question flow (one in English, one in Welsh), saves their requests with a reference
+each, types up a few paper forms (one of them wrong, to show the error staff would see), lets the
+worker find the council unreachable and lose nothing, then starts the back office and the worker,
+which send everything once and bring a closed status back. Everything lands in ./demo-data; run
+it again freely.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import subprocess
@@ -18,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import click
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples" / "paper-forms.jsonl"
 
 
 def assist(*args: str, env: dict[str, str]) -> str:
@@ -94,24 +98,59 @@ def resident(store, language: str, service_code: str, place_query: str, typed: d
     return saved.reference
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dir", default="demo-data")
-    args = parser.parse_args()
-    folder = (ROOT / args.dir).resolve()
-    folder.mkdir(exist_ok=True)
+def prepare(folder: Path) -> tuple[dict[str, str], int]:
+    """The demo's environment (its own store and back office on loopback) and the demo gazetteer."""
+    folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "ASSIST_STORE__PATH": str(folder / "assist.db"), "ASSIST_KIOSK__DEVICE_ID": "demo-kiosk-1",
            "ASSIST_KIOSK__LIBRARY_NAME": "Brackenford Central Library",
            "ASSIST_BACKOFFICE__URL": f"http://127.0.0.1:{port}/", "ASSIST_BACKOFFICE__API_KEY": "demo-key",
            "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
     os.environ.update(env)
+    assist("gazetteer", "import", "--demo", env=env)
+    return env, port
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen:
+    print("\n$ assist sync run &", flush=True)
+    return subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], env={**env, "ASSIST_SYNC__POLL_SECONDS": "2"})
+
+
+def stop_all(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=15)
+
+
+def kiosk(folder: Path) -> None:
+    """The kiosk in the foreground, the back office and the worker beside it."""
+    env, port = prepare(folder)
+    log = folder / "services.log"
+    with log.open("a") as services_log:
+        quiet = {**env, "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
+        council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port), "--db",
+                                    str(folder / "council.db"), "--api-key", "demo-key"], env=quiet,
+                                   stdout=services_log, stderr=services_log)
+        worker = subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"],
+                                  env={**quiet, "ASSIST_SYNC__POLL_SECONDS": "2"}, stdout=services_log,
+                                  stderr=services_log)
+        try:
+            subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
+        finally:
+            stop_all(worker, council)
+    print(f"The back office and the worker logged to {log}. Text the bot beside the demo with:\n"
+          f"  ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist sms chat --from +447911123456")
+
+
+def story(folder: Path) -> None:
+    """The same machinery as a story told on standard output."""
+    env, port = prepare(folder)
+    assist("gazetteer", "search", "12 hihg st", env=env)
 
     from sync.config import load_settings
     from sync.store import Store
 
-    assist("gazetteer", "import", "--demo", env=env)
-    assist("gazetteer", "search", "12 hihg st", env=env)
     store = Store.open(load_settings())
     references = []
     references.append(resident(store, "en", "missed_bin", "12 High Street", {
@@ -121,7 +160,7 @@ def main() -> None:
     references.append(resident(store, "cy", "pothole", "BF1", {
         "attribute.size": "3", "attribute.surface": "1", "description": "Twll dwfn ger yr arhosfan bws",
         "name": "", "phone": "", "email": ""}))
-    assist("outbox", "import", str(ROOT / "docs" / "examples" / "paper-forms.jsonl"), env=env)
+    assist("outbox", "import", str(EXAMPLES), env=env)
     assist("outbox", "status", env=env)
 
     print("\n--- no connection yet: the worker tries, and nothing is lost ---")
@@ -130,9 +169,7 @@ def main() -> None:
 
     print("\n--- the council's back office comes up, and the sync worker runs beside it ---")
     council = start_council(folder, port, env)
-    print("\n$ assist sync run &", flush=True)
-    worker = subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"],
-                              env={**env, "ASSIST_SYNC__POLL_SECONDS": "1"})
+    worker = start_worker(env)
     try:
         store.request("sync_now")  # what a volunteer's "sync now" does: a request left in the store
         wait_for(lambda: store.counts()["queued"] == 0 and store.counts()["sending"] == 0, "the outbox to drain")
@@ -149,13 +186,20 @@ def main() -> None:
             print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
         assist("sync", "status", env=env)
     finally:
-        for process in (worker, council):
-            process.terminate()
-            process.wait(timeout=10)
+        stop_all(worker, council)
         store.close()
     print(f"\nThe demo store is {folder / 'assist.db'}; try `ASSIST_STORE__PATH={folder / 'assist.db'} "
-          ".venv/bin/assist outbox list`.")
+          ".venv/bin/assist outbox list`, or `make demo` in a terminal for the kiosk.")
 
 
-if __name__ == "__main__":
-    main()
+@click.command()
+@click.option("--dir", "folder", default="demo-data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo's store, key and back office live.")
+@click.option("--script", is_flag=True, help="Tell the story on standard output instead of running the kiosk.")
+def demo(folder: Path, script: bool) -> None:
+    """The kiosk with the reference back office and the sync worker beside it, all on loopback."""
+    folder = folder.resolve()
+    if script or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        story(folder)
+    else:
+        kiosk(folder)

@@ -66,7 +66,7 @@ class SyncSettings:
     backoff_base_seconds: int = setting(30, "First retry delay ceiling; full-jitter exponential backoff doubles it each attempt.", minimum=0)
     backoff_cap_seconds: int = setting(3600, "Largest retry delay ceiling, however many attempts.", minimum=0)
     concurrency: int = setting(8, "Requests in flight at once to each back office.", minimum=1)
-    batch_size: int = setting(32, "Submissions claimed at a time.", minimum=1)
+    batch_size: int = setting(100, "Submissions claimed, marked `sending` and recorded at a time (one commit each).", minimum=1)
     timeout_seconds: int = setting(15, "Timeout for each call to a back office (connect, read, write).", minimum=1)
     max_response_bytes: int = setting(5_000_000, "Largest answer read from a back office; a larger one is refused unread.", minimum=1024)
     poll_seconds: int = setting(10, "How often `assist sync run` looks for due submissions and \"sync now\" requests.", minimum=1)

@@ -76,10 +76,22 @@ def _retry_busy(action, attempts: int = 50):
 def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """One write transaction, taken up front (BEGIN IMMEDIATE) so it cannot deadlock half-way.
 
-    SQLite errors a person can act on come out as StoreBusy or StoreFull; the transaction is
-    rolled back, so nothing is ever half-written.
+    Inside another write transaction it is a savepoint instead: several changes can share one
+    commit (one fsync) while each still succeeds or fails whole. SQLite errors a person can act
+    on come out as StoreBusy or StoreFull; what failed is rolled back, so nothing is ever
+    half-written.
     """
     conn = db.conn
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT part")
+        try:
+            yield conn
+            conn.execute("RELEASE part")
+        except BaseException:
+            conn.execute("ROLLBACK TO part")
+            conn.execute("RELEASE part")
+            raise
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:

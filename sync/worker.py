@@ -17,6 +17,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -25,6 +26,8 @@ from sync import reference as reference_module
 from sync import texts
 from sync.catalogue import Catalogue
 from sync.config import DEFAULT_BACKOFFICE, Settings
+from sync.db import StoreError
+from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
 from sync.sender import TextSender
 from sync.open311 import Created, NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 CLOSED_STATUSES = frozenset({"closed", "fixed", "duplicate", "not_councils_responsibility", "no_further_action",
                              "cancelled", "internal_referral"})
 ID_BATCH = 50
+RECONCILED_NOTE = "found at the council after a lost answer"
 #: What a search returns for a submission that is not at the council.
 ABSENT = object()
 #: How often personal data past its time is purged (seconds).
@@ -109,6 +113,7 @@ class Worker:
         self._no_updates: set[str] = set()
         self._reachability: dict[str, tuple[bool, float]] = {}
         self.texts = text_sender or TextSender(store, settings)
+        self._outcomes: list[tuple[Callable[[], object], Callable[[], object], DrainReport, tuple[str, ...]]] = []
         self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
 
@@ -142,6 +147,35 @@ class Worker:
             marked = []
         await asyncio.gather(*(self._handle(item, report, found.get(item.id), item.id in marked)
                                for item in batch))
+        try:
+            self._flush()
+        except StoreError as error:  # still `sending`: found at the council, not resent, next time
+            log.error("could not record a batch of outcomes (%s); they will be reconciled", error)
+
+    def _later(self, write: Callable[[], object], then: Callable[[], object], report: DrainReport,
+               *counters: str) -> None:
+        """Record an outcome with the rest of the batch's, in one commit (see _flush); `then`
+        (a log line) and the report's counters follow only once it is written."""
+        self._outcomes.append((write, then, report, counters))
+
+    def _flush(self) -> None:
+        """Write the batch's outcomes in one transaction, each in its own savepoint, so that a
+        thousand answers cost one fsync rather than a thousand. Should the process die before
+        this commits, the submissions are still `sending`, and are found at the council (not
+        sent again) when their lease lapses, as after any crash."""
+        outcomes, self._outcomes = self._outcomes, []
+        if not outcomes:
+            return
+        with db_write(self.store.db):
+            for write, then, report, counters in outcomes:
+                try:
+                    write()
+                except TransitionError as error:  # the lease lapsed: another worker has it now
+                    log.warning("%s", error)
+                    continue
+                then()
+                for counter in counters:
+                    setattr(report, counter, getattr(report, counter) + 1)
 
     def _client(self, item: Claimed) -> Open311Client:
         return self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
@@ -174,10 +208,7 @@ class Worker:
             except Exception as error:  # a bug must cost one submission a retry, never the worker
                 log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
                           type(error).__name__, exc_info=True)
-                try:
-                    self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
-                except TransitionError:
-                    pass
+                self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
 
     @staticmethod
     def _scrub(item: Claimed, reason: str) -> str:
@@ -200,9 +231,8 @@ class Worker:
             if isinstance(found, NotFound):
                 reason = (f"{client.name} cannot be searched, so whether this request arrived (its answer was lost) "
                           "cannot be checked: ask the council, then resend or cancel it")
-                self.store.mark_needs_attention(item.id, self.owner, reason)
-                log.warning("%s: %s", ref, reason)
-                report.needs_attention += 1
+                self._later(lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
+                            lambda: log.warning("%s: %s", ref, reason), report, "needs_attention")
                 return
             if isinstance(found, Unauthorised):
                 raise Unauthorised(str(found))
@@ -210,10 +240,9 @@ class Worker:
                 raise Transient(f"looking for it at the council: {found.reason}", maybe_sent=True,
                                 reachable=found.reachable, retry_after=found.retry_after)
             if found is not ABSENT:
-                self.store.mark_accepted(item.id, self.owner, found, "found at the council after a lost answer")
-                log.info("%s: found at %s as %s after a lost answer; not sent again", ref, client.name, found)
-                report.accepted += 1
-                report.reconciled += 1
+                self._later(lambda: self.store.mark_accepted(item.id, self.owner, found, RECONCILED_NOTE),
+                            lambda: log.info("%s: found at %s as %s after a lost answer; not sent again", ref,
+                                             client.name, found), report, "accepted", "reconciled")
                 return
         if not marked:
             self.store.mark_sending(item.id, self.owner)
@@ -221,17 +250,18 @@ class Worker:
         self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
             reason = self._scrub(item, await self._refusal_reason(item, client, outcome))
-            self.store.mark_needs_attention(item.id, self.owner, reason)
-            log.warning("%s: refused by %s: %s", ref, client.name, reason)
-            report.needs_attention += 1
+            self._later(lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
+                        lambda: log.warning("%s: refused by %s: %s", ref, client.name, reason), report,
+                        "needs_attention")
         elif outcome.service_request_id is not None:
-            self.store.mark_accepted(item.id, self.owner, outcome.service_request_id, outcome.notice)
-            log.info("%s: accepted by %s as %s", ref, client.name, outcome.service_request_id)
-            report.accepted += 1
+            self._later(lambda: self.store.mark_accepted(item.id, self.owner, outcome.service_request_id,
+                                                         outcome.notice),
+                        lambda: log.info("%s: accepted by %s as %s", ref, client.name, outcome.service_request_id),
+                        report, "accepted")
         else:
-            self.store.mark_awaiting_id(item.id, self.owner, outcome.token)
-            log.info("%s: taken by %s, id to follow (token %s)", ref, client.name, outcome.token)
-            report.awaiting += 1
+            self._later(lambda: self.store.mark_awaiting_id(item.id, self.owner, outcome.token),
+                        lambda: log.info("%s: taken by %s, id to follow (token %s)", ref, client.name, outcome.token),
+                        report, "awaiting")
 
     async def _poll_token(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
         request_id = await client.token(item.token)
@@ -239,9 +269,9 @@ class Worker:
         if request_id is None:
             self._retry(item, "the council has not given an id yet", report, maybe_sent=True)
             return
-        self.store.mark_accepted(item.id, self.owner, request_id)
-        log.info("%s: token %s became %s", reference_module.display(item.reference), item.token, request_id)
-        report.accepted += 1
+        self._later(lambda: self.store.mark_accepted(item.id, self.owner, request_id),
+                    lambda: log.info("%s: token %s became %s", reference_module.display(item.reference), item.token,
+                                     request_id), report, "accepted")
 
     async def _reconcile_batch(self, items: list[Claimed]) -> dict[int, object]:
         """For each ambiguous submission: the council's id if it is there, ABSENT if it is not,
@@ -294,11 +324,11 @@ class Worker:
                retry_after: float | None = None) -> None:
         at_least = self.sync.backoff_base_seconds if maybe_sent else 0
         reason = self._scrub(item, reason)
-        due = self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after,
-                                     at_least=at_least)
-        log.info("%s: will try again at %s (%s)", reference_module.display(item.reference),
-                 due.strftime("%H:%M:%S"), reason)
-        report.retried += 1
+        due: list[datetime] = []
+        self._later(lambda: due.append(self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent,
+                                                              retry_after=retry_after, at_least=at_least)),
+                    lambda: log.info("%s: will try again at %s (%s)", reference_module.display(item.reference),
+                                     due[0].strftime("%H:%M:%S"), reason), report, "retried")
 
     def _pause(self, name: str, reason: str, report: DrainReport) -> None:
         if name not in report.paused:

@@ -10,12 +10,13 @@ is closed, and the exit code is 0.
 
 from __future__ import annotations
 
-import signal
 import socket
 import sys
 from datetime import datetime, timezone
 
 import click
+
+from assist.serving import run_until_signalled
 
 from council.db import STATUSES, CouncilDB, UnknownRequest
 
@@ -89,24 +90,12 @@ def serve(host: str, port: int, db_path: str, api_key: str | None, token_mode: b
     config = uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
-    # uvicorn handles SIGINT/SIGTERM by shutting down gracefully, then re-raises the signal
-    # through the handlers in place before it started. Handlers that only take note keep
-    # that re-raise from killing the process, so the store is closed and the exit code is 0.
-    received: list[int] = []
-
-    def take_note(number: int, frame: object) -> None:
-        received.append(number)
-        server.should_exit = True  # a signal before uvicorn's own handlers are in place
-
-    previous = {sig: signal.signal(sig, take_note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run(sockets=[sock])
+        started = run_until_signalled(server, sock)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         sock.close()
         app.state.db.close()
-    if not server.started and not received:
+    if not started:
         raise click.ClickException("the server did not start")
     click.echo("Council back office stopped.", err=True)
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-import signal
 
 import click
+
+from assist.serving import run_until_signalled
 
 from assist.context import AppContext, pass_app
 
@@ -48,25 +49,9 @@ def serve(app: AppContext, host: str, port: int) -> None:
     config = uvicorn.Config(create_app(app.settings), host=host, port=port, lifespan="on", log_level="info",
                             timeout_graceful_shutdown=5, server_header=False)
     server = uvicorn.Server(config)
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal through the
-    # handlers in place before it started: handlers that only take note keep that from killing
-    # the process, so the store is closed and the exit code is 0 (as `assist council serve`).
-    received: list[int] = []
-
-    def take_note(number: int, frame: object) -> None:
-        received.append(number)
-        server.should_exit = True  # a signal before uvicorn's own handlers are in place
-
-    previous = {sig: signal.signal(sig, take_note) for sig in (signal.SIGINT, signal.SIGTERM)}
     click.echo(f"SMS service on http://{host}:{port}/ for {twilio.public_url.rstrip('/')}/sms/inbound", err=True)
-    try:
-        server.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if not server.started and not received:
+    if not run_until_signalled(server):
         raise click.ClickException(f"the SMS service did not start on {host}:{port}")
-
 
 @sms.command()
 @click.option("--from", "sender", default="+447700900123", show_default=True,

@@ -30,7 +30,7 @@ from sync.db import StoreError
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
 from sync.sender import TextSender
-from sync.open311 import Created, NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
+from sync.open311 import NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
 from sync.store import Claimed, Store, TransitionError
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ the real one.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone

@@ -13,7 +13,7 @@ from dataclasses import replace
 from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Button, Input, TextArea
 
 from kiosk.i18n import Speaks
 from kiosk.widgets.choices import ChoiceList
@@ -119,3 +119,16 @@ class KioskScreen(Speaks, Screen):
     def reset_status(self) -> None:
         for line in self.query(StatusLine):
             line.connection = self.app.connection  # type: ignore[attr-defined]
+
+
+class OneButtonScreen(KioskScreen):
+    """A page whose one button, `#continue`, starts with the focus and does what Enter does."""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#continue").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue":
+            event.stop()
+            self.action_continue()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import OneButtonScreen
 
 
-class ErrorScreen(KioskScreen):
+class ErrorScreen(OneButtonScreen):
     CAN_GO_BACK = False
 
     def compose_body(self):
@@ -20,15 +20,6 @@ class ErrorScreen(KioskScreen):
         yield Static(self._("Anything you had already sent is safe. This kiosk will go back to the start in a few "
                             "seconds."), classes="body-text speak", markup=False)
         yield Button(Content(self._("Start again")), id="continue", classes="continue")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#continue").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "continue":
-            event.stop()
-            self.action_continue()
 
     def action_continue(self) -> None:
         self.app.finish()  # type: ignore[attr-defined]

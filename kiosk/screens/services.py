@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, OneButtonScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from sync.catalogue import Service
 
@@ -60,7 +60,7 @@ class ServiceScreen(KioskScreen):
         self.app.choose_service(message.key)  # type: ignore[attr-defined]
 
 
-class UrgentScreen(KioskScreen):
+class UrgentScreen(OneButtonScreen):
     """"If someone could be hurt, phone ... now", before any question."""
 
     def __init__(self, service: Service) -> None:
@@ -76,15 +76,6 @@ class UrgentScreen(KioskScreen):
         yield Static(self._("If it is not urgent, continue to report it here."), classes="body-text speak",
                      markup=False)
         yield Button(Content(self._("Continue")), id="continue", classes="continue")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#continue").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "continue":
-            event.stop()
-            self.action_continue()
 
     def action_continue(self) -> None:
         self.app.advance("urgent")  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 import locales
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, OneButtonScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from locales import N_, NP_
 
@@ -45,7 +45,7 @@ class LanguageScreen(KioskScreen):
         self.app.choose_language(message.key)  # type: ignore[attr-defined]
 
 
-class WelcomeScreen(KioskScreen):
+class WelcomeScreen(OneButtonScreen):
     def compose_body(self):
         app = self.app
         settings = app.settings  # type: ignore[attr-defined]
@@ -66,15 +66,6 @@ class WelcomeScreen(KioskScreen):
         yield Static(self._n(*PRIVACY, minutes).format(minutes=self.t.number(minutes)),
                      classes="body-text hint speak", markup=False)
         yield Button(Content(self._("Start")), id="continue", classes="continue")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#continue").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "continue":
-            event.stop()
-            self.action_continue()
 
     def action_continue(self) -> None:
         self.app.push_screen(TaskScreen())

@@ -436,7 +436,10 @@ class Store:
                          "DO UPDATE SET updates_until = excluded.updates_until", (backoffice, iso(when)))
 
     def lookup(self, reference: str) -> Lookup | None:
-        """The status of a submission made here, by its reference as a person typed it."""
+        """The status of a submission made here, by its reference as a person typed it.
+
+        History comes in the order it was learnt here: its times come from two clocks (ours and
+        the council's), which can disagree by hours after a power cut."""
         canonical = reference_module.parse(reference)
         if canonical is None:
             return None
@@ -447,7 +450,7 @@ class Store:
             return None
         history = tuple(StatusEntry(status, notes, parse_iso(at), source) for status, notes, at, source in
                         self.db.conn.execute("SELECT status, notes, at, source FROM status_history "
-                                             "WHERE submission_id = ? ORDER BY at, id", (row[0],)))
+                                             "WHERE submission_id = ? ORDER BY id", (row[0],)))
         return Lookup(reference=row[1], service_code=row[2], state=row[3], council_status=row[4],
                       created_at=parse_iso(row[5]), updated_at=parse_iso(row[6]), language=row[7], history=history)
 

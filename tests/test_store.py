@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from datetime import timedelta
 
 import pytest
 
@@ -212,3 +213,12 @@ def test_the_schema_refuses_unknown_states_and_channels(store):
     store.enqueue(draft())
     with pytest.raises(sqlite3.IntegrityError):
         store.db.conn.execute("UPDATE submissions SET state = 'lost'")
+
+
+def test_history_is_in_the_order_it_was_learnt_whatever_the_councils_clock_says(store, clock):
+    saved = store.enqueue(draft())
+    [item] = store.claim("w")
+    store.mark_sending(item.id, "w")
+    store.mark_accepted(item.id, "w", "9")
+    store.record_status(item.id, "closed", "Done", clock.now - timedelta(hours=3), closed=True)
+    assert [entry.status for entry in store.lookup(saved.reference).history] == ["queued", "accepted", "closed"]

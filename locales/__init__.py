@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime
+import datetime as dt
 from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
@@ -123,10 +123,10 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._translations.ngettext(singular, plural, n)
 
-    def datetime(self, moment: datetime, format: str = "medium") -> str:
+    def datetime(self, moment: dt.datetime, format: str = "medium") -> str:
         return format_datetime(moment, format=format, locale=self.locale)
 
-    def date(self, day: date, format: str = "long") -> str:
+    def date(self, day: dt.date, format: str = "long") -> str:
         return format_date(day, format=format, locale=self.locale)
 
     def number(self, value: float | int) -> str:

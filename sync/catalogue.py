@@ -49,10 +49,6 @@ class Attribute:
     variable: bool = True  # False: informational text only, nothing to answer
     max_length: int | None = None
 
-    @property
-    def is_list(self) -> bool:
-        return self.datatype in ("singlevaluelist", "multivaluelist")
-
 
 @dataclass(frozen=True)
 class Service:

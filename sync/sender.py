@@ -271,12 +271,3 @@ class TextSender:
             if session is not None:
                 session.close()
         self._clients.clear()
-
-
-async def send_due_texts(store, settings: Settings, **options) -> SendReport:
-    """One round of sending, for callers without a long-lived sender (`--once`, tests)."""
-    sender = TextSender(store, settings, **options)
-    try:
-        return await sender.send_due()
-    finally:
-        await sender.aclose()

@@ -49,11 +49,16 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 CLAIMABLE = ("queued", "sending", "awaiting_id")
 #: States whose personal data the retention period may purge: the council has it, or it is gone.
 FINISHED = ("accepted", "cancelled", "exported")
-RETRY_AFTER_MAX = 7 * 24 * 3600
+LONGEST_WAIT = 7 * 24 * 3600  # seconds: whatever a server asks, we try again within a week
 
 
 class TransitionError(Exception):
     """A state change the outbox does not allow, or one made without holding the lease."""
+
+
+def _sql_list(states: tuple[str, ...]) -> str:
+    """A constant tuple of states as an SQL list (never from input)."""
+    return ", ".join(f"'{state}'" for state in states)
 
 
 def utcnow() -> datetime:
@@ -236,7 +241,7 @@ class Store:
                 UPDATE submissions SET lease_owner = ?, lease_expires_at = ?
                 WHERE id IN (
                     SELECT id FROM submissions
-                    WHERE state IN ('queued', 'sending', 'awaiting_id') AND next_attempt_at <= ?
+                    WHERE state IN ({_sql_list(CLAIMABLE)}) AND next_attempt_at <= ?
                       AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
                       {scope}
                     ORDER BY next_attempt_at, id LIMIT ?)
@@ -320,7 +325,7 @@ class Store:
                 raise TransitionError(f"no submission {submission_id}")
             state, attempts = row
             delay = max(at_least, retry_after if retry_after is not None else self.backoff_delay(attempts))
-            delay = min(delay, RETRY_AFTER_MAX)  # whatever a server asks, we try again within a week
+            delay = min(delay, LONGEST_WAIT)
             due = self.clock() + timedelta(seconds=delay)
             to = state if state == "awaiting_id" else ("sending" if maybe_sent else "queued")
             self._move(conn, submission_id, owner, to, {
@@ -459,8 +464,8 @@ class Store:
         return {state: found.get(state, 0) for state in STATES}
 
     def oldest_queued_at(self) -> datetime | None:
-        row = self.db.conn.execute("SELECT min(created_at) FROM submissions WHERE state IN "
-                                   "('queued', 'sending', 'awaiting_id')").fetchone()
+        row = self.db.conn.execute(f"SELECT min(created_at) FROM submissions WHERE state IN "
+                                   f"({_sql_list(CLAIMABLE)})").fetchone()
         return parse_iso(row[0]) if row[0] else None
 
     def listing(self, states: Iterable[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -482,7 +487,7 @@ class Store:
         personal in finished submissions older than the retention period."""
         now = self._now()
         cutoff = iso(self.clock() - self.retention)
-        finished = ", ".join(f"'{state}'" for state in FINISHED)
+        finished = _sql_list(FINISHED)
         with db_module.write(self.db) as conn:
             contact = conn.execute("UPDATE submissions SET contact = NULL, contact_purged_at = ? "
                                    "WHERE state = 'accepted' AND contact IS NOT NULL", (now,)).rowcount

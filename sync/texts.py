@@ -285,14 +285,6 @@ OPTED_OUT_CODE = "21610"
 _number_keys: "weakref.WeakKeyDictionary[Any, bytes]" = weakref.WeakKeyDictionary()
 
 
-def _now(store) -> str:
-    return iso(store.clock())
-
-
-def _iso(moment: datetime) -> str:
-    return iso(moment)
-
-
 def number_key(store) -> bytes:
     """The key of the numbers' keyed hash: random, made once per store, sealed with the store key."""
     key = _number_keys.get(store.db)
@@ -380,8 +372,8 @@ def opt_out(store, e164: str, by: str = "staff") -> None:
     """Record an opt-out from outside a conversation (staff, or an import)."""
     hashed = number_hash(store, e164)
     with db_module.write(store.db) as conn:
-        number = number_row(conn, store, e164, _now(store), hashed=hashed)
-        set_opted_out(conn, number.id, _now(store), by)
+        number = number_row(conn, store, e164, iso(store.clock()), hashed=hashed)
+        set_opted_out(conn, number.id, iso(store.clock()), by)
 
 
 def number_state(store, e164: str) -> dict[str, Any] | None:
@@ -452,11 +444,11 @@ def save_conversation(conn: sqlite3.Connection, store, number_id: int, state: Ma
     if not state:
         conn.execute("DELETE FROM sms_conversations WHERE number_id = ?", (number_id,))
         return
-    at = _iso(now)
+    at = iso(now)
     conn.execute(
         "INSERT INTO sms_conversations (number_id, state, started_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (number_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, "
-        "expires_at = excluded.expires_at", (number_id, store.vault.seal(dict(state)), at, at, _iso(now + expiry)))
+        "expires_at = excluded.expires_at", (number_id, store.vault.seal(dict(state)), at, at, iso(now + expiry)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +467,7 @@ def queue_text(store, e164: str, body: str, *, kind: str, dedupe_key: str, langu
     cannot receive texts is never texted: the text is recorded as suppressed."""
     body = normalise(body)
     hashed = number_hash(store, e164)
-    now = _now(store)
+    now = iso(store.clock())
     with db_module.write(store.db) as conn:
         number = number_row(conn, store, e164, now, hashed=hashed, seen=False)
         state = "suppressed" if number.opted_out or number.cannot_receive else "queued"
@@ -567,7 +559,7 @@ def queue_reference_text(store, submission_id: int, *, settings=None) -> Queued 
 def queue_reference_texts(store, *, settings=None, within: timedelta = timedelta(hours=24)) -> int:
     """Queue the reference text for every recent submission (kiosk, paper) whose resident asked
     for texts and has not had it yet; the worker calls this each round. Returns how many."""
-    since = _iso(store.clock() - within)
+    since = iso(store.clock() - within)
     rows = store.db.conn.execute(
         "SELECT s.id FROM submissions AS s WHERE s.notify_phone IS NOT NULL AND s.created_at >= ? "
         "AND s.channel != 'sms' AND NOT EXISTS (SELECT 1 FROM sms_texts AS t WHERE t.dedupe_key = "
@@ -598,7 +590,7 @@ def claim_texts(store, owner: str, limit: int, *, lease: timedelta, give_up_afte
     that opted out or cannot receive are suppressed, stale ones given up, and a text found
     `sending` after its lease lapsed (a sender crashed mid-send) is failed, never resent."""
     now_moment = store.clock()
-    now = _iso(now_moment)
+    now = iso(now_moment)
     with db_module.write(store.db) as conn:
         conn.execute(
             "UPDATE sms_texts SET state = 'suppressed', body = NULL, updated_at = ?, error = 'opted out or cannot "
@@ -607,7 +599,7 @@ def claim_texts(store, owner: str, limit: int, *, lease: timedelta, give_up_afte
         conn.execute(
             "UPDATE sms_texts SET state = 'failed', body = NULL, updated_at = ?, error = coalesce(error || '; ', '') "
             "|| 'given up: not sent in time' WHERE state = 'queued' AND created_at < ?",
-            (now, _iso(now_moment - give_up_after)))
+            (now, iso(now_moment - give_up_after)))
         lapsed = conn.execute(
             "UPDATE sms_texts SET state = 'failed', body = NULL, lease_owner = NULL, lease_expires_at = NULL, "
             "updated_at = ?, error = 'interrupted while sending; not sent again so as never to text twice' "
@@ -617,7 +609,7 @@ def claim_texts(store, owner: str, limit: int, *, lease: timedelta, give_up_afte
             "updated_at = ? WHERE id IN (SELECT id FROM sms_texts WHERE state = 'queued' AND next_attempt_at <= ? "
             "ORDER BY next_attempt_at, id LIMIT ?) "
             "RETURNING id, number_id, body, kind, language, attempts, created_at, dedupe_key",
-            (owner, _iso(now_moment + lease), now, now, limit)).fetchall()
+            (owner, iso(now_moment + lease), now, now, limit)).fetchall()
         numbers = {}
         for row in rows:
             if row[1] not in numbers:
@@ -632,7 +624,7 @@ def claim_texts(store, owner: str, limit: int, *, lease: timedelta, give_up_afte
 
 def _finish(store, text_id: int, owner: str, changes: dict[str, Any]) -> bool:
     """Apply `changes` to a text this owner still holds; False if the lease was lost."""
-    now = _now(store)
+    now = iso(store.clock())
     values = {"lease_owner": None, "lease_expires_at": None, "updated_at": now, **changes}
     with db_module.write(store.db) as conn:
         changed = conn.execute(
@@ -643,7 +635,7 @@ def _finish(store, text_id: int, owner: str, changes: dict[str, Any]) -> bool:
 
 def text_sent(store, text_id: int, owner: str, *, provider: str, provider_id: str, provider_status: str | None) -> bool:
     """The provider took the text: its id is kept to match delivery statuses, the body goes."""
-    now = _now(store)
+    now = iso(store.clock())
     with db_module.write(store.db) as conn:
         changed = conn.execute(
             "UPDATE sms_texts SET state = 'sent', body = NULL, provider = ?, provider_id = ?, provider_status = "
@@ -660,14 +652,14 @@ def text_retry(store, text_id: int, owner: str, error: str, *, attempts: int, re
     """A passing failure (429, 5xx, no connection): back to `queued`, due after a backoff."""
     delay = retry_after if retry_after is not None else store.backoff_delay(attempts)
     due = store.clock() + timedelta(seconds=max(delay, 1.0))
-    _finish(store, text_id, owner, {"state": "queued", "next_attempt_at": _iso(due), "error": error})
+    _finish(store, text_id, owner, {"state": "queued", "next_attempt_at": iso(due), "error": error})
     return due
 
 
 def text_failed(store, text_id: int, owner: str, error: str, *, number_problem: str | None = None) -> bool:
     """A permanent failure. `number_problem` "opted_out" or "cannot_receive" is recorded on
     the number too, so it is never texted again (until it opts back in)."""
-    now = _now(store)
+    now = iso(store.clock())
     with db_module.write(store.db) as conn:
         row = conn.execute("SELECT number_id FROM sms_texts WHERE id = ? AND state = 'sending' AND lease_owner = ?",
                            (text_id, owner)).fetchone()
@@ -687,7 +679,7 @@ def record_delivery(store, message_sid: str, status: str, error_code: str | None
     only moves forward, whatever order callbacks arrive in. Returns False for a repeat."""
     status = (status or "").strip().lower()[:40]
     error_code = (error_code or "").strip()[:16] or None
-    now = _now(store)
+    now = iso(store.clock())
     with db_module.write(store.db) as conn:
         if conn.execute("INSERT INTO sms_status_events (message_sid, status, error_code, received_at) "
                         "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -739,14 +731,14 @@ def purge(store, *, retention: timedelta | None = None) -> dict[str, int]:
     the opt-out is still honoured and the number itself is gone."""
     retention = retention or store.retention
     now_moment = store.clock()
-    now = _iso(now_moment)
-    cutoff = _iso(now_moment - retention)
+    now = iso(now_moment)
+    cutoff = iso(now_moment - retention)
     with db_module.write(store.db) as conn:
         counts = {
             "conversations": conn.execute("DELETE FROM sms_conversations WHERE expires_at <= ?", (now,)).rowcount,
             "inbound": conn.execute("DELETE FROM sms_inbound WHERE received_at < ?",
-                                    (_iso(now_moment - INBOUND_KEPT),)).rowcount,
-            "rate": conn.execute("DELETE FROM sms_rate WHERE at < ?", (_iso(now_moment - RATE_KEPT),)).rowcount,
+                                    (iso(now_moment - INBOUND_KEPT),)).rowcount,
+            "rate": conn.execute("DELETE FROM sms_rate WHERE at < ?", (iso(now_moment - RATE_KEPT),)).rowcount,
             "texts": conn.execute("DELETE FROM sms_texts WHERE created_at < ? AND state NOT IN ('queued', 'sending')",
                                   (cutoff,)).rowcount,
             "events": conn.execute("DELETE FROM sms_status_events WHERE received_at < ?", (cutoff,)).rowcount,

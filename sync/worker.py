@@ -113,6 +113,7 @@ class Worker:
         self._no_updates: set[str] = set()
         self._reachability: dict[str, tuple[bool, float]] = {}
         self.texts = text_sender or TextSender(store, settings)
+        self._batch_catalogue: asyncio.Future | None = None  # one catalogue refresh per batch of refusals
         self._outcomes: list[tuple[Callable[[], object], Callable[[], object], DrainReport, tuple[str, ...]]] = []
         self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
@@ -137,6 +138,7 @@ class Worker:
         return report
 
     async def _process(self, batch: list[Claimed], report: DrainReport) -> None:
+        self._batch_catalogue = None
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
         marked = [item.id for item in batch if item.state == "queued"]
         try:
@@ -166,6 +168,7 @@ class Worker:
         outcomes, self._outcomes = self._outcomes, []
         if not outcomes:
             return
+        written = []
         with db_write(self.store.db):
             for write, then, report, counters in outcomes:
                 try:
@@ -173,9 +176,11 @@ class Worker:
                 except TransitionError as error:  # the lease lapsed: another worker has it now
                     log.warning("%s", error)
                     continue
-                then()
-                for counter in counters:
-                    setattr(report, counter, getattr(report, counter) + 1)
+                written.append((then, report, counters))
+        for then, report, counters in written:  # only once committed: nothing is claimed that is not so
+            then()
+            for counter in counters:
+                setattr(report, counter, getattr(report, counter) + 1)
 
     def _client(self, item: Claimed) -> Open311Client:
         return self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
@@ -311,9 +316,12 @@ class Worker:
         return {item.id: found.get(item.id, ABSENT) for item in items}
 
     async def _refusal_reason(self, item: Claimed, client: Open311Client, outcome: Refused) -> str:
-        """The council's words; for a code it no longer knows, refresh the catalogue and say so."""
+        """The council's words; for a code it no longer knows, say so. The catalogue is fetched
+        again once per batch however many are refused, not once for each."""
+        if self._batch_catalogue is None:
+            self._batch_catalogue = asyncio.ensure_future(self.refresh_catalogue())
         try:
-            current = await self.refresh_catalogue()
+            current = await asyncio.shield(self._batch_catalogue)
         except Transient:
             current = None
         if current is not None and current.get(item.service_code) is None:

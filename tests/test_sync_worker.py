@@ -338,3 +338,45 @@ def test_a_council_error_that_echoes_the_form_is_stored_without_the_residents_de
     for secret in (PHONE, EMAIL, DESCRIPTION, "4 Station Road"):
         assert secret not in scrubbed
     assert scrubbed.startswith("400: invalid phone [removed]")
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """Real HTTP, with a tally of the paths asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request):
+        self.paths.append(request.url.path)
+        return await super().handle_async_request(request)
+
+
+def test_many_refusals_in_a_batch_fetch_the_catalogue_once(tmp_path, council_server):
+    url = council_server(api_key=API_KEY)
+    settings, store = make(tmp_path, url)
+    for index in range(6):
+        store.enqueue(draft(attributes={"surface": "road"}, idempotency_key=f"r{index}"))  # "size" missing
+    transport = CountingTransport()
+    report, _ = drain(store, settings, transport=transport)
+    assert report.needs_attention == 6
+    assert transport.paths.count("/services.json") == 1
+
+
+def test_outcomes_are_reported_only_once_they_are_written(store, settings, caplog):
+    from sync.db import StoreFull
+    from sync.worker import DrainReport
+
+    worker = Worker(store, settings)
+    report = DrainReport()
+    said = []
+
+    def disk_full():
+        raise StoreFull("There is no room left to save on this machine.")
+
+    worker._later(lambda: None, lambda: said.append("first"), report, "accepted")
+    worker._later(disk_full, lambda: said.append("second"), report, "accepted")
+    with pytest.raises(StoreFull):
+        worker._flush()
+    assert report.accepted == 0 and said == []
+    asyncio.run(worker.aclose())

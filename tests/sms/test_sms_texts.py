@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sync import db as db_module
 from sync import migrations, texts
-from sync.store import Store
+from sync.store import Store, iso
 from tests.helpers import PHONE, draft
 
 LEASE = timedelta(seconds=60)
@@ -172,7 +172,7 @@ def test_purging_removes_texting_personal_data_and_keeps_opt_outs_as_a_hash(stor
     texts.text_sent(store, text.id, "w1", provider="twilio", provider_id="SMabc", provider_status="queued")
     texts.opt_out(store, "+447911654321")
     with db_module.write(store.db) as conn:
-        texts.claim_inbound(conn, "SMin1", texts._now(store))
+        texts.claim_inbound(conn, "SMin1", iso(store.clock()))
     clock.advance(days=91)
     counts = texts.purge(store)
     assert counts["texts"] == 1 and counts["numbers"] == 1 and counts["numbers_kept_as_opt_out"] == 1

@@ -48,7 +48,7 @@ class StoreSettings:
     path: str = setting("", "SQLite file holding the outbox, status history, catalogue cache and gazetteer. Empty: `assist.db` in the platform data directory.")
     key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run). Empty: `assist.key` beside the store.")
     key: str = setting("", "The encryption key itself (urlsafe base64, 32 bytes), for machines that keep secrets in the environment (`ASSIST_STORE__KEY`). Overrides `key_file`.")
-    retention_days: int = setting(90, "Days after which everything personal in a submission is purged, whatever its state.", minimum=1)
+    retention_days: int = setting(90, "Days after which everything personal in a finished submission (accepted, cancelled or exported) is purged; one still waiting to be sent never is.", minimum=1)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,18 @@ def load_or_create_key(key_text: str, key_path: Path) -> bytes:
         pass  # another process won the race: use its key
     finally:
         aside.unlink()
+    sync_directory(key_path.parent)
     return _checked(key_path.read_bytes().strip(), str(key_path))
+
+
+def sync_directory(folder: Path) -> None:
+    """Make a file's new name in `folder` durable: a rename or link is not, until its directory
+    is synced, and a kiosk can lose power at any moment."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _checked(key: bytes, where: str) -> bytes:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync.crypto import BadPassphrase, open_with_passphrase, seal_with_passphrase
+from sync.crypto import BadPassphrase, open_with_passphrase, seal_with_passphrase, sync_directory
 from sync.flow import Draft
 from sync.store import Store, iso, parse_iso
 
@@ -62,6 +62,7 @@ def export(store: Store, path: Path, passphrase: str) -> list[str]:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(aside, path)
+    sync_directory(path.parent)  # before the submissions are marked: the file must outlive a power cut
     references = [record["reference"] for record in records]
     store.mark_exported(references, owner, f"exported to {path.name}")
     return references

@@ -132,3 +132,25 @@ def test_a_paper_line_missing_a_location_or_a_required_answer_says_which(run, tm
     output = run("outbox", "import", forms).output
     assert "line 1: not imported: location: Choose an address, or describe where it is; attributes.bin_type: " \
            "Choose an answer" in output
+
+
+def test_staff_cancel_or_resend_what_needs_attention_and_nothing_else(run, env):
+    store = Store.open(load_settings(environ=env))
+    stuck = store.enqueue(draft(idempotency_key="stuck"))
+    sent = store.enqueue(draft(idempotency_key="sent"))
+    for item in store.claim("w"):
+        store.mark_sending(item.id, "w")
+        if item.reference == stuck.reference:
+            store.mark_needs_attention(item.id, "w", "400: size is required")
+        else:
+            store.mark_accepted(item.id, "w", "12")
+    result = run("outbox", "requeue", stuck.display_reference.lower(), "--note", "size added by phone")
+    assert result.exit_code == 0 and f"queued {stuck.display_reference} again" in result.output
+    assert store.lookup(stuck.reference).state == "queued" and store.take_request("sync_now")
+    refused = run("outbox", "cancel", sent.display_reference, "--reason", "duplicate")
+    assert refused.exit_code == 1 and "cannot be cancelled" in refused.output
+    assert run("outbox", "cancel", stuck.display_reference, "--reason", "resident withdrew").exit_code == 0
+    found = store.lookup(stuck.reference)
+    assert found.state == "cancelled" and found.history[-1].notes == "resident withdrew"
+    assert "cannot be sent again" in run("outbox", "requeue", "AAA-AAA-AAAA", "--note", "x").output
+    store.close()

@@ -12,7 +12,7 @@ from assist.context import AppContext, pass_app
 from sync import reference
 from sync.db import StoreError
 from sync.paper import import_jsonl
-from sync.store import STATES, parse_iso
+from sync.store import STATES, TransitionError, parse_iso
 from sync.transfer import TransferError, export, import_file, is_export_file
 
 PASSPHRASE_ENV = "ASSIST_EXPORT_PASSPHRASE"
@@ -121,3 +121,30 @@ def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
     click.echo("{} added, {} already here, {} not imported.".format(*counts))
     if counts[2]:
         raise SystemExit(1)
+
+
+@outbox.command()
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why, kept in the submission's history.")
+@pass_app
+def cancel(app: AppContext, ref: str, reason: str) -> None:
+    """Cancel a submission that has not gone (queued, or needing attention), with a reason."""
+    try:
+        app.store.cancel(ref, reason)
+    except TransitionError as error:
+        raise click.ClickException(f"{ref}: cannot be cancelled ({error})") from None
+    click.echo(f"cancelled {reference.display(reference.parse(ref))}")
+
+
+@outbox.command()
+@click.argument("ref")
+@click.option("--note", required=True, help="What was checked or corrected, kept in the history.")
+@pass_app
+def requeue(app: AppContext, ref: str, note: str) -> None:
+    """Send a submission that needs attention again, once the council's reason is dealt with."""
+    try:
+        app.store.requeue(ref, note)
+    except TransitionError as error:
+        raise click.ClickException(f"{ref}: cannot be sent again ({error})") from None
+    app.store.request("sync_now")
+    click.echo(f"queued {reference.display(reference.parse(ref))} again")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from locales import N_, NP_, Translator
-from sync.store import Lookup, parse_iso
+from sync.store import CLAIMABLE, Lookup, parse_iso
 
 #: The outbox's states, as a resident should read them.
 LOCAL = {
@@ -40,10 +40,10 @@ COUNCIL = {
     "not_councils_responsibility": N_("Closed: this is not something the council looks after"),
     "no_further_action": N_("Closed: no further action"),
     "internal_referral": N_("Passed to another team"),
+    "unable_to_fix": N_("Closed: the council could not fix it"),
     "cancelled": N_("Cancelled"),
 }
 
-WAITING_STATES = ("queued", "sending", "awaiting_id")
 WAITING = NP_("{count} request waiting to be sent", "{count} requests waiting to be sent")
 
 
@@ -83,7 +83,7 @@ class Connection:
     def read(cls, store) -> "Connection":
         states = store.backoffice_states()
         counts = store.counts()
-        waiting = sum(counts.get(state, 0) for state in WAITING_STATES)
+        waiting = sum(counts.get(state, 0) for state in CLAIMABLE)
         known = [state for state in states.values() if state.get("reachable") is not None]
         if not known:
             return cls(None, None, waiting)

@@ -207,6 +207,9 @@ def fit(build: Callable[[dict[str, str]], str], params: Mapping[str, Any], shrin
 STATUS_LABELS = {
     "open": N_("open"),
     "in_progress": N_("in progress"),
+    "planned": N_("planned"),
+    "for_triage": N_("waiting to be looked at"),
+    "reopen": N_("opened again"),
     "investigating": N_("being looked into"),
     "action_scheduled": N_("scheduled for work"),
     "closed": N_("closed"),

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 #: Open311 and FixMyStreet statuses after which nothing more will happen to a request.
 CLOSED_STATUSES = frozenset({"closed", "fixed", "duplicate", "not_councils_responsibility", "no_further_action",
-                             "cancelled", "internal_referral"})
+                             "cancelled", "internal_referral", "unable_to_fix"})
 ID_BATCH = 50
 RECONCILED_NOTE = "found at the council after a lost answer"
 #: What a search returns for a submission that is not at the council.

@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, TextArea
 from kiosk.i18n import Speaks
 from kiosk.widgets.choices import ChoiceList
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
-from kiosk.widgets.fields import ErrorSummary
+from kiosk.widgets.fields import ErrorSummary, FieldError
 from locales import N_
 
 
@@ -109,6 +109,22 @@ class KioskScreen(Speaks, Screen):
             else:
                 parts.append(str(getattr(widget, "content", "")))
         return "\n".join(part for part in parts if part.strip())
+
+    def show_error(self, message: str, field) -> None:
+        """GOV.UK's pattern: the summary at the top (it takes the focus), the message by the field,
+        the field marked, and the title prefixed "Error:"."""
+        self.query_one(FieldError).show(message)
+        self.query_one(ErrorSummary).show([message], field)
+        for widget in self.query(".answer-field"):
+            widget.add_class("-error")
+        self.title = self._("Error:") + " " + self.heading_text()
+
+    def clear_error(self) -> None:
+        self.query_one(FieldError).clear()
+        self.query_one(ErrorSummary).clear()
+        for widget in self.query(".answer-field"):
+            widget.remove_class("-error")
+        self.title = self.heading_text()
 
     def focus_field(self, field) -> None:
         if isinstance(field, ChoiceList):

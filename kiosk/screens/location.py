@@ -141,9 +141,7 @@ class LocationScreen(AnswerScreen):
         elif button == "search-instead":
             event.stop()
             self.set_describing(False)
-        elif button == "continue":
-            event.stop()
-            self.action_continue()
+        # Continue is AnswerScreen's: Textual calls the handler of every class in the chain.
 
     def on_choice_list_submitted(self, event: ChoiceList.Submitted) -> None:
         event.stop()

@@ -61,20 +61,6 @@ class AnswerScreen(KioskScreen):
     def caption(self) -> Static:
         return Static(self._(self.service.name), classes="caption speak", markup=False)
 
-    def show_error(self, message: str, field) -> None:
-        self.query_one(FieldError).show(message)
-        self.query_one(ErrorSummary).show([message], field)
-        for widget in self.query(".answer-field"):
-            widget.add_class("-error")
-        self.title = self._("Error:") + " " + self.heading_text()
-
-    def clear_error(self) -> None:
-        self.query_one(FieldError).clear()
-        self.query_one(ErrorSummary).clear()
-        for widget in self.query(".answer-field"):
-            widget.remove_class("-error")
-        self.title = self.heading_text()
-
     def accept(self, raw: Any, field) -> None:
         try:
             value = flow.validate(self.question, raw, translate=self.t.gettext,

@@ -32,27 +32,22 @@ class ReferenceScreen(KioskScreen):
         super().on_mount()
         self.query_one("#answer").focus()
 
-    def show_error(self, message: str) -> None:
-        field = self.query_one("#answer", Input)
-        self.query_one(FieldError).show(message)
-        self.query_one(ErrorSummary).show([message], field)
-        field.add_class("-error")
-        self.title = self._("Error:") + " " + self.heading_text()
-
     def action_continue(self) -> None:
-        typed = self.query_one("#answer", Input).value
+        field = self.query_one("#answer", Input)
+        typed = field.value
         phone = self.app.settings.council.phone  # type: ignore[attr-defined]
         if not typed.strip():
-            self.show_error(self._("Enter your reference"))
+            self.show_error(self._("Enter your reference"), field)
             return
         if references.parse(typed) is None:
-            self.show_error(self._("Check your reference. It has 10 letters and numbers, like K7Q-4MB-XP9Z"))
+            self.show_error(self._("Check your reference. It has 10 letters and numbers, like K7Q-4MB-XP9Z"), field)
             return
         found = self.app.store.lookup(typed)  # type: ignore[attr-defined]
         if found is None:
             self.show_error(self._("There is no request with that reference on this kiosk. To check on something "
-                                   "reported another way, phone {phone}.").format(phone=phone))
+                                   "reported another way, phone {phone}.").format(phone=phone), field)
             return
+        self.clear_error()  # "Check another reference" comes back to a clean page
         self.app.push_screen(RequestStatusScreen(found))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -105,3 +105,11 @@ async def test_a_mistyped_or_unknown_reference_is_explained(make_app, store):
         assert app.focused is field
         await keys(pilot, "enter")  # ...and Enter there continues
         assert app.screen.query_one("ErrorSummary").messages[0].startswith("There is no request with that reference")
+        saved = store.enqueue(draft())
+        field.value = saved.display_reference
+        await keys(pilot, "enter", "enter")  # from the summary to the field, then continue
+        assert isinstance(app.screen, RequestStatusScreen)
+        await tap(pilot, app.screen.query_one("#another"))  # "Check another reference": back to a clean page
+        await pilot.pause()
+        assert app.screen.query_one("ErrorSummary").messages == []
+        assert not app.screen.title.startswith("Error:")

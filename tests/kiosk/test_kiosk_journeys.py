@@ -159,7 +159,9 @@ async def test_fly_tipping_by_touch_alone(make_app, store):
         await tap(pilot, app.screen.query_one("#describe-button"))
         await tap(pilot, app.screen.query_one("#place"))
         await type_in(pilot, "the lay-by on Mill Lane")
+        depth = len(app.screen_stack)
         await tap_continue()
+        assert len(app.screen_stack) == depth + 1  # one tap, one page: not the next question twice
         await tap_choice("bags")
         await tap_choice("tyres")
         await tap_continue()

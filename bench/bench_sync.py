@@ -2,8 +2,8 @@
 bare httpx loop POSTing the same form fields with the same concurrency, and the drain time under
 20% injected faults. Target (issue): the worker at least 0.7 of the bare loop's rate.
 
-The back office runs as a subprocess (the same app and uvicorn settings as `assist council
-serve`, with TCP_NODELAY: see SERVE), so it does not share the GIL of the process being measured;
+The back office runs as `assist council serve` in a subprocess, so it does not share the GIL of
+the process being measured;
 each measured run gets a fresh council file and its own copy of one prepared store (10,000 queued
 submissions), so the runs are comparable. The worker (`Worker.drain()` in passes, 0.2 s apart while
 retries wait) and the bare loop both run in this process, with `sync.concurrency` (default 8)
@@ -32,7 +32,7 @@ from sync import reference as reference_module
 from sync.config import load_settings
 from sync.open311 import FORM
 from sync.store import Store
-from sync.worker import Worker, request_fields
+from sync.worker import RECONCILED_NOTE, Worker, request_fields
 from tests.helpers import draft
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,30 +43,6 @@ FAULT_BACKOFF = {"ASSIST_SYNC__BACKOFF_BASE_SECONDS": "1", "ASSIST_SYNC__BACKOFF
 FAULT_TIME_LIMIT = 300.0  # seconds; a fault drain is reported as unfinished beyond this
 SMALL = 1_000  # the fault drain is also measured at this size, where reconciliation can finish
 PENDING = ("queued", "sending", "awaiting_id")
-RECONCILED_NOTE = "found at the council after a lost answer"  # the worker's history note
-
-
-#: The reference back office as `assist council serve` runs it (same app, same uvicorn settings),
-#: but with TCP_NODELAY on the listening socket. `socket.create_server` makes a socket with
-#: proto 0, so asyncio does not set TCP_NODELAY on the connections it accepts (it checks
-#: `sock.proto == IPPROTO_TCP`), and uvicorn writes a response's headers and body separately: on a
-#: kept-alive connection every answer after the first then waits ~40 ms for the client's delayed
-#: ACK. `assist council serve` (and tests/peers.py) have that artefact; it caps any client at
-#: about concurrency / 44 ms and hides the worker's own cost. BENCH_SYNC_SERVER=cli measures
-#: against `assist council serve` as it is.
-SERVE = """
-import socket, sys
-import uvicorn
-from council.app import create_app
-db, key, fail_rate, drop, seed = sys.argv[1:]
-app = create_app(db, api_key=key, fail_rate=float(fail_rate), drop_after_commit=float(drop), seed=int(seed))
-sock = socket.create_server(("127.0.0.1", 0))
-sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-print(f"Council back office at http://127.0.0.1:{sock.getsockname()[1]}/", flush=True)
-uvicorn.Server(uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",
-                              timeout_graceful_shutdown=5)).run(sockets=[sock])
-"""
-STOCK_SERVER = os.environ.get("BENCH_SYNC_SERVER") == "cli"
 
 
 class Council:
@@ -76,13 +52,9 @@ class Council:
                  seed: int = 1) -> None:
         self.db_path = folder / f"{name}.db"
         self.log_path = folder / f"{name}.log"
-        if STOCK_SERVER:
-            command = [sys.executable, "-m", "assist", "council", "serve", "--port", "0", "--db",
-                       str(self.db_path), "--api-key", API_KEY, "--fail-rate", str(fail_rate),
-                       "--drop-after-commit", str(drop_after_commit), "--seed", str(seed)]
-        else:
-            command = [sys.executable, "-c", SERVE, str(self.db_path), API_KEY, str(fail_rate),
-                       str(drop_after_commit), str(seed)]
+        command = [sys.executable, "-m", "assist", "council", "serve", "--port", "0", "--db", str(self.db_path),
+                   "--api-key", API_KEY, "--fail-rate", str(fail_rate), "--drop-after-commit", str(drop_after_commit),
+                   "--seed", str(seed)]
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)

@@ -259,8 +259,4 @@ def create_app(db_path: str | Path, *, api_key: str | None = None, token_mode: b
     app.edge = Edge(now=current, latency=latency, fail_rate=fail_rate, drop_after_commit=drop_after_commit,
                     rng=random.Random(seed))
     app.state.db = db
-    app.state.catalogue = catalogue
-    app.state.options = {"api_key": api_key, "token_mode": token_mode, "token_delay": token_delay,
-                         "fail_rate": fail_rate, "latency": latency, "drop_after_commit": drop_after_commit,
-                         "seed": seed, "page_size": page_size}
     return app

@@ -113,10 +113,6 @@ class CouncilDB:
                 self.conn.close()
                 self.conn = None  # type: ignore[assignment]
 
-    @property
-    def closed(self) -> bool:
-        return self.conn is None
-
     def _create_schema(self) -> None:
         with self._lock:
             self.db["requests"].create({

@@ -24,8 +24,6 @@ MAX_VALUE = 4000
 MAX_BODY = 1_000_000
 ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SCALARS = ("service_code", "lat", "long", "address_string", "address_id", "description", "email", "phone",
-           "first_name", "last_name", "device_id", "account_id", "media_url", "api_key", "jurisdiction_id")
 
 
 @dataclass

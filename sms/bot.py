@@ -34,7 +34,6 @@ import json
 import logging
 import re
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,7 +88,6 @@ class Bot:
         self._catalogue = None
         self._catalogue_stamp: object = object()
         self._recogniser: Recogniser | None = None
-        self._questions: OrderedDict = OrderedDict()
         self._full = True  # the store opens with synchronous=FULL
 
     # -- what the conversation is built from ----------------------------------------------------
@@ -104,19 +102,6 @@ class Bot:
             self._catalogue_stamp = stamp
             self._recogniser = None
         return self._catalogue
-
-    def next_question(self, service, answers: dict[str, Any]) -> Question | None:
-        """`flow.next_question`, remembered for answers already seen: each step asks about the
-        answers the last step left, and the flow's mobile-number check is not free."""
-        key = (self._catalogue.version if self._catalogue else "", service.code, repr(answers))
-        if key in self._questions:
-            self._questions.move_to_end(key)
-            return self._questions[key]
-        question = flow.next_question(service, answers)
-        self._questions[key] = question
-        if len(self._questions) > 2048:
-            self._questions.popitem(last=False)
-        return question
 
     def recogniser(self) -> Recogniser:
         catalogue = self.catalogue()
@@ -170,8 +155,11 @@ class Bot:
         return results
 
     def _changes_opt_out(self, body: str) -> bool:
-        match = self.keywords.match(body or "")
-        return bool(match and match.action in (kw.OPT_OUT, kw.OPT_IN)) or kw.fold(body or "") in kw.TWILIO_OPT_IN
+        """Judged on the text as the turn will read it (escapes and invisible characters gone), so
+        that every opt-out the turn acts on is committed with synchronous=FULL."""
+        text = flow.clean_text(body or "")
+        match = self.keywords.match(text)
+        return bool(match and match.action in (kw.OPT_OUT, kw.OPT_IN)) or kw.fold(text) in kw.TWILIO_OPT_IN
 
     def _durability(self, full: bool) -> None:
         """synchronous=FULL for what must survive a power cut (a saved request, an opt-out);
@@ -514,7 +502,7 @@ class Turn:
         if mode == "choose_street":
             return self.pick_street(text)
         if mode == "confirm":
-            return self.confirm(text, match)
+            return self.confirm(text)
         if reference_module.parse(text):
             return self.status(text)
         return self.one_shot(text)
@@ -670,7 +658,7 @@ class Turn:
             self.action = "service withdrawn"
             return self.say("started_again")
         self.state["mode"] = "asking"
-        question = self.bot.next_question(service, self.state["answers"])
+        question = flow.next_question(service, self.state["answers"])
         if question is None:
             return self.read_back()
         self.state["question"] = question.key
@@ -682,7 +670,7 @@ class Turn:
         service = self.service()
         if service is None:
             return self.ask()
-        question = self.bot.next_question(service, self.state["answers"])
+        question = flow.next_question(service, self.state["answers"])
         if question is None:
             return self.read_back()
         if question.kind == "location":
@@ -787,7 +775,7 @@ class Turn:
         self.action = f"read back ({service.code})"
         return tpl.read_back(items, self.language)
 
-    def confirm(self, text: str, match: kw.Match | None) -> str:
+    def confirm(self, text: str) -> str:
         answer = None
         if self.bot.keywords.means(text, kw.YES):
             answer = "yes"

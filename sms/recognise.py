@@ -303,7 +303,7 @@ class Recogniser:
         streets = self._streets()
         words = _place_words(text)
         town_filter = self._towns_named(words, streets)
-        if found := self._postcode(text, words, streets):
+        if found := self._postcode(text, words):
             return found
         match = self._street_mention(words, streets, town_filter)
         landmark = self._landmark(words, streets, match)
@@ -332,7 +332,7 @@ class Recogniser:
         joined = f" {' '.join(words)} "
         return {town for form, town in streets.towns.items() if f" {form} " in joined}
 
-    def _postcode(self, text: str, words: list[str], streets: _Streets) -> PlaceGuess | None:
+    def _postcode(self, text: str, words: list[str]) -> PlaceGuess | None:
         for match in _POSTCODE.finditer(text):
             postcode = gazetteer.normalise_postcode(match.group(1) + match.group(2))
             if not postcode:

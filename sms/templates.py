@@ -313,6 +313,3 @@ def status_reply(language: str, *, reference: str, service: str, status: str, da
                              "notes": " ".join((notes or "").split())},
                      ("notes", "service", "status"), texts.budget(language))
 
-
-def council_values(settings) -> dict[str, str]:
-    return {"council": settings.council.name, "phone": settings.council.phone}

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sync import reference
 from sync.config import load_settings
+from sync.worker import RECONCILED_NOTE
 from sync.store import Store
 from tests.helpers import draft
 
@@ -30,7 +31,6 @@ COUNT = 1000
 KILLS = 6
 SEED = 20261124
 API_KEY = "crash-test-key"
-RECONCILED_NOTE = "found at the council after a lost answer"
 PENDING = ("queued", "sending", "awaiting_id")
 
 

@@ -101,9 +101,6 @@ class Phone:
             params["ErrorCode"] = error_code
         return self.post(params, path=STATUS_PATH).status_code
 
-    def as_other(self, sender: str) -> "Phone":
-        return Phone(self.client, sender, self.token, self.url)
-
 
 @pytest.fixture
 def sms_app(sms_settings, sms_store):

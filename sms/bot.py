@@ -86,7 +86,6 @@ class Bot:
         self.keywords = kw.keywords(self.languages)
         self.expiry = timedelta(hours=settings.sms.conversation_expiry_hours)
         self._catalogue = None
-        self._catalogue_stamp: object = object()
         self._recogniser: Recogniser | None = None
         self._full = True  # the store opens with synchronous=FULL
 
@@ -96,10 +95,9 @@ class Bot:
         """The catalogue in force; `check` looks for a new one from the worker (once a batch)."""
         if self._catalogue is not None and not check:
             return self._catalogue
-        stamp = self.store.db.conn.execute("SELECT fetched_at, version FROM catalogue_cache WHERE id = 1").fetchone()
-        if stamp != self._catalogue_stamp or self._catalogue is None:
-            self._catalogue = self.store.catalogue()
-            self._catalogue_stamp = stamp
+        current = self.store.catalogue()  # the same object until the worker saves a new one
+        if current is not self._catalogue:
+            self._catalogue = current
             self._recogniser = None
         return self._catalogue
 

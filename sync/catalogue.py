@@ -14,7 +14,7 @@ import json
 import logging
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,9 @@ class Catalogue:
     services: tuple[Service, ...] = field(default=())
 
     def get(self, code: str) -> Service | None:
-        return self._by_code().get(code)
+        return self._by_code.get(code)
 
+    @cached_property
     def _by_code(self) -> dict[str, Service]:
         return {service.code: service for service in self.services}
 

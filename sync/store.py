@@ -145,6 +145,7 @@ class Store:
         self.clock = clock
         self.rng = rng or random.Random()
         self.route = route  # which back office a service's submissions go to
+        self._catalogue: tuple[tuple | None, catalogue_module.Catalogue] | None = None
 
     @classmethod
     def open(cls, settings: Settings, **overrides: Any) -> "Store":
@@ -550,9 +551,16 @@ class Store:
     # The catalogue in force
 
     def catalogue(self) -> catalogue_module.Catalogue:
-        """The cached council catalogue merged with the bundled overlay, or the bundled one."""
-        row = self.db.conn.execute("SELECT body FROM catalogue_cache WHERE id = 1").fetchone()
-        return catalogue_module.current(row[0] if row else None)
+        """The cached council catalogue merged with the bundled overlay, or the bundled one.
+
+        Parsed and merged once per catalogue the worker saves (another process may save one at
+        any time, so each call looks at its stamp), not once per call."""
+        stamp = self.db.conn.execute("SELECT fetched_at, version FROM catalogue_cache WHERE id = 1").fetchone()
+        stamp = tuple(stamp) if stamp else None
+        if self._catalogue is None or self._catalogue[0] != stamp:
+            body = self.db.conn.execute("SELECT body FROM catalogue_cache WHERE id = 1").fetchone() if stamp else None
+            self._catalogue = (stamp, catalogue_module.current(body[0] if body else None))
+        return self._catalogue[1]
 
     def save_council_catalogue(self, council: catalogue_module.Catalogue) -> None:
         """Keep the last good council catalogue (only ever replaced by another good one)."""

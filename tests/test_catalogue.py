@@ -85,14 +85,18 @@ def test_the_council_decides_codes_and_attributes_the_overlay_keeps_the_plain_wo
     assert merged.get("HW99").name == "Bus shelter damage" and merged.get("missed_bin") is None
 
 
-def test_the_store_keeps_the_last_good_council_catalogue_and_survives_a_corrupt_one(store, caplog):
+def test_the_store_keeps_the_last_good_council_catalogue_and_survives_a_corrupt_one(store, settings, caplog):
+    from sync.store import Store
+
     assert store.catalogue().source == "bundled"
     store.save_council_catalogue(council_catalogue())
     assert store.catalogue().version == "council-42" and store.catalogue_fetched_at() is not None
     store.db.conn.execute("UPDATE catalogue_cache SET body = '{\"version\": 1'")
+    starting = Store.open(settings)  # a kiosk starting up on a store whose cache was damaged
     with caplog.at_level(logging.WARNING):
-        assert store.catalogue().source == "bundled"
+        assert starting.catalogue().source == "bundled"
     assert "cached council catalogue unreadable" in caplog.text
+    starting.close()
 
 
 def test_every_resident_facing_string_is_extracted_with_a_comment():
@@ -111,3 +115,15 @@ def test_assist_catalogue_show(run):
     assert data["source"] == "bundled" and len(data["services"]) == len(bundled().services)
     assert {"service_code": "needles", "service_name": "Discarded needles", "group": "Street cleaning",
             "lgsl": 428, "metadata": True} in data["services"]
+
+
+def test_the_catalogue_is_parsed_once_per_catalogue_saved_even_by_another_process(store, settings):
+    from sync.store import Store
+
+    first = store.catalogue()
+    assert store.catalogue() is first  # no new parse while nothing changed
+    other = Store.open(settings)  # the worker, in its own process
+    other.save_council_catalogue(council_catalogue())
+    other.close()
+    fresh = store.catalogue()
+    assert fresh is not first and fresh.version == "council-42" and store.catalogue() is fresh

@@ -260,9 +260,8 @@ class KioskApp(App[None], inherit_bindings=False):
             self.push_screen(GroupScreen(journey, list(groups)))
 
     def choose_group(self, group: str) -> None:
-        self.session.group = group
         journey = self.session.journey or "report"
-        self.push_screen(ServiceScreen(journey, group, self.catalogue.groups(journey).get(group, [])))
+        self.push_screen(ServiceScreen(group, self.catalogue.groups(journey).get(group, [])))
 
     def choose_service(self, code: str) -> None:
         service = self.catalogue.get(code)

@@ -20,7 +20,6 @@ from sync.catalogue import Service
 
 URGENT = "urgent"  # the service's urgent notice, before any question
 CONTACT = "contact"  # why contact details help, before the first contact question
-JOURNEYS = ("report", "request", "status")
 
 
 @dataclass
@@ -47,7 +46,6 @@ class Session:
         self.answers = {}
         self.language = language
         self.journey = None
-        self.group = None
         self.service = None
         self.contact_wanted = None
         self.idempotency_key = str(uuid.uuid4())

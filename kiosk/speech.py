@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 EXECUTABLE = "espeak-ng"
 #: espeak-ng voice for each language code the kiosk may offer (British English, not American).
-VOICES = {"en": "en-gb", "cy": "cy", "pl": "pl", "ro": "ro", "pa": "pa", "ur": "ur", "pt": "pt", "es": "es",
-          "ar": "ar", "bn": "bn"}
+#: Languages whose espeak-ng voice is not named by the language code itself.
+VOICES = {"en": "en-gb"}
 #: Words a minute: a little slower than espeak-ng's 175, for people listening in a second language.
 SPEED = 150
 

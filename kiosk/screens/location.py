@@ -29,7 +29,6 @@ class LocationScreen(AnswerScreen):
         super().__init__(question, changing=changing)
         self.places: list[Place] = []
         self.describing = False
-        self.searched = ""
 
     def compose_body(self):
         answer = self.app.session.answers.get("location")  # type: ignore[attr-defined]
@@ -109,7 +108,6 @@ class LocationScreen(AnswerScreen):
             self.note(self._("Type a postcode or a street name, then choose Search."))
             self.query_one("#search", Input).focus()
             return
-        self.searched = query
         found = gazetteer.search(self.app.store.db, query, limit=SHOWN + 1)  # type: ignore[attr-defined]
         shown = found[:SHOWN]
         if not found:

@@ -38,9 +38,8 @@ class GroupScreen(KioskScreen):
 class ServiceScreen(KioskScreen):
     CAN_CONTINUE = False
 
-    def __init__(self, journey: str, group: str, services: list[Service]) -> None:
+    def __init__(self, group: str, services: list[Service]) -> None:
         super().__init__()
-        self.journey = journey
         self.group = group
         self.services = services
 

@@ -168,10 +168,6 @@ class ChoiceList(Vertical):
         yield from self._items
 
     @property
-    def items(self) -> list[ChoiceItem]:
-        return list(self._items)
-
-    @property
     def selected(self) -> tuple[str, ...]:
         return tuple(item.choice.key for item in self._items if item.selected)
 

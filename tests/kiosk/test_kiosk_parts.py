@@ -4,7 +4,9 @@ font, plain-language statuses, and `assist kiosk` itself."""
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -86,7 +88,8 @@ def test_the_big_font_draws_every_reference_character_and_fits_80_columns():
 ])
 def test_statuses_in_plain_words(status, council, english):
     assert statuses.describe(status, translator("en"), council=council) == english
-    assert statuses.describe(status, translator("cy"), council=council)
+    welsh = statuses.describe(status, translator("cy"), council=council)
+    assert welsh and (welsh != english or status == "some_new_status")  # an unknown status is shown as written
 
 
 def test_assist_kiosk_is_a_command(run):
@@ -145,3 +148,13 @@ async def test_only_the_first_nine_choices_carry_a_number():
         assert not choices.pick_number(10) and choices.pick_number(9)
         await pilot.pause()
         assert [m.key for m in picked if isinstance(m, ChoiceList.Picked)][:1] == ["9"]
+
+
+def test_every_theme_sets_every_colour_the_stylesheets_use():
+    from kiosk import themes
+
+    for theme in (themes.CONTRAST, themes.YELLOW_ON_BLACK):
+        assert set(themes.VARIABLE_NAMES) <= set(theme.variables), theme.name
+    css = "".join(path.read_text() for path in Path(themes.__file__).parent.rglob("*.tcss"))
+    used = set(re.findall(r"\$(kiosk-[a-z-]+)", css))
+    assert used <= set(themes.VARIABLE_NAMES)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import click
 
+from sync import reference
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples" / "paper-forms.jsonl"
 
 
@@ -50,10 +52,11 @@ def wait_for(condition, what: str, seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
-def start_council(folder: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_council(folder: Path, port: int, env: dict[str, str], output=None) -> subprocess.Popen:
     print(f"\n$ assist council serve --port {port} --db {folder / 'council.db'} --api-key demo-key &", flush=True)
     council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port),
-                                "--db", str(folder / "council.db"), "--api-key", "demo-key"], env=env)
+                                "--db", str(folder / "council.db"), "--api-key", "demo-key"], env=env,
+                               stdout=output, stderr=output)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with socket.socket() as probe:
@@ -111,9 +114,10 @@ def prepare(folder: Path) -> tuple[dict[str, str], int]:
     return env, port
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen:
+def start_worker(env: dict[str, str], output=None) -> subprocess.Popen:
     print("\n$ assist sync run &", flush=True)
-    return subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], env={**env, "ASSIST_SYNC__POLL_SECONDS": "2"})
+    return subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], env={**env, "ASSIST_SYNC__POLL_SECONDS": "2"},
+                            stdout=output, stderr=output)
 
 
 def stop_all(*processes: subprocess.Popen) -> None:
@@ -128,13 +132,8 @@ def kiosk(folder: Path) -> None:
     env, port = prepare(folder)
     log = folder / "services.log"
     with log.open("a") as services_log:
-        quiet = {**env, "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
-        council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port), "--db",
-                                    str(folder / "council.db"), "--api-key", "demo-key"], env=quiet,
-                                   stdout=services_log, stderr=services_log)
-        worker = subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"],
-                                  env={**quiet, "ASSIST_SYNC__POLL_SECONDS": "2"}, stdout=services_log,
-                                  stderr=services_log)
+        council = start_council(folder, port, env, services_log)
+        worker = start_worker(env, services_log)
         try:
             subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
         finally:
@@ -181,7 +180,7 @@ def story(folder: Path) -> None:
         store.request("sync_now")
         wait_for(lambda: store.lookup(references[0]).council_status == "closed", "the status to come back")
         found = store.lookup(references[0])
-        print(f"\nA resident checks {found.reference[:3]}-{found.reference[3:6]}-{found.reference[6:]}:")
+        print(f"\nA resident checks {reference.display(found.reference)}:")
         for entry in found.history:
             print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
         assist("sync", "status", env=env)

@@ -58,6 +58,9 @@ async def auto_pilot(pilot):
         pilot.app.focused.insert_text_at_cursor("outside 3 Market Square")
         for key in ("enter", "2", "enter", "enter", "enter", "2", "enter"):
             await pilot.press(key)
+        await pilot.pause()
+        # measure a whole journey or nothing: a change to the questions must not halve it quietly
+        assert type(pilot.app.screen).__name__ == "ConfirmationScreen", type(pilot.app.screen).__name__
     pilot.app.exit()
 
 app.run(headless=True, size=(80, 24), auto_pilot=auto_pilot)
@@ -107,7 +110,10 @@ async def _keypress_latency(store_path: str) -> tuple[list[float], list[float]]:
                 frames.clear()
                 start = time.perf_counter()
                 app._driver.send_message(events.Key("enter", None))
+                deadline = time.perf_counter() + 5
                 while not any(screen is not before for _, screen in frames):
+                    if time.perf_counter() > deadline:  # Enter showed an error instead of moving on
+                        raise RuntimeError(f"Enter did not leave {type(before).__name__}")
                     await asyncio.sleep(0.0005)
                 drawn = next(at for at, screen in frames if screen is not before)
                 samples.append((drawn - start) * 1000)

@@ -27,7 +27,6 @@ import itertools
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable
 from fnmatch import fnmatch
 from typing import Any
@@ -37,6 +36,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.peers import serve_in_thread
 
 JSON = "application/json; charset=utf-8"
 XML = "text/xml; charset=utf-8"
@@ -204,31 +205,14 @@ def start_misbehaving_server() -> MisbehavingServer:
         return holder["server"].answer(request)
 
     app = Starlette(routes=[Route("/{scenario}/{path:path}", endpoint, methods=["GET", "POST"])])
-    sock = socket.create_server(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", date_header=False,
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"misbehaving-server-{port}")
-    url = MisbehavingServer(f"http://127.0.0.1:{port}/")
-    url.server, holder["server"] = server, url
-    url._thread, url._socket = thread, sock  # type: ignore[attr-defined]
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the misbehaving server did not start")
-        time.sleep(0.01)
+    running = serve_in_thread(app, name="misbehaving", date_header=False)
+    url = MisbehavingServer(f"http://127.0.0.1:{running.port}/")
+    url.server, url.running, holder["server"] = running.server, running, url
     return url
 
 
 def stop_misbehaving_server(url: MisbehavingServer, timeout: float = 10) -> None:
-    url.server.should_exit = True
-    url._thread.join(timeout)  # type: ignore[attr-defined]
-    url._socket.close()  # type: ignore[attr-defined]
-    if url._thread.is_alive():  # type: ignore[attr-defined]
-        raise RuntimeError("the misbehaving server did not stop")
+    url.running.stop(timeout)
 
 
 class RawServer:

@@ -36,6 +36,7 @@ class CouncilServer(str):
     app: Any
     db_path: Path
     server: uvicorn.Server
+    running: "Running"
 
     @property
     def port(self) -> int:
@@ -63,37 +64,54 @@ class CouncilClock:
             return self._now
 
 
-def start_council_server(db_path: str | Path, **options: Any) -> CouncilServer:
-    """Start the back office on a free loopback port in a daemon thread; stop it with
-    `stop_council_server`. The generic part of the `council_server` fixture."""
-    app = create_app(db_path, **options)
+class Running:
+    """A uvicorn server in a daemon thread on its own loopback socket."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, sock) -> None:
+        self.server, self.thread, self.sock = server, thread, sock
+        self.port = sock.getsockname()[1]
+
+    def stop(self, timeout: float = 10) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.sock.close()
+        if self.thread.is_alive():
+            raise RuntimeError(f"the server on port {self.port} did not stop")
+
+
+def serve_in_thread(app: Any, *, name: str, **config: Any) -> Running:
+    """Serve `app` on a free loopback port (with TCP_NODELAY, as `assist council serve` does) in
+    a daemon thread, once it is listening: the one way every test peer is started."""
     sock = listen("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",
-                            timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **{"lifespan": "off",
+                                                                        "timeout_graceful_shutdown": 1, **config}))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"council-server-{port}")
+                              name=f"{name}-{sock.getsockname()[1]}")
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             sock.close()
-            raise RuntimeError("the council server did not start")
+            raise RuntimeError(f"the {name} server did not start")
         time.sleep(0.01)
-    url = CouncilServer(f"http://127.0.0.1:{port}/")
-    url.app, url.db_path, url.server = app, Path(db_path), server
-    url._thread, url._socket = thread, sock  # type: ignore[attr-defined]
+    return Running(server, thread, sock)
+
+
+def start_council_server(db_path: str | Path, **options: Any) -> CouncilServer:
+    """Start the back office on a free loopback port in a daemon thread; stop it with
+    `stop_council_server`. The generic part of the `council_server` fixture."""
+    app = create_app(db_path, **options)
+    running = serve_in_thread(app, name="council", date_header=False, lifespan="on", timeout_graceful_shutdown=2)
+    url = CouncilServer(f"http://127.0.0.1:{running.port}/")
+    url.app, url.db_path, url.server, url.running = app, Path(db_path), running.server, running
     return url
 
 
 def stop_council_server(url: CouncilServer, timeout: float = 10) -> None:
-    url.server.should_exit = True
-    url._thread.join(timeout)  # type: ignore[attr-defined]
-    url._socket.close()  # type: ignore[attr-defined]
-    url.app.state.db.close()  # already closed by the lifespan; harmless twice
-    if url._thread.is_alive():  # type: ignore[attr-defined]
-        raise RuntimeError("the council server did not stop")
+    try:
+        url.running.stop(timeout)
+    finally:
+        url.app.state.db.close()  # already closed by the lifespan; harmless twice
 
 
 @pytest.fixture

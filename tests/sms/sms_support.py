@@ -9,15 +9,11 @@ tests/sms has no __init__.py on purpose: with one, pytest would import it as a p
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -29,6 +25,7 @@ from sync.config import load_settings
 from sync.store import Store
 from sms.app import INBOUND_PATH, STATUS_PATH, create_app
 from sms.simulator import Exchange, inbound_params, replies, sign
+from tests.peers import Running, serve_in_thread
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://sms.brackenford.example"
@@ -138,26 +135,15 @@ class LoopbackServer(str):
     """A running server's base URL (no trailing slash), with its app and server."""
 
     app: Any
-    server: uvicorn.Server
-    thread: threading.Thread
+    running: Running
 
 
 def serve(app) -> LoopbackServer:
-    sock = socket.create_server(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"loopback-{port}")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("loopback server did not start")
-        time.sleep(0.01)
-    url = LoopbackServer(f"http://127.0.0.1:{port}")
-    url.app, url.server, url.thread = app, server, thread
+    running = serve_in_thread(app, name="loopback")
+    url = LoopbackServer(f"http://127.0.0.1:{running.port}")
+    url.app, url.running = app, running
     return url
 
 
 def stop(url: LoopbackServer) -> None:
-    url.server.should_exit = True
-    url.thread.join(timeout=5)
+    url.running.stop(timeout=5)

@@ -183,15 +183,22 @@ def test_purging_removes_texting_personal_data_and_keeps_opt_outs_as_a_hash(stor
 
 
 def test_migration_4_applies_on_a_store_with_data(tmp_path):
+    from cryptography.fernet import Fernet
+    from sync.crypto import Vault
+
     path = tmp_path / "old.db"
     old = db_module.connect(path, migrate=False)
     migrations.apply(old, target=3)
+    vault = Vault(Fernet.generate_key())
+    saved = Store(old, vault, device_id="kiosk-2025").enqueue(draft())  # a resident's request, before texting
     old.conn.close()
     db = db_module.connect(path)
     tables = {row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"sms_numbers", "sms_inbound", "sms_rate", "sms_conversations", "sms_texts", "sms_status_events",
             "sms_secrets"} <= tables
-    assert migrations.LATEST >= 4
+    store = Store(db, vault, device_id="kiosk-2026")
+    assert store.personal(saved.reference)["notify_phone"] == PHONE  # kept, and texting can use it
+    assert texts.queue_reference_texts(store) == 1
 
 
 def test_segments_gsm_extension_and_ucs2(store):

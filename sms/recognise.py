@@ -60,10 +60,6 @@ FUZZY_MIN_CHARS = 6
 DISTINCTIVE_MIN_CHARS = 5
 STREET_CUTOFF = 86
 MAX_CHOICES = 5
-#: Last words that make a name a street's: without them ("station") a name is the street's only
-#: after a house number.
-STREET_TYPES = frozenset(gazetteer.ABBREVIATIONS.values()) | {
-    "way", "walk", "grove", "rise", "mews", "view", "green", "row", "hill", "parade", "park", "gate"}
 #: Words after which a single-word place name (library, church) is taken for a landmark.
 GENERIC_NAME_WORDS = frozenset({"cottage", "farm", "house", "lodge", "barn", "the", "old", "bank", "granary",
                                 "forge", "bakery", "rectory", "hillside", "meadow", "tree", "school"})
@@ -95,11 +91,6 @@ def _stem(word: str) -> str:
                     word = word[:-1]
                 break
     return word
-
-
-def _place_words(text: str) -> list[str]:
-    """Words as the gazetteer reads addresses: abbreviations spelt out ("St Mary's Rd" -> street marys road)."""
-    return [gazetteer.ABBREVIATIONS.get(word, word) for word in _tokens(text)]
 
 
 @dataclass(frozen=True)
@@ -252,14 +243,14 @@ class Recogniser:
         pairs = [tuple(row) for row in conn.execute("SELECT DISTINCT street, town FROM addresses WHERE street != ''")]
         forms, owners, towns = [], [], {}
         for index, (street, town) in enumerate(pairs):
-            words = _place_words(street)
+            words = gazetteer.address_words(street)
             forms.append(" ".join(words))
             owners.append((index, False))
-            if len(words) > 1 and words[-1] in STREET_TYPES:
+            if len(words) > 1 and words[-1] in gazetteer.STREET_TYPES:
                 forms.append(" ".join(words[:-1]))
                 owners.append((index, True))
             if town:
-                towns[" ".join(_place_words(town))] = town
+                towns[" ".join(gazetteer.address_words(town))] = town
         landmarks = self._landmarks(conn)
         by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         for _alias, alias_words, row_id in landmarks:
@@ -278,7 +269,7 @@ class Recogniser:
             name = address.split(",")[0].strip()
             if not name or name == street:
                 continue
-            names[row_id] = _place_words(name)
+            names[row_id] = gazetteer.address_words(name)
         tails: dict[tuple[str, ...], set[int]] = {}
         for row_id, words in names.items():
             for size in (1, 2):
@@ -301,7 +292,7 @@ class Recogniser:
         if conn.execute("SELECT 1 FROM addresses LIMIT 1").fetchone() is None:
             return None
         streets = self._streets()
-        words = _place_words(text)
+        words = gazetteer.address_words(text)
         town_filter = self._towns_named(words, streets)
         if found := self._postcode(text, words):
             return found

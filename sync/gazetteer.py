@@ -77,7 +77,7 @@ ABBREVIATIONS = {
     "tce": "terrace", "ct": "court",
 }
 #: Last words that mark an address part as the street when no house number does.
-_STREET_TYPES = frozenset(ABBREVIATIONS.values()) | {
+STREET_TYPES = frozenset(ABBREVIATIONS.values()) | {
     "way", "walk", "grove", "rise", "mews", "view", "green", "row", "hill", "parade", "approach", "park", "gate",
 }
 _WORD = re.compile(r"[^\W_]+")
@@ -175,7 +175,7 @@ def _postcode_prefixes(query: str) -> list[tuple[str, int]]:
     return prefixes
 
 
-def _words(text: str) -> list[str]:
+def address_words(text: str) -> list[str]:
     """Lower-case words with accents, apostrophes and abbreviations taken out ("St Mary's Rd" ->
     street marys road), the same for the index and for a query so the two always meet."""
     text = unicodedata.normalize("NFKD", text.lower())
@@ -219,8 +219,8 @@ def _split_parts(parts: list[str]) -> tuple[str, str, str]:
         if match := _NUMBERED_STREET.search(part):
             return match.group(1), match.group(2).strip(), _part(parts, index + 1)
     for index, part in enumerate(parts):
-        words = _words(part)
-        if words and words[-1] in _STREET_TYPES:
+        words = address_words(part)
+        if words and words[-1] in STREET_TYPES:
             return "", part, _part(parts, index + 1)
     index = 1 if len(parts) >= 3 else 0
     return "", parts[index], _part(parts, index + 1)
@@ -426,7 +426,7 @@ class _Rows:
         town = self._value(record, "town") or town
         self.first_seen[uprn] = line
         return [uprn, address, street, number, town, postcode, postcode.replace(" ", ""), lat, lon,
-                _sort_key(street, number, address), " ".join(_words(address)), easting, northing]
+                _sort_key(street, number, address), " ".join(address_words(address)), easting, northing]
 
     def _coordinates(self, record: list[str]) -> tuple[float | None, float | None, float | None, float | None]:
         """(lat, lon, None, None) when the row has degrees, else (None, None, easting, northing)."""
@@ -524,7 +524,7 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10) -> list[Place
         if rows:
             rows.sort(key=lambda row: (row[5], row[6]))
             return [Place(*row[:5]) for row in rows[:limit]]
-    words = _words(query)[:MAX_QUERY_WORDS]
+    words = address_words(query)[:MAX_QUERY_WORDS]
     if not words:
         return []
     return _text_search(conn, words, limit) or _street_search(db, words, limit)
@@ -559,7 +559,7 @@ def _closeness(wanted: str, address: str, street: str, search_text: str) -> tupl
     """
     end = address.find(street) + len(street) if street and street in address else len(address)
     typed = set(wanted.split())
-    untyped = sum(word not in typed for word in _words(address[:end]))
+    untyped = sum(word not in typed for word in address_words(address[:end]))
     return -round(fuzz.partial_ratio(wanted, search_text)), untyped
 
 
@@ -615,9 +615,9 @@ def _streets(db: sqlite_utils.Database) -> tuple[list[tuple[str, str]], list[str
     streets = db.conn.execute("SELECT DISTINCT street, town FROM addresses WHERE street != ''").fetchall()
     choices, owners = [], []
     for index, (street, town) in enumerate(streets):
-        words = _words(street)
-        forms = dict.fromkeys([" ".join(words), " ".join(words + _words(town))])
-        if len(words) > 1 and words[-1] in _STREET_TYPES:
+        words = address_words(street)
+        forms = dict.fromkeys([" ".join(words), " ".join(words + address_words(town))])
+        if len(words) > 1 and words[-1] in STREET_TYPES:
             forms[" ".join(words[:-1])] = None
         choices += forms
         owners += [index] * len(forms)

@@ -21,8 +21,10 @@ COMMANDS = {
     "gazetteer": "sync.commands.gazetteer:gazetteer",
     "kiosk": "kiosk.commands:kiosk",
     "outbox": "sync.commands.outbox:outbox",
+    "report": "sync.commands.report:report",
     "sms": "sms.commands:sms",
     "sync": "sync.commands.sync:sync_group",
+    "volunteer": "sync.commands.volunteer:volunteer",
 }
 
 

@@ -187,6 +187,59 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ) WITHOUT ROWID""",
         "CREATE INDEX submissions_texting ON submissions (created_at) WHERE notify_phone IS NOT NULL",
     ]),
+    (5, "volunteers and staff, the audit log, help recorded on submissions", [
+        # One row per volunteer or supervisor of this kiosk. The PIN only ever as an argon2 hash;
+        # `failed_pins` counts wrong PINs in a row and `locked_until` ends a lockout.
+        """CREATE TABLE volunteers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            role TEXT NOT NULL CHECK (role IN ('volunteer', 'supervisor')),
+            pin_hash TEXT NOT NULL,
+            failed_pins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            disabled_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # Who did what and whether it was allowed: sign-ins, failures, staff actions. `actor` is a
+        # volunteer's name or `cli`; `subject` a reference or a volunteer's name; never a PIN and
+        # never a resident's personal data.
+        """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused', 'failed')),
+            subject TEXT,
+            detail TEXT
+        )""",
+        "CREATE INDEX audit_log_at ON audit_log (at)",
+        # A submission made with a volunteer's help: who helped (kept on this kiosk; the council is
+        # told only that a volunteer helped, unless configured) and what the resident agreed to:
+        # 'resident_types' (the volunteer helps, the resident types) or 'volunteer_types'.
+        "ALTER TABLE submissions ADD COLUMN assisted_by TEXT",
+        "ALTER TABLE submissions ADD COLUMN assist_consent TEXT",
+    ]),
+    (6, "privacy-safe session events for the take-up report", [
+        # What a resident's visit or text conversation did, never who they are or what they typed:
+        # `session` is a random id per visit, `step` a question key. No CHECK on `event`: the
+        # report must survive rows it does not understand (an older or newer version wrote them).
+        """CREATE TABLE session_events (
+            id INTEGER PRIMARY KEY,
+            session TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,
+            service_code TEXT,
+            language TEXT,
+            step TEXT,
+            assisted INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX session_events_at ON session_events (at)",
+        "CREATE INDEX session_events_session ON session_events (session, id)",
+    ]),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

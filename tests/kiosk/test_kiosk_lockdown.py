@@ -9,7 +9,6 @@ import logging
 import pytest
 from textual.command import CommandPalette
 
-import locales
 from kiosk import themes
 from kiosk.app import ERROR_RETURN_SECONDS, KioskApp
 from kiosk.screens.error import ErrorScreen
@@ -159,11 +158,10 @@ async def test_the_status_line_is_read_from_the_store_and_never_alarms(make_app,
         assert str(app.screen.query_one("#status-line").content).startswith("In touch with the council at 09:00")
 
 
-async def test_right_to_left_languages_put_text_on_the_right(make_app, monkeypatch):
-    monkeypatch.setattr(locales, "RIGHT_TO_LEFT", frozenset({"cy"}))  # until Arabic and Urdu ship
+async def test_right_to_left_languages_put_text_on_the_right(make_app):
     app = make_app()
     async with app.run_test() as pilot:
-        await keys(pilot, "2")
+        await choose(pilot, "ar")
         assert app.has_class("-rtl")
         heading = app.screen.query_one(".heading")
         assert heading.styles.text_align == "right"

@@ -82,6 +82,7 @@ class KioskSettings:
     library_name: str = setting("Central Library", "Where the kiosk stands, as residents and the council know it.")
     timeout_seconds: int = setting(180, "Seconds without input before the inactivity warning appears.", minimum=30)
     warning_seconds: int = setting(60, "Seconds the inactivity warning counts down before the session is wiped (WCAG 2.2.1: at least 20).", minimum=20)
+    name_volunteer_to_council: bool = setting(False, "Name the volunteer who helped in the description sent to the council (\"with help from Sam (volunteer)\"). Off: the council is told only that a volunteer helped; the name stays in this kiosk's store.")
     bidi: str = setting("reorder", "Right-to-left text (Arabic, Urdu): `reorder` puts each line in display order for terminals that draw characters as they come, like foot; `terminal` leaves it to a terminal that reorders by itself.", choices=("reorder", "terminal"))
 
 

@@ -394,6 +394,10 @@ class Draft:
     contact: dict[str, str] | None = None  # name, phone, email: only with the resident's consent
     notify_phone: str | None = None  # E.164; the resident asked for texts about this request
     idempotency_key: str = ""
+    #: A volunteer's help, None when the resident was not helped: who helped (their name, kept on
+    #: this kiosk) and what the resident agreed to ("resident_types" or "volunteer_types").
+    assisted_by: str | None = None
+    assist_consent: str | None = None
 
 
 def to_draft(service: Service, answers: Mapping[str, Any], *, channel: str, language: str,

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 STATES = ("queued", "sending", "awaiting_id", "accepted", "needs_attention", "cancelled", "exported")
 CHANNELS = ("kiosk", "sms", "paper")
+#: What a resident helped by a volunteer agreed to: the volunteer helps and the resident types,
+#: or the volunteer may type for them.
+ASSIST_CONSENTS = ("resident_types", "volunteer_types")
 #: Which state may follow which. `sending` -> `sending` is a retry of an ambiguous send, and
 #: `awaiting_id` -> `awaiting_id` a token poll that found no id yet.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -101,6 +104,7 @@ class Claimed:
     device_id: str
     payload: dict[str, Any]
     contact: dict[str, str] | None
+    assisted_by: str | None = None  # the volunteer who helped, if one did
 
     @property
     def ambiguous(self) -> bool:
@@ -177,6 +181,10 @@ class Store:
         """
         if draft.channel not in CHANNELS:
             raise ValueError(f"unknown channel {draft.channel!r}")
+        if (draft.assisted_by is None) != (draft.assist_consent is None) or \
+                draft.assist_consent not in (None, *ASSIST_CONSENTS):
+            raise ValueError("a submission made with help needs the volunteer's name and one of "
+                             f"{', '.join(ASSIST_CONSENTS)} (got {draft.assist_consent!r})")
         key = draft.idempotency_key or str(uuid.uuid4())
         now = self._now()
         row = {
@@ -189,6 +197,8 @@ class Store:
             "notify_phone": self.vault.seal(draft.notify_phone),
             "created_at": iso(created_at) if created_at else now, "updated_at": now, "next_attempt_at": now,
         }
+        if draft.assisted_by is not None:  # unassisted: the columns' NULLs say so
+            row |= {"assisted_by": draft.assisted_by, "assist_consent": draft.assist_consent}
         with db_module.write(self.db) as conn:
             for _ in range(8):
                 row["reference"] = reference or reference_module.new_reference()
@@ -247,12 +257,13 @@ class Store:
                       {scope}
                     ORDER BY next_attempt_at, id LIMIT ?)
                 RETURNING id, reference, state, service_code, backoffice, attempts, token, created_at,
-                          first_sent_at, device_id, payload, contact""",
+                          first_sent_at, device_id, payload, contact, assisted_by""",
                 (owner, until, due, now, *params, limit)).fetchall()
         claimed = [Claimed(
             id=row[0], reference=row[1], state=row[2], service_code=row[3], backoffice=row[4], attempts=row[5],
             token=row[6], created_at=parse_iso(row[7]), first_sent_at=parse_iso(row[8]) if row[8] else None,
             device_id=row[9], payload=self.vault.open(row[10]) or {}, contact=self.vault.open(row[11]),
+            assisted_by=row[12],
         ) for row in rows]
         return sorted(claimed, key=lambda item: item.id)
 
@@ -347,7 +358,13 @@ class Store:
         return self.rng.uniform(0, ceiling)
 
     def cancel(self, reference: str, reason: str) -> None:
-        """Staff cancel a submission that has not gone, with a reason kept in its history."""
+        """Staff cancel a submission that has not gone, with a reason kept in its history.
+
+        Staff act through sync.volunteers (cancel, resend, correct), which checks who may and
+        audits it in the same transaction; these methods are the changes themselves."""
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("a cancellation needs a reason, kept in the request's history")
         with db_module.write(self.db) as conn:
             submission_id = self._id_for(conn, reference)
             self._move(conn, submission_id, None, "cancelled", {"cancel_reason": reason, "lease_owner": None,
@@ -355,11 +372,37 @@ class Store:
                        history=("cancelled", reason))
 
     def requeue(self, reference: str, note: str) -> None:
-        """Staff send a `needs_attention` submission again, after correcting it."""
+        """Staff send a `needs_attention` submission again, once the council's reason is dealt with."""
+        self.correct(reference, note=note)
+
+    def correct(self, reference: str, *, location: dict[str, Any] | None = None,
+                attributes: dict[str, Any] | None = None, description: str | None = None, note: str) -> None:
+        """Correct a `needs_attention` submission and queue it again, in one transaction.
+
+        Only what is given changes: `location` and `description` replace the old ones, and
+        `attributes` are merged into the old ones (a None value removes that attribute). The
+        payload is sealed again and `note` goes into the history. Any other state is refused
+        with TransitionError: a submission that may be at the council must never be sent twice.
+        """
         with db_module.write(self.db) as conn:
             submission_id = self._id_for(conn, reference)
-            self._move(conn, submission_id, None, "queued", {"next_attempt_at": self._now(), "last_error": None},
-                       history=("queued", note))
+            state, sealed = conn.execute("SELECT state, payload FROM submissions WHERE id = ?",
+                                         (submission_id,)).fetchone()
+            if state != "needs_attention":
+                raise TransitionError(f"{reference_module.display(reference_module.parse(reference))} is {state}: "
+                                      "only a request that needs attention can be corrected or sent again")
+            changes: dict[str, Any] = {"next_attempt_at": self._now(), "last_error": None}
+            if location is not None or attributes is not None or description is not None:
+                payload = self.vault.open(sealed)
+                if location is not None:
+                    payload["location"] = dict(location)
+                if attributes is not None:
+                    merged = {**(payload.get("attributes") or {}), **attributes}
+                    payload["attributes"] = {code: value for code, value in merged.items() if value is not None}
+                if description is not None:
+                    payload["description"] = description
+                changes["payload"] = self.vault.seal(payload)
+            self._move(conn, submission_id, None, "queued", changes, history=("queued", note or None))
 
     def _id_for(self, conn: sqlite3.Connection, reference: str) -> int:
         canonical = reference_module.parse(reference)

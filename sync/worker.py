@@ -25,7 +25,7 @@ import httpx
 from sync import reference as reference_module
 from sync import texts
 from sync.catalogue import Catalogue
-from sync.config import DEFAULT_BACKOFFICE, Settings
+from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings
 from sync.db import StoreError
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
@@ -50,17 +50,29 @@ REACHABILITY_EVERY = 5.0
 SEARCH_WINDOW_MAX = timedelta(days=89)
 
 
-def compose_description(description: str, reference: str) -> str:
-    """The resident's words with their reference, within Open311's 4,000 characters. The
+def compose_description(description: str, reference: str, note: str = "") -> str:
+    """The resident's words, a note for the council (such as how it was made) and the reference,
+    within Open311's 4,000 characters. Only the resident's words are shortened to fit: the
     reference is how this submission is found again at the council if an answer is lost."""
-    tag = f"\n\n[assist reference {reference_module.display(reference)}]"
+    tag = "".join(f"\n\n{part}" for part in (note, f"[assist reference {reference_module.display(reference)}]")
+                  if part)
     room = DESCRIPTION_MAX - len(tag)
     text = description if len(description) <= room else description[:room - 1] + "…"
     return (text + tag).strip()
 
 
-def request_fields(item: Claimed) -> list[tuple[str, str]]:
-    """The form fields of an Open311 POST for a claimed submission."""
+def assistance_note(assisted_by: str | None, kiosk: KioskSettings) -> str:
+    """What the council is told of a volunteer's help: that there was some, and where; the
+    volunteer's name only when `kiosk.name_volunteer_to_council` is on. Empty when unassisted."""
+    if not assisted_by:
+        return ""
+    helper = f"{assisted_by} (volunteer)" if kiosk.name_volunteer_to_council else "a volunteer"
+    return f"Submitted at {kiosk.library_name} with help from {helper}."
+
+
+def request_fields(item: Claimed, kiosk: KioskSettings | None = None) -> list[tuple[str, str]]:
+    """The form fields of an Open311 POST for a claimed submission (`kiosk`: the settings that
+    word the note of a volunteer's help; the defaults when not given)."""
     payload = item.payload
     fields = [("service_code", item.service_code)]
     location = payload.get("location") or {}
@@ -74,7 +86,8 @@ def request_fields(item: Claimed) -> list[tuple[str, str]]:
             fields += [(f"attribute[{code}][]", str(item_value)) for item_value in value]
         else:
             fields.append((f"attribute[{code}]", str(value)))
-    fields.append(("description", compose_description(payload.get("description") or "", item.reference)))
+    fields.append(("description", compose_description(payload.get("description") or "", item.reference,
+                                                      assistance_note(item.assisted_by, kiosk or KioskSettings()))))
     contact = item.contact or {}
     if contact.get("name"):
         first, _, last = contact["name"].rpartition(" ")
@@ -251,7 +264,7 @@ class Worker:
                 return
         if not marked:
             self.store.mark_sending(item.id, self.owner)
-        outcome = await client.create(request_fields(item))
+        outcome = await client.create(request_fields(item, self.settings.kiosk))
         self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
             reason = self._scrub(item, await self._refusal_reason(item, client, outcome))

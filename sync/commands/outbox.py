@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from assist.context import AppContext, pass_app
-from sync import reference
+from sync import reference, volunteers
 from sync.db import StoreError
 from sync.paper import import_jsonl
 from sync.store import STATES, TransitionError, parse_iso
@@ -128,10 +128,12 @@ def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
 @click.option("--reason", required=True, help="Why, kept in the submission's history.")
 @pass_app
 def cancel(app: AppContext, ref: str, reason: str) -> None:
-    """Cancel a submission that has not gone (queued, or needing attention), with a reason."""
+    """Cancel a submission that has not gone (queued, or needing attention), with a reason.
+
+    Recorded in the audit log as done by `cli`."""
     try:
-        app.store.cancel(ref, reason)
-    except TransitionError as error:
+        volunteers.cancel(app.store, volunteers.OPERATOR, ref, reason)
+    except (TransitionError, ValueError, StoreError) as error:
         raise click.ClickException(f"{ref}: cannot be cancelled ({error})") from None
     click.echo(f"cancelled {reference.display(reference.parse(ref))}")
 
@@ -141,10 +143,11 @@ def cancel(app: AppContext, ref: str, reason: str) -> None:
 @click.option("--note", required=True, help="What was checked or corrected, kept in the history.")
 @pass_app
 def requeue(app: AppContext, ref: str, note: str) -> None:
-    """Send a submission that needs attention again, once the council's reason is dealt with."""
+    """Send a submission that needs attention again, once the council's reason is dealt with.
+
+    Recorded in the audit log as done by `cli`."""
     try:
-        app.store.requeue(ref, note)
-    except TransitionError as error:
+        volunteers.resend(app.store, volunteers.OPERATOR, ref, note)
+    except (TransitionError, StoreError) as error:
         raise click.ClickException(f"{ref}: cannot be sent again ({error})") from None
-    app.store.request("sync_now")
     click.echo(f"queued {reference.display(reference.parse(ref))} again")

@@ -38,13 +38,18 @@ from kiosk.screens.error import ErrorScreen
 from kiosk.screens.location import LocationScreen
 from kiosk.screens.question import QuestionScreen
 from kiosk.screens.services import GroupScreen, ServiceScreen, UrgentScreen
-from kiosk.screens.start import LanguageScreen, WelcomeScreen
+from kiosk.screens.start import ChangeLanguageScreen, LanguageScreen, WelcomeScreen
 from kiosk.screens.status import ReferenceScreen
 from kiosk.screens.timeout import TimeoutScreen
 from kiosk.session import CONTACT, URGENT, Session
 from kiosk.speech import Speaker
 from kiosk.statuses import Connection
 from locales import N_
+from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
+from kiosk.screens.volunteer import ConsentScreen, VolunteerMenuScreen, VolunteerNameScreen
+from kiosk.widgets.banner import VolunteerBanner
+from sync import events as events_module
+from sync import volunteers
 from sync.config import Settings
 from sync.db import StoreError
 
@@ -56,6 +61,8 @@ ERROR_RETURN_SECONDS = 8
 STATUS_EVERY_SECONDS = 15
 #: More unexpected errors than this within a minute: stop, and let systemd start a fresh process.
 MAX_FAILURES = 5
+#: Why a visit ended without a submission, as the take-up report counts it.
+ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart"}
 #: Textual actions a resident must never reach (from a key, a link or anything else).
 LOCKED_ACTIONS = frozenset({"quit", "command_palette", "change_theme", "toggle_dark", "suspend_process",
                             "screenshot", "help_quit", "show_help_panel", "hide_help_panel"})
@@ -71,6 +78,9 @@ class KioskApp(App[None], inherit_bindings=False):
     BINDINGS = [
         Binding("f2", "toggle_colours", N_("Change colours"), key_display="F2", id="kiosk.colours"),
         Binding("f3", "read_aloud", N_("Read aloud"), key_display="F3", id="kiosk.read-aloud"),
+        Binding("f4", "change_language", N_("Language"), key_display="F4", id="kiosk.language"),
+        # Discreet: not in the key hints, and it leads only to a PIN.
+        Binding("f9", "volunteer", N_("Volunteer"), key_display="F9", show=False, id="kiosk.volunteer"),
         # Ctrl+Q stops the kiosk only when it was started with --allow-quit (demonstrations).
         Binding("ctrl+q", "stop", show=False, priority=True, system=True, id="kiosk.stop"),
         # Keys that quit, suspend, copy or open things in Textual or a terminal do nothing here.
@@ -103,6 +113,8 @@ class KioskApp(App[None], inherit_bindings=False):
         self.allow_quit = allow_quit
         self.languages = locales.enabled(settings.languages.enabled, settings.languages.reviewed_only)
         self.session = Session()
+        #: The volunteer or supervisor signed in at this kiosk, if any (sync/volunteers.py).
+        self.volunteer: volunteers.Volunteer | None = None
         self.catalogue = store.catalogue()
         self.connection: Connection | None = None
         self.last_input = monotonic()
@@ -137,6 +149,10 @@ class KioskApp(App[None], inherit_bindings=False):
             return self.speaker.available
         if action == "stop":
             return self.allow_quit
+        if action == "change_language":
+            return len(self.languages) > 1 and not isinstance(self.screen, (LanguageScreen, TimeoutScreen))
+        if action == "volunteer":
+            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen)) and not self.screen.id == "volunteer"
         return True
 
     def action_stop(self) -> None:
@@ -191,8 +207,10 @@ class KioskApp(App[None], inherit_bindings=False):
 
     @property
     def active(self) -> bool:
-        """Whether there is anything to protect: a page past the start, or anything chosen."""
-        return len(self.screen_stack) > 2 or not self.session.pristine or self.session.language != "en"
+        """Whether there is anything to protect: a page past the start, anything chosen, or a
+        volunteer signed in (an unattended kiosk must not stay signed in)."""
+        return (len(self.screen_stack) > 2 or not self.session.pristine or self.session.language != "en"
+                or self.volunteer is not None)
 
     def heartbeat(self) -> None:
         """Once a second (tests call it after moving the clock): time out, count down, refresh."""
@@ -243,10 +261,40 @@ class KioskApp(App[None], inherit_bindings=False):
     # -----------------------------------------------------------------------------------------
     # The journey
 
+    def record(self, event: str, step: str | None = None) -> None:
+        """One take-up event for this visit (sync/events.py): never anything the resident typed."""
+        session = self.session
+        events_module.record(self.store, session.id, event, channel="kiosk", language=session.language,
+                             service_code=session.service.code if session.service else None, step=step,
+                             assisted=session.assisted)
+
     def choose_language(self, code: str) -> None:
         self.session.language = code
         self._apply_language()
+        if not self.session.started:
+            self.session.started = True
+            self.record(events_module.STARTED)
         self.push_screen(WelcomeScreen())
+        if self.volunteer is not None and not self.session.assisted:
+            self.push_screen(ConsentScreen(self.volunteer.name))
+
+    def action_change_language(self) -> None:
+        self.push_screen(ChangeLanguageScreen())
+
+    async def change_language(self, code: str) -> None:
+        """Mid-visit: every page in the stack is drawn again in `code`, answers kept."""
+        await self.pop_screen()  # the language menu
+        if code == self.session.language:
+            return
+        self.session.language = code
+        self._apply_language()
+        if self.session.started:
+            self.record(events_module.LANGUAGE)
+        for screen in self.screen_stack[:-1]:  # drawn again when they are next shown
+            if isinstance(screen, KioskScreen):
+                screen.stale = True
+        if isinstance(self.screen, KioskScreen):
+            await self.screen.redraw()
 
     def choose_journey(self, journey: str) -> None:
         self.session.journey = journey
@@ -268,6 +316,7 @@ class KioskApp(App[None], inherit_bindings=False):
         if service is None:
             return
         self.session.choose_service(service)
+        self.record(events_module.SERVICE)
         self.show_page(self.session.first_page())
 
     def page_screen(self, page: str, *, changing: bool = False) -> Screen:
@@ -286,8 +335,10 @@ class KioskApp(App[None], inherit_bindings=False):
             if missing is not None:  # should not happen: every page was shown
                 self.push_screen(self.page_screen(missing, changing=changing))
                 return
+            self.record(events_module.CHECK)
             self.push_screen(CheckAnswersScreen())
             return
+        self.record(events_module.QUESTION, page)
         self.push_screen(self.page_screen(page, changing=changing))
 
     def advance(self, page: str) -> None:
@@ -333,6 +384,7 @@ class KioskApp(App[None], inherit_bindings=False):
         draft = session.draft(self.catalogue.version)
         saved = self.store.enqueue(draft)
         self._saving = True
+        self.record(events_module.SUBMITTED)
         try:
             self.store.request("sync_now")
         except StoreError as error:
@@ -349,6 +401,10 @@ class KioskApp(App[None], inherit_bindings=False):
     async def reset(self, reason: str, *, keep_language: bool = False, then: Screen | None = None) -> None:
         """Forget the session, in memory and on screen, and show the start (then `then`)."""
         self.speaker.stop()
+        if self.session.started and reason != "saved":
+            self.record(events_module.ABANDONED, ABANDON_STEP.get(reason, "restart"))
+        if reason == "timeout" and self.volunteer is not None:
+            self.sign_out("inactivity")
         self.session.wipe(self.session.language if keep_language else locales.SOURCE_LANGUAGE)
         self._saving = False
         self.warned_at = None
@@ -368,6 +424,86 @@ class KioskApp(App[None], inherit_bindings=False):
             await self.push_screen(then)
         self.refresh_connection()
         self.post_message(self.SessionEnded(reason))
+
+    # -----------------------------------------------------------------------------------------
+    # Volunteers and staff
+
+    def action_volunteer(self) -> None:
+        self.push_screen(VolunteerMenuScreen() if self.volunteer else VolunteerNameScreen())
+
+    def signed_in(self, volunteer: volunteers.Volunteer) -> None:
+        self.volunteer = volunteer
+        log.info("volunteer signed in on %s", self.settings.device_id)
+        self.call_later(self._safely, self._after_sign_in)
+
+    async def _after_sign_in(self) -> None:
+        await self.close_staff_pages()
+        self.show_banners()
+        if self.session.started and not self.session.assisted and self.volunteer is not None:
+            await self.push_screen(ConsentScreen(self.volunteer.name))
+
+    async def consented(self, consent: str | None) -> None:
+        """The resident's answer: None (no help wanted) signs the volunteer out."""
+        if isinstance(self.screen, ConsentScreen):
+            await self.pop_screen()
+        if self.volunteer is None:
+            return
+        if consent is None:
+            self.sign_out("declined")
+            return
+        self.session.assisted_by = self.volunteer.name
+        self.session.assist_consent = consent
+        self.record(events_module.ASSISTED)
+        self.show_banners()
+
+    def sign_out(self, reason: str) -> None:
+        """The volunteer stops helping ("button", "inactivity", "declined"). What the resident
+        agreed to stays with the submission: the help already given was given."""
+        volunteer, self.volunteer = self.volunteer, None
+        if volunteer is not None:
+            volunteers.sign_out(self.store, volunteer, reason)
+            log.info("volunteer signed out on %s (%s)", self.settings.device_id, reason)
+        self.show_banners()
+
+    async def sign_out_by_button(self) -> None:
+        self.sign_out("button")
+        await self.close_staff_pages()
+        self.notify(self.t("You are signed out"), timeout=4)
+
+    def open_dashboard(self) -> None:
+        if self.volunteer is not None:
+            self.switch_screen(DashboardScreen())
+
+    async def back_to_dashboard(self) -> None:
+        """After an action on one request: the dashboard again, with fresh figures."""
+        if isinstance(self.screen, AttentionScreen):
+            await self.pop_screen()
+        if isinstance(self.screen, DashboardScreen):
+            await self.screen.redraw()
+
+    def leave_for_maintenance(self) -> bool:
+        """A supervisor leaves the kiosk (systemd restarts it when maintenance is over). A volunteer
+        cannot: refused and audited by `volunteers.maintenance`."""
+        if self.volunteer is None:
+            return False
+        try:
+            volunteers.maintenance(self.store, self.volunteer)
+        except volunteers.NotAllowed:
+            return False
+        log.info("kiosk left for maintenance by a supervisor on %s", self.settings.device_id)
+        self.speaker.stop()
+        self.session.wipe()
+        self.exit()
+        return True
+
+    async def close_staff_pages(self) -> None:
+        while len(self.screen_stack) > 2 and getattr(self.screen, "STAFF", False):
+            await self.pop_screen()
+
+    def show_banners(self) -> None:
+        for screen in self.screen_stack:
+            for banner in screen.query(VolunteerBanner):
+                banner.show_current()
 
     # -----------------------------------------------------------------------------------------
     # Never a traceback on a public screen

@@ -11,11 +11,11 @@ through `Store.enqueue`. `wipe` forgets everything.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from locales import SOURCE_LANGUAGE
-from sync import flow
+from sync import events, flow
 from sync.catalogue import Service
 
 URGENT = "urgent"  # the service's urgent notice, before any question
@@ -33,6 +33,14 @@ class Session:
     contact_wanted: bool | None = None
     #: One per draft, so that a double tap on Send saves one submission, not two.
     idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: Links this visit's take-up events to each other (sync/events.py), and to nothing else.
+    id: str = field(default_factory=events.new_session)
+    #: Whether the visit's first event was recorded (it is, once a language is chosen).
+    started: bool = False
+    #: The volunteer helping, once the resident agreed, and what they agreed to
+    #: ('resident_types' or 'volunteer_types'); None when the resident is on their own.
+    assisted_by: str | None = None
+    assist_consent: str | None = None
 
     @property
     def pristine(self) -> bool:
@@ -49,6 +57,14 @@ class Session:
         self.service = None
         self.contact_wanted = None
         self.idempotency_key = str(uuid.uuid4())
+        self.id = events.new_session()
+        self.started = False
+        self.assisted_by = None
+        self.assist_consent = None
+
+    @property
+    def assisted(self) -> bool:
+        return self.assisted_by is not None
 
     # -----------------------------------------------------------------------------------------
     # Choosing a service and answering its questions
@@ -129,5 +145,6 @@ class Session:
 
     def draft(self, catalogue_version: str) -> flow.Draft:
         assert self.service is not None
-        return flow.to_draft(self.service, self.answers, channel="kiosk", language=self.language,
-                             catalogue_version=catalogue_version, idempotency_key=self.idempotency_key)
+        draft = flow.to_draft(self.service, self.answers, channel="kiosk", language=self.language,
+                              catalogue_version=catalogue_version, idempotency_key=self.idempotency_key)
+        return replace(draft, assisted_by=self.assisted_by, assist_consent=self.assist_consent)

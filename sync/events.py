@@ -32,8 +32,9 @@ QUESTION = "question"
 CHECK = "check"
 #: The submission was saved in the outbox.
 SUBMITTED = "submitted"
-#: The resident left without submitting: started again, walked away (timeout), or the
-#: conversation expired. `step` says which of "restart", "timeout" or "expired".
+#: The resident left without submitting: started again, walked away (timeout), the conversation
+#: expired, or an error sent the kiosk back to its start. `step` says which of "restart",
+#: "timeout", "expired" or "error".
 ABANDONED = "abandoned"
 #: A volunteer began helping in this session (the resident agreed).
 ASSISTED = "assisted"

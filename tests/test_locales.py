@@ -99,3 +99,44 @@ def test_only_reviewed_languages_when_asked():
     assert locales.enabled([], reviewed_only=True) == ["en"]  # Welsh is still a draft
     assert locales.enabled(["cy", "xx"], reviewed_only=False) == ["en", "cy"]
     assert not locales.manifest("cy").reviewed and locales.manifest("en").reviewed
+
+
+#: Every language the languages issue asks for, English first.
+ALL_LANGUAGES = ["en", "cy", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn"]
+
+
+def test_all_ten_languages_ship_with_a_manifest():
+    assert locales.shipped() == ALL_LANGUAGES
+    for code in ALL_LANGUAGES[1:]:
+        assert (locales.LOCALE_DIR / code / "manifest.toml").exists(), code
+
+
+def test_the_readme_states_each_languages_review_status_as_its_manifest_does():
+    rows = {}
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        found = re.match(r"\| (.+?) \| `([a-z]{2})` \| (.+) \|$", line)
+        if found:
+            rows[found[2]] = found[3]
+    assert sorted(rows) == sorted(locales.shipped())
+    for code in TRANSLATED:
+        reviewed = locales.manifest(code)
+        if reviewed.reviewed:
+            assert reviewed.reviewed_by in rows[code] and reviewed.reviewed_on in rows[code], code
+        else:
+            assert "not yet reviewed" in rows[code], code
+
+
+@pytest.mark.parametrize("code", ALL_LANGUAGES)
+def test_dates_and_numbers_are_written_the_languages_way(code):
+    """Babel's data for each locale: the month in the language's words, its own digits grouping."""
+    from babel import Locale
+    from babel.dates import format_date
+    from babel.numbers import format_decimal
+
+    t = locales.Translator(code)
+    day = datetime(2026, 11, 24).date()
+    babel_locale = Locale.parse("en_GB" if code == "en" else code)
+    assert t.date(day) == format_date(day, "long", locale=babel_locale)
+    assert t.number(1234567.5) == format_decimal(1234567.5, locale=babel_locale)
+    if code not in ("en", "cy"):
+        assert t.date(day) != locales.Translator("en").date(day), "not the English month"

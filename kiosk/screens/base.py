@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, TextArea
 
 from kiosk.i18n import Speaks
 from kiosk.widgets.choices import ChoiceList
+from kiosk.widgets.banner import VolunteerBanner
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from locales import N_
@@ -40,6 +41,7 @@ class KioskScreen(Speaks, Screen):
 
     def compose(self):
         yield TopBar(id="top-bar")
+        yield VolunteerBanner()
         with VerticalScroll(id="body"):
             if self.CAN_GO_BACK:
                 yield BackLink()
@@ -49,6 +51,30 @@ class KioskScreen(Speaks, Screen):
 
     def compose_body(self):
         yield from ()
+
+    #: The resident changed language while this page was under another: draw it again when shown.
+    stale = False
+
+    async def on_screen_resume(self) -> None:
+        if self.stale:
+            await self.redraw()
+
+    async def redraw(self) -> None:
+        """Draw the page again in the resident's new language: what they had typed but not yet
+        sent stays in its field, and the focus starts where it did when the page opened."""
+        typed = {field.id: field.value for field in self.query(Input) if field.id}
+        written = {area.id: area.text for area in self.query(TextArea) if area.id}
+        self.stale = False
+        await self.recompose()
+        for field in self.query(Input):
+            if field.id in typed:
+                field.value = typed[field.id]
+        for area in self.query(TextArea):
+            if area.id in written:
+                area.text = written[area.id]
+        started = self.on_mount()
+        if started is not None:
+            await started
 
     def on_mount(self) -> None:
         for field in self.query("Input, TextArea"):

@@ -45,6 +45,18 @@ class LanguageScreen(KioskScreen):
         self.app.choose_language(message.key)  # type: ignore[attr-defined]
 
 
+class ChangeLanguageScreen(LanguageScreen):
+    """The same choice mid-visit (F4 or the top bar's "Language"): answers are kept, and Back
+    leaves the language as it was."""
+
+    CAN_GO_BACK = True
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        message.prevent_default()  # not LanguageScreen's handler too: this is not a new visit
+        self.app.call_later(self.app.change_language, message.key)  # type: ignore[attr-defined]
+
+
 class WelcomeScreen(OneButtonScreen):
     def compose_body(self):
         app = self.app

@@ -1,0 +1,245 @@
+"""The staff dashboard, for a signed-in volunteer or supervisor: what this kiosk holds and whether
+it reaches the council, the requests the council refused (with its reason) and what to do about
+them, "sync now", and, for a supervisor, leaving the kiosk for maintenance.
+
+Everything is read from the store, so it works offline. Residents' personal data is shown only
+as far as a fix needs it: the place and the description of a refused request, never contact
+details. Every action goes through `sync.volunteers`, which records it in the audit log.
+"""
+
+from __future__ import annotations
+
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Static, TextArea
+
+from kiosk.i18n import local_time
+from kiosk.screens.volunteer import StaffScreen
+from kiosk.widgets.choices import Choice, ChoiceList
+from kiosk.widgets.fields import ErrorSummary, FieldError
+from locales import N_
+from sync import flow
+from sync import reference as references
+from sync import volunteers
+from sync.store import TransitionError, parse_iso
+from sync.db import StoreError
+
+#: The outbox's states in a word or two, for staff.
+STATE_NAMES = {
+    "queued": N_("Waiting to send"),
+    "sending": N_("Being sent"),
+    "awaiting_id": N_("Waiting for the council's number"),
+    "accepted": N_("With the council"),
+    "needs_attention": N_("Needs attention"),
+    "cancelled": N_("Cancelled"),
+    "exported": N_("Passed on by hand"),
+}
+
+
+class DashboardScreen(StaffScreen):
+    CAN_CONTINUE = False
+
+    def compose_body(self):
+        app = self.app
+        store = app.store  # type: ignore[attr-defined]
+        heading = self._("Staff dashboard")
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        counts = store.counts()
+        with Vertical(id="outbox-counts"):
+            for state, name in STATE_NAMES.items():
+                with Horizontal(classes="answer-row"):
+                    yield Static(self._(name), classes="answer-label speak", markup=False)
+                    yield Static(self.t.number(counts.get(state, 0)), id=f"count-{state}",
+                                 classes="answer-value speak", markup=False)
+        oldest = store.oldest_queued_at()
+        yield Static(self._("Oldest request waiting: saved {time}").format(time=local_time(self.t, oldest, "short"))
+                     if oldest else self._("Nothing is waiting to be sent."), id="oldest", classes="body-text speak",
+                     markup=False)
+        yield Static(self.connection_text(store.backoffice_states()), id="reachability", classes="body-text speak",
+                     markup=False)
+        fetched = store.catalogue_fetched_at()
+        yield Static(self._("List of services last refreshed from the council: {time}").format(
+            time=local_time(self.t, fetched, "short")) if fetched else
+            self._("The list of services has not been refreshed from the council yet: the built-in list is in use."),
+            id="catalogue", classes="body-text speak", markup=False)
+        attention = store.listing(["needs_attention"])
+        yield Static(self._("Needs attention"), classes="subheading speak", markup=False)
+        if attention:
+            catalogue = app.catalogue  # type: ignore[attr-defined]
+            yield ChoiceList([Choice(row["reference"], self.label(row, catalogue),
+                                     self._("The council said: {reason}").format(reason=row["last_error"] or "?"))
+                              for row in attention], "menu", id="attention")
+        else:
+            yield Static(self._("Nothing needs attention."), id="no-attention", classes="body-text speak",
+                         markup=False)
+        yield Button(Content(self._("Sync now")), id="sync-now", classes="continue")
+        yield Button(Content(self._("Sign out")), id="sign-out", classes="continue")
+        if app.volunteer is not None and app.volunteer.can("maintenance"):  # type: ignore[attr-defined]
+            yield Button(Content(self._("Leave the kiosk for maintenance")), id="leave", classes="continue")
+
+    def label(self, row, catalogue) -> str:
+        service = catalogue.get(row["service_code"])
+        name = self._(service.name) if service else row["service_code"]
+        return f"{references.display(row['reference'])} · {name}"
+
+    def connection_text(self, states: dict) -> str:
+        known = [state for state in states.values() if state.get("reachable") is not None]
+        if not known:
+            return self._("The sync worker has not tried to reach the council yet.")
+        paused = [state for state in known if state.get("paused")]
+        if paused:
+            return self._("Sending is paused: {reason}").format(reason=paused[0].get("paused_reason") or "?")
+        if all(state["reachable"] for state in known):
+            checked = max(parse_iso(state["checked_at"]) for state in known if state.get("checked_at"))
+            return self._("In touch with the council at {time}").format(time=local_time(self.t, checked, "HH:mm"))
+        return self._("The council cannot be reached just now. Requests are kept safe here.")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        found = self.query(ChoiceList)
+        if found:
+            found.first().focus_first()
+        else:
+            self.query_one("#sync-now").focus()
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        self.app.push_screen(AttentionScreen(message.key))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        app = self.app
+        if event.button.id == "sync-now":
+            volunteers.sync_now(app.store, app.volunteer)  # type: ignore[attr-defined]
+            app.notify(self._("The kiosk will send what is waiting as soon as it can."), timeout=4)
+        elif event.button.id == "sign-out":
+            app.call_later(app.sign_out_by_button)  # type: ignore[attr-defined]
+        elif event.button.id == "leave":
+            if not app.leave_for_maintenance():  # type: ignore[attr-defined]
+                app.notify(self._("Only a supervisor can leave the kiosk."), severity="error", timeout=6)
+
+
+class AttentionScreen(StaffScreen):
+    """One refused request: the council's reason, and its answers as far as a fix needs them (the
+    place, the service's own questions, the description), each editable; then send it again, or
+    cancel it with a reason. Answers are checked by the same question flow as the resident's."""
+
+    CAN_CONTINUE = False
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+        self.original: dict[str, str] = {}
+
+    def compose_body(self):
+        app = self.app
+        store = app.store  # type: ignore[attr-defined]
+        row = next((item for item in store.listing(["needs_attention"]) if item["reference"] == self.reference), None)
+        yield ErrorSummary()
+        heading = self._("Request {reference}").format(reference=references.display(self.reference))
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        if row is None:
+            yield Static(self._("This request no longer needs attention."), classes="body-text speak", markup=False)
+            return
+        payload = store.personal(self.reference)["payload"] or {}
+        service = app.catalogue.get(row["service_code"])  # type: ignore[attr-defined]
+        yield Static(self._("The council said: {reason}").format(reason=row["last_error"] or "?"),
+                     id="reason", classes="warning-text speak", markup=False)
+        yield Static(self._("Saved {time}").format(time=local_time(self.t, parse_iso(row["created_at"]), "short")),
+                     classes="hint speak", markup=False)
+        yield FieldError()
+        self.questions = self.fixable(service)
+        attributes = payload.get("attributes") or {}
+        self.original = {"place": (payload.get("location") or {}).get("address_string") or "",
+                         "description": payload.get("description") or ""}
+        yield Static(self._("Where"), classes="subheading speak", markup=False)
+        yield Input(self.original["place"], id="place", classes="answer-field", max_length=200, select_on_focus=False)
+        for question in self.questions:
+            value = attributes.get(question.attribute_code)
+            self.original[question.key] = flow.display(question, value, self.t) if value not in (None, "", []) else ""
+            yield Static(self._(question.prompt), classes="subheading speak", markup=False)
+            if question.choices:
+                yield Static(", ".join(f"{number} {self._(choice.label)}" for number, choice
+                                       in enumerate(question.choices, 1)), classes="hint speak", markup=False)
+            yield Input(self.original[question.key], id=f"q-{question.attribute_code}", name=question.key,
+                        classes="answer-field", select_on_focus=False)
+        yield Static(self._("Description"), classes="subheading speak", markup=False)
+        yield TextArea(self.original["description"], id="description", classes="answer-field")
+        yield Button(Content(self._("Send again")), id="resend", classes="continue")
+        yield Static(self._("Or cancel it"), classes="subheading speak", markup=False)
+        yield Static(self._("Why is it being cancelled?"), classes="hint speak", markup=False)
+        yield Input(id="cancel-reason", classes="answer-field", max_length=200, select_on_focus=False)
+        yield Button(Content(self._("Cancel this request")), id="cancel", classes="continue")
+
+    @staticmethod
+    def fixable(service) -> list[flow.Question]:
+        """The service's own questions (its Open311 attributes): what a council refuses most."""
+        if service is None:
+            return []
+        return [question for question in flow.questions(service) if question.attribute_code]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        found = self.query("#resend")
+        (found.first() if found else self.query_one("#back")).focus()
+
+    def corrections(self) -> dict:
+        """What staff changed, checked by the question flow; raises flow.Invalid (with the field)."""
+        changes: dict = {}
+        place = self.query_one("#place", Input)
+        if place.value.strip() != self.original["place"]:
+            try:
+                changes["location"] = flow.validate(flow.Question("location", "location", "", required=True),
+                                                    {"address_string": place.value})
+            except flow.Invalid as invalid:
+                invalid.field = place
+                raise
+        attributes = {}
+        for question in self.questions:
+            field = self.query_one(f"#q-{question.attribute_code}", Input)
+            if field.value.strip() == self.original[question.key]:
+                continue
+            try:
+                attributes[question.attribute_code] = flow.validate(question, field.value, translate=self.t.gettext)
+            except flow.Invalid as invalid:
+                invalid.field = field
+                raise
+        if attributes:
+            changes["attributes"] = attributes
+        written = self.query_one("#description", TextArea).text.strip()
+        if written != self.original["description"].strip():
+            changes["description"] = written
+        return changes
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        app = self.app
+        store, volunteer = app.store, app.volunteer  # type: ignore[attr-defined]
+        try:
+            if event.button.id == "resend":
+                try:
+                    changes = self.corrections()
+                except flow.Invalid as invalid:
+                    self.show_error(invalid.render(self.t), invalid.field)
+                    return
+                if changes:
+                    volunteers.correct(store, volunteer, self.reference, **changes)
+                else:
+                    volunteers.resend(store, volunteer, self.reference)
+                app.notify(self._("Sent back to the queue. The kiosk will send it again shortly."), timeout=5)
+            elif event.button.id == "cancel":
+                field = self.query_one("#cancel-reason", Input)
+                if not field.value.strip():
+                    self.show_error(self._("Say why it is being cancelled"), field)
+                    return
+                volunteers.cancel(store, volunteer, self.reference, field.value.strip())
+                app.notify(self._("Cancelled. The reason is kept with the request."), timeout=5)
+            else:
+                return
+        except (TransitionError, StoreError, volunteers.NotAllowed):
+            self.query_one(ErrorSummary).show([self._("That could not be done just now: the request may have "
+                                                      "changed. Go back and look again.")], None)
+            return
+        app.call_later(app.back_to_dashboard)  # type: ignore[attr-defined]

@@ -1,0 +1,181 @@
+"""Volunteer mode: signing in (a name from the list, then a PIN), the resident's consent to being
+helped, and the signed-in volunteer's menu.
+
+The GOV.UK Service Manual's assisted-digital guidance asks that help is visible and agreed to: a
+volunteer signs in, the resident is asked (in their own language) whether they want the help and
+whether the volunteer may type for them, and the answer travels with the submission. PINs are
+checked by `sync.volunteers` (argon2, lockout, audit); the kiosk never keeps one.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Button, Input, Static
+
+from kiosk.i18n import local_time
+from kiosk.screens.base import KioskScreen
+from kiosk.widgets.choices import Choice, ChoiceList
+from kiosk.widgets.fields import ErrorSummary, FieldError
+from locales import NP_
+from sync import volunteers
+
+WRONG_PIN = NP_("That PIN is not right. {count} more wrong try locks this name for 15 minutes.",
+                "That PIN is not right. {count} more wrong tries lock this name for 15 minutes.")
+#: What the resident agreed to, as recorded with the submission.
+RESIDENT_TYPES = "resident_types"
+VOLUNTEER_TYPES = "volunteer_types"
+
+
+class StaffScreen(KioskScreen):
+    """A page for volunteers and staff, not residents: the inactivity wipe still applies."""
+
+    STAFF = True
+
+
+class VolunteerNameScreen(StaffScreen):
+    """Who is signing in: chosen from the kiosk's list, never typed."""
+
+    CAN_CONTINUE = False
+
+    def compose_body(self):
+        heading = self._("Volunteer sign-in")
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        try:
+            names = volunteers.names(self.app.store)  # type: ignore[attr-defined]
+        except Exception:  # a store problem: say so, and let the volunteer go back
+            names = None
+        if not names:
+            yield Static(self._("No volunteers can sign in on this kiosk yet. Library staff can add them with the "
+                                "command `assist volunteer add`.") if names is not None else
+                         self._("Volunteer sign-in is not available just now. Please tell library staff."),
+                         classes="body-text speak", markup=False)
+            return
+        yield Static(self._("Choose your name."), classes="hint speak", markup=False)
+        yield ChoiceList([Choice(volunteer.name, volunteer.name) for volunteer in names], "menu", id="names")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        found = self.query(ChoiceList)
+        if found:
+            found.first().focus_first()
+        else:
+            self.query_one("#back").focus()
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        self.app.push_screen(PinScreen(message.key))
+
+
+class PinScreen(StaffScreen):
+    """The volunteer's PIN: digits only, shown as dots, checked (and counted) by the store."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.volunteer_name = name
+
+    def compose_body(self):
+        yield ErrorSummary()
+        heading = self._("Enter your PIN, {name}").format(name=self.volunteer_name)
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        yield FieldError()
+        yield Input(id="pin", classes="answer-field", password=True, restrict=r"[0-9]*", max_length=12,
+                    select_on_focus=False)
+        yield Button(Content(self._("Sign in")), id="continue", classes="continue")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#pin").focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_continue()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue":
+            event.stop()
+            self.action_continue()
+
+    def action_continue(self) -> None:
+        field = self.query_one("#pin", Input)
+        pin, field.value = field.value, ""  # the PIN leaves the screen at once, right or wrong
+        if not pin:
+            self.show_error(self._("Enter your PIN"), field)
+            return
+        app = self.app
+        try:
+            volunteer = volunteers.sign_in(app.store, self.volunteer_name, pin)  # type: ignore[attr-defined]
+        except volunteers.SignInRefused as refused:
+            self.show_error(self.refusal(refused), field)
+            return
+        app.signed_in(volunteer)  # type: ignore[attr-defined]
+
+    def refusal(self, refused: volunteers.SignInRefused) -> str:
+        if refused.reason == "wrong_pin":
+            return self._n(*WRONG_PIN, refused.attempts_left).format(count=self.t.number(refused.attempts_left))
+        if refused.reason == "locked":
+            return self._("Too many wrong PINs. {name} can sign in again after {time}.").format(
+                name=self.volunteer_name, time=local_time(self.t, refused.until, "HH:mm"))
+        if refused.reason == "disabled":
+            return self._("This name has been switched off on this kiosk. Please ask a supervisor.")
+        return self._("This name cannot sign in here. Please ask a supervisor.")
+
+
+class ConsentScreen(KioskScreen):
+    """Asked of the resident, in their language: do you want this volunteer's help, and may they type?"""
+
+    CAN_GO_BACK = False
+    CAN_CONTINUE = False
+
+    def __init__(self, volunteer_name: str) -> None:
+        super().__init__()
+        self.volunteer_name = volunteer_name
+
+    def compose_body(self):
+        name = self.volunteer_name
+        heading = self._("Would you like {name} to help you?").format(name=name)
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        yield Static(self._("{name} is a library volunteer. They can see this screen. The council will be told "
+                            "that a volunteer helped you.").format(name=name), classes="body-text speak", markup=False)
+        yield ChoiceList([
+            Choice(VOLUNTEER_TYPES, self._("Yes, and {name} can type for me").format(name=name)),
+            Choice(RESIDENT_TYPES, self._("Yes, but I will do the typing")),
+            Choice("no", self._("No, thank you. I will do it myself")),
+        ], "menu", id="consent")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(ChoiceList).focus_first()
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        self.app.call_later(self.app.consented, None if message.key == "no" else message.key)  # type: ignore[attr-defined]
+
+
+class VolunteerMenuScreen(StaffScreen):
+    """What a signed-in volunteer can do from any page (F9, or "Volunteer" in the top bar)."""
+
+    CAN_CONTINUE = False
+
+    def compose_body(self):
+        volunteer = self.app.volunteer  # type: ignore[attr-defined]
+        heading = self._("Signed in as {name}").format(name=volunteer.name)
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        yield ChoiceList([
+            Choice("dashboard", self._("Staff dashboard"), self._("Requests waiting, needing attention, sync now")),
+            Choice("sign_out", self._("Sign out")),
+        ], "menu", id="volunteer-menu")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(ChoiceList).focus_first()
+
+    def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
+        message.stop()
+        if message.key == "dashboard":
+            self.app.open_dashboard()  # type: ignore[attr-defined]
+        else:
+            self.app.call_later(self.app.sign_out_by_button)  # type: ignore[attr-defined]

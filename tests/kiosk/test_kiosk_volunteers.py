@@ -1,0 +1,289 @@
+"""Volunteer mode at the kiosk, driven as a volunteer and a resident would: signing in with a PIN
+(wrong PINs, lockout, a switched-off name), the resident's consent recorded on the submission, the
+banner in the resident's language, signing out by the button and by the inactivity wipe, and the
+staff dashboard's actions, audited."""
+
+from __future__ import annotations
+
+
+import locales
+from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
+from kiosk.screens.volunteer import ConsentScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
+from sync import audit, volunteers
+from tests.helpers import draft
+from tests.kiosk.kiosk_support import (NO_CONTACT, POTHOLE, choose, keys, open_page, page, screen_text, tap,
+                                       type_in, words)
+
+PIN = "246810"
+
+
+def audit_rows(store) -> list[tuple]:
+    return [(entry.actor, entry.action, entry.outcome) for entry in reversed(audit.recent(store, 50))]
+
+
+def banner(app) -> str:
+    shown = app.screen.query_one("#volunteer-banner")
+    return str(shown.content) if shown.display else ""
+
+
+async def sign_in(pilot, name: str = "Sam", pin: str = PIN) -> None:
+    await keys(pilot, "f9")
+    assert isinstance(pilot.app.screen, VolunteerNameScreen)
+    await choose(pilot, name)
+    assert isinstance(pilot.app.screen, PinScreen)
+    await type_in(pilot, pin, "enter")
+
+
+async def retype(pilot, pin: str) -> None:
+    """After an error the summary has the focus (GOV.UK's pattern): tap the PIN field, type again."""
+    await tap(pilot, pilot.app.screen.query_one("#pin"))
+    await type_in(pilot, pin, "enter")
+
+
+async def idle(pilot, monotonic, seconds: float) -> None:
+    monotonic.advance(seconds)
+    pilot.app.heartbeat()
+    await pilot.pause()
+
+
+async def test_a_volunteer_signs_in_with_their_pin_and_the_banner_says_so(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert banner(app) == ""
+        await sign_in(pilot)
+        assert app.volunteer == volunteers.Volunteer("Sam", "volunteer")
+        assert page(app) == "LanguageScreen"  # back where they were, ready for a resident
+        assert banner(app) == "Sam, a library volunteer, is signed in"
+        assert PIN not in screen_text(app)
+    assert audit_rows(store)[-1] == ("Sam", "sign_in", "ok")
+
+
+async def test_a_wrong_pin_says_how_many_tries_are_left_and_five_lock_the_name(make_app, store, clock):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, pin="111111")
+        assert isinstance(app.screen, PinScreen) and app.volunteer is None
+        assert "4 more wrong tries lock this name for 15 minutes" in words(app)
+        assert app.screen.query_one("#pin").value == "", "a PIN never stays on the screen"
+        for _ in range(4):
+            await retype(pilot, "111111")
+        assert "Too many wrong PINs. Sam can sign in again after" in words(app)
+        await retype(pilot, PIN)  # the right PIN, but locked
+        assert app.volunteer is None and "Too many wrong PINs" in words(app)
+        clock.advance(minutes=15, seconds=1)
+        await retype(pilot, PIN)
+        assert app.volunteer is not None
+    outcomes = [row[2] for row in audit_rows(store) if row[1] == "sign_in"]
+    assert outcomes == ["refused"] * 6 + ["ok"]
+
+
+async def test_an_empty_pin_and_a_switched_off_name_are_refused_kindly(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    volunteers.add(store, "Kim", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await keys(pilot, "f9")
+        await choose(pilot, "Kim")
+        volunteers.disable(store, "Kim")  # switched off while the list was on the screen
+        await keys(pilot, "enter")
+        assert "Enter your PIN" in words(app)
+        await retype(pilot, PIN)
+        assert "This name has been switched off on this kiosk" in words(app) and app.volunteer is None
+
+
+async def test_with_nobody_set_up_the_sign_in_page_says_how_to_add_volunteers(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await keys(pilot, "f9")
+        assert "assist volunteer add" in words(app)
+        await keys(pilot, "escape")
+        assert page(app) == "LanguageScreen"
+
+
+async def test_the_resident_agrees_in_their_language_and_the_submission_records_it(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    welsh = locales.translator("cy")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        await choose(pilot, "cy")
+        assert isinstance(app.screen, ConsentScreen)
+        assert app.screen.heading_text() == welsh("Would you like {name} to help you?").format(name="Sam")
+        await choose(pilot, "volunteer_types")
+        assert page(app) == "WelcomeScreen"
+        assert banner(app) == welsh("{name}, a library volunteer, is helping you").format(name="Sam")
+
+        await open_page(pilot, "pothole", None, {**POTHOLE, **NO_CONTACT}, language="cy", contact_wanted=False)
+        await keys(pilot, "enter")
+        reference = app.screen.receipt.reference
+    row = store.db.conn.execute("SELECT assisted_by, assist_consent, language FROM submissions").fetchone()
+    assert row == ("Sam", "volunteer_types", "cy")
+    assert store.lookup(reference).language == "cy"
+    events = store.db.conn.execute("SELECT event, assisted FROM session_events ORDER BY id").fetchall()
+    assert ("assisted", 1) in events and events[-1] == ("submitted", 1)
+
+
+async def test_a_resident_who_declines_help_is_not_recorded_as_helped(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        await choose(pilot, "en")
+        await choose(pilot, "no")
+        assert page(app) == "WelcomeScreen" and app.volunteer is None and banner(app) == ""
+        await open_page(pilot, "pothole", None, {**POTHOLE, **NO_CONTACT}, contact_wanted=False)
+        await keys(pilot, "enter")
+    assert store.db.conn.execute("SELECT assisted_by, assist_consent FROM submissions").fetchone() == (None, None)
+    assert audit_rows(store)[-1] == ("Sam", "sign_out", "ok")
+
+
+async def test_signing_in_mid_visit_asks_the_resident_at_once(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose(pilot, "en")
+        await keys(pilot, "enter")
+        await sign_in(pilot)
+        assert isinstance(app.screen, ConsentScreen)
+        await choose(pilot, "resident_types")
+        assert page(app) == "TaskScreen" and app.session.assist_consent == "resident_types"
+
+
+async def test_the_inactivity_wipe_signs_the_volunteer_out(make_app, store, monotonic, settings):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot)
+        assert app.active, "a signed-in kiosk is never left signed in unattended"
+        await idle(pilot, monotonic, settings.kiosk.timeout_seconds)
+        await idle(pilot, monotonic, settings.kiosk.warning_seconds)
+        assert app.volunteer is None and banner(app) == ""
+    entry = audit.recent(store, 1)[0]
+    assert (entry.actor, entry.action, entry.detail) == ("Sam", "sign_out", "inactivity")
+
+
+async def test_the_sign_out_button_signs_out(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot)
+        await keys(pilot, "f9")
+        assert isinstance(app.screen, VolunteerMenuScreen)
+        await choose(pilot, "sign_out")
+        assert app.volunteer is None and page(app) == "LanguageScreen"
+    entry = audit.recent(store, 1)[0]
+    assert (entry.action, entry.detail) == ("sign_out", "button")
+
+
+def refused(store) -> str:
+    """A pothole report the council refused for want of its size, as the worker leaves it."""
+    reference = store.enqueue(draft(attributes={"surface": "road"})).reference
+    [item] = store.claim("w")
+    store.mark_sending(item.id, "w")
+    store.mark_needs_attention(item.id, "w", "attribute[size] is required")
+    return reference
+
+
+async def open_dashboard(pilot) -> None:
+    await keys(pilot, "f9")
+    await choose(pilot, "dashboard")
+    assert isinstance(pilot.app.screen, DashboardScreen)
+
+
+async def test_the_dashboard_shows_the_outbox_and_the_councils_reason(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    refused(store)
+    store.enqueue(draft(description="another"))
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await sign_in(pilot)
+        await open_dashboard(pilot)
+        assert str(app.screen.query_one("#count-queued").content) == "1"
+        assert str(app.screen.query_one("#count-needs_attention").content) == "1"
+        text = words(app)
+        assert "The council said: attribute[size] is required" in text
+        assert "Oldest request waiting: saved" in text
+        assert "has not been refreshed from the council yet" in text
+        assert "Leave the kiosk for maintenance" not in text  # a volunteer, not a supervisor
+        await tap(pilot, app.screen.query_one("#sync-now"))
+        assert store.take_request("sync_now")
+    assert ("Sam", "sync_now", "ok") in audit_rows(store)
+
+
+async def test_a_correction_at_the_dashboard_is_checked_then_queued_and_audited(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    reference = refused(store)
+    app = make_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await sign_in(pilot)
+        await open_dashboard(pilot)
+        await keys(pilot, "1")
+        assert isinstance(app.screen, AttentionScreen)
+        assert "outside 4 Station Road" in app.screen.query_one("#place").value
+        size = app.screen.query_one("#q-size")
+        size.value = "enormous"
+        await tap(pilot, app.screen.query_one("#resend"))
+        assert "Choose one of the numbered options" in words(app)
+        assert store.lookup(reference).state == "needs_attention", "nothing changes until the answer is right"
+        size.value = "2"
+        await tap(pilot, app.screen.query_one("#resend"))
+        assert isinstance(app.screen, DashboardScreen)
+        assert "Nothing needs attention." in words(app)
+    payload = store.personal(reference)["payload"]
+    assert payload["attributes"] == {"surface": "road", "size": "medium"}
+    assert store.lookup(reference).state == "queued"
+    entry = audit.recent(store, 1)[0]
+    assert (entry.actor, entry.action, entry.outcome, entry.detail) == ("Sam", "correct", "ok", "attributes")
+
+
+async def test_a_cancel_needs_a_reason_and_keeps_it(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    reference = refused(store)
+    app = make_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await sign_in(pilot)
+        await open_dashboard(pilot)
+        await keys(pilot, "1")
+        await tap(pilot, app.screen.query_one("#cancel"))
+        assert "Say why it is being cancelled" in words(app)
+        assert store.lookup(reference).state == "needs_attention"
+        app.screen.query_one("#cancel-reason").value = "duplicate of a phone report"
+        await tap(pilot, app.screen.query_one("#cancel"))
+        assert isinstance(app.screen, DashboardScreen)
+    found = store.lookup(reference)
+    assert found.state == "cancelled" and found.history[-1].notes == "duplicate of a phone report"
+    assert audit_rows(store)[-1] == ("Sam", "cancel", "ok")
+
+
+async def test_a_request_that_changed_meanwhile_is_not_sent_twice(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    reference = refused(store)
+    app = make_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await sign_in(pilot)
+        await open_dashboard(pilot)
+        await keys(pilot, "1")
+        store.requeue(reference, "resent from the command line")  # another member of staff got there first
+        await tap(pilot, app.screen.query_one("#resend"))
+        assert "That could not be done just now" in words(app)
+    assert [entry.action for entry in audit.recent(store, 1)] == ["resend"]
+    assert audit.recent(store, 1)[0].outcome == "refused"
+
+
+async def test_only_a_supervisor_can_leave_the_kiosk(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    volunteers.add(store, "Pat", "supervisor", "135790")
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await sign_in(pilot)
+        assert app.leave_for_maintenance() is False and app.is_running
+        assert audit_rows(store)[-1] == ("Sam", "maintenance", "refused")
+        await keys(pilot, "f9")
+        await choose(pilot, "sign_out")
+        await sign_in(pilot, "Pat", "135790")
+        await open_dashboard(pilot)
+        await tap(pilot, app.screen.query_one("#leave"))
+    assert audit_rows(store)[-1] == ("Pat", "maintenance", "ok")
+    assert app.return_code in (None, 0)

@@ -424,12 +424,12 @@ class Store:
             rows = conn.execute(
                 "UPDATE submissions SET lease_owner = ?, lease_expires_at = ? WHERE state = 'queued' "
                 "AND (lease_expires_at IS NULL OR lease_expires_at <= ?) RETURNING reference, idempotency_key, "
-                "channel, device_id, language, catalogue_version, service_code, created_at, payload, "
-                "contact, notify_phone", (owner, until, now)).fetchall()
+                "channel, device_id, language, catalogue_version, service_code, created_at, assisted_by, "
+                "assist_consent, payload, contact, notify_phone", (owner, until, now)).fetchall()
         keys = ("reference", "idempotency_key", "channel", "device_id", "language", "catalogue_version",
-                "service_code", "created_at")
-        return sorted(({**dict(zip(keys, row[:8])), "payload": self.vault.open(row[8]),
-                        "contact": self.vault.open(row[9]), "notify_phone": self.vault.open(row[10])}
+                "service_code", "created_at", "assisted_by", "assist_consent")
+        return sorted(({**dict(zip(keys, row[:10])), "payload": self.vault.open(row[10]),
+                        "contact": self.vault.open(row[11]), "notify_phone": self.vault.open(row[12])}
                        for row in rows), key=lambda record: record["created_at"])
 
     def mark_exported(self, references: Iterable[str], owner: str, note: str) -> None:

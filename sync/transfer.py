@@ -106,6 +106,7 @@ def _import_record(store: Store, record: dict[str, Any], source: str, result: Im
         attributes=payload.get("attributes") or {}, description=payload.get("description") or "",
         contact=record.get("contact"), notify_phone=record.get("notify_phone"),
         idempotency_key=record["idempotency_key"],
+        assisted_by=record.get("assisted_by"), assist_consent=record.get("assist_consent"),
     )
     try:
         return store.enqueue(draft, reference=record["reference"], created_at=parse_iso(record["created_at"]),

@@ -12,8 +12,11 @@ PASS = "river-library-4411"
 
 
 def saved_here(env, count=3):
+    """`count` submissions, the first made with a volunteer's help."""
     store = Store.open(load_settings(environ=env))
-    refs = [store.enqueue(draft(idempotency_key=f"key-{index}")).display_reference for index in range(count)]
+    helped = {"assisted_by": "Sam", "assist_consent": "resident_types"}
+    refs = [store.enqueue(draft(idempotency_key=f"key-{index}", **(helped if index == 0 else {}))).display_reference
+            for index in range(count)]
     store.close()
     return refs
 
@@ -57,6 +60,9 @@ def test_export_then_import_elsewhere_round_trips_and_never_twice(run, env, tmp_
     moved = office.personal(refs[0])
     assert moved["contact"]["email"] == EMAIL and moved["payload"]["attributes"] == {"size": "large", "surface": "road"}
     assert [entry.notes for entry in office.lookup(refs[0]).history] == [f"imported from {stick.name}"]
+    helped = office.db.conn.execute("SELECT reference, assisted_by, assist_consent FROM submissions WHERE "
+                                    "assisted_by IS NOT NULL").fetchall()
+    assert [(row[1], row[2]) for row in helped] == [("Sam", "resident_types")], "the help travels with it"
     office.close()
     assert "Nothing is queued" in run("outbox", "export", str(tmp_path / "again.assist"),
                                       input=f"{PASS}\n{PASS}\n").output

@@ -14,7 +14,9 @@ from kiosk.widgets.choices import Choice, ChoiceList
 from locales import N_, NP_
 
 CHOOSE_LANGUAGE = N_("Choose your language")
-DRAFT = N_("Draft translation, not yet checked by a native speaker")
+# TRANSLATORS: Shown beside the language's own name on the first page ("Polski · draft translation"),
+# for a translation no native speaker has checked yet. Keep it short: one line with the name.
+DRAFT = N_("draft translation")
 PRIVACY = NP_("For your privacy, the kiosk clears your answers after {minutes} minute without use. "
               "It warns you first.",
               "For your privacy, the kiosk clears your answers after {minutes} minutes without use. "
@@ -31,8 +33,9 @@ class LanguageScreen(KioskScreen):
         codes = self.app.languages  # type: ignore[attr-defined]
         heading = " · ".join(dict.fromkeys(locales.translator(code)(CHOOSE_LANGUAGE) for code in codes))
         yield Static(heading, classes="heading speak", markup=False)
-        choices = [Choice(code, locales.native_name(code),
-                          "" if locales.manifest(code).reviewed else locales.translator(code)(DRAFT))
+        # One line each, so that all ten fit on the smallest screen: the name, and a draft's note.
+        choices = [Choice(code, locales.native_name(code) if locales.manifest(code).reviewed else
+                          f"{locales.native_name(code)} · {locales.translator(code)(DRAFT)}")
                    for code in codes]
         yield ChoiceList(choices, "menu", id="languages")
 

@@ -119,3 +119,28 @@ async def test_a_journey_switched_to_welsh_half_way_is_saved_as_welsh(make_app, 
         await keys(pilot, "enter")
         reference = app.screen.receipt.reference
     assert store.lookup(reference).language == "cy"
+
+
+async def test_the_language_page_lists_all_ten_on_a_small_screen_and_marks_each_draft(make_app):
+    from kiosk.widgets.choices import ChoiceItem
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}
+        assert list(labels) == locales.shipped() and len(labels) == 10
+        assert labels["en"] == "English"
+        for code in locales.shipped()[1:]:
+            assert labels[code] == f"{locales.native_name(code)} · {locales.translator(code)('draft translation')}"
+        body = app.screen.query_one("#body")
+        assert body.max_scroll_y == 0, "every language is on the screen without scrolling"
+
+
+async def test_reviewed_only_offers_english_alone_until_a_review_is_recorded(make_app, settings, monkeypatch):
+    reviewed = locales.Manifest("cy", reviewed_by="A. Reviewer", reviewed_on="2026-11-20")
+    monkeypatch.setattr(locales, "manifest", lambda code: reviewed if code == "cy" else locales.Manifest(code))
+    app = make_app(settings=replace(settings, languages=replace(settings.languages, reviewed_only=True)))
+    async with app.run_test() as pilot:
+        from kiosk.widgets.choices import ChoiceItem
+
+        labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}
+        assert labels == {"en": "English", "cy": "Cymraeg"}

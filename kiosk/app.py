@@ -468,7 +468,7 @@ class KioskApp(App[None], inherit_bindings=False):
     async def sign_out_by_button(self) -> None:
         self.sign_out("button")
         await self.close_staff_pages()
-        self.notify(self.t("You are signed out"), timeout=4)
+        self.notify(self.t(N_("You are signed out")), timeout=4)
 
     def open_dashboard(self) -> None:
         if self.volunteer is not None:

@@ -24,7 +24,8 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
     for po in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
         relative = po.relative_to(ROOT)
         assert str(relative.with_suffix(".mo")) in names and f"locales/{relative.parts[1]}/manifest.toml" in names
-    assert {"sync/data/catalogue.toml", "sync/data/demo_gazetteer.csv", "kiosk/kiosk.tcss"} <= names
+    assert {"sync/data/catalogue.toml", "sync/data/demo_gazetteer.csv", "sync/data/report.html.j2",
+            "kiosk/kiosk.tcss"} <= names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "assist = assist.cli:main" in text and "assist_catalogue = sync.catalogue_extract:extract" in text

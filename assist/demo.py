@@ -25,6 +25,8 @@ import click
 from sync import reference
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples" / "paper-forms.jsonl"
+#: A volunteer the demo kiosk knows, to try volunteer mode (F9) with. Never on a real kiosk.
+DEMO_VOLUNTEER, DEMO_PIN = "Demo Volunteer", "246810"
 
 
 def assist(*args: str, env: dict[str, str]) -> str:
@@ -71,14 +73,25 @@ def resident(store, language: str, service_code: str, place_query: str, typed: d
     import locales
     from sync import flow, gazetteer
 
+    from sync import events
+
     t = locales.translator(language)
     catalogue = store.catalogue()
     service = catalogue.get(service_code)
+    session = events.new_session()
+
+    def record(event: str, step: str | None = None) -> None:  # what the kiosk records, for the report
+        events.record(store, session, event, channel="kiosk", language=language, service_code=service_code,
+                      step=step)
+
+    record(events.STARTED)
+    record(events.SERVICE)
     print(f"\n=== {locales.native_name(language)}: {t(service.name)} ===")
     if service.urgent_notice:
         print("!", t(service.urgent_notice).format(phone="01632 960000"))
     answers: dict = {}
     while (question := flow.next_question(service, answers)) is not None:
+        record(events.QUESTION, question.key)
         print(f"? {t(question.prompt)}")
         for number, choice in enumerate(question.choices, 1):
             print(f"    {number}. {t(choice.label)}")
@@ -96,7 +109,9 @@ def resident(store, language: str, service_code: str, place_query: str, typed: d
         print(f"  > {flow.display(question, answers[question.key], t)}")
     draft = flow.to_draft(service, answers, channel="kiosk", language=language,
                           catalogue_version=catalogue.version)
+    record(events.CHECK)
     saved = store.enqueue(draft)
+    record(events.SUBMITTED)
     print(f"\n  saved to the outbox: reference {saved.display_reference}")
     return saved.reference
 
@@ -111,7 +126,21 @@ def prepare(folder: Path) -> tuple[dict[str, str], int]:
            "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
     os.environ.update(env)
     assist("gazetteer", "import", "--demo", env=env)
+    add_demo_volunteer()
     return env, port
+
+
+def add_demo_volunteer() -> None:
+    from sync import volunteers
+    from sync.config import load_settings
+    from sync.store import Store
+
+    store = Store.open(load_settings())
+    try:
+        if DEMO_VOLUNTEER not in {volunteer.name for volunteer in volunteers.names(store)}:
+            volunteers.add(store, DEMO_VOLUNTEER, "supervisor", DEMO_PIN)
+    finally:
+        store.close()
 
 
 def start_worker(env: dict[str, str], output=None) -> subprocess.Popen:
@@ -138,7 +167,8 @@ def kiosk(folder: Path) -> None:
             subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
         finally:
             stop_all(worker, council)
-    print(f"The back office and the worker logged to {log}. Text the bot beside the demo with:\n"
+    print(f"The back office and the worker logged to {log}. Volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}.\n"
+          "Text the bot beside the demo with:\n"
           f"  ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist sms chat --from +447911123456")
 
 
@@ -184,11 +214,15 @@ def story(folder: Path) -> None:
         for entry in found.history:
             print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
         assist("sync", "status", env=env)
+        today = store.clock().date().isoformat()
+        assist("report", "--since", today, "--out", str(folder / "report.html"), "--csv", str(folder / "report.csv"),
+               env=env)
     finally:
         stop_all(worker, council)
         store.close()
-    print(f"\nThe demo store is {folder / 'assist.db'}; try `ASSIST_STORE__PATH={folder / 'assist.db'} "
-          ".venv/bin/assist outbox list`, or `make demo` in a terminal for the kiosk.")
+    print(f"\nThe take-up report is {folder / 'report.html'}. The demo store is {folder / 'assist.db'}; try "
+          f"`ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist outbox list`, or `make demo` in a terminal "
+          f"for the kiosk (volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}).")
 
 
 @click.command()

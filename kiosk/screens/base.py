@@ -11,16 +11,25 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual.binding import ActiveBinding, Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Input, TextArea
+from textual.widgets import Input, TextArea
+from kiosk.widgets.text import Button
 
+from kiosk.bidi import isolate
 from kiosk.i18n import Speaks
 from kiosk.widgets.choices import ChoiceList
 from kiosk.widgets.banner import VolunteerBanner
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from locales import N_
+
+
+def actions(*buttons: Button) -> Horizontal:
+    """A page's main buttons in a row of their own, so that a right-to-left page can put them at
+    the right (`App.-rtl .actions` in kiosk.tcss): alignment moves a container's children, not a
+    lone button."""
+    return Horizontal(*buttons, classes="actions")
 
 
 def translated_bindings(node, bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
@@ -51,6 +60,11 @@ class KioskScreen(Speaks, Screen):
 
     def compose_body(self):
         yield from ()
+
+    @property
+    def council_phone(self) -> str:
+        """The council's number as one left-to-right run, whatever the language's direction."""
+        return isolate(self.app.settings.council.phone, self.t.right_to_left)  # type: ignore[attr-defined]
 
     #: The resident changed language while this page was under another: draw it again when shown.
     stale = False

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Static
+from kiosk.widgets.text import Button, Static
 
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, actions
 from kiosk.screens.question import typed_form
 from kiosk.widgets.fields import ErrorSummary
 from sync import flow
@@ -35,8 +35,8 @@ class CheckAnswersScreen(KioskScreen):
                                  classes="change link", compact=True)
         yield Static(self._("When you send it, it is saved on this kiosk straight away and sent to the council "
                             "as soon as there is a connection."), classes="body-text speak", markup=False)
-        yield Button(Content(self._("Send report") if report else self._("Send request")), id="continue",
-                     classes="continue")
+        yield actions(Button(Content(self._("Send report") if report else self._("Send request")), id="continue",
+                             classes="continue"))
 
     def shown(self, question, value) -> str:
         if question.kind == "phone" and value:
@@ -56,7 +56,7 @@ class CheckAnswersScreen(KioskScreen):
 
     def action_continue(self) -> None:
         app = self.app
-        phone = app.settings.council.phone  # type: ignore[attr-defined]
+        phone = self.council_phone
         try:
             app.send()  # type: ignore[attr-defined]
         except StoreFull:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Button, Static
+from kiosk.widgets.text import Button, Static
 
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.bigtext import BigText
 
 
@@ -51,9 +51,9 @@ class ConfirmationScreen(KioskScreen):
                                 "when the council updates it.").format(digits=receipt.texted_to),
                          classes="body-text next-steps speak", markup=False)
         yield Static(self._("Write your reference down or take a photo of it. You can use it to check on this at "
-                            "the kiosk, or by phoning {phone}.").format(phone=settings.council.phone),
+                            "the kiosk, or by phoning {phone}.").format(phone=self.council_phone),
                      classes="body-text next-steps speak", markup=False)
-        yield Button(Content(self._("Finish")), id="finish", classes="continue")
+        yield actions(Button(Content(self._("Finish")), id="finish", classes="continue"))
 
     def on_mount(self) -> None:
         super().on_mount()

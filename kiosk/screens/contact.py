@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from kiosk.widgets.text import Static
 
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.choices import Choice, ChoiceList

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Static, TextArea
+from textual.widgets import Input, TextArea
+from kiosk.widgets.text import Button, Static
 
 from kiosk.i18n import local_time
+from kiosk.screens.base import actions
 from kiosk.screens.volunteer import StaffScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from locales import N_
-from sync import flow
+from sync import audit, flow
 from sync import reference as references
 from sync import volunteers
 from sync.store import TransitionError, parse_iso
@@ -73,10 +75,10 @@ class DashboardScreen(StaffScreen):
         else:
             yield Static(self._("Nothing needs attention."), id="no-attention", classes="body-text speak",
                          markup=False)
-        yield Button(Content(self._("Sync now")), id="sync-now", classes="continue")
-        yield Button(Content(self._("Sign out")), id="sign-out", classes="continue")
+        yield actions(Button(Content(self._("Sync now")), id="sync-now", classes="continue"))
+        yield actions(Button(Content(self._("Sign out")), id="sign-out", classes="continue"))
         if app.volunteer is not None and app.volunteer.can("maintenance"):  # type: ignore[attr-defined]
-            yield Button(Content(self._("Leave the kiosk for maintenance")), id="leave", classes="continue")
+            yield actions(Button(Content(self._("Leave the kiosk for maintenance")), id="leave", classes="continue"))
 
     def label(self, row, catalogue) -> str:
         service = catalogue.get(row["service_code"])
@@ -111,7 +113,12 @@ class DashboardScreen(StaffScreen):
         event.stop()
         app = self.app
         if event.button.id == "sync-now":
-            volunteers.sync_now(app.store, app.volunteer)  # type: ignore[attr-defined]
+            try:
+                volunteers.sync_now(app.store, app.volunteer)  # type: ignore[attr-defined]
+            except (StoreError, volunteers.NotAllowed):
+                app.notify(self._("That could not be done just now: the request may have changed. Go back and look "
+                                  "again."), severity="error", timeout=6)
+                return
             app.notify(self._("The kiosk will send what is waiting as soon as it can."), timeout=4)
         elif event.button.id == "sign-out":
             app.call_later(app.sign_out_by_button)  # type: ignore[attr-defined]
@@ -144,6 +151,8 @@ class AttentionScreen(StaffScreen):
             yield Static(self._("This request no longer needs attention."), classes="body-text speak", markup=False)
             return
         payload = store.personal(self.reference)["payload"] or {}
+        audit.record(store, self.app.volunteer.name, "view", "ok", references.display(self.reference),  # type: ignore[attr-defined]
+                     "the place and description, to correct them")
         service = app.catalogue.get(row["service_code"])  # type: ignore[attr-defined]
         yield Static(self._("The council said: {reason}").format(reason=row["last_error"] or "?"),
                      id="reason", classes="warning-text speak", markup=False)
@@ -167,11 +176,11 @@ class AttentionScreen(StaffScreen):
                         classes="answer-field", select_on_focus=False)
         yield Static(self._("Description"), classes="subheading speak", markup=False)
         yield TextArea(self.original["description"], id="description", classes="answer-field")
-        yield Button(Content(self._("Send again")), id="resend", classes="continue")
+        yield actions(Button(Content(self._("Send again")), id="resend", classes="continue"))
         yield Static(self._("Or cancel it"), classes="subheading speak", markup=False)
         yield Static(self._("Why is it being cancelled?"), classes="hint speak", markup=False)
         yield Input(id="cancel-reason", classes="answer-field", max_length=200, select_on_focus=False)
-        yield Button(Content(self._("Cancel this request")), id="cancel", classes="continue")
+        yield actions(Button(Content(self._("Cancel this request")), id="cancel", classes="continue"))
 
     @staticmethod
     def fixable(service) -> list[flow.Question]:

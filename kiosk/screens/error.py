@@ -4,9 +4,9 @@ staff log; the kiosk goes back to the start by itself after a few seconds."""
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Button, Static
+from kiosk.widgets.text import Button, Static
 
-from kiosk.screens.base import OneButtonScreen
+from kiosk.screens.base import OneButtonScreen, actions
 
 
 class ErrorScreen(OneButtonScreen):
@@ -19,7 +19,7 @@ class ErrorScreen(OneButtonScreen):
         yield Static(self._("Please ask library staff for help."), classes="body-text speak", markup=False)
         yield Static(self._("Anything you had already sent is safe. This kiosk will go back to the start in a few "
                             "seconds."), classes="body-text speak", markup=False)
-        yield Button(Content(self._("Start again")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Start again")), id="continue", classes="continue"))
 
     def action_continue(self) -> None:
         self.app.finish()  # type: ignore[attr-defined]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input
+from kiosk.widgets.text import Button, Static
 
+from kiosk.screens.base import actions
 from kiosk.screens.question import AnswerScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
@@ -64,7 +66,7 @@ class LocationScreen(AnswerScreen):
                         classes="answer-field", select_on_focus=False)
             yield Button(Content(self._("Search for an address instead")), id="search-instead", classes="link",
                          compact=True)
-        yield Button(Content(self._("Continue")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
 
     async def on_mount(self) -> None:
         super().on_mount()

@@ -10,9 +10,10 @@ from typing import Any
 
 import phonenumbers
 from textual.content import Content
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input
+from kiosk.widgets.text import Button, Static
 
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
 from sync import flow
@@ -99,7 +100,7 @@ class QuestionScreen(AnswerScreen):
         else:
             yield Input(typed_form(question, answer), id="answer", classes="answer-field",
                         select_on_focus=False)
-        yield Button(Content(self._("Continue")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -4,9 +4,9 @@ plain words (the council's names, translated), and a service's urgent notice bef
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Button, Static
+from kiosk.widgets.text import Button, Static
 
-from kiosk.screens.base import KioskScreen, OneButtonScreen
+from kiosk.screens.base import KioskScreen, OneButtonScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from sync.catalogue import Service
 
@@ -67,14 +67,14 @@ class UrgentScreen(OneButtonScreen):
         self.service = service
 
     def compose_body(self):
-        phone = self.app.settings.council.phone  # type: ignore[attr-defined]
+        phone = self.council_phone
         yield Static(self._(self.service.name), classes="caption speak", markup=False)
         yield Static(self._("Is it urgent?"), classes="heading speak", markup=False)
         notice = self._(self.service.urgent_notice).replace("{phone}", phone)
         yield Static("! " + notice, classes="warning-text speak", id="urgent-notice", markup=False)
         yield Static(self._("If it is not urgent, continue to report it here."), classes="body-text speak",
                      markup=False)
-        yield Button(Content(self._("Continue")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
 
     def action_continue(self) -> None:
         self.app.advance("urgent")  # type: ignore[attr-defined]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 
 from textual.content import Content
-from textual.widgets import Button, Static
+from kiosk.widgets.text import Button, Static
 
 import locales
-from kiosk.screens.base import KioskScreen, OneButtonScreen
+from kiosk.screens.base import KioskScreen, OneButtonScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from locales import N_, NP_
 
@@ -80,7 +80,7 @@ class WelcomeScreen(OneButtonScreen):
         minutes = math.ceil((settings.kiosk.timeout_seconds + settings.kiosk.warning_seconds) / 60)
         yield Static(self._n(*PRIVACY, minutes).format(minutes=self.t.number(minutes)),
                      classes="body-text hint speak", markup=False)
-        yield Button(Content(self._("Start")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Start")), id="continue", classes="continue"))
 
     def action_continue(self) -> None:
         self.app.push_screen(TaskScreen())

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input
+from kiosk.widgets.text import Button, Static
 
 from kiosk import statuses
 from kiosk.i18n import local_time
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from sync import reference as references
 from sync.store import Lookup
@@ -26,7 +27,7 @@ class ReferenceScreen(KioskScreen):
                             "kiosk."), classes="hint speak", markup=False)
         yield FieldError()
         yield Input(id="answer", classes="answer-field reference-input", max_length=40, select_on_focus=False)
-        yield Button(Content(self._("Continue")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -35,7 +36,7 @@ class ReferenceScreen(KioskScreen):
     def action_continue(self) -> None:
         field = self.query_one("#answer", Input)
         typed = field.value
-        phone = self.app.settings.council.phone  # type: ignore[attr-defined]
+        phone = self.council_phone
         if not typed.strip():
             self.show_error(self._("Enter your reference"), field)
             return

@@ -7,7 +7,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from kiosk.widgets.text import Static
 
 from kiosk.i18n import Speaks
 from kiosk.screens.base import translated_bindings

@@ -10,20 +10,22 @@ checked by `sync.volunteers` (argon2, lockout, audit); the kiosk never keeps one
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input
+from kiosk.widgets.text import Button, Static
 
 from kiosk.i18n import local_time
-from kiosk.screens.base import KioskScreen
+from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from locales import NP_
 from sync import volunteers
+from sync.db import StoreError
+from sync.store import ASSIST_CONSENTS
 
 WRONG_PIN = NP_("That PIN is not right. {count} more wrong try locks this name for 15 minutes.",
                 "That PIN is not right. {count} more wrong tries lock this name for 15 minutes.")
 #: What the resident agreed to, as recorded with the submission.
-RESIDENT_TYPES = "resident_types"
-VOLUNTEER_TYPES = "volunteer_types"
+RESIDENT_TYPES, VOLUNTEER_TYPES = ASSIST_CONSENTS
 
 
 class StaffScreen(KioskScreen):
@@ -80,9 +82,10 @@ class PinScreen(StaffScreen):
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
         yield FieldError()
-        yield Input(id="pin", classes="answer-field", password=True, restrict=r"[0-9]*", max_length=12,
+        yield Input(id="pin", classes="answer-field", password=True, restrict=r"[0-9]*",
+                    max_length=volunteers.PIN_MAX_DIGITS,
                     select_on_focus=False)
-        yield Button(Content(self._("Sign in")), id="continue", classes="continue")
+        yield actions(Button(Content(self._("Sign in")), id="continue", classes="continue"))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -108,6 +111,9 @@ class PinScreen(StaffScreen):
             volunteer = volunteers.sign_in(app.store, self.volunteer_name, pin)  # type: ignore[attr-defined]
         except volunteers.SignInRefused as refused:
             self.show_error(self.refusal(refused), field)
+            return
+        except StoreError:  # busy or full: the resident's visit, if any, is untouched
+            self.show_error(self._("Volunteer sign-in is not available just now. Please tell library staff."), field)
             return
         app.signed_in(volunteer)  # type: ignore[attr-defined]
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
-
 from kiosk.i18n import Speaks
+from kiosk.widgets.text import Static
 
 
 class VolunteerBanner(Speaks, Static):

@@ -10,7 +10,7 @@ One widget serves three uses:
 
 Choice labels come from the catalogue or the council and are always drawn as plain text. The list
 reports what happened as messages (`Picked`, `Changed`, `Submitted`); the screen decides what to
-do with them.
+do with them. On a right-to-left page the badge stands at the right and the words end against it.
 """
 
 from __future__ import annotations
@@ -25,11 +25,16 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
+
+from kiosk.bidi import display_line, paragraph_direction
 
 Mode = Literal["menu", "single", "multiple"]
 #: Number keys pick the first nine choices; later ones are reached by arrows, Tab or touch.
 NUMBER_KEYS = 9
+#: Cells the number badge takes, and the gap between it and the words.
+BADGE, GAP = 4, 1
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,35 @@ class ChoiceItem(Widget, can_focus=True):
         return ""
 
     def render(self) -> Table:
-        text = Text(self._marker() + self.choice.label)
+        right_to_left = self.app.has_class("-rtl")
+        text = Text(self._marker() + self.choice.label, justify="right" if right_to_left else "left")
         if self.choice.description:
             text.append("\n" + self.choice.description, style=self.get_component_rich_style("choice--description"))
-        grid = Table.grid(padding=(0, 1, 0, 0), expand=True)
-        grid.add_column(width=4, no_wrap=True)
-        grid.add_column(ratio=1)
         # Only choices a number key can pick carry a number (a "1" pressed for a tenth choice would
         # pick the first). No-break spaces: a leading space would be trimmed from the badge.
         badge = (f"{self.number:>2}" if self.number <= NUMBER_KEYS else " •").replace(" ", "\u00a0")
-        grid.add_row(Text(f"\u00a0{badge}\u00a0", style=self.get_component_rich_style("choice--number")), text)
+        badge_text = Text(f"\u00a0{badge}\u00a0", style=self.get_component_rich_style("choice--number"))
+        grid = Table.grid(padding=(0, GAP, 0, 0), expand=True)
+        if right_to_left:
+            grid.add_column(ratio=1)
+            grid.add_column(width=BADGE, no_wrap=True)
+            grid.add_row(text, badge_text)
+        else:
+            grid.add_column(width=BADGE, no_wrap=True)
+            grid.add_column(ratio=1)
+            grid.add_row(badge_text, text)
         return grid
+
+    def render_line(self, y: int) -> Strip:
+        """The words in display order (kiosk/bidi.py); the badge stays as it is."""
+        strip = super().render_line(y)
+        direction = paragraph_direction(self.app)
+        if direction is None:
+            return strip
+        width = strip.cell_length
+        if direction == "R":
+            return display_line(strip, direction, 0, max(0, width - BADGE - GAP))
+        return display_line(strip, direction, min(width, BADGE + GAP), width)
 
     def watch_selected(self, selected: bool) -> None:
         self.set_class(selected, "-selected")

@@ -7,29 +7,35 @@ from __future__ import annotations
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import Button, Static
 
 from kiosk.i18n import Speaks, local_time
 from kiosk.statuses import WAITING, Connection
+from kiosk.widgets.text import Button, Static
 
 
 class TopBar(Speaks, Horizontal):
     def compose(self):
         settings = self.app.settings  # type: ignore[attr-defined]
-        yield Static(f"{settings.council.name} · {settings.kiosk.library_name}", classes="title", markup=False)
-        yield Button(Content(self._("Change colours")), id="colours", compact=True, action="app.toggle_colours")
+        parts = [Static(f"{settings.council.name} · {settings.kiosk.library_name}", classes="title", markup=False),
+                 Button(Content(self._("Change colours")), id="colours", compact=True, action="app.toggle_colours")]
         if self.app.speaker.available:  # type: ignore[attr-defined]
-            yield Button(Content(self._("Read aloud")), id="read-aloud", compact=True, action="app.read_aloud")
+            parts.append(Button(Content(self._("Read aloud")), id="read-aloud", compact=True, action="app.read_aloud"))
+        # A right-to-left page reads from the right: the name there, the controls at the far end.
+        yield from reversed(parts) if self.app.has_class("-rtl") else parts
 
 
-class BackLink(Speaks, Button):
-    """GOV.UK's Back link, at the top left of a page."""
+class BackLink(Speaks, Horizontal):
+    """GOV.UK's Back link (the button `#back`), at the top left of a page; in a row of its own, so
+    that a right-to-left page can put it at the top right, where the reordering turns its arrow
+    round (the Unicode algorithm mirrors "‹" in right-to-left text)."""
 
-    def __init__(self) -> None:
-        super().__init__(compact=True, id="back", classes="back-link", action="screen.back")
+    DEFAULT_CSS = """
+    BackLink { height: auto; }
+    """
 
-    def on_mount(self) -> None:
-        self.label = Content("‹ " + self._("Back"))
+    def compose(self):
+        yield Button(Content("‹ " + self._("Back")), compact=True, id="back", classes="back-link",
+                     action="screen.back")
 
 
 class StatusLine(Speaks, Static):

@@ -10,9 +10,10 @@ from textual import events
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, TextArea
 
 from kiosk.i18n import Speaks
+from kiosk.widgets.text import Static
 
 
 class ErrorSummary(Speaks, Vertical, can_focus=True):

@@ -64,3 +64,14 @@ async def test_the_next_resident_is_a_new_session(make_app, store):
     rows = store.db.conn.execute("SELECT session, event, language, step FROM session_events ORDER BY id").fetchall()
     assert [(row[1], row[2]) for row in rows] == [("started", "cy"), ("abandoned", "cy"), ("started", "en")]
     assert rows[1][3] == "restart" and rows[0][0] == rows[1][0] != rows[2][0]
+
+
+async def test_a_status_check_and_a_language_changed_on_the_first_page_are_recorded(make_app, store):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose(pilot, "en")
+        await keys(pilot, "escape")
+        await choose(pilot, "cy")
+        await keys(pilot, "enter")
+        await choose(pilot, "status")
+    assert [(row[0], row[3]) for row in events(store)] == [("started", "en"), ("language", "cy"), ("status", "cy")]

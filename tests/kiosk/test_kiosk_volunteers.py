@@ -287,3 +287,57 @@ async def test_only_a_supervisor_can_leave_the_kiosk(make_app, store):
         await tap(pilot, app.screen.query_one("#leave"))
     assert audit_rows(store)[-1] == ("Pat", "maintenance", "ok")
     assert app.return_code in (None, 0)
+
+
+async def test_a_second_volunteer_taking_over_is_agreed_to_as_well(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    volunteers.add(store, "Kim", "volunteer", "135790")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        await choose(pilot, "en")
+        await choose(pilot, "resident_types")
+        await keys(pilot, "f9")
+        await choose(pilot, "sign_out")
+        await sign_in(pilot, "Kim", "135790")
+        assert isinstance(app.screen, ConsentScreen) and "Kim" in app.screen.heading_text()
+        await choose(pilot, "volunteer_types")
+        assert (app.session.assisted_by, app.session.assist_consent) == ("Kim", "volunteer_types")
+
+
+async def test_the_dashboard_waits_until_the_resident_has_finished(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    refused(store)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        await choose(pilot, "en")
+        await choose(pilot, "resident_types")
+        await keys(pilot, "f9")
+        await choose(pilot, "dashboard")
+        assert not isinstance(app.screen, DashboardScreen), "another resident's request is never shown mid-visit"
+        assert "attribute[size]" not in screen_text(app)
+
+
+async def test_f9_on_a_staff_page_does_not_stack_pages(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await keys(pilot, "f9", "f9", "f9")
+        assert [type(screen).__name__ for screen in app.screen_stack].count("VolunteerNameScreen") == 1
+
+
+async def test_a_volunteer_switched_off_while_signed_in_can_do_nothing_more(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    reference = refused(store)
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await sign_in(pilot)
+        await open_dashboard(pilot)
+        await keys(pilot, "1")
+        volunteers.disable(store, "Sam")
+        app.screen.query_one("#cancel-reason").value = "duplicate"
+        await tap(pilot, app.screen.query_one("#cancel"))
+        assert "That could not be done just now" in words(app)
+    assert store.lookup(reference).state == "needs_attention"
+    assert audit_rows(store)[-1] == ("Sam", "cancel", "refused")

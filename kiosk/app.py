@@ -151,8 +151,9 @@ class KioskApp(App[None], inherit_bindings=False):
             return self.allow_quit
         if action == "change_language":
             return len(self.languages) > 1 and not isinstance(self.screen, (LanguageScreen, TimeoutScreen))
-        if action == "volunteer":
-            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen)) and not self.screen.id == "volunteer"
+        if action == "volunteer":  # not from a staff page (no pages stacked on pages) or mid-question
+            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen, ConsentScreen)) and \
+                not getattr(self.screen, "STAFF", False)
         return True
 
     def action_stop(self) -> None:
@@ -269,14 +270,23 @@ class KioskApp(App[None], inherit_bindings=False):
                              assisted=session.assisted)
 
     def choose_language(self, code: str) -> None:
+        changed = code != self.session.language
         self.session.language = code
         self._apply_language()
         if not self.session.started:
             self.session.started = True
             self.record(events_module.STARTED)
+        elif changed:  # back to the first page, and another language
+            self.record(events_module.LANGUAGE)
         self.push_screen(WelcomeScreen())
-        if self.volunteer is not None and not self.session.assisted:
+        if self.needs_consent:
             self.push_screen(ConsentScreen(self.volunteer.name))
+
+    @property
+    def needs_consent(self) -> bool:
+        """A volunteer is signed in whom this resident has not agreed to (a second volunteer who
+        takes over needs the resident's agreement too)."""
+        return self.volunteer is not None and self.session.assisted_by != self.volunteer.name
 
     def action_change_language(self) -> None:
         self.push_screen(ChangeLanguageScreen())
@@ -299,6 +309,7 @@ class KioskApp(App[None], inherit_bindings=False):
     def choose_journey(self, journey: str) -> None:
         self.session.journey = journey
         if journey == "status":
+            self.record(events_module.STATUS)
             self.push_screen(ReferenceScreen())
             return
         groups = self.catalogue.groups(journey)
@@ -439,7 +450,7 @@ class KioskApp(App[None], inherit_bindings=False):
     async def _after_sign_in(self) -> None:
         await self.close_staff_pages()
         self.show_banners()
-        if self.session.started and not self.session.assisted and self.volunteer is not None:
+        if self.session.started and self.needs_consent:
             await self.push_screen(ConsentScreen(self.volunteer.name))
 
     async def consented(self, consent: str | None) -> None:
@@ -471,8 +482,19 @@ class KioskApp(App[None], inherit_bindings=False):
         self.notify(self.t(N_("You are signed out")), timeout=4)
 
     def open_dashboard(self) -> None:
-        if self.volunteer is not None:
-            self.switch_screen(DashboardScreen())
+        """Between residents only: the dashboard shows other residents' requests."""
+        if self.volunteer is None:
+            return
+        if self.session.started:
+            self.notify(self.t(N_("The staff dashboard opens between residents: finish this visit first.")),
+                        severity="warning", timeout=6)
+            return
+        try:
+            volunteers.require(self.store, self.volunteer, "dashboard")
+        except volunteers.NotAllowed:
+            self.call_later(self._safely, self.sign_out_by_button)
+            return
+        self.switch_screen(DashboardScreen())
 
     async def back_to_dashboard(self) -> None:
         """After an action on one request: the dashboard again, with fresh figures."""

@@ -40,8 +40,11 @@ ABANDONED = "abandoned"
 ASSISTED = "assisted"
 #: The resident changed language mid-session (`language` is the new one).
 LANGUAGE = "language"
+#: The resident checked on a request (by its reference): a visit with a purpose of its own, not a
+#: report they gave up on.
+STATUS = "status"
 
-EVENTS = (STARTED, SERVICE, QUESTION, CHECK, SUBMITTED, ABANDONED, ASSISTED, LANGUAGE)
+EVENTS = (STARTED, SERVICE, QUESTION, CHECK, SUBMITTED, ABANDONED, ASSISTED, LANGUAGE, STATUS)
 
 
 def new_session() -> str:

@@ -49,7 +49,8 @@ AT_LENGTH = len(iso(datetime(2000, 1, 1, tzinfo=timezone.utc)))  # "2026-11-24T1
 DAILY_TABLE_DAYS = 62
 CHANNEL_LABELS = {"kiosk": "Library kiosk", "sms": "Text message (SMS)", "paper": "Paper form"}
 OUTCOME_LABELS = {"submitted": "Submitted", "abandoned:restart": "Started again", "abandoned:timeout": "Walked away",
-                  "abandoned:expired": "Conversation expired", "no_outcome": "No outcome recorded"}
+                  "abandoned:expired": "Conversation expired", "abandoned:error": "The kiosk had a problem",
+                  "no_outcome": "No outcome recorded"}
 
 
 class ReportError(Exception):
@@ -198,6 +199,7 @@ WITH grouped AS (
     max(CASE WHEN kind IN ('service', 'question', 'check') THEN id END) AS step_id,
     max(CASE WHEN kind = 'abandoned' THEN id END) AS abandoned_id,
     max(CASE WHEN kind IN ('started', 'language') THEN id END) AS language_id,
+    max(kind = 'status') AS status_checked,
     max(kind = 'assisted' OR (assisted = 1 AND kind NOT LIKE '!%')) AS assisted,
     group_concat(CASE WHEN kind LIKE '!%' THEN substr(kind, 2) END) AS problems,
     count(*) AS rows
@@ -207,7 +209,7 @@ WITH grouped AS (
       OR started_at IS NULL AND max(at >= :start AND at < :end))
 SELECT grouped.session, started_at, start.channel, submitted_at,
   CASE step.event WHEN 'question' THEN 'question:' || step.step ELSE step.event END AS last_step,
-  abandoned.step AS abandoned, grouped.assisted, language.language, problems, rows
+  abandoned.step AS abandoned, grouped.assisted, language.language, problems, rows, status_checked
 FROM grouped
 LEFT JOIN store.session_events AS start ON start.id = start_id
 LEFT JOIN store.session_events AS step ON step.id = step_id
@@ -217,7 +219,8 @@ LEFT JOIN store.session_events AS language ON language.id = language_id
 
 WORK_SCHEMA = """
 CREATE TABLE sessions (session TEXT PRIMARY KEY, started_at TEXT, channel TEXT, submitted_at TEXT, last_step TEXT,
-                       abandoned TEXT, assisted INTEGER, language TEXT, problems TEXT, rows INTEGER);
+                       abandoned TEXT, assisted INTEGER, language TEXT, problems TEXT, rows INTEGER,
+                       status_checked INTEGER);
 CREATE TABLE submissions (reference TEXT PRIMARY KEY, channel TEXT, created_at TEXT, accepted_at TEXT);
 """
 
@@ -229,7 +232,10 @@ SELECT channel, assisted, language, submitted_at, substr(started_at, 1, 10) AS d
   CASE WHEN submitted_at IS NOT NULL THEN 'submitted' WHEN abandoned IS NOT NULL THEN 'abandoned:' || abandoned
        ELSE 'no_outcome' END AS outcome,
   coalesce(last_step, 'start') AS stage
-FROM sessions WHERE started_at IS NOT NULL;
+FROM sessions WHERE started_at IS NOT NULL AND NOT (status_checked AND last_step IS NULL AND submitted_at IS NULL);
+CREATE TABLE status_checks AS
+SELECT channel FROM sessions WHERE started_at IS NOT NULL AND status_checked AND last_step IS NULL
+  AND submitted_at IS NULL;
 CREATE TABLE durations AS
 SELECT 'complete' AS measure, channel, (julianday(submitted_at) - julianday(started_at)) * 86400 AS seconds
 FROM sessions WHERE started_at IS NOT NULL AND submitted_at IS NOT NULL
@@ -298,9 +304,13 @@ def _read_store(conn: sqlite3.Connection, path: Path, label: str, period: Period
                     read.skipped["no_start"] += rows - len(reasons)
             conn.execute("INSERT OR IGNORE INTO main.sessions SELECT * FROM store_sessions WHERE started_at IS NOT NULL")
         read.submissions = conn.execute(
-            "INSERT OR IGNORE INTO main.submissions (reference, channel, created_at, accepted_at) "
+            # A request carried by hand is in two stores under one reference; it was accepted in
+            # whichever sent it, whatever order the stores are read in.
+            "INSERT INTO main.submissions (reference, channel, created_at, accepted_at) "
             "SELECT reference, channel, created_at, accepted_at FROM store.submissions "
-            "WHERE created_at >= :start AND created_at < :end", bounds).rowcount
+            "WHERE created_at >= :start AND created_at < :end "
+            "ON CONFLICT (reference) DO UPDATE SET accepted_at = coalesce(main.submissions.accepted_at, "
+            "excluded.accepted_at)", bounds).rowcount
     except sqlite3.DatabaseError as error:
         raise ReportError(f"{label} could not be read to the end: {error}. Copy it again from its machine.") from None
     finally:
@@ -406,10 +416,12 @@ def _figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) 
         Column("sessions", "Sessions"), Column("submitted", "Submitted"),
         Column("completion_rate", "Completion rate", "rate"), Column("assisted_share", "Helped by a volunteer", "rate"),
         Column("median_seconds_to_complete", "Median time to complete", "seconds"),
-        Column("median_seconds_to_acceptance", "Median time to acceptance", "seconds")),
+        Column("median_seconds_to_acceptance", "Median time to acceptance", "seconds"),
+        Column("status_checks", "Visits only to check on a request (not counted as sessions)")),
         (Row("all", "All channels", (sessions, submitted, _rate(submitted, sessions), _rate(assisted, sessions),
                                      spreads["complete"].get("all", nothing)[1],
-                                     spreads["acceptance"].get("all", nothing)[1])),))
+                                     spreads["acceptance"].get("all", nothing)[1],
+                                     conn.execute("SELECT count(*) FROM status_checks").fetchone()[0])),))
 
     sections: list[Section] = []
     if sessions:
@@ -485,7 +497,8 @@ def _session_sections(conn: sqlite3.Connection, period: Period, sessions: int, s
     sections.append(Section(
         "outcomes", "How sessions ended",
         "Started again: a new session was begun at the kiosk. Walked away: the kiosk's inactivity timeout cleared "
-        "it. Conversation expired: a text conversation was left unfinished. No outcome recorded: still in "
+        "it. Conversation expired: a text conversation was left unfinished. The kiosk had a problem: an "
+        "unexpected error sent it back to its start (its log says why). No outcome recorded: still in "
         "progress, or the machine stopped.", "Outcome", share,
         tuple(Row(outcome, OUTCOME_LABELS.get(outcome, outcome.replace("abandoned:", "Left: ")),
                   (count, _rate(count, sessions))) for outcome, count in outcomes),

@@ -29,7 +29,8 @@ COLOURS = ("#1d70b8", "#00703c", "#f47738", "#505a5f")
 TEXT = "#0b0c0c"
 STYLE = {"svg.fonttype": "none", "font.size": 9, "text.color": TEXT, "axes.labelcolor": TEXT,
          "axes.edgecolor": "#b1b4b6", "xtick.color": TEXT, "ytick.color": TEXT, "axes.spines.top": False,
-         "axes.spines.right": False, "legend.frameon": False}
+         "axes.spines.right": False, "legend.frameon": False,
+         "text.parse_math": False}  # labels come from event rows: "$...$" is text, never a formula
 #: Up to this many days a chart has a bar a day; a longer period is drawn as steps.
 DAILY_BARS = 62
 #: Horizontal bars list at most this many labels in their text alternative; the table has the rest.

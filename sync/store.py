@@ -367,6 +367,11 @@ class Store:
             raise ValueError("a cancellation needs a reason, kept in the request's history")
         with db_module.write(self.db) as conn:
             submission_id = self._id_for(conn, reference)
+            leased = conn.execute("SELECT 1 FROM submissions WHERE id = ? AND lease_owner IS NOT NULL "
+                                  "AND lease_expires_at > ?", (submission_id, self._now())).fetchone()
+            if leased:  # a worker or an exporter holds it: it may be on its way, here or by hand
+                raise TransitionError(f"{reference_module.display(reference_module.parse(reference))} is being sent "
+                                      "or exported just now; try again in a few minutes")
             self._move(conn, submission_id, None, "cancelled", {"cancel_reason": reason, "lease_owner": None,
                                                                  "lease_expires_at": None},
                        history=("cancelled", reason))

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 ROLES = ("volunteer", "supervisor")
 PIN_MIN_DIGITS = 6
+#: As long as the kiosk's PIN field takes: a longer PIN could be set but never typed.
+PIN_MAX_DIGITS = 12
 MAX_WRONG_PINS = 5
 LOCKOUT = timedelta(minutes=15)
 NAME_MAX = 40
@@ -117,8 +119,8 @@ def check_pin(pin: str) -> str:
     """The PIN if it is acceptable, else AccountError saying what a PIN must be."""
     if not (pin.isascii() and pin.isdigit()):
         raise AccountError("A PIN is digits only (0 to 9), with no spaces or letters.")
-    if len(pin) < PIN_MIN_DIGITS:
-        raise AccountError(f"A PIN is at least {PIN_MIN_DIGITS} digits long.")
+    if not PIN_MIN_DIGITS <= len(pin) <= PIN_MAX_DIGITS:
+        raise AccountError(f"A PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits long.")
     return pin
 
 
@@ -256,8 +258,12 @@ def sign_out(store, volunteer: Volunteer, reason: str) -> None:
 # What a signed-in volunteer may do
 
 def require(store, volunteer: Volunteer, action: str) -> None:
-    """Raise NotAllowed, and audit the refusal, when the volunteer's role may not take `action`."""
-    if not volunteer.can(action):
+    """Raise NotAllowed, and audit the refusal, when the volunteer's role may not take `action`,
+    or when their account was disabled since they signed in (a kiosk's session does not outlive
+    the account)."""
+    row = store.db.conn.execute("SELECT disabled_at FROM volunteers WHERE name = ?", (volunteer.name,)).fetchone()
+    disabled = row is not None and row[0] is not None  # ("cli" has no row: it is never disabled)
+    if disabled or not volunteer.can(action):
         refusal = NotAllowed(volunteer, action)
         audit.record(store, volunteer.name, action, "refused", detail=str(refusal))
         raise refusal

@@ -444,3 +444,50 @@ class Page(HTMLParser):
 
     def table_after(self, heading: str) -> list[list[str]]:
         return next(rows for title, rows in self.tables if title == heading)
+
+
+def test_a_visit_only_to_check_on_a_request_is_not_a_session_given_up(run, tmp_path, stores):
+    store = open_store(stores[0], "central-library-1")
+    visit(store, "kiosk", "2026-11-03T15:00:00", "en", [(20, events.STATUS, None), (60, events.ABANDONED, "restart")])
+    store.close()
+    _, figures, page = report_of(run, tmp_path, stores)
+    (tmp_path / "before").mkdir()
+    _, before, _ = report_of(run, tmp_path / "before", [build_store(tmp_path / "b" / "k.db", "k", "kiosk", KIOSK,
+                                                                   KIOSK_SUBMISSIONS), stores[1]])
+    assert figures[("summary", "all", "status_checks")] == "1"
+    for figure in ("sessions", "completion_rate"):
+        assert figures[("summary", "all", figure)] == before[("summary", "all", figure)]
+    assert ("gave_up", "start", "sessions") not in figures or \
+        figures[("gave_up", "start", "sessions")] == before[("gave_up", "start", "sessions")]
+
+
+def test_a_request_carried_by_hand_counts_as_accepted_whichever_store_is_read_first(run, tmp_path):
+    clock = Clock()
+    kiosk = open_store(tmp_path / "kiosk.db", "kiosk-1", clock)
+    clock.now = moment("2026-11-02T10:00:00")
+    saved = kiosk.enqueue(draft(idempotency_key="carried"))
+    record = kiosk.hold_for_export("exporter")[0]
+    kiosk.mark_exported([saved.reference], "exporter", "exported")
+    kiosk.close()
+    office = open_store(tmp_path / "office.db", "office", clock)
+    office.enqueue(draft(idempotency_key=record["idempotency_key"]), reference=saved.reference,
+                   created_at=moment("2026-11-02T10:00:00"))
+    clock.now = moment("2026-11-02T10:10:00")
+    (claimed,) = office.claim("worker", limit=1)
+    office.mark_sending(claimed.id, "worker")
+    office.mark_accepted(claimed.id, "worker", "SR-1")
+    office.close()
+    for order in ([tmp_path / "kiosk.db", tmp_path / "office.db"], [tmp_path / "office.db", tmp_path / "kiosk.db"]):
+        (tmp_path / order[0].stem).mkdir()
+        _, figures, _ = report_of(run, tmp_path / order[0].stem, order)
+        assert figures[("summary", "all", "median_seconds_to_acceptance")] == "600", order
+
+
+def test_a_question_key_that_looks_like_a_formula_is_drawn_as_text(run, tmp_path, stores):
+    store = open_store(stores[0], "central-library-1")
+    visit(store, "kiosk", "2026-11-03T15:00:00", "en", [(5, events.SERVICE, "pothole"),
+                                                         (9, events.QUESTION, r"$\nosuchcommand$")])
+    store.close()
+    result, figures, page = report_of(run, tmp_path, stores)
+    assert result.exit_code == 0, result.output
+    assert figures[("gave_up", r"question:$\nosuchcommand$", "sessions")] == "1"

@@ -132,3 +132,13 @@ def test_the_command_line_is_audited_as_cli(run, settings):
     assert run("outbox", "cancel", stuck, "--reason", "duplicate").exit_code == 0
     assert last_entry(store)[:3] == ("cli", "cancel", "ok") and store.lookup(stuck).state == "cancelled"
     store.close()
+
+
+def test_a_request_being_exported_cannot_be_cancelled_under_the_exporter(store):
+    """Otherwise the export would fail after writing its file, and the rest could be sent twice."""
+    ref = store.enqueue(draft()).reference
+    store.hold_for_export("exporter")
+    with pytest.raises(TransitionError, match="being sent or exported"):
+        volunteers.cancel(store, SAM, ref, "resident withdrew it")
+    assert store.lookup(ref).state == "queued"
+    assert last_entry(store)[1:3] == ("cancel", "refused")

@@ -49,7 +49,8 @@ def test_a_locked_volunteer_shows_as_locked(run, env):
 
 
 def test_a_pin_too_short_not_digits_or_not_matching_adds_nobody(run):
-    for typed, message in (("12345\n12345\n", "at least 6 digits"), ("12ab56\n12ab56\n", "digits only"),
+    for typed, message in (("12345\n12345\n", "6 to 12 digits"), ("1234567890123\n1234567890123\n", "6 to 12 digits"),
+                           ("12ab56\n12ab56\n", "digits only"),
                            (f"{PIN}\n{PIN[::-1]}\n", "two PINs do not match"), (f"{PIN}\n", "PIN twice"),
                            ("", "PIN twice")):
         result = run("volunteer", "add", "Sam", input=typed)

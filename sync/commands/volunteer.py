@@ -51,7 +51,7 @@ def read_pin() -> str:
               help="A supervisor may also leave the kiosk for maintenance.")
 @pass_app
 def add(app: AppContext, name: str, role: str) -> None:
-    """Add NAME, with a PIN of at least 6 digits asked for twice.
+    """Add NAME, with a PIN of 6 to 12 digits asked for twice.
 
     When standard input is not a terminal, the PIN is read from its first two lines. A name
     already here is refused.

@@ -289,7 +289,8 @@ class KioskApp(App[None], inherit_bindings=False):
         return self.volunteer is not None and self.session.assisted_by != self.volunteer.name
 
     def action_change_language(self) -> None:
-        self.push_screen(ChangeLanguageScreen())
+        if self.check_action("change_language", ()):  # a top-bar tap as well as F4
+            self.push_screen(ChangeLanguageScreen())
 
     async def change_language(self, code: str) -> None:
         """Mid-visit: every page in the stack is drawn again in `code`, answers kept."""
@@ -440,7 +441,8 @@ class KioskApp(App[None], inherit_bindings=False):
     # Volunteers and staff
 
     def action_volunteer(self) -> None:
-        self.push_screen(VolunteerMenuScreen() if self.volunteer else VolunteerNameScreen())
+        if self.check_action("volunteer", ()):  # a top-bar tap as well as F9
+            self.push_screen(VolunteerMenuScreen() if self.volunteer else VolunteerNameScreen())
 
     def signed_in(self, volunteer: volunteers.Volunteer) -> None:
         self.volunteer = volunteer

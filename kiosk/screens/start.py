@@ -28,6 +28,7 @@ class LanguageScreen(KioskScreen):
 
     CAN_GO_BACK = False
     CAN_CONTINUE = False
+    OFFERS_LANGUAGE = False  # this page is the choice
 
     def compose_body(self):
         codes = self.app.languages  # type: ignore[attr-defined]

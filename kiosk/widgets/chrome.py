@@ -1,6 +1,7 @@
 """What frames every page: a top bar with the council's name and the residents' own controls
-("Change colours", and "Read aloud" where espeak-ng is installed), a Back link, and a quiet status
-line saying whether the kiosk was last in touch with the council and what waits to be sent."""
+("Change colours", "Read aloud" where espeak-ng is installed, "Language"), a discreet "Volunteer"
+for staff, a Back link, and a quiet status line saying whether the kiosk was last in touch with the
+council and what waits to be sent. Every control is a button as well as a key, for touch screens."""
 
 from __future__ import annotations
 
@@ -16,10 +17,17 @@ from kiosk.widgets.text import Button, Static
 class TopBar(Speaks, Horizontal):
     def compose(self):
         settings = self.app.settings  # type: ignore[attr-defined]
-        parts = [Static(f"{settings.council.name} · {settings.kiosk.library_name}", classes="title", markup=False),
+        # On a narrow screen the library's name gives way to the residents' controls (kiosk.tcss).
+        parts = [Static(settings.council.name, classes="title", markup=False),
+                 Static(f" · {settings.kiosk.library_name}", classes="title library", markup=False),
                  Button(Content(self._("Change colours")), id="colours", compact=True, action="app.toggle_colours")]
         if self.app.speaker.available:  # type: ignore[attr-defined]
             parts.append(Button(Content(self._("Read aloud")), id="read-aloud", compact=True, action="app.read_aloud"))
+        if getattr(self.screen, "OFFERS_LANGUAGE", True) and len(self.app.languages) > 1:  # type: ignore[attr-defined]
+            # In English too, whatever the language: someone lost in a language they cannot read finds it.
+            label = self._("Language") if self.t.code == "en" else f"{self._('Language')} · Language"
+            parts.append(Button(Content(label), id="language", compact=True, action="app.change_language"))
+        parts.append(Button(Content(self._("Volunteer")), id="volunteer", compact=True, action="app.volunteer"))
         # A right-to-left page reads from the right: the name there, the controls at the far end.
         yield from reversed(parts) if self.app.has_class("-rtl") else parts
 

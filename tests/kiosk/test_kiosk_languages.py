@@ -9,7 +9,7 @@ import locales
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
 from kiosk.screens.start import ChangeLanguageScreen
-from tests.kiosk.kiosk_support import NO_CONTACT, POTHOLE, choose, keys, open_page, page, screen_text, type_in
+from tests.kiosk.kiosk_support import NO_CONTACT, POTHOLE, choose, keys, open_page, page, screen_text, tap, type_in
 
 WELSH = locales.translator("cy")
 UNDESCRIBED = {key: value for key, value in POTHOLE.items() if key != "description"}
@@ -144,3 +144,16 @@ async def test_reviewed_only_offers_english_alone_until_a_review_is_recorded(mak
 
         labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}
         assert labels == {"en": "English", "cy": "Cymraeg"}
+
+
+async def test_by_touch_the_top_bar_offers_the_language_in_english_too(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert not app.screen.query("#language"), "the first page is the language choice"
+        await choose(pilot, "pl")
+        button = app.screen.query_one("#language")
+        assert str(button.label) == f"{locales.translator('pl')('Language')} · Language"
+        await tap(pilot, button)
+        assert isinstance(app.screen, ChangeLanguageScreen)
+        await choose(pilot, "en")
+        assert page(app) == "WelcomeScreen" and str(app.screen.query_one("#language").label) == "Language"

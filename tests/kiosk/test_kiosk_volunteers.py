@@ -341,3 +341,13 @@ async def test_a_volunteer_switched_off_while_signed_in_can_do_nothing_more(make
         assert "That could not be done just now" in words(app)
     assert store.lookup(reference).state == "needs_attention"
     assert audit_rows(store)[-1] == ("Sam", "cancel", "refused")
+
+
+async def test_on_a_touch_screen_the_top_bar_leads_to_volunteer_sign_in(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await tap(pilot, app.screen.query_one("#volunteer"))
+        assert isinstance(app.screen, VolunteerNameScreen)
+        await tap(pilot, app.screen.query_one("#volunteer"))  # again, from the sign-in page: nothing stacks
+        assert [type(screen).__name__ for screen in app.screen_stack].count("VolunteerNameScreen") == 1

@@ -11,10 +11,12 @@ wrongly signed gets 403.
 
 Messages are taken in batches (group commit): those that arrive while the store is busy go
 together into the next write transaction, each in its own savepoint, and every reply is sent
-only once its batch is committed. The store is used from the event loop's own thread: a step is
-tens of microseconds of SQLite and a little Python, and handing it to another thread cost more
-(thread switches, the GIL) than it saved; the SQLite busy timeout (5 s) bounds any wait for
-another process's write, well inside Twilio's 15 s.
+only once its batch is committed (sms/bot.py). The store is used from the event loop's own
+thread: a step is tens of microseconds of SQLite and a little Python, and handing it to another
+thread cost more (thread switches, the GIL) than it saved; the SQLite busy timeout (5 s) bounds
+any wait for another process's write, well inside Twilio's 15 s. One process takes a store's
+inbound texts (one uvicorn worker): the bot keeps what it knows of recent numbers in memory
+(sms/memory.py), and notices, and forgets it, when anything else writes to the store.
 
 Nothing a resident sends can cause a 5xx: a body too large for a webhook is refused with 413, a
 bad request with 400, and anything unexpected gets a polite TwiML apology (logged with its
@@ -27,6 +29,7 @@ import asyncio
 import hmac
 import logging
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -50,6 +53,9 @@ STATUS_PATH = "/sms/status"
 #: larger is not from Twilio and is refused unread.
 MAX_REQUEST_BYTES = 64 * 1024
 TWIML = "application/xml"
+#: Pages of write-ahead log (4 KiB each) the webhook's connection lets grow before it checkpoints
+#: (SQLite's default is 1,000): the log file stays at most about 40 MB.
+WAL_CHECKPOINT_PAGES = 10_000
 
 
 class TooLarge(Exception):
@@ -82,7 +88,11 @@ class Form:
         return found[0] if found else default
 
 
+@lru_cache(maxsize=1024)
 def twiml(text: str) -> str:
+    """The reply as TwiML, built by twilio's MessagingResponse. The same texts (questions, help,
+    menus) go out all day, so the last thousand are kept, in this process's memory only, as the
+    conversations themselves are (sms/memory.py)."""
     response = MessagingResponse()
     if text:
         response.message(text)
@@ -146,6 +156,10 @@ class SmsService:
         if self.bot is None:
             self.bot = Bot(self.store, self.settings)
         texts.number_key(self.store)  # made once, up front
+        # The webhook is the store's busiest writer, and most of what it writes (conversations, rate
+        # counts, recent claims) is written again within seconds: checkpointing the write-ahead log
+        # less often copies each such page to the database once instead of many times.
+        self.store.db.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
 
     async def run(self, function, *args):
         """Store work, on the event loop's thread (see the module's notes)."""
@@ -159,18 +173,25 @@ class SmsService:
     # -- requests ---------------------------------------------------------------------------------
 
     async def read_form(self, request: Request) -> Form:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_REQUEST_BYTES:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit():  # Twilio's posts say how long they are: refused unread if too long
+            if int(declared) > MAX_REQUEST_BYTES:
                 raise TooLarge()
+            body = await request.body()
+        else:
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_REQUEST_BYTES:
+                    raise TooLarge()
         return Form(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
     def signed(self, request: Request, path: str, form: Form) -> bool:
         signature = request.headers.get("x-twilio-signature", "")
         if not signature or not self.settings.twilio.auth_token:
             return False
-        url = self.public_url + path + (f"?{request.url.query}" if request.url.query else "")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        url = self.public_url + path + (f"?{query}" if query else "")
         algorithm = get_signature_algorithm(request.headers.get("x-twilio-webhooks-signature-settings", ""))
         try:
             # The URL as configured first (one HMAC); then the validator's own check, which also

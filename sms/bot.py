@@ -16,16 +16,26 @@ answer is checked by the flow's own validation. The bot adds only what texting n
   the bot waits for YES; then the request is saved to the outbox and its reference texted back.
 
 One conversation per number, sealed in the store, cleared after `sms.conversation_expiry_hours`
-(the resident is told if they come back). Each inbound MessageSid is claimed atomically in the
-same transaction as the conversation step, so a retried webhook never acts twice. Logs carry
-MessageSids and references, never numbers or words.
+(the resident is told if they come back). Messages are taken in batches, one write transaction
+each (group commit): every message in its own savepoint, stepped, then claimed by its MessageSid
+with an atomic insert that carries its reply, so a retried webhook never acts twice; a confirmed
+request is saved to the outbox in the same transaction, so a step, its claim and its request are
+committed together or not at all. What the bot knows of recent numbers is kept in memory between
+messages and written through (sms/memory.py). Logs carry MessageSids and references, never
+numbers or words.
 
-Durability: a saved request, and any opt-out or opt-in, is committed with synchronous=FULL (on
-disk before the reference or the confirmation is texted back). A plain conversation step is
-committed with synchronous=NORMAL (WAL: no fsync of its own, the store stays consistent): a power
-cut can lose the last steps, always together with their MessageSid claims (a retry is then taken
-afresh from the state it started from), and the resident is asked again what was lost; the
-read-back before YES shows every answer once more.
+Durability: a batch that saved a request is followed, before any reply leaves, by the worker's
+"sync now" request written with synchronous=FULL, whose commit puts SQLite's whole log on disk,
+the batch included; a batch with an opt-out or opt-in is committed with synchronous=FULL itself.
+Other batches are committed with synchronous=NORMAL (WAL: no fsync of their own, the store stays
+consistent): a power cut can lose the last steps, always together with their MessageSid claims
+(a retry is then taken afresh from the state it started from), and the resident is asked again
+what was lost; the read-back before YES shows every answer once more.
+
+Session events for the take-up report (sync/events.py) are written in the same transaction: a
+session is one report, from its menu or its service to its submission, or to NEW, a NO at the
+read-back, a report begun over it or a withdrawn service ("restart"), or expiry ("expired"). Its
+random id is kept in the conversation's state. Nothing the resident typed is ever recorded.
 """
 
 from __future__ import annotations
@@ -34,8 +44,9 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -43,6 +54,7 @@ from babel import Locale
 import locales
 from locales import translator
 from sync import db as db_module
+from sync import events
 from sync import flow
 from sync import reference as reference_module
 from sync import texts
@@ -53,12 +65,14 @@ from sync.store import iso
 
 from sms import keywords as kw
 from sms import templates as tpl
+from sms.memory import Known, Memory, dump
 from sms.recognise import PlaceGuess, Recogniser, _tokens
 
 log = logging.getLogger(__name__)
 
 #: The language of a reply written in several languages at once (its budget is 3 segments).
 MIXED = "mixed"
+CHANNEL = "sms"
 CONFIRM = Question("confirm", "yesno", flow.UPDATES.prompt, required=True, choices=flow.YES_NO)
 _DIGITS = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
 
@@ -78,6 +92,30 @@ class Reply:
     action: str  # what happened, for the log (never the resident's words)
 
 
+@dataclass(frozen=True)
+class Read:
+    """A message as the bot reads it, once: its text cleaned (escapes and invisible characters
+    gone, cut just past the longest message taken) and matched against the keywords."""
+
+    text: str
+    match: kw.Match | None
+
+    @classmethod
+    def of(cls, inbound: Inbound, keywords: kw.Keywords) -> "Read":
+        text = flow.clean_text(inbound.body or "")[:texts.MAX_MESSAGE_CHARS + 1]
+        return cls(text, keywords.match(text) if text else None)
+
+    def may_change_opt_out(self, known: Known | None) -> bool:
+        """Whether this message may opt its number out or back in (`known`: the number as the bot
+        last knew it, if it does). Judged on the text as the turn will read it, so that every
+        opt-out and opt-in the turn acts on is foreseen and committed with synchronous=FULL; YES
+        opts in only a number that opted out."""
+        match = self.match
+        if match and match.action in (kw.OPT_OUT, kw.OPT_IN):
+            return True
+        return kw.fold(self.text) in kw.TWILIO_OPT_IN and (known is None or known.number.opted_out)
+
+
 class Bot:
     def __init__(self, store, settings) -> None:
         self.store = store
@@ -85,8 +123,10 @@ class Bot:
         self.languages = tuple(locales.enabled(list(settings.languages.enabled), settings.languages.reviewed_only))
         self.keywords = kw.keywords(self.languages)
         self.expiry = timedelta(hours=settings.sms.conversation_expiry_hours)
+        self.memory = Memory(store)
         self._catalogue = None
         self._recogniser: Recogniser | None = None
+        self._language_names = {code: language_names(code, self.languages) for code in self.languages}
         self._full = True  # the store opens with synchronous=FULL
 
     # -- what the conversation is built from ----------------------------------------------------
@@ -119,45 +159,60 @@ class Bot:
         a MessageSid seen before (a retry, or a replay) rolls its step back and gets the reply
         it got then, so nothing is done twice. Replies are returned only once committed."""
         self.catalogue(check=True)  # once per batch: a new catalogue from the worker is taken up here
-        batch = Batch(self.store.clock(), len(inbounds))
-        self._durability(any(self._changes_opt_out(inbound.body) for inbound in inbounds))
-        hashes = [texts.number_hash(self.store, inbound.sender) for inbound in inbounds]
-        results: list[Reply | None] = [None] * len(inbounds)
-        turns: list[Turn | None] = [None] * len(inbounds)
-        with db_module.write(self.store.db) as conn:
-            batch.count(conn)
-            for index, inbound in enumerate(inbounds):
-                conn.execute("SAVEPOINT message")
-                try:
-                    results[index], turns[index] = self._step(conn, inbound, hashes[index], batch)
-                except _SeenBefore:
-                    conn.execute("ROLLBACK TO message")
-                    previous = texts.inbound_reply(conn, self.store, inbound.sid)
-                    log.info("%s: seen before; answered as then, nothing done again", inbound.sid)
-                    results[index] = Reply(previous or "", MIXED, "repeat")
-                except Exception:
-                    conn.execute("ROLLBACK TO message")
-                    log.exception("%s: could not handle the message; apologised", inbound.sid)
-                    results[index] = self.apology()
-                finally:
-                    conn.execute("RELEASE message")
-                batch.index += 1
-        submitting = [index for index, turn in enumerate(turns) if turn is not None and turn.submitting]
-        if submitting:
-            self._durability(True)
-            for index, text in zip(submitting, self._submit([turns[index] for index in submitting])):
-                results[index] = Reply(text, turns[index].reply_language, turns[index].action)
-        for index, turn in enumerate(turns):
-            if turn is not None:
-                log.info("%s: %s", inbounds[index].sid, turn.action)
+        batch = Batch(self.store.clock(), len(inbounds), self.expiry)
+        reads = [Read.of(inbound, self.keywords) for inbound in inbounds]
+        hashes = [self.memory.number_hash(inbound.sender) for inbound in inbounds]
+        self._durability(any(read.may_change_opt_out(self.memory.known.get(hashed))
+                             for read, hashed in zip(reads, hashes)))
+        results: list[Reply] = []
+        written = Written(batch, self.store)
+        conn = self.store.db.conn
+        try:
+            with db_module.write(self.store.db) as conn:
+                self.memory.check(conn)
+                batch.count(conn)
+                for inbound, read, hashed in zip(inbounds, reads, hashes):
+                    conn.execute("SAVEPOINT message")
+                    try:
+                        known = written.known.get(hashed) or self.memory.recall(conn, inbound.sender, hashed,
+                                                                                batch.iso, batch.hour)
+                        turn = Turn(self, conn, known, inbound, read, batch, hashed)
+                        results.append(turn.step())
+                        written.add(turn)
+                    except _SeenBefore:
+                        conn.execute("ROLLBACK TO message")
+                        previous = texts.inbound_reply(conn, self.store, inbound.sid)
+                        log.info("%s: seen before; answered as then, nothing done again", inbound.sid)
+                        results.append(Reply(previous or "", MIXED, "repeat"))
+                    except Exception:
+                        conn.execute("ROLLBACK TO message")
+                        log.exception("%s: could not handle the message; apologised", inbound.sid)
+                        results.append(self.apology())
+                    finally:
+                        conn.execute("RELEASE message")
+                    batch.index += 1
+                written.write(conn)
+        except BaseException:
+            self.memory.forget()
+            raise
+        if written.saved or (written.opted and not self._full):
+            self._durable()
+        self.memory.committed(conn, written.known)
+        for inbound, reply in zip(inbounds, results):
+            if reply.action not in ("repeat", "apologised"):
+                log.info("%s: %s", inbound.sid, reply.action)
         return results
 
-    def _changes_opt_out(self, body: str) -> bool:
-        """Judged on the text as the turn will read it (escapes and invisible characters gone), so
-        that every opt-out the turn acts on is committed with synchronous=FULL."""
-        text = flow.clean_text(body or "")
-        match = self.keywords.match(text)
-        return bool(match and match.action in (kw.OPT_OUT, kw.OPT_IN)) or kw.fold(text) in kw.TWILIO_OPT_IN
+    def _durable(self) -> None:
+        """A request was saved: ask the worker to send it at once, with synchronous=FULL, which
+        also puts the batch that saved it on disk before its reference is texted back. (The same
+        for an opt-out or opt-in in a batch that did not foresee it: the bot's memory of the number
+        was out of date.)"""
+        self._durability(True)
+        try:
+            self.store.request("sync_now")
+        except StoreError as error:  # the request is saved; the worker sends it on its next round
+            log.error("could not ask the worker to send at once (%s)", type(error).__name__)
 
     def _durability(self, full: bool) -> None:
         """synchronous=FULL for what must survive a power cut (a saved request, an opt-out);
@@ -167,68 +222,42 @@ class Bot:
             self.store.db.conn.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
             self._full = full
 
-    def _sync_requested(self) -> bool:
-        """Whether a "sync now" is already waiting for the worker (then one more adds nothing)."""
-        return self.store.db.conn.execute("SELECT 1 FROM requests WHERE name = 'sync_now'").fetchone() is not None
-
     def apology(self) -> Reply:
         language = self.languages[0]
         text = tpl.final(tpl.render("error", language, phone=self.settings.council.phone), language)
         return Reply(text, language, "apologised")
 
-    def _step(self, conn, inbound: Inbound, hashed: str, batch: "Batch") -> tuple[Reply, "Turn"]:
-        number = texts.number_row(conn, self.store, inbound.sender, batch.iso, hashed=hashed)
-        turn = Turn(self, conn, number, inbound, batch, hashed)
-        text = turn.run()
-        if turn.submitting:  # saved after the commit (sync/store.py's own transaction); no reply yet
-            turn.state["mode"] = "submitting"
-            texts.save_conversation(conn, self.store, number.id, turn.state, batch.now, self.expiry)
-            if not texts.claim_inbound(conn, inbound.sid, batch.iso, number.id, None):
-                raise _SeenBefore()
-            return Reply("", turn.reply_language, turn.action), turn
-        text = tpl.final(text or "", turn.reply_language)
-        if turn.state is not None and json.dumps(turn.state, sort_keys=True) != turn.loaded:  # None: not touched
-            texts.save_conversation(conn, self.store, number.id, turn.state, batch.now, self.expiry)
-        if not texts.claim_inbound(conn, inbound.sid, batch.iso, number.id, self.store.vault.seal(text)):
-            raise _SeenBefore()
-        return Reply(text, turn.reply_language, turn.action), turn
+    def choose_language(self, text: str) -> str | None:
+        """The offered language a reply names: its number in the menu, its code, or its name in
+        itself, in English or in any offered language."""
+        folded = kw.fold(text)
+        if folded.isdigit():
+            index = int(folded) - 1
+            return self.languages[index] if 0 <= index < len(self.languages) else None
+        return next((code for code, names in self._language_names.items() if folded in names), None)
 
-    def _submit(self, turns: list["Turn"]) -> list[str]:
-        """Save confirmed requests to the outbox (each in its own transaction, idempotent on its
-        conversation), ask the worker to send at once, then end the conversations and record the
-        replies, all in one transaction."""
-        catalogue = self.catalogue()
-        finished: list[tuple[Turn, dict, str]] = []
-        saved_any = False
-        for turn in turns:
-            state, language = turn.state, turn.language
-            service = catalogue.get(state.get("service", ""))
-            try:
-                if service is None:
-                    raise ValueError("the service is no longer offered")
-                draft = flow.to_draft(service, state["answers"], channel="sms", language=language,
-                                      catalogue_version=catalogue.version, idempotency_key=f"sms:{state['conv']}")
-                saved = self.store.enqueue(draft)
-            except (StoreError, ValueError, KeyError) as error:
-                log.error("%s: could not save the request (%s)", turn.inbound.sid, type(error).__name__)
-                state["mode"] = "confirm"
-                text = tpl.render("error", language, phone=self.settings.council.phone)
-                turn.action = "save failed"
-                finished.append((turn, state, tpl.final(text, language)))
-                continue
-            saved_any = True
-            template = "sent_updates" if state["answers"].get("updates_by_text") == "yes" else "sent"
-            text = tpl.render(template, language, reference=saved.display_reference)
-            turn.action = f"saved {saved.display_reference} ({service.code})"
-            finished.append((turn, {}, tpl.final(text, language)))
-        if saved_any and not self._sync_requested():
-            self.store.request("sync_now")
-        now = self.store.clock()
-        with db_module.write(self.store.db) as conn:
-            for turn, state, text in finished:
-                texts.save_conversation(conn, self.store, turn.number.id, state, now, self.expiry)
-                texts.record_inbound(conn, self.store, turn.inbound.sid, turn.number.id, text)
-        return [text for _turn, _state, text in finished]
+
+@lru_cache(maxsize=4096)
+def sender_phone(sender: str) -> str | None:
+    """The flow's phone answer for the number a text came from (None if it is not one a
+    resident can be called back on). Worked out once per number: a resident texts many times,
+    and reading a phone number costs more than the rest of a step."""
+    try:
+        return flow.phone_number(sender)
+    except Invalid:
+        return None
+
+
+def language_names(code: str, languages: tuple[str, ...]) -> frozenset[str]:
+    """What a resident may call a language, folded: its code, its own name, its English name
+    and its name in each offered language."""
+    names = {code, kw.fold(locales.native_name(code))}
+    for other in ("en", *languages):
+        try:
+            names.add(kw.fold(Locale.parse(code).get_display_name(other) or ""))
+        except (ValueError, TypeError):
+            continue
+    return frozenset(names)
 
 
 class _SeenBefore(Exception):
@@ -238,9 +267,10 @@ class _SeenBefore(Exception):
 class Batch:
     """What the messages of one batch share: the time, and the service-wide rate count."""
 
-    def __init__(self, now: datetime, size: int) -> None:
+    def __init__(self, now: datetime, size: int, expiry: timedelta) -> None:
         self.now = now
         self.iso = iso(now)
+        self.expires = iso(now + expiry)
         self.hour = now.strftime("%Y-%m-%dT%H")
         self.minute = now.strftime("%Y-%m-%dT%H:%M")
         self.size = size
@@ -258,24 +288,78 @@ class Batch:
         return self.global_before + self.index + 1
 
 
+class Written:
+    """What a batch's messages changed, kept as each message succeeds and written together at the
+    end of the batch's transaction: a few statements for the whole batch, not a few a message."""
+
+    def __init__(self, batch: Batch, store) -> None:
+        self.batch = batch
+        self.store = store
+        self.known: dict[str, Known] = {}  # each number as it will be once committed
+        self.states: dict[int, dict[str, Any]] = {}  # conversations to save ({} to end)
+        self.rates: dict[str, tuple[str, str, int, bool, str]] = {}
+        self.seen: set[int] = set()
+        self.events: list[tuple] = []
+        self.saved = False
+        self.opted = False
+
+    def add(self, turn: "Turn") -> None:
+        """Keep what a message that succeeded changed (its savepoint released)."""
+        batch, known = self.batch, turn.known
+        conversation, expires_at = known.conversation, known.expires_at
+        if turn.state is not None and (dumped := dump(turn.state)) != conversation:
+            conversation, expires_at = dumped, batch.expires if turn.state else None
+            self.states[known.number.id] = turn.state
+        rate = known.rate
+        if turn.rate is not None:
+            rate = turn.rate
+            self.rates[turn.hashed] = (f"number:{turn.hashed}", *rate, batch.iso)
+        seen = known.seen
+        if seen[:13] != batch.iso[:13]:  # once an hour is enough for the purge
+            self.seen.add(known.number.id)
+            seen = batch.iso
+        device = self.store.device_id
+        self.events += [(session, CHANNEL, device, batch.iso, event, service, language, step, 0)
+                        for session, event, service, language, step in turn.events]
+        self.saved = self.saved or turn.saved
+        self.opted = self.opted or turn.opted
+        self.known[turn.hashed] = Known(turn.number, conversation, expires_at, seen, rate)
+
+    def write(self, conn) -> None:
+        if self.states:
+            texts.save_conversations(conn, self.store, self.states.items(), self.batch.iso, self.batch.expires)
+        if self.rates:
+            texts.set_counts(conn, self.rates.values())
+        if self.seen:
+            texts.touch_numbers(conn, self.seen, self.batch.iso)
+        if self.events:
+            conn.executemany("INSERT INTO session_events (session, channel, device_id, at, event, service_code, "
+                             "language, step, assisted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.events)
+
+
 class Turn:
     """One step of one conversation, inside the write transaction that claims the message."""
 
-    def __init__(self, bot: Bot, conn, number: texts.Number, inbound: Inbound, batch: Batch, hashed: str) -> None:
+    def __init__(self, bot: Bot, conn, known: Known, inbound: Inbound, read: Read, batch: Batch, hashed: str) -> None:
         self.bot = bot
         self.conn = conn
-        self.number = number
+        self.known = known
+        self.number = known.number
         self.inbound = inbound
+        self.read = read
         self.batch = batch
         self.now = batch.now
         self.hashed = hashed
-        self.loaded: str | None = None  # the conversation as loaded, to save it only if changed
         self.settings = bot.settings
         self.store = bot.store
-        self.language = number.language if number.language in bot.languages else None
+        self.language = self.number.language if self.number.language in bot.languages else None
         self.reply_language = self.language or MIXED
         self.state: dict[str, Any] | None = None  # None until the conversation is loaded (or ended)
-        self.submitting = False
+        self.rate: tuple[str, int, bool] | None = None  # the number's window, once counted
+        self.session: str | None = None  # the report in hand (session events)
+        self.events: list[tuple[str, str, str | None, str, str | None]] = []
+        self.saved = False
+        self.opted = False  # opted out or back in
         self.action = "answered"
 
     # -- helpers ------------------------------------------------------------------------------
@@ -285,12 +369,14 @@ class Turn:
         return translator(self.language or "en")
 
     def say(self, name: str, **params: Any) -> str:
-        values = {"council": self.settings.council.name, "phone": self.settings.council.phone}
-        values.update(params)
-        return tpl.render(name, self.language or "en", **values)
+        council, phone = self.settings.council.name, self.settings.council.phone
+        if not params:
+            return tpl.fixed(name, self.language or "en", council, phone)
+        return tpl.render(name, self.language or "en", council=council, phone=phone, **params)
 
     def set_language(self, language: str) -> None:
         texts.set_language(self.conn, self.number.id, language)
+        self.number = replace(self.number, language=language)
         self.language = language
         self.reply_language = language
 
@@ -299,17 +385,51 @@ class Turn:
             return match.languages[0]
         return self.language or self.bot.languages[0]
 
+    # -- session events -----------------------------------------------------------------------------
+
+    def event(self, name: str, *, step: str | None = None, service: str | None = None) -> None:
+        """Record `name` for the report in hand (its service unless given): never anything the
+        resident typed."""
+        if self.session is not None:
+            code = service or (self.state or {}).get("service")
+            self.events.append((self.session, name, code, self.language or self.bot.languages[0], step))
+
+    def begin(self) -> None:
+        """A report begins, unless one is already in hand; its service is not known yet."""
+        if self.session is None:
+            self.session = events.new_session()
+            self.events.append((self.session, events.STARTED, None, self.language or self.bot.languages[0], None))
+
+    def abandon(self, why: str, service: str | None = None) -> None:
+        """The report in hand ends unsent: "restart" or "expired"."""
+        self.event(events.ABANDONED, step=why, service=service)
+        self.session = None
+
     # -- the step ---------------------------------------------------------------------------------
+
+    def step(self) -> Reply:
+        """Run the step and claim its MessageSid with the reply (raises _SeenBefore for a repeat)."""
+        text = tpl.final(self.run() or "", self.reply_language)
+        if self.state:
+            if self.session:
+                self.state["session"] = self.session
+            else:
+                self.state.pop("session", None)
+        if not texts.claim_inbound(self.conn, self.inbound.sid, self.batch.iso, self.number.id,
+                                   self.store.vault.seal(text)):
+            raise _SeenBefore()
+        return Reply(text, self.reply_language, self.action)
 
     def run(self) -> str:
         inbound = self.inbound
-        text = flow.clean_text(inbound.body or "")[:texts.MAX_MESSAGE_CHARS + 1]
-        match = self.bot.keywords.match(text) if text else None
+        text, match = self.read.text, self.read.match
         now = self.batch.iso
 
         # Opting out and back in come before everything, rate limits included.
         if match and match.action == kw.OPT_OUT:
             texts.set_opted_out(self.conn, self.number.id, now, "keyword")
+            self.opted = True
+            self.number = replace(self.number, opted_out=True)
             self.state = {}  # the conversation ends with the opt-out
             self.action = "opted out"
             if match.twilio:
@@ -320,6 +440,8 @@ class Turn:
         if self.number.opted_out:
             if (match and match.action == kw.OPT_IN) or kw.fold(text) in kw.TWILIO_OPT_IN:
                 texts.set_opted_in(self.conn, self.number.id)
+                self.opted = True
+                self.number = replace(self.number, opted_out=False, cannot_receive=False)
                 self.action = "opted in"
                 self.language = self.keyword_language(match) if match else (self.language or self.bot.languages[0])
                 self.reply_language = self.language
@@ -344,15 +466,18 @@ class Turn:
             name = "media" if inbound.num_media else "empty"
             return self.say(name) if self.language else self.mixed(name)
 
-        conversation = texts.load_conversation(self.conn, self.store, self.number.id, now)
-        self.state = conversation.state
-        self.loaded = json.dumps(conversation.state, sort_keys=True) if not conversation.expired else None
+        self.state = json.loads(self.known.conversation)
+        self.session = self.state.get("session")
+        expired = self.known.expires_at is not None and self.known.expires_at <= now
+        if expired:
+            self.abandon("expired", self.state.get("service"))
+            self.state = {}
         if self.language is None and len(self.bot.languages) == 1:
             self.set_language(self.bot.languages[0])
         if self.language is None:
             return self.first_contact(text, match)
         reply = self.converse(text, match)
-        if conversation.expired and not self.submitting:
+        if expired and not self.saved:
             hours = self.settings.sms.conversation_expiry_hours
             reply = tpl.join(self.language, self.say("expired", hours=hours), reply)
             self.action += " (after an expired conversation)"
@@ -375,41 +500,30 @@ class Turn:
         batch = self.batch
         per_number = self.settings.sms.rate_limit_per_number_per_hour
         per_minute = self.settings.sms.rate_limit_global_per_minute
-        scope, bucket = f"number:{self.hashed}", batch.hour
-        count, warned = texts.count_message(self.conn, scope, bucket, batch.iso)
+        hour, count, warned = self.known.rate if self.known.rate[0] == batch.hour else (batch.hour, 0, False)
+        count += 1
+        self.rate = (hour, count, warned)
         name = None
         if count > per_number:
             name = "rate_limited"
+            self.rate = (hour, count, True)
         elif batch.global_count > per_minute:
-            name, scope, bucket, warned = "busy", "global", batch.minute, batch.global_warned
+            name, warned = "busy", batch.global_warned
+            if not warned:
+                texts.mark_warned(self.conn, "global", batch.minute)
+                batch.global_warned = True
         if name is None:
             return None
         if warned:
             self.action = f"{name}: not answered"
             return ""
-        texts.mark_warned(self.conn, scope, bucket)
-        if name == "busy":
-            batch.global_warned = True
         self.action = name
         return self.say(name) if self.language else self.mixed(name)
 
     # -- language -----------------------------------------------------------------------------
 
     def choose_language(self, text: str) -> str | None:
-        folded = kw.fold(text)
-        if folded.isdigit():
-            index = int(folded) - 1
-            return self.bot.languages[index] if 0 <= index < len(self.bot.languages) else None
-        for code in self.bot.languages:
-            names = {code, kw.fold(locales.native_name(code))}
-            for other in ("en", *self.bot.languages):
-                try:
-                    names.add(kw.fold(Locale.parse(code).get_display_name(other) or ""))
-                except (ValueError, TypeError):
-                    continue
-            if folded in names:
-                return code
-        return None
+        return self.bot.choose_language(text)
 
     def language_menu(self) -> str:
         self.reply_language = MIXED
@@ -451,17 +565,11 @@ class Turn:
 
     def converse(self, text: str, match: kw.Match | None) -> str:
         mode = self.state.get("mode")
-        if mode == "submitting":  # the last step was interrupted while saving: finish it now
-            self.submitting = True
-            self.action = "finishing an interrupted submission"
-            return ""
         if match:
             if match.action == kw.LANGUAGE:
                 chosen = self.choose_language(match.argument) if match.argument else None
                 if chosen:
-                    self.set_language(chosen)
-                    self.action = f"language changed: {chosen}"
-                    return tpl.join(chosen, self.say("language_set", lang=kw.shown(kw.LANGUAGE, chosen)), self.current())
+                    return self.change_language(chosen)
                 self.state = {"mode": "language", "resume": self.state}
                 self.action = "language asked"
                 return self.language_menu()
@@ -469,12 +577,14 @@ class Turn:
                 self.action = "help"
                 return self.say("help")
             if match.action == kw.NEW:
+                self.abandon("restart")
                 self.state = {}
                 self.action = "started again"
                 return self.say("started_again")
             if match.action == kw.STATUS:
                 return self.status(match.argument)
             if match.action == kw.REPORT:
+                self.abandon("restart")
                 self.state = {}
                 return self.one_shot(match.argument) if match.argument else self.group_menu()
             if match.action in (kw.GREETING, kw.OPT_IN) and mode in (None, "idle"):
@@ -483,10 +593,8 @@ class Turn:
         if mode == "language":
             chosen = self.choose_language(text)
             if chosen:
-                self.set_language(chosen)
                 self.state = self.state.get("resume") or {}
-                self.action = f"language changed: {chosen}"
-                return tpl.join(chosen, self.say("language_set", lang=kw.shown(kw.LANGUAGE, chosen)), self.current())
+                return self.change_language(chosen)
             self.action = "language asked again"
             return self.language_menu()
         if mode == "group":
@@ -505,6 +613,13 @@ class Turn:
             return self.status(text)
         return self.one_shot(text)
 
+    def change_language(self, chosen: str) -> str:
+        """The number's language changes mid-conversation: the question in hand comes again in it."""
+        self.set_language(chosen)
+        self.event(events.LANGUAGE)
+        self.action = f"language changed: {chosen}"
+        return tpl.join(chosen, self.say("language_set", lang=kw.shown(kw.LANGUAGE, chosen)), self.current())
+
     def current(self) -> str:
         """The question in hand again (after a language change), or the welcome."""
         mode = self.state.get("mode")
@@ -512,7 +627,8 @@ class Turn:
             return self.ask()
         if mode == "confirm":
             return self.read_back()
-        if mode in ("group", "services", "choose_place", "choose_street"):
+        if mode in ("group", "services", "choose_place", "choose_street"):  # menus are not repeated
+            self.abandon("restart")
             self.state = {}
         return self.say("welcome")
 
@@ -522,6 +638,7 @@ class Turn:
         return list(self.bot.catalogue().groups())
 
     def group_menu(self, head: str = "") -> str:
+        self.begin()
         self.state = {"mode": "group", **({"pending": self.state["pending"]} if "pending" in self.state else {})}
         self.action = "menu of groups"
         t = self.t
@@ -616,12 +733,13 @@ class Turn:
 
     def start(self, code: str, place: PlaceGuess | None, *, attributes: dict | None = None,
               description: str = "", pending: dict | None = None) -> str:
+        if self.state.get("service"):  # a new report replaces the one in hand
+            self.abandon("restart")
+        self.begin()
         service = self.bot.catalogue().get(code)
         answers: dict[str, Any] = {}
-        try:
-            answers["phone"] = flow.phone_number(self.inbound.sender)
-        except Invalid:
-            pass
+        if phone := sender_phone(self.inbound.sender):
+            answers["phone"] = phone
         if pending:
             answers["location"] = pending
         answers.update(attributes or {})
@@ -632,6 +750,7 @@ class Turn:
             except (Invalid, StopIteration):
                 pass
         self.state = {"mode": "asking", "service": code, "answers": answers, "conv": uuid.uuid4().hex}
+        self.event(events.SERVICE)
         t = self.t
         prefix = t(service.name) + "."
         if service.urgent_notice:
@@ -652,6 +771,7 @@ class Turn:
     def ask(self, *, prefix: str = "", error: str = "") -> str:
         service = self.service()
         if service is None:  # the catalogue changed under the conversation
+            self.abandon("restart")
             self.state = {}
             self.action = "service withdrawn"
             return self.say("started_again")
@@ -660,6 +780,7 @@ class Turn:
         if question is None:
             return self.read_back()
         self.state["question"] = question.key
+        self.event(events.QUESTION, step=question.key)
         self.action = f"asked {question.key} ({service.code})"
         return tpl.question_text(question, self.language, phone=self.settings.council.phone, prefix=prefix,
                                  error=error)
@@ -770,10 +891,13 @@ class Turn:
                 continue
             items.append(flow.display(question, value, t))
         self.state["mode"] = "confirm"
+        self.event(events.CHECK)
         self.action = f"read back ({service.code})"
         return tpl.read_back(items, self.language)
 
     def confirm(self, text: str) -> str:
+        if self.service() is None:
+            return self.ask()  # withdrawn since the read-back
         answer = None
         if self.bot.keywords.means(text, kw.YES):
             answer = "yes"
@@ -785,15 +909,35 @@ class Turn:
             except Invalid:
                 answer = None
         if answer == "yes":
-            self.submitting = True
-            self.action = "confirmed"
-            return ""
+            return self.submit()
         if answer == "no":
+            self.abandon("restart")
             self.state = {}
             self.action = "not sent"
             return self.say("not_sent")
         self.action = "asked to confirm again"
         return self.say("confirm_again")
+
+    def submit(self) -> str:
+        """Save the confirmed request to the outbox, in the batch's transaction (idempotent on
+        the conversation), and give its reference; if it cannot be saved, say so and stay at the
+        read-back, so that YES can be sent again."""
+        service, state, catalogue = self.service(), self.state, self.bot.catalogue()
+        try:
+            draft = flow.to_draft(service, state["answers"], channel=CHANNEL, language=self.language,
+                                  catalogue_version=catalogue.version, idempotency_key=f"sms:{state['conv']}")
+            saved = self.store.enqueue(draft)
+        except (StoreError, ValueError, KeyError) as error:
+            log.error("%s: could not save the request (%s)", self.inbound.sid, type(error).__name__)
+            self.action = "save failed"
+            return self.say("error")
+        self.saved = True
+        self.event(events.SUBMITTED)
+        self.session = None
+        self.state = {}
+        self.action = f"saved {saved.display_reference} ({service.code})"
+        template = "sent_updates" if state["answers"].get("updates_by_text") == "yes" else "sent"
+        return self.say(template, reference=saved.display_reference)
 
     # -- status ------------------------------------------------------------------------------------
 

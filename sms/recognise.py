@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import weakref
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -29,7 +30,7 @@ from locales import N_, translator
 from sync import gazetteer
 from sync.catalogue import Catalogue
 from sync.catalogue_extract import keyword_message
-from sync.flow import clean_text, questions, validate, Invalid
+from sync.flow import Invalid, Question, clean_text, questions, validate
 from sync.gazetteer import Place
 
 # TRANSLATORS: Comma-separated words to ignore when working out what a text message is about
@@ -59,6 +60,9 @@ FUZZY_MIN_CHARS = 6
 #: Shortest keyword word that counts on its own when it belongs to one service only.
 DISTINCTIVE_MIN_CHARS = 5
 STREET_CUTOFF = 86
+#: Languages every message is read in, whatever the resident chose: English (what posters and
+#: Twilio's own replies use) and Welsh, wherever it is offered (no less favourably than English).
+ALWAYS_READ = ("en", "cy")
 MAX_CHOICES = 5
 #: Words after which a single-word place name (library, church) is taken for a landmark.
 GENERIC_NAME_WORDS = frozenset({"cottage", "farm", "house", "lodge", "barn", "the", "old", "bank", "granary",
@@ -101,6 +105,35 @@ class Keyword:
     sorted_joined: str  # the same, words in alphabetical order: "mattress dumped" meets "dumped mattress"
 
 
+class Fuzzy:
+    """Strings to find near matches of (fuzz.ratio), kept in order of length.
+
+    fuzz.ratio cannot reach a cutoff between two strings whose lengths differ too much (it is at
+    most 200 * shorter / (both lengths together)), so a look-up compares the query only with the
+    strings whose length allows it: a fraction of them. Matches come back exactly as
+    `process.extract` over all the strings would give them: best first, ties in the strings'
+    original order (their ids, which ascend with it), at most `limit`.
+    """
+
+    def __init__(self, strings: list[str], ids: list[int] | None = None) -> None:
+        ids = ids if ids is not None else list(range(len(strings)))
+        order = sorted(range(len(strings)), key=lambda index: len(strings[index]))
+        self.strings = [strings[index] for index in order]
+        self.positions = [ids[index] for index in order]  # what each string stands for (ascending)
+        self.lengths = [len(string) for string in self.strings]
+
+    def extract(self, query: str, cutoff: float, limit: int) -> list[tuple[str, float, int]]:
+        size = len(query)
+        low = bisect_left(self.lengths, size * cutoff / (200 - cutoff) - 1e-9)
+        high = bisect_right(self.lengths, size * (200 - cutoff) / max(cutoff, 1e-9) + 1e-9)
+        if low >= high:
+            return []
+        found = process.extract(query, self.strings[low:high], scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
+        matches = sorted(((choice, score, self.positions[low + index]) for choice, score, index in found),
+                         key=lambda match: (-match[1], match[2]))
+        return matches[:limit]
+
+
 @dataclass(frozen=True)
 class PlaceGuess:
     """Where a message says the problem is."""
@@ -132,7 +165,7 @@ class Recognition:
 class _Streets:
     generation: int | None
     pairs: list[tuple[str, str]]
-    forms: list[str]  # normalised street names ("station road") and their base ("station")
+    forms: Fuzzy  # normalised street names ("station road") and their base ("station")
     owners: list[tuple[int, bool]]  # index into pairs, whether the form is the base name only
     towns: dict[str, str]  # normalised town -> town
     landmarks: list[tuple[str, tuple[str, ...], int]]  # alias, its words, address row id
@@ -142,8 +175,23 @@ class _Streets:
 _street_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+@dataclass
+class _Vocabulary:
+    """The keywords of some languages, ready to match: their words run together, the same in
+    alphabetical order, and the words that belong to one service alone."""
+
+    joined: Fuzzy
+    sorted: Fuzzy
+    distinctive: dict[str, str]
+
+
 class Recogniser:
-    """The service and place of one-shot messages, for a catalogue, a gazetteer and languages."""
+    """The service and place of one-shot messages, for a catalogue, a gazetteer and languages.
+
+    A message is read for the keywords of English, of Welsh where it is offered (no less
+    favourably than English), and of the resident's language; with no language given, of
+    every language offered.
+    """
 
     def __init__(self, db, catalogue: Catalogue, languages: Iterable[str]) -> None:
         self.db = db
@@ -158,29 +206,50 @@ class Recogniser:
                 typed, _, meaning = pair.partition("=")
                 if typed.strip() and meaning.strip():
                     self.speak.setdefault(typed.strip(), meaning.strip())
+        self._choosing: dict[tuple[str, str], list[tuple[Question, frozenset[str]]]] = {}
         self.keywords: list[Keyword] = []
-        seen = set()
+        self._spoken: list[set[str]] = []  # the languages each keyword is in
+        found: dict[tuple[str, tuple[str, ...]], int] = {}
         for service in catalogue.services:
-            phrases = list(service.keywords) + [service.name]
+            phrases = [("en", phrase) for phrase in (*service.keywords, service.name)]
             for code in self.languages:
                 t = translator(code)
-                phrases += [phrase for phrase in t(keyword_message(service.keywords)).split(",")] if service.keywords else []
-                phrases.append(t(service.name))
-            for phrase in phrases:
+                if service.keywords:
+                    phrases += [(code, phrase) for phrase in t(keyword_message(service.keywords)).split(",")]
+                phrases.append((code, t(service.name)))
+            for code, phrase in phrases:
                 tokens = tuple(self._service_tokens(phrase))
-                if tokens and (service.code, tokens) not in seen:
-                    seen.add((service.code, tokens))
+                if not tokens:
+                    continue
+                index = found.setdefault((service.code, tokens), len(self.keywords))
+                if index == len(self.keywords):
                     self.keywords.append(Keyword(service.code, tokens, "".join(tokens), "".join(sorted(tokens))))
-        self._joined = [keyword.joined for keyword in self.keywords]
-        self._sorted = [keyword.sorted_joined for keyword in self.keywords]
-        # Words of the keywords that belong to one service alone ("paving", "wagio"): weaker
-        # evidence, used only when no whole keyword is mentioned.
-        owners: dict[str, set[str]] = {}
-        for keyword in self.keywords:
-            for token in keyword.tokens:
-                owners.setdefault(token, set()).add(keyword.service)
-        self.distinctive = {token: next(iter(services)) for token, services in owners.items()
-                            if len(services) == 1 and len(token) >= DISTINCTIVE_MIN_CHARS}
+                    self._spoken.append(set())
+                self._spoken[index].add(code)
+        self._vocabularies: dict[tuple[str, ...], _Vocabulary] = {}
+
+    def reading(self, language: str | None) -> tuple[str, ...]:
+        """The languages a message from a resident who chose `language` is read in."""
+        if language is None:
+            return self.languages
+        return tuple(code for code in dict.fromkeys((*ALWAYS_READ, language)) if code in self.languages)
+
+    def _vocabulary(self, languages: tuple[str, ...]) -> _Vocabulary:
+        found = self._vocabularies.get(languages)
+        if found is None:
+            ids = [index for index, spoken in enumerate(self._spoken) if not spoken.isdisjoint(languages)]
+            # Words of the keywords that belong to one service alone ("paving", "wagio"): weaker
+            # evidence, used only when no whole keyword is mentioned.
+            owners: dict[str, set[str]] = {}
+            for index in ids:
+                for token in self.keywords[index].tokens:
+                    owners.setdefault(token, set()).add(self.keywords[index].service)
+            found = self._vocabularies[languages] = _Vocabulary(
+                Fuzzy([self.keywords[index].joined for index in ids], ids),
+                Fuzzy([self.keywords[index].sorted_joined for index in ids], ids),
+                {token: next(iter(services)) for token, services in owners.items()
+                 if len(services) == 1 and len(token) >= DISTINCTIVE_MIN_CHARS})
+        return found
 
     # -- words ----------------------------------------------------------------------------------
 
@@ -196,19 +265,21 @@ class Recogniser:
 
     # -- the service ------------------------------------------------------------------------------
 
-    def service(self, text: str, ignore: frozenset[str] = frozenset()) -> tuple[str | None, float]:
+    def service(self, text: str, ignore: frozenset[str] = frozenset(),
+                language: str | None = None) -> tuple[str | None, float]:
         """The service a message is about and how sure (0-100), or (None, 0). Words in `ignore`
         (the place's, once found: "Station Road" is not about roads) are left out."""
         tokens = self._service_tokens(text, ignore)
         if not tokens:
             return None, 0.0
+        vocabulary = self._vocabulary(self.reading(language))
         best: dict[str, tuple] = {}
         for size in range(1, min(4, len(tokens)) + 1):
             for start in range(0, len(tokens) - size + 1):
                 window = tokens[start:start + size]
                 joined, ordered = "".join(window), "".join(sorted(window))
-                found = process.extract(joined, self._joined, scorer=fuzz.ratio, score_cutoff=SERVICE_CUTOFF, limit=20)
-                found += process.extract(ordered, self._sorted, scorer=fuzz.ratio, score_cutoff=SERVICE_CUTOFF, limit=20)
+                found = (vocabulary.joined.extract(joined, SERVICE_CUTOFF, 20)
+                         + vocabulary.sorted.extract(ordered, SERVICE_CUTOFF, 20))
                 for _choice, score, index in found:
                     keyword = self.keywords[index]
                     if score < 100 and (len(keyword.joined) < FUZZY_MIN_CHARS or len(joined) < FUZZY_MIN_CHARS):
@@ -223,10 +294,10 @@ class Recogniser:
                         best[keyword.service] = key
         if not best:
             for start, token in enumerate(tokens):
-                if token in self.distinctive:
+                if token in vocabulary.distinctive:
                     key = (-1, 1, -start, 80.0, len(token))
-                    if key > best.get(self.distinctive[token], (-2,)):
-                        best[self.distinctive[token]] = key
+                    if key > best.get(vocabulary.distinctive[token], (-2,)):
+                        best[vocabulary.distinctive[token]] = key
         if not best:
             return None, 0.0
         code, key = max(best.items(), key=lambda item: item[1])
@@ -255,7 +326,7 @@ class Recogniser:
         by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         for _alias, alias_words, row_id in landmarks:
             by_word.setdefault(alias_words[0], []).append((alias_words, row_id))
-        cached = _Streets(generation, pairs, forms, owners, towns, landmarks, by_word)
+        cached = _Streets(generation, pairs, Fuzzy(forms), owners, towns, landmarks, by_word)
         _street_cache[self.db] = cached
         return cached
 
@@ -344,15 +415,14 @@ class Recogniser:
     def _street_mention(self, words: list[str], streets: _Streets, towns: set[str]):
         """(start, end, [(street, town), ...]) of the street the words name best, or None."""
         best = None
+        numbers = [word.isdigit() for word in words]
         for size in range(min(4, len(words)), 0, -1):
             for start in range(0, len(words) - size + 1):
-                window = words[start:start + size]
-                if any(word.isdigit() for word in window):
+                if True in numbers[start:start + size]:
                     continue
-                phrase = " ".join(window)
+                phrase = " ".join(words[start:start + size])
                 cutoff = 100 if len(phrase) < 6 else STREET_CUTOFF
-                for _form, score, index in process.extract(phrase, streets.forms, scorer=fuzz.ratio,
-                                                           score_cutoff=cutoff, limit=10):
+                for _form, score, index in streets.forms.extract(phrase, cutoff, 10):
                     owner, base_only = streets.owners[index]
                     if base_only:
                         # "station" alone is the railway station as often as Station Road: only
@@ -406,31 +476,28 @@ class Recogniser:
 
     # -- both ---------------------------------------------------------------------------------
 
-    def recognise(self, text: str, language: str = "en") -> Recognition:
+    def recognise(self, text: str, language: str | None = None) -> Recognition:
+        """What and where a message from a resident who chose `language` says (see the class)."""
         text = clean_text(text)[:1600]
         place = self.place(text)
         ignore = frozenset(_tokens(" ".join(place.candidates()))) if place else frozenset()
-        code, score = self.service(text, ignore)
+        code, score = self.service(text, ignore, language)
         if code is None and ignore:
-            code, score = self.service(text)
-        attributes = self.attributes(code, text, language, ignore) if code else {}
+            code, score = self.service(text, language=language)
+        attributes = self.attributes(code, text, language or "en", ignore) if code else {}
         return Recognition(code, score, place, attributes)
 
     def attributes(self, code: str, text: str, language: str, ignore: frozenset[str] = frozenset()) -> dict[str, str]:
         """Single-choice answers the message gives away ("missed recycling bin" -> recycling),
         taken only when one word or pair of words is exactly one choice's key or label."""
-        service = self.catalogue.get(code)
-        if service is None:
+        choosing = self._choices(code, language)
+        if not choosing:
             return {}
         t = translator(language)
         words = [word for word in _tokens(text) if not word.isdigit() and len(word) >= 3 and word not in ignore]
         grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
         found: dict[str, str] = {}
-        for question in questions(service):
-            if question.kind != "singlevaluelist" or {choice.key for choice in question.choices} <= {"yes", "no"}:
-                continue
-            # only words that could be a choice go to the flow's own validation, which decides
-            names = {_fold(name) for choice in question.choices for name in (choice.key, choice.label, t(choice.label))}
+        for question, names in choosing:
             keys = set()
             for gram in grams:
                 if _fold(gram) not in names:
@@ -443,3 +510,18 @@ class Recogniser:
             if len(keys) == 1:
                 found[question.key] = keys.pop()
         return found
+
+    def _choices(self, code: str, language: str) -> list[tuple[Question, frozenset[str]]]:
+        """The service's single-choice questions (not yes or no) with the folded names of their
+        choices in `language` and English: only words among them go to the flow's validation,
+        which decides. Worked out once per service and language."""
+        key = (code, language)
+        if key not in self._choosing:
+            service = self.catalogue.get(code)
+            t = translator(language)
+            self._choosing[key] = [
+                (question, frozenset(_fold(name) for choice in question.choices
+                                     for name in (choice.key, choice.label, t(choice.label))))
+                for question in (questions(service) if service else [])
+                if question.kind == "singlevaluelist" and not {choice.key for choice in question.choices} <= {"yes", "no"}]
+        return self._choosing[key]

@@ -159,6 +159,13 @@ def render(name: str, language: str, **params: Any) -> str:
     return texts.fit(build, {key: value for key, value in params.items()}, template.shrink, texts.budget(language))
 
 
+@lru_cache(maxsize=512)
+def fixed(name: str, language: str, council: str, phone: str) -> str:
+    """A template that takes nothing but the council's name and phone number (help, welcome,
+    the urgent notice...), rendered: the same all day, so worked out once."""
+    return render(name, language, council=council, phone=phone)
+
+
 def final(text: str, language: str) -> str:
     """Normalised, safe for XML, and within budget: the last step before any reply leaves."""
     text = xml_safe(texts.normalise(text)).strip()
@@ -246,11 +253,13 @@ def language_menu(languages: Sequence[str]) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
 def question_text(question: Question, language: str, *, phone: str, prefix: str = "",
                   error: str = "") -> str:
     """A flow question as a text: [error] [prefix] prompt [hint] [numbered options] [how to reply].
 
     The hint is kept only if the message still fits the preferred size (1 part in English).
+    Each is worked out once (the same questions are asked all day): nothing in one is personal.
     """
     t = translator(language)
     words = keyword_values(language)

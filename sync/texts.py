@@ -395,8 +395,8 @@ def number_state(store, e164: str) -> dict[str, Any] | None:
 
 def claim_inbound(conn: sqlite3.Connection, message_sid: str, now: str, number_id: int | None = None,
                   reply: bytes | None = None) -> bool:
-    """Atomically claim an inbound MessageSid, with the (sealed) reply given to it if known:
-    False if it was seen before (a retry), and nothing is written."""
+    """Atomically claim an inbound MessageSid with the (sealed) reply given to it: False if it
+    was seen before (a retry), and nothing is written."""
     return conn.execute("INSERT INTO sms_inbound (message_sid, received_at, number_id, reply) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT (message_sid) DO NOTHING", (message_sid, now, number_id, reply)).rowcount == 1
 
@@ -405,11 +405,6 @@ def inbound_reply(conn: sqlite3.Connection, store, message_sid: str) -> str | No
     """The reply given to a MessageSid seen before ("" for none, None if still unanswered)."""
     row = conn.execute("SELECT reply FROM sms_inbound WHERE message_sid = ?", (message_sid,)).fetchone()
     return store.vault.open(row[0]) if row and row[0] is not None else None
-
-
-def record_inbound(conn: sqlite3.Connection, store, message_sid: str, number_id: int | None, reply: str) -> None:
-    conn.execute("UPDATE sms_inbound SET number_id = ?, reply = ? WHERE message_sid = ?",
-                 (number_id, store.vault.seal(reply), message_sid))
 
 
 def count_message(conn: sqlite3.Connection, scope: str, bucket: str, now: str, messages: int = 1) -> tuple[int, bool]:
@@ -425,33 +420,57 @@ def mark_warned(conn: sqlite3.Connection, scope: str, bucket: str) -> None:
     conn.execute("UPDATE sms_rate SET warned = 1 WHERE scope = ? AND bucket = ?", (scope, bucket))
 
 
+def rate_count(conn: sqlite3.Connection, scope: str, bucket: str) -> tuple[int, bool]:
+    """A rate-limit window as stored: (messages so far, whether already warned)."""
+    row = conn.execute("SELECT count, warned FROM sms_rate WHERE scope = ? AND bucket = ?", (scope, bucket)).fetchone()
+    return (row[0], bool(row[1])) if row else (0, False)
+
+
+def set_counts(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, int, bool, str]]) -> None:
+    """Write rate-limit windows counted elsewhere, (scope, bucket, count, warned, at) each: one
+    statement for a whole batch of messages."""
+    conn.executemany(
+        "INSERT INTO sms_rate (scope, bucket, count, warned, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, bucket) "
+        "DO UPDATE SET count = excluded.count, warned = max(warned, excluded.warned)",
+        [(scope, bucket, count, 1 if warned else 0, at) for scope, bucket, count, warned, at in rows])
+
+
+def touch_numbers(conn: sqlite3.Connection, number_ids: Iterable[int], now: str) -> None:
+    """Numbers seen at `now` (their last contact, which the purge goes by)."""
+    conn.executemany("UPDATE sms_numbers SET last_seen_at = ? WHERE id = ?", [(now, number_id) for number_id in number_ids])
+
+
 @dataclass
 class Conversation:
-    state: dict[str, Any]
-    expired: bool  # there was one, left too long: it has been cleared
+    state: dict[str, Any]  # {} for none
+    expires_at: str | None  # None for none
 
 
-def load_conversation(conn: sqlite3.Connection, store, number_id: int, now: str) -> Conversation:
+def load_conversation(conn: sqlite3.Connection, store, number_id: int) -> Conversation:
+    """The number's conversation as stored, expired or not (the caller decides what expiry means)."""
     row = conn.execute("SELECT state, expires_at FROM sms_conversations WHERE number_id = ?", (number_id,)).fetchone()
     if row is None:
-        return Conversation({}, expired=False)
-    if row[1] <= now:
-        conn.execute("DELETE FROM sms_conversations WHERE number_id = ?", (number_id,))
-        return Conversation({}, expired=True)
-    return Conversation(store.vault.open(row[0]) or {}, expired=False)
+        return Conversation({}, None)
+    return Conversation(store.vault.open(row[0]) or {}, row[1])
 
 
-def save_conversation(conn: sqlite3.Connection, store, number_id: int, state: Mapping[str, Any], now: datetime,
-                      expiry: timedelta) -> None:
-    """Keep the conversation (sealed) until it expires; an empty state ends it."""
-    if not state:
-        conn.execute("DELETE FROM sms_conversations WHERE number_id = ?", (number_id,))
-        return
-    at = iso(now)
-    conn.execute(
-        "INSERT INTO sms_conversations (number_id, state, started_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (number_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, "
-        "expires_at = excluded.expires_at", (number_id, store.vault.seal(dict(state)), at, at, iso(now + expiry)))
+def save_conversations(conn: sqlite3.Connection, store, states: Iterable[tuple[int, Mapping[str, Any]]], now: str,
+                       expires_at: str) -> None:
+    """Keep each (number id, conversation state), sealed, until `expires_at`; an empty state ends
+    the conversation. Two statements for a whole batch of messages."""
+    kept, ended = [], []
+    for number_id, state in states:
+        if state:
+            kept.append((number_id, store.vault.seal(dict(state)), now, now, expires_at))
+        else:
+            ended.append((number_id,))
+    if ended:
+        conn.executemany("DELETE FROM sms_conversations WHERE number_id = ?", ended)
+    if kept:
+        conn.executemany(
+            "INSERT INTO sms_conversations (number_id, state, started_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (number_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, "
+            "expires_at = excluded.expires_at", kept)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def check_keyword(phone: Phone, store, language: str, action: str, word: str, va
         phone.say("1")
         answer = phone.say(variant)  # skips the name: the description came with the message
         assert t("What is your email address? (optional)") in answer
-        conversation = texts.load_conversation(store.db.conn, store, state()["id"], iso(store.clock()))
+        conversation = texts.load_conversation(store.db.conn, store, state()["id"])
         assert conversation.state["answers"]["name"] is None  # not taken as a name
     elif action in (kw.YES, kw.NO):
         go_to_confirm(phone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import locales
 from sms.recognise import Recogniser
 from sync.store import Store
 from tests.sms.sms_corpus import CORPUS
@@ -56,3 +57,19 @@ def test_the_recogniser_gets_services_and_places_right(sms_store: Store):
 def test_odd_messages_are_not_reports(sms_store: Store, message):
     recogniser = Recogniser(sms_store.db, sms_store.catalogue(), ("en", "cy"))
     assert recogniser.recognise(message).service is None
+
+
+def test_a_message_is_read_in_english_welsh_and_the_residents_own_language(sms_store: Store):
+    shipped = tuple(locales.shipped())
+    recogniser = Recogniser(sms_store.db, sms_store.catalogue(), shipped)
+    assert recogniser.reading(None) == shipped
+    others = [code for code in shipped if code not in ("en", "cy")]
+    if not others:
+        pytest.skip("no language but English and Welsh shipped")
+    own = others[0]
+    assert recogniser.reading(own) == tuple(code for code in ("en", "cy", own) if code in shipped)
+    t = locales.translator(own)
+    assert recogniser.recognise(f"{t('Pothole')} 12 High Street", own).service == "pothole"
+    assert recogniser.recognise("pothole outside 12 High Street", own).service == "pothole"
+    if "cy" in shipped:
+        assert recogniser.recognise("twll yn y ffordd tu allan i 12 High Street", own).service == "pothole"

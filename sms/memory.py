@@ -1,0 +1,96 @@
+"""What the webhook remembers of each number between its messages.
+
+A text conversation is a run of short messages from one number a minute or so apart. Reading the
+number's row, its sealed conversation and its count for the hour back from the store for every
+one of them (three look-ups and a decryption) cost more than the rest of the step. So the bot
+keeps, in this process's memory, each recent number's row, its conversation (in clear, exactly as
+last saved) and its count this hour. Every change is still written to the store, in the same
+transaction as the message that made it: the store stays the truth, and this is a copy of it.
+
+The copy is trusted only while nothing else has written to the store since the bot's last batch:
+neither another process (SQLite's `PRAGMA data_version` moves when another connection commits)
+nor anything else on this process's own connection (its `total_changes` moves: a delivery
+callback marking a number opted out, a staff command, a test). Then everything is forgotten and
+read again. This is safe, and cheap, because one process takes a store's inbound texts: `assist
+sms serve` runs one uvicorn worker (docs/sms.md). The sync worker's writes to the same file are
+noticed like any other and just empty the memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sync import texts
+
+#: Numbers remembered at most; past that the memory starts afresh (a few megabytes).
+LIMIT = 20_000
+
+
+def dump(state: dict[str, Any]) -> str:
+    """A conversation state as the memory keeps it (and compares it, to save only a change)."""
+    return json.dumps(state, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Known:
+    """One number as last written to the store."""
+
+    number: texts.Number
+    conversation: str  # the conversation's state, dumped; "{}" for none
+    expires_at: str | None  # when the conversation expires; None for none
+    seen: str  # the number's last_seen_at
+    rate: tuple[str, int, bool]  # this number's rate-limit window: (hour, messages, warned)
+
+
+class Memory:
+    """Known numbers by keyed hash, and the store's state when they were last written."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.known: dict[str, Known] = {}
+        self._hashes: dict[str, str] = {}
+        self._mark: tuple[int, int] | None = None
+        self._version = 0
+
+    def number_hash(self, e164: str) -> str:
+        """The number's keyed hash (texts.number_hash), remembered too."""
+        found = self._hashes.get(e164)
+        if found is None:
+            if len(self._hashes) >= LIMIT:
+                self._hashes.clear()
+            found = self._hashes[e164] = texts.number_hash(self.store, e164)
+        return found
+
+    def check(self, conn: sqlite3.Connection) -> None:
+        """At the start of a batch, inside its write transaction (so nobody else can write until
+        it commits): forget everything if anything but the bot wrote since its last batch."""
+        self._version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._mark != (self._version, conn.total_changes):
+            self.known.clear()
+
+    def recall(self, conn: sqlite3.Connection, e164: str, hashed: str, now: str, hour: str) -> Known:
+        """The number as stored, made if new (inside the batch's transaction, in the message's
+        savepoint, so that a message that fails leaves no number behind)."""
+        found = self.known.get(hashed)
+        if found is not None:
+            return found
+        number = texts.number_row(conn, self.store, e164, now, hashed=hashed)
+        conversation = texts.load_conversation(conn, self.store, number.id) if not number.created else None
+        count, warned = texts.rate_count(conn, f"number:{hashed}", hour)
+        return Known(number, dump(conversation.state) if conversation else "{}",
+                     conversation.expires_at if conversation else None, now, (hour, count, warned))
+
+    def committed(self, conn: sqlite3.Connection, changed: dict[str, Known]) -> None:
+        """The batch that wrote `changed` is committed: remember them as the store now has them."""
+        if len(self.known) + len(changed) > LIMIT:
+            self.known.clear()
+        self.known.update(changed)
+        self._mark = (self._version, conn.total_changes)
+
+    def forget(self) -> None:
+        """The batch failed (rolled back): what it changed is not in the store."""
+        self.known.clear()
+        self._mark = None

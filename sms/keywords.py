@@ -62,14 +62,20 @@ TWILIO_OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "
 #: Words Twilio takes as opting back in; YES only counts for a number that has opted out.
 TWILIO_OPT_IN = frozenset({"start", "unstop", "yes"})
 
-_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
+#: One character of a word: a letter or digit, or a mark. Python's \w leaves marks out, and in
+#: Gurmukhi, Bengali or Urdu a word's vowel signs are marks: without them ਹਾਂ ("yes") would fold to
+#: ਹ and রাস্তা ("road") fall apart in four.
+WORD_CHAR = "(?:[^\\W_]|[" + re.escape("".join(chr(code) for code in range(0x300, 0xE00)
+                                                 if unicodedata.category(chr(code)).startswith("M"))) + "])"
+_EDGE = re.compile(rf"^(?:(?!{WORD_CHAR}).)+|(?:(?!{WORD_CHAR}).)+$")
+_ASCII_EDGE = re.compile(r"^[\W_]+|[\W_]+$")  # the same, for the commonest case, faster
 
 
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation trimmed from both ends, spaces single."""
     text = str(text)
     if text.isascii():
-        return _EDGE.sub("", " ".join(text.lower().split()))
+        return _ASCII_EDGE.sub("", " ".join(text.lower().split()))
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _EDGE.sub("", " ".join(plain.split()))

@@ -27,6 +27,7 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from locales import N_, translator
+from sms.keywords import WORD_CHAR
 from sync import gazetteer
 from sync.catalogue import Catalogue
 from sync.catalogue_extract import keyword_message
@@ -69,7 +70,7 @@ GENERIC_NAME_WORDS = frozenset({"cottage", "farm", "house", "lodge", "barn", "th
                                 "forge", "bakery", "rectory", "hillside", "meadow", "tree", "school"})
 _POSTCODE = re.compile(r"\b([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)\s*([0-9][A-Za-z]{2})\b")
 _HOUSE_NUMBER = re.compile(r"^[0-9]{1,4}[a-z]?$")
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_WORD = re.compile(rf"{WORD_CHAR}+(?:['\u2019]{WORD_CHAR}+)*")
 
 
 def _fold(text: str) -> str:

@@ -73,3 +73,15 @@ def test_a_message_is_read_in_english_welsh_and_the_residents_own_language(sms_s
     assert recogniser.recognise("pothole outside 12 High Street", own).service == "pothole"
     if "cy" in shipped:
         assert recogniser.recognise("twll yn y ffordd tu allan i 12 High Street", own).service == "pothole"
+
+
+@pytest.mark.parametrize("language, message, service", [
+    ("pa", "ਕੁੱਤੇ ਦੀ ਗੰਦਗੀ 12 High Street", "dog_fouling"),
+    ("pa", "ਕੂੜੇਦਾਨ ਨਹੀਂ ਚੁੱਕਿਆ 12 High Street", "missed_bin"),
+    ("bn", "রাস্তায় গর্ত 12 High Street", "pothole"),
+])
+def test_words_with_vowel_signs_are_read_whole(sms_store: Store, language, message, service):
+    """Gurmukhi and Bengali vowel signs are Unicode marks, which Python's \\w leaves out: read as
+    word breaks, they cut every word into pieces that match the wrong service or none."""
+    recogniser = Recogniser(sms_store.db, sms_store.catalogue(), tuple(locales.shipped()))
+    assert recogniser.recognise(message, language).service == service

@@ -172,9 +172,37 @@ class KioskScreen(Speaks, Screen):
         elif field is not None:
             field.focus()
 
+    def focus_choices(self, otherwise: str) -> None:
+        """The first choice has the focus, or `otherwise` (a selector) on a page with none."""
+        found = self.query(ChoiceList)
+        if found:
+            found.first().focus_first()
+        else:
+            self.query_one(otherwise).focus()
+
     def reset_status(self) -> None:
         for line in self.query(StatusLine):
             line.connection = self.app.connection  # type: ignore[attr-defined]
+
+
+class OneFieldScreen(KioskScreen):
+    """A page with one text field (`FIELD`, which starts with the focus) and a Continue button:
+    Enter in the field and the button both continue."""
+
+    FIELD = "#answer"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(self.FIELD).focus()
+
+    def on_input_submitted(self, event) -> None:
+        event.stop()
+        self.action_continue()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "continue":
+            event.stop()
+            self.action_continue()
 
 
 class OneButtonScreen(KioskScreen):

@@ -99,11 +99,7 @@ class DashboardScreen(StaffScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        found = self.query(ChoiceList)
-        if found:
-            found.first().focus_first()
-        else:
-            self.query_one("#sync-now").focus()
+        self.focus_choices(otherwise="#sync-now")
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()

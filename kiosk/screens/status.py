@@ -11,13 +11,13 @@ from kiosk.widgets.text import Button, Static
 
 from kiosk import statuses
 from kiosk.i18n import local_time
-from kiosk.screens.base import KioskScreen, actions
+from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from sync import reference as references
 from sync.store import Lookup
 
 
-class ReferenceScreen(KioskScreen):
+class ReferenceScreen(OneFieldScreen):
     def compose_body(self):
         yield ErrorSummary()
         heading = self._("What is your reference?")
@@ -28,10 +28,6 @@ class ReferenceScreen(KioskScreen):
         yield FieldError()
         yield Input(id="answer", classes="answer-field reference-input", max_length=40, select_on_focus=False)
         yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#answer").focus()
 
     def action_continue(self) -> None:
         field = self.query_one("#answer", Input)
@@ -51,14 +47,6 @@ class ReferenceScreen(KioskScreen):
         self.clear_error()  # "Check another reference" comes back to a clean page
         self.app.push_screen(RequestStatusScreen(found))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_continue()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "continue":
-            event.stop()
-            self.action_continue()
 
 
 class RequestStatusScreen(KioskScreen):

@@ -14,7 +14,7 @@ from textual.widgets import Input
 from kiosk.widgets.text import Button, Static
 
 from kiosk.i18n import local_time
-from kiosk.screens.base import KioskScreen, actions
+from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from locales import NP_
@@ -58,18 +58,14 @@ class VolunteerNameScreen(StaffScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        found = self.query(ChoiceList)
-        if found:
-            found.first().focus_first()
-        else:
-            self.query_one("#back").focus()
+        self.focus_choices(otherwise="#back")
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
         self.app.push_screen(PinScreen(message.key))
 
 
-class PinScreen(StaffScreen):
+class PinScreen(OneFieldScreen, StaffScreen):
     """The volunteer's PIN: digits only, shown as dots, checked (and counted) by the store."""
 
     def __init__(self, name: str) -> None:
@@ -87,18 +83,7 @@ class PinScreen(StaffScreen):
                     select_on_focus=False)
         yield actions(Button(Content(self._("Sign in")), id="continue", classes="continue"))
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#pin").focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_continue()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "continue":
-            event.stop()
-            self.action_continue()
+    FIELD = "#pin"
 
     def action_continue(self) -> None:
         field = self.query_one("#pin", Input)

@@ -333,8 +333,7 @@ class Written:
         if self.seen:
             texts.touch_numbers(conn, self.seen, self.batch.iso)
         if self.events:
-            conn.executemany("INSERT INTO session_events (session, channel, device_id, at, event, service_code, "
-                             "language, step, assisted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.events)
+            events.insert(conn, self.events)
 
 
 class Turn:

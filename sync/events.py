@@ -47,6 +47,17 @@ STATUS = "status"
 EVENTS = (STARTED, SERVICE, QUESTION, CHECK, SUBMITTED, ABANDONED, ASSISTED, LANGUAGE, STATUS)
 
 
+#: One event row, in the table's column order (see `insert`).
+COLUMNS = ("session", "channel", "device_id", "at", "event", "service_code", "language", "step", "assisted")
+_INSERT = f"INSERT INTO session_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+def insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Write rows (tuples in COLUMNS order) inside the caller's write transaction: the SMS bot
+    writes a batch's events with the conversation steps that made them, in one commit."""
+    conn.executemany(_INSERT, rows)
+
+
 def new_session() -> str:
     """A random session id: it links a visit's events to each other and to nothing else."""
     return uuid.uuid4().hex
@@ -65,8 +76,7 @@ def record(store, session: str, event: str, *, channel: str, language: str, serv
            1 if assisted else 0)
     try:
         with db_module.write(store.db) as conn:
-            conn.execute("INSERT INTO session_events (session, channel, device_id, at, event, service_code, "
-                         "language, step, assisted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            insert(conn, [row])
     except (db_module.StoreError, sqlite3.Error) as error:
         log.warning("session event %s not recorded: %s", event, error)
         return False

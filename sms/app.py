@@ -29,7 +29,6 @@ import asyncio
 import hmac
 import logging
 from contextlib import asynccontextmanager
-from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -88,11 +87,9 @@ class Form:
         return found[0] if found else default
 
 
-@lru_cache(maxsize=1024)
 def twiml(text: str) -> str:
-    """The reply as TwiML, built by twilio's MessagingResponse. The same texts (questions, help,
-    menus) go out all day, so the last thousand are kept, in this process's memory only, as the
-    conversations themselves are (sms/memory.py)."""
+    """The reply as TwiML, built by twilio's MessagingResponse. Not cached: read-backs carry
+    residents' addresses and words, which must not outlive the purge in memory."""
     response = MessagingResponse()
     if text:
         response.message(text)

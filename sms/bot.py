@@ -213,6 +213,7 @@ class Bot:
             self.store.request("sync_now")
         except StoreError as error:  # the request is saved; the worker sends it on its next round
             log.error("could not ask the worker to send at once (%s)", type(error).__name__)
+            db_module.flush_wal(self.store.db)  # the batch on disk all the same, before any reply
 
     def _durability(self, full: bool) -> None:
         """synchronous=FULL for what must survive a power cut (a saved request, an opt-out);

@@ -67,7 +67,7 @@ TWILIO_OPT_IN = frozenset({"start", "unstop", "yes"})
 #: ਹ and রাস্তা ("road") fall apart in four.
 WORD_CHAR = "(?:[^\\W_]|[" + re.escape("".join(chr(code) for code in range(0x300, 0xE00)
                                                  if unicodedata.category(chr(code)).startswith("M"))) + "])"
-_EDGE = re.compile(rf"^(?:(?!{WORD_CHAR}).)+|(?:(?!{WORD_CHAR}).)+$")
+_WORD_CHAR = re.compile(WORD_CHAR)
 _ASCII_EDGE = re.compile(r"^[\W_]+|[\W_]+$")  # the same, for the commonest case, faster
 
 
@@ -77,8 +77,12 @@ def fold(text: str) -> str:
     if text.isascii():
         return _ASCII_EDGE.sub("", " ".join(text.lower().split()))
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return _EDGE.sub("", " ".join(plain.split()))
+    plain = " ".join("".join(char for char in decomposed if not unicodedata.combining(char)).split())
+    first = _WORD_CHAR.search(plain)  # trimmed by finding the ends, in linear time whatever the text
+    if first is None:
+        return ""
+    last = next(index for index in range(len(plain) - 1, -1, -1) if _WORD_CHAR.match(plain, index))
+    return plain[first.start():last + 1]
 
 
 def words(message: str, language: str) -> list[str]:

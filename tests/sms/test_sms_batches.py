@@ -18,7 +18,7 @@ from sms.recognise import Recogniser
 from sms.simulator import inbound_params, replies, sign
 from sync import texts
 from sync.catalogue import Catalogue, Service
-from sync.db import StoreFull
+from sync.db import StoreBusy, StoreFull
 from sync.store import Store
 from tests.helpers import draft
 from tests.sms.sms_support import (AUTH_TOKEN, MOBILE, OTHER_MOBILE, PUBLIC_URL, Phone, client, english,  # noqa: F401
@@ -232,3 +232,21 @@ def test_saved_requests_opt_outs_and_opt_ins_are_on_disk_before_the_reply_leaves
     assert commits("YES") == ["normal", "full"]  # not foreseen: made durable before the reply all the same
     assert texts.number_state(sms_store, MOBILE)["opted_out_at"] is None
     sms_store.db.conn.set_trace_callback(None)
+
+
+def test_when_sync_now_cannot_be_written_the_saved_request_is_still_on_disk_before_the_reply(phone, sms_store,
+                                                                                            monkeypatch):
+    english(phone)
+    to_read_back(phone)
+    order: list[str] = []
+
+    def busy(name: str) -> None:
+        order.append("sync now refused")
+        raise StoreBusy("the worker holds the lock")
+
+    flush = bot_module.db_module.flush_wal
+    monkeypatch.setattr(sms_store, "request", busy)
+    monkeypatch.setattr(bot_module.db_module, "flush_wal", lambda db: (order.append("wal fsynced"), flush(db)))
+    reply = phone.say("YES")
+    assert order == ["sync now refused", "wal fsynced"]
+    assert submissions(sms_store) == 1 and "reference" in reply.lower()

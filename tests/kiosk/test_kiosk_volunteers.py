@@ -5,11 +5,14 @@ staff dashboard's actions, audited."""
 
 from __future__ import annotations
 
+import json
+
 
 import locales
 from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.volunteer import ConsentScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
 from sync import audit, volunteers
+from sync import reference as reference_module
 from tests.helpers import draft
 from tests.kiosk.kiosk_support import (NO_CONTACT, POTHOLE, choose, keys, open_page, page, screen_text, tap,
                                        type_in, words)
@@ -351,3 +354,37 @@ async def test_on_a_touch_screen_the_top_bar_leads_to_volunteer_sign_in(make_app
         assert isinstance(app.screen, VolunteerNameScreen)
         await tap(pilot, app.screen.query_one("#volunteer"))  # again, from the sign-in page: nothing stacks
         assert [type(screen).__name__ for screen in app.screen_stack].count("VolunteerNameScreen") == 1
+
+
+async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp_path, council_server, monotonic):
+    """The whole way: the council refuses a report for want of its size, a volunteer puts the size
+    in at the kiosk, and the next worker round delivers it, corrected, over HTTP."""
+    from kiosk.app import KioskApp
+    from kiosk.speech import Speaker
+    from sync.worker import Worker
+    from tests.test_staff_actions import council_row
+    from tests.test_sync_worker import API_KEY, make
+
+    url = council_server(api_key=API_KEY)
+    settings, store = make(tmp_path, url)
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    reference = store.enqueue(draft(attributes={"surface": "road"})).reference
+    worker = Worker(store, settings)
+    try:
+        assert (await worker.drain()).needs_attention == 1
+        app = KioskApp(settings, store, monotonic=monotonic, cursor_blink=False, speaker=Speaker(find=lambda name: None))
+        async with app.run_test(size=(120, 60)) as pilot:
+            await sign_in(pilot)
+            await open_dashboard(pilot)
+            await keys(pilot, "1")
+            assert "size" in str(app.screen.query_one("#reason").content)
+            app.screen.query_one("#q-size").value = "Medium"
+            await tap(pilot, app.screen.query_one("#resend"))
+            assert isinstance(app.screen, DashboardScreen)
+        assert (await worker.drain()).accepted == 1
+    finally:
+        await worker.aclose()
+        store.close()
+    [(attributes, _, description)] = council_row(url)
+    assert json.loads(attributes) == {"size": "medium", "surface": "road"}
+    assert reference_module.display(reference) in description

@@ -189,6 +189,14 @@ def refused(store) -> str:
     return reference
 
 
+async def open_first_refused(pilot) -> None:
+    """Sign Sam in, open the dashboard and the first request that needs attention."""
+    await sign_in(pilot)
+    await open_dashboard(pilot)
+    await keys(pilot, "1")
+    assert isinstance(pilot.app.screen, AttentionScreen)
+
+
 async def open_dashboard(pilot) -> None:
     await keys(pilot, "f9")
     await choose(pilot, "dashboard")
@@ -220,9 +228,7 @@ async def test_a_correction_at_the_dashboard_is_checked_then_queued_and_audited(
     reference = refused(store)
     app = make_app()
     async with app.run_test(size=(120, 60)) as pilot:
-        await sign_in(pilot)
-        await open_dashboard(pilot)
-        await keys(pilot, "1")
+        await open_first_refused(pilot)
         assert isinstance(app.screen, AttentionScreen)
         assert "outside 4 Station Road" in app.screen.query_one("#place").value
         size = app.screen.query_one("#q-size")
@@ -246,9 +252,7 @@ async def test_a_cancel_needs_a_reason_and_keeps_it(make_app, store):
     reference = refused(store)
     app = make_app()
     async with app.run_test(size=(120, 60)) as pilot:
-        await sign_in(pilot)
-        await open_dashboard(pilot)
-        await keys(pilot, "1")
+        await open_first_refused(pilot)
         await tap(pilot, app.screen.query_one("#cancel"))
         assert "Say why it is being cancelled" in words(app)
         assert store.lookup(reference).state == "needs_attention"
@@ -265,9 +269,7 @@ async def test_a_request_that_changed_meanwhile_is_not_sent_twice(make_app, stor
     reference = refused(store)
     app = make_app()
     async with app.run_test(size=(120, 60)) as pilot:
-        await sign_in(pilot)
-        await open_dashboard(pilot)
-        await keys(pilot, "1")
+        await open_first_refused(pilot)
         store.requeue(reference, "resent from the command line")  # another member of staff got there first
         await tap(pilot, app.screen.query_one("#resend"))
         assert "That could not be done just now" in words(app)
@@ -335,9 +337,7 @@ async def test_a_volunteer_switched_off_while_signed_in_can_do_nothing_more(make
     reference = refused(store)
     app = make_app()
     async with app.run_test(size=(120, 50)) as pilot:
-        await sign_in(pilot)
-        await open_dashboard(pilot)
-        await keys(pilot, "1")
+        await open_first_refused(pilot)
         volunteers.disable(store, "Sam")
         app.screen.query_one("#cancel-reason").value = "duplicate"
         await tap(pilot, app.screen.query_one("#cancel"))
@@ -374,9 +374,7 @@ async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp
         assert (await worker.drain()).needs_attention == 1
         app = KioskApp(settings, store, monotonic=monotonic, cursor_blink=False, speaker=Speaker(find=lambda name: None))
         async with app.run_test(size=(120, 60)) as pilot:
-            await sign_in(pilot)
-            await open_dashboard(pilot)
-            await keys(pilot, "1")
+            await open_first_refused(pilot)
             assert "size" in str(app.screen.query_one("#reason").content)
             app.screen.query_one("#q-size").value = "Medium"
             await tap(pilot, app.screen.query_one("#resend"))

@@ -78,6 +78,7 @@ class KioskApp(App[None], inherit_bindings=False):
     BINDINGS = [
         Binding("f2", "toggle_colours", N_("Change colours"), key_display="F2", id="kiosk.colours"),
         Binding("f3", "read_aloud", N_("Read aloud"), key_display="F3", id="kiosk.read-aloud"),
+        # TRANSLATORS: The F4 key hint and the top-bar button that change the language of the kiosk. One short word.
         Binding("f4", "change_language", N_("Language"), key_display="F4", id="kiosk.language"),
         # Discreet: not in the key hints, and it leads only to a PIN.
         Binding("f9", "volunteer", N_("Volunteer"), key_display="F9", show=False, id="kiosk.volunteer"),

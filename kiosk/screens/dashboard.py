@@ -55,6 +55,7 @@ class DashboardScreen(StaffScreen):
                     yield Static(self.t.number(counts.get(state, 0)), id=f"count-{state}",
                                  classes="answer-value speak", markup=False)
         oldest = store.oldest_queued_at()
+        # TRANSLATORS: Staff dashboard. {time} is a short date and time, such as 24/11/2026, 09:00.
         yield Static(self._("Oldest request waiting: saved {time}").format(time=local_time(self.t, oldest, "short"))
                      if oldest else self._("Nothing is waiting to be sent."), id="oldest", classes="body-text speak",
                      markup=False)
@@ -140,6 +141,7 @@ class AttentionScreen(StaffScreen):
         store = app.store  # type: ignore[attr-defined]
         row = next((item for item in store.listing(["needs_attention"]) if item["reference"] == self.reference), None)
         yield ErrorSummary()
+        # TRANSLATORS: Staff page heading for one request; {reference} looks like K7Q-4MB-XP9Z.
         heading = self._("Request {reference}").format(reference=references.display(self.reference))
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
@@ -152,6 +154,7 @@ class AttentionScreen(StaffScreen):
         service = app.catalogue.get(row["service_code"])  # type: ignore[attr-defined]
         yield Static(self._("The council said: {reason}").format(reason=row["last_error"] or "?"),
                      id="reason", classes="warning-text speak", markup=False)
+        # TRANSLATORS: When the request was saved on the kiosk; {time} is a short date and time.
         yield Static(self._("Saved {time}").format(time=local_time(self.t, parse_iso(row["created_at"]), "short")),
                      classes="hint speak", markup=False)
         yield FieldError()
@@ -159,6 +162,7 @@ class AttentionScreen(StaffScreen):
         attributes = payload.get("attributes") or {}
         self.original = {"place": (payload.get("location") or {}).get("address_string") or "",
                          "description": payload.get("description") or ""}
+        # TRANSLATORS: Heading above the place of a request, which staff may correct (an address or a description).
         yield Static(self._("Where"), classes="subheading speak", markup=False)
         yield Input(self.original["place"], id="place", classes="answer-field", max_length=200, select_on_focus=False)
         for question in self.questions:
@@ -170,6 +174,7 @@ class AttentionScreen(StaffScreen):
                                        in enumerate(question.choices, 1)), classes="hint speak", markup=False)
             yield Input(self.original[question.key], id=f"q-{question.attribute_code}", name=question.key,
                         classes="answer-field", select_on_focus=False)
+        # TRANSLATORS: Heading above the resident's own words about the problem, which staff may correct.
         yield Static(self._("Description"), classes="subheading speak", markup=False)
         yield TextArea(self.original["description"], id="description", classes="answer-field")
         yield actions(Button(Content(self._("Send again")), id="resend", classes="continue"))

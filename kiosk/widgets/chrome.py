@@ -25,8 +25,10 @@ class TopBar(Speaks, Horizontal):
             parts.append(Button(Content(self._("Read aloud")), id="read-aloud", compact=True, action="app.read_aloud"))
         if getattr(self.screen, "OFFERS_LANGUAGE", True) and len(self.app.languages) > 1:  # type: ignore[attr-defined]
             # In English too, whatever the language: someone lost in a language they cannot read finds it.
+            # TRANSLATORS: Top-bar button that opens the list of languages.
             label = self._("Language") if self.t.code == "en" else f"{self._('Language')} · Language"
             parts.append(Button(Content(label), id="language", compact=True, action="app.change_language"))
+        # TRANSLATORS: A small top-bar button for library volunteers and staff to sign in; residents need not notice it.
         parts.append(Button(Content(self._("Volunteer")), id="volunteer", compact=True, action="app.volunteer"))
         # A right-to-left page reads from the right: the name there, the controls at the far end.
         yield from reversed(parts) if self.app.has_class("-rtl") else parts

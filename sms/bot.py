@@ -324,6 +324,7 @@ class Written:
                         for session, event, service, language, step in turn.events]
         self.saved = self.saved or turn.saved
         self.opted = self.opted or turn.opted
+        batch.global_warned = batch.global_warned or turn.warned_busy
         self.known[turn.hashed] = Known(turn.number, conversation, expires_at, seen, rate)
 
     def write(self, conn) -> None:
@@ -360,6 +361,7 @@ class Turn:
         self.events: list[tuple[str, str, str | None, str, str | None]] = []
         self.saved = False
         self.opted = False  # opted out or back in
+        self.warned_busy = False  # this turn gave the service-wide "busy" answer for the minute
         self.action = "answered"
 
     # -- helpers ------------------------------------------------------------------------------
@@ -511,7 +513,7 @@ class Turn:
             name, warned = "busy", batch.global_warned
             if not warned:
                 texts.mark_warned(self.conn, "global", batch.minute)
-                batch.global_warned = True
+                self.warned_busy = True  # the batch knows once this turn is kept (Written.add)
         if name is None:
             return None
         if warned:

@@ -365,3 +365,20 @@ def test_logs_carry_message_sids_and_references_never_numbers_or_words(phone, sm
     assert f"{reference[:3]}-{reference[3:6]}-{reference[6:]}" in caplog.text and "SM" in caplog.text
     for secret in (MOBILE, MOBILE[3:], "fly tipping", "library", "Market Square"):
         assert secret not in caplog.text, secret
+
+
+def test_a_busy_warning_given_by_a_turn_that_was_undone_is_given_again(limited):
+    """The one polite "busy" answer of a minute belongs to a message that was kept: a retry whose
+    step is rolled back must not use it up for the rest of the batch."""
+    from sms.bot import Inbound
+
+    test_client, store = limited
+    for _ in range(9):
+        Phone(test_client, fresh_number()).say("hello")
+    bot = test_client.app.state.sms.bot
+    retry = Inbound(sid="SM" + "r" * 32, sender=fresh_number(), body="hello")
+    bot.handle_many([retry])  # the tenth of the minute: answered, and its MessageSid claimed
+    batch = [Inbound(sid=retry.sid, sender=retry.sender, body="hello"),  # Twilio retries it: rolled back
+             Inbound(sid="SM" + "x" * 32, sender=fresh_number(), body="hello")]
+    answers = bot.handle_many(batch)
+    assert "very busy" in answers[1].text, answers

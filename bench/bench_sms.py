@@ -21,12 +21,9 @@ rate counts, sealed reply, TwiML) apart from the conversation's.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +31,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import processes
+
 CLIENTS = 16
 REQUESTS = 4000
 WARM_UP = 200
@@ -103,10 +101,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        with log.open("w") as handle:
-            self.process = subprocess.Popen([sys.executable, "-c", SERVE, which, str(self.port)], cwd=ROOT,
-                                            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-                                            stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT)
+        self.process = processes.spawn([sys.executable, "-c", SERVE, which, str(self.port)], log, env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -118,12 +113,7 @@ class Server:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        processes.stop(self.process)
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:

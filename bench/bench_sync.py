@@ -13,12 +13,9 @@ requests in flight. The fault drains use backoff base 1 s, cap 4 s and stop at F
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bench import processes
+
 from sync import reference as reference_module
 from sync.config import load_settings
 from sync.open311 import FORM
@@ -35,7 +34,6 @@ from sync.store import Store
 from sync.worker import RECONCILED_NOTE, Worker, request_fields
 from tests.helpers import draft
 
-ROOT = Path(__file__).resolve().parents[1]
 COUNT = 10_000
 API_KEY = "bench-key"
 FAULTS = {"fail_rate": 0.1, "drop_after_commit": 0.1}  # 20% of creations go wrong, half ambiguously
@@ -55,9 +53,7 @@ class Council:
         command = [sys.executable, "-m", "assist", "council", "serve", "--port", "0", "--db", str(self.db_path),
                    "--api-key", API_KEY, "--fail-rate", str(fail_rate), "--drop-after-commit", str(drop_after_commit),
                    "--seed", str(seed)]
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.process = processes.spawn(command, self.log_path)
         deadline = time.monotonic() + 20
         while not (found := re.search(r"at (http://[\d.]+:\d+/)", self.log_path.read_text())):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -81,12 +77,7 @@ class Council:
             conn.close()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        processes.stop(self.process)
 
 
 def _env(folder: Path, url: str = "http://127.0.0.1:9/", **extra: str) -> dict[str, str]:
@@ -235,7 +226,7 @@ def run(report) -> None:
         while batch := store.claim("bench", 1000):
             items += batch
         store.close()
-        signed = [[*request_fields(item), ("api_key", API_KEY)] for item in items]
+        signed = [[*request_fields(item, settings.kiosk), ("api_key", API_KEY)] for item in items]
         council = Council(folder, "council-bare")
         try:
             start = time.perf_counter()

@@ -70,9 +70,9 @@ def assistance_note(assisted_by: str | None, kiosk: KioskSettings) -> str:
     return f"Submitted at {kiosk.library_name} with help from {helper}."
 
 
-def request_fields(item: Claimed, kiosk: KioskSettings | None = None) -> list[tuple[str, str]]:
+def request_fields(item: Claimed, kiosk: KioskSettings) -> list[tuple[str, str]]:
     """The form fields of an Open311 POST for a claimed submission (`kiosk`: the settings that
-    word the note of a volunteer's help; the defaults when not given)."""
+    word the note of a volunteer's help)."""
     payload = item.payload
     fields = [("service_code", item.service_code)]
     location = payload.get("location") or {}
@@ -87,7 +87,7 @@ def request_fields(item: Claimed, kiosk: KioskSettings | None = None) -> list[tu
         else:
             fields.append((f"attribute[{code}]", str(value)))
     fields.append(("description", compose_description(payload.get("description") or "", item.reference,
-                                                      assistance_note(item.assisted_by, kiosk or KioskSettings()))))
+                                                      assistance_note(item.assisted_by, kiosk))))
     contact = item.contact or {}
     if contact.get("name"):
         first, _, last = contact["name"].rpartition(" ")

@@ -31,7 +31,7 @@ def read_pin() -> str:
     """The new PIN, typed twice at a terminal (hidden), or two lines of standard input otherwise
     (for scripts). Two different PINs, or an unacceptable one, end the command."""
     if sys.stdin.isatty():
-        return click.prompt(f"PIN (at least {volunteers.PIN_MIN_DIGITS} digits)", hide_input=True,
+        return click.prompt(f"PIN ({volunteers.PIN_MIN_DIGITS} to {volunteers.PIN_MAX_DIGITS} digits)", hide_input=True,
                             confirmation_prompt="The same PIN again", value_proc=_checked)
     first, second = sys.stdin.readline().strip(), sys.stdin.readline().strip()
     if not first or not second:

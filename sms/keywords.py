@@ -71,18 +71,26 @@ _WORD_CHAR = re.compile(WORD_CHAR)
 _ASCII_EDGE = re.compile(r"^[\W_]+|[\W_]+$")  # the same, for the commonest case, faster
 
 
+def plain(text: str) -> str:
+    """Lower case and accents off ("Stôp" -> "stop"): how keywords and the recogniser both compare."""
+    text = str(text)
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation trimmed from both ends, spaces single."""
     text = str(text)
     if text.isascii():
         return _ASCII_EDGE.sub("", " ".join(text.lower().split()))
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = " ".join("".join(char for char in decomposed if not unicodedata.combining(char)).split())
-    first = _WORD_CHAR.search(plain)  # trimmed by finding the ends, in linear time whatever the text
+    plain_text = " ".join(plain(text).split())
+    first = _WORD_CHAR.search(plain_text)  # trimmed by finding the ends, in linear time whatever the text
     if first is None:
         return ""
-    last = next(index for index in range(len(plain) - 1, -1, -1) if _WORD_CHAR.match(plain, index))
-    return plain[first.start():last + 1]
+    last = next(index for index in range(len(plain_text) - 1, -1, -1) if _WORD_CHAR.match(plain_text, index))
+    return plain_text[first.start():last + 1]
 
 
 def words(message: str, language: str) -> list[str]:

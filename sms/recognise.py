@@ -18,7 +18,6 @@ Nothing here writes: the bot asks only what is missing, and reads everything bac
 from __future__ import annotations
 
 import re
-import unicodedata
 import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Iterable
 from rapidfuzz import fuzz, process
 
 from locales import N_, translator
-from sms.keywords import WORD_CHAR
+from sms.keywords import WORD_CHAR, plain
 from sync import gazetteer
 from sync.catalogue import Catalogue
 from sync.catalogue_extract import keyword_message
@@ -73,17 +72,9 @@ _HOUSE_NUMBER = re.compile(r"^[0-9]{1,4}[a-z]?$")
 _WORD = re.compile(rf"{WORD_CHAR}+(?:['\u2019]{WORD_CHAR}+)*")
 
 
-def _fold(text: str) -> str:
-    text = str(text)
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def _tokens(text: str) -> list[str]:
     """Folded words with apostrophes taken out ("wasn't" -> wasnt)."""
-    return [word.replace("'", "").replace("\u2019", "") for word in _WORD.findall(_fold(text))]
+    return [word.replace("'", "").replace("\u2019", "") for word in _WORD.findall(plain(text))]
 
 
 def _stem(word: str) -> str:
@@ -202,8 +193,8 @@ class Recogniser:
         self.speak: dict[str, str] = {}
         for code in self.languages:
             t = translator(code)
-            self.fillers |= {word.strip() for word in _fold(t(FILLER_WORDS)).split(",") if word.strip()}
-            for pair in _fold(t(TEXT_SPEAK)).split(","):
+            self.fillers |= {word.strip() for word in plain(t(FILLER_WORDS)).split(",") if word.strip()}
+            for pair in plain(t(TEXT_SPEAK)).split(","):
                 typed, _, meaning = pair.partition("=")
                 if typed.strip() and meaning.strip():
                     self.speak.setdefault(typed.strip(), meaning.strip())
@@ -501,7 +492,7 @@ class Recogniser:
         for question, names in choosing:
             keys = set()
             for gram in grams:
-                if _fold(gram) not in names:
+                if plain(gram) not in names:
                     continue
                 try:
                     keys.add(validate(question, gram, translate=t.gettext))
@@ -521,7 +512,7 @@ class Recogniser:
             service = self.catalogue.get(code)
             t = translator(language)
             self._choosing[key] = [
-                (question, frozenset(_fold(name) for choice in question.choices
+                (question, frozenset(plain(name) for choice in question.choices
                                      for name in (choice.key, choice.label, t(choice.label))))
                 for question in (questions(service) if service else [])
                 if question.kind == "singlevaluelist" and not {choice.key for choice in question.choices} <= {"yes", "no"}]

@@ -386,3 +386,24 @@ async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp
     [(attributes, _, description)] = council_row(url)
     assert json.loads(attributes) == {"size": "medium", "surface": "road"}
     assert reference_module.display(reference) in description
+
+
+async def test_the_dashboard_says_when_the_council_cannot_be_reached_or_sending_is_paused(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await sign_in(pilot)
+        assert "has not tried to reach the council yet" in (await dashboard_text(pilot))
+        store.set_backoffice_state("default", reachable=False, error="cannot connect")
+        assert "The council cannot be reached just now" in (await dashboard_text(pilot))
+        store.set_backoffice_state("default", reachable=True, paused=True, paused_reason="the council refused the API key")
+        assert "Sending is paused: the council refused the API key" in (await dashboard_text(pilot))
+
+
+async def dashboard_text(pilot) -> str:
+    """The dashboard drawn afresh from the store, as a volunteer opening it would see it."""
+    if not isinstance(pilot.app.screen, DashboardScreen):
+        await open_dashboard(pilot)
+    else:
+        await pilot.app.screen.redraw()
+    return words(pilot.app)

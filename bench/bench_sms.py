@@ -50,7 +50,7 @@ which, port = sys.argv[1], int(sys.argv[2])
 if which == "full":
     from sms.app import create_app
     from sync.config import load_settings
-    app = create_app(load_settings())
+    app = create_app(load_settings(), own_process=True)  # as `assist sms serve` makes it
 else:
     from starlette.applications import Starlette
     from starlette.responses import Response

@@ -26,6 +26,7 @@ MessageSid, never the number or the words). This module makes no outbound calls.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
 from contextlib import asynccontextmanager
@@ -204,9 +205,15 @@ def _xml(text: str, status: int = 200) -> Response:
     return Response(text, status_code=status, media_type=TWIML)
 
 
-def create_app(settings: Settings, *, store=None) -> Starlette:
+def create_app(settings: Settings, *, store=None, own_process: bool = False) -> Starlette:
     """The ASGI app. With `store`, that store is used (and left open); without, one is opened
-    at start-up from the settings and closed at shutdown."""
+    at start-up from the settings and closed at shutdown.
+
+    `own_process`: the app is all this process serves (`assist sms serve`). Then everything made
+    by the time it has started (modules, translations, the catalogue, the bot) is frozen out of
+    the garbage collector's reach: it lives as long as the process, and every full collection
+    would otherwise walk all of it again, a pause of tens of milliseconds every few thousand
+    messages (about a tenth of the webhook's time in all; bench/bench_sms.py)."""
     service = SmsService(settings, store)
 
     async def inbound(request: Request) -> Response:
@@ -274,6 +281,9 @@ def create_app(settings: Settings, *, store=None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app):
         await service.run(service.open)
+        if own_process:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

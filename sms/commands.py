@@ -46,7 +46,7 @@ def serve(app: AppContext, host: str, port: int) -> None:
 
     from sms.app import create_app
 
-    config = uvicorn.Config(create_app(app.settings), host=host, port=port, lifespan="on", log_level="info",
+    config = uvicorn.Config(create_app(app.settings, own_process=True), host=host, port=port, lifespan="on", log_level="info",
                             timeout_graceful_shutdown=5, server_header=False)
     server = uvicorn.Server(config)
     click.echo(f"SMS service on http://{host}:{port}/ for {twilio.public_url.rstrip('/')}/sms/inbound", err=True)

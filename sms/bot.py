@@ -297,7 +297,7 @@ class Written:
         self.batch = batch
         self.store = store
         self.known: dict[str, Known] = {}  # each number as it will be once committed
-        self.states: dict[int, dict[str, Any]] = {}  # conversations to save ({} to end)
+        self.states: dict[int, str] = {}  # conversations to save, dumped ("{}" to end)
         self.rates: dict[str, tuple[str, str, int, bool, str]] = {}
         self.seen: set[int] = set()
         self.events: list[tuple] = []
@@ -310,7 +310,7 @@ class Written:
         conversation, expires_at = known.conversation, known.expires_at
         if turn.state is not None and (dumped := dump(turn.state)) != conversation:
             conversation, expires_at = dumped, batch.expires if turn.state else None
-            self.states[known.number.id] = turn.state
+            self.states[known.number.id] = dumped
         rate = known.rate
         if turn.rate is not None:
             rate = turn.rate

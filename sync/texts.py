@@ -454,14 +454,15 @@ def load_conversation(conn: sqlite3.Connection, store, number_id: int) -> Conver
     return Conversation(store.vault.open(row[0]) or {}, row[1])
 
 
-def save_conversations(conn: sqlite3.Connection, store, states: Iterable[tuple[int, Mapping[str, Any]]], now: str,
+def save_conversations(conn: sqlite3.Connection, store, states: Iterable[tuple[int, str]], now: str,
                        expires_at: str) -> None:
-    """Keep each (number id, conversation state), sealed, until `expires_at`; an empty state ends
-    the conversation. Two statements for a whole batch of messages."""
+    """Keep each (number id, conversation state as JSON text), sealed, until `expires_at`; an
+    empty state ("{}") ends the conversation. The caller has the text already (it compares it to
+    see what changed), so it is sealed as it is. Two statements for a whole batch of messages."""
     kept, ended = [], []
     for number_id, state in states:
-        if state:
-            kept.append((number_id, store.vault.seal(dict(state)), now, now, expires_at))
+        if state != "{}":
+            kept.append((number_id, store.vault.seal_json(state), now, now, expires_at))
         else:
             ended.append((number_id,))
     if ended:

@@ -61,6 +61,34 @@ def test_the_key_file_is_private_and_another_key_cannot_open_the_data(store, set
     other.close()
 
 
+def test_personal_data_sealed_by_an_earlier_version_still_opens(store, settings):
+    """Stores written before AES-GCM hold Fernet tokens until they are purged: a kiosk updated
+    with requests still in its outbox must send them, contact details and all."""
+    import json
+
+    from cryptography.fernet import Fernet
+
+    saved = store.enqueue(draft())
+    before = store.personal(saved.reference)
+    old = Fernet(settings.key_path.read_bytes().strip())
+    sealed = {column: old.encrypt(json.dumps(value).encode()) for column, value in before.items()}
+    store.db.conn.execute("UPDATE submissions SET payload = ?, contact = ?, notify_phone = ? WHERE reference = ?",
+                          (sealed["payload"], sealed["contact"], sealed["notify_phone"], saved.reference))
+    after = store.personal(saved.reference)
+    assert after == before and after["contact"]["email"] == EMAIL
+    assert DESCRIPTION in json.dumps(after["payload"])
+
+
+def test_a_sealed_value_altered_on_disk_is_refused_not_misread(store):
+    saved = store.enqueue(draft())
+    sealed = store.db.conn.execute("SELECT contact FROM submissions WHERE reference = ?",
+                                   (saved.reference,)).fetchone()[0]
+    altered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    store.db.conn.execute("UPDATE submissions SET contact = ? WHERE reference = ?", (altered, saved.reference))
+    with pytest.raises(KeyProblem, match="cannot be opened with this key"):
+        store.personal(saved.reference)
+
+
 def test_a_malformed_key_is_reported_with_where_it_came_from(tmp_path):
     bad = load_settings(environ={"ASSIST_STORE__PATH": str(tmp_path / "s.db"), "ASSIST_STORE__KEY": "not-a-key"})
     with pytest.raises(KeyProblem, match="store.key: not a valid key"):

@@ -60,6 +60,8 @@ FUZZY_MIN_CHARS = 6
 #: Shortest keyword word that counts on its own when it belongs to one service only.
 DISTINCTIVE_MIN_CHARS = 5
 STREET_CUTOFF = 86
+#: A service found only among the place's own words needs this.
+RETRY_CUTOFF = 90
 #: Languages every message is read in, whatever the resident chose: English (what posters and
 #: Twilio's own replies use) and Welsh, wherever it is offered (no less favourably than English).
 ALWAYS_READ = ("en", "cy")
@@ -475,7 +477,11 @@ class Recogniser:
         ignore = frozenset(_tokens(" ".join(place.candidates()))) if place else frozenset()
         code, score = self.service(text, ignore, language)
         if code is None and ignore:
+            # The place's words may be the service's too ("lamp post outside Lamp Post Lane"),
+            # but then only a close match counts: "12 High Street" is a place, not a street light.
             code, score = self.service(text, language=language)
+            if score < RETRY_CUTOFF:
+                code, score = None, 0.0
         attributes = self.attributes(code, text, language or "en", ignore) if code else {}
         return Recognition(code, score, place, attributes)
 

@@ -196,4 +196,8 @@ CORPUS: list[tuple[str, str, str | None]] = [
     ("10 downing street", "none", None),
     ("good morning", "none", None),
     ("I love brackenford", "none", None),
+    # -- a place alone: the bot asks what the problem is there ("Street" is not a street light) ----
+    ("12 High Street", "none", "12 High Street"),
+    ("high st", "none", "High Street"),
+    ("its at 4 station road thornley green", "none", "4 Station Road, Thornley Green"),
 ]

@@ -59,6 +59,14 @@ def test_odd_messages_are_not_reports(sms_store: Store, message):
     assert recogniser.recognise(message).service is None
 
 
+@pytest.mark.parametrize("message, service", [("12 High Street", None), ("high st", None),
+                                              ("street light out 12 High Street", "street_light")])
+def test_the_word_street_in_an_address_is_not_a_street_light(sms_store: Store, message, service):
+    """A place alone is answered with "what is the problem there?", not a street-light report."""
+    found = Recogniser(sms_store.db, sms_store.catalogue(), ("en", "cy")).recognise(message)
+    assert found.service == service and "High Street" in found.place.describe()
+
+
 def test_a_message_is_read_in_english_welsh_and_the_residents_own_language(sms_store: Store):
     shipped = tuple(locales.shipped())
     recogniser = Recogniser(sms_store.db, sms_store.catalogue(), shipped)

@@ -43,7 +43,7 @@ from sync import texts
 from sync.config import Settings
 
 from sms import templates as tpl
-from sms.bot import MIXED, Bot, Inbound
+from sms.bot import MIXED, Bot, Inbound, Reply
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ STATUS_PATH = "/sms/status"
 #: larger is not from Twilio and is refused unread.
 MAX_REQUEST_BYTES = 64 * 1024
 TWIML = "application/xml"
+#: Shared replies' TwiML kept at most (questions, menus and help in every language fit easily).
+SHARED_TWIML_LIMIT = 2048
 #: Pages of write-ahead log (4 KiB each) the webhook's connection lets grow before it checkpoints
 #: (SQLite's default is 1,000): the log file stays at most about 40 MB.
 WAL_CHECKPOINT_PAGES = 10_000
@@ -89,8 +91,7 @@ class Form:
 
 
 def twiml(text: str) -> str:
-    """The reply as TwiML, built by twilio's MessagingResponse. Not cached: read-backs carry
-    residents' addresses and words, which must not outlive the purge in memory."""
+    """The reply as TwiML, built by twilio's MessagingResponse."""
     response = MessagingResponse()
     if text:
         response.message(text)
@@ -145,6 +146,7 @@ class SmsService:
         self.store = store
         self.batcher = Batcher(self)
         self.bot: Bot | None = None  # made by open(), with the store
+        self.shared_twiml: dict[str, str] = {}
 
     def open(self) -> None:
         if self.store is None:
@@ -169,6 +171,20 @@ class SmsService:
             self.store = None
 
     # -- requests ---------------------------------------------------------------------------------
+
+    def reply_twiml(self, reply: Reply) -> str:
+        """The reply's TwiML. Most replies are questions, menus and help, the same for everyone
+        (Reply.shared): their TwiML is kept, as building it is a tenth of a message's time. Any
+        other reply, which may carry a resident's place, words or reference, is built afresh and
+        forgotten, so nothing personal outlives the purge in this process's memory."""
+        if not reply.shared:
+            return twiml(reply.text)
+        found = self.shared_twiml.get(reply.text)
+        if found is None:
+            if len(self.shared_twiml) >= SHARED_TWIML_LIMIT:
+                self.shared_twiml.clear()
+            found = self.shared_twiml[reply.text] = twiml(reply.text)
+        return found
 
     async def read_form(self, request: Request) -> Form:
         declared = request.headers.get("content-length", "")
@@ -237,10 +253,8 @@ def create_app(settings: Settings, *, store=None, own_process: bool = False) -> 
         message = Inbound(sid=sid, sender=sender, body=form.get("Body") or "", num_media=media)
         reply = await service.batcher.submit(message)
         if reply is None:
-            text = tpl.final(tpl.render("error", "en", phone=settings.council.phone), MIXED)
-        else:
-            text = reply.text
-        return _xml(twiml(text))
+            return _xml(twiml(tpl.final(tpl.render("error", "en", phone=settings.council.phone), MIXED)))
+        return _xml(service.reply_twiml(reply))
 
     async def status(request: Request) -> Response:
         try:

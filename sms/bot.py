@@ -90,6 +90,10 @@ class Reply:
     text: str  # "" sends nothing
     language: str
     action: str  # what happened, for the log (never the resident's words)
+    #: Built only from templates and the catalogue (a question, a menu, HELP): the same for
+    #: anyone, so the web layer may keep its TwiML. Never true of a reply that carries a
+    #: resident's place, words or reference.
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -363,6 +367,10 @@ class Turn:
         self.opted = False  # opted out or back in
         self.warned_busy = False  # this turn gave the service-wide "busy" answer for the minute
         self.action = "answered"
+        # Whether the reply is shared (Reply.shared): some part was built only from templates and
+        # the catalogue, and no part was filled in with anything else.
+        self.shared = False
+        self.personal = False
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -373,8 +381,18 @@ class Turn:
     def say(self, name: str, **params: Any) -> str:
         council, phone = self.settings.council.name, self.settings.council.phone
         if not params:
-            return tpl.fixed(name, self.language or "en", council, phone)
-        return tpl.render(name, self.language or "en", council=council, phone=phone, **params)
+            return self.fixed(tpl.fixed(name, self.language or "en", council, phone))
+        return self.filled(tpl.render(name, self.language or "en", council=council, phone=phone, **params))
+
+    def fixed(self, text: str) -> str:
+        """`text` is built only from templates and the catalogue."""
+        self.shared = True
+        return text
+
+    def filled(self, text: str) -> str:
+        """`text` carries values (a place, a reference, a date): the reply is not shared."""
+        self.personal = True
+        return text
 
     def set_language(self, language: str) -> None:
         texts.set_language(self.conn, self.number.id, language)
@@ -420,7 +438,7 @@ class Turn:
         if not texts.claim_inbound(self.conn, self.inbound.sid, self.batch.iso, self.number.id,
                                    self.store.vault.seal(text)):
             raise _SeenBefore()
-        return Reply(text, self.reply_language, self.action)
+        return Reply(text, self.reply_language, self.action, shared=self.shared and not self.personal)
 
     def run(self) -> str:
         inbound = self.inbound
@@ -529,7 +547,7 @@ class Turn:
 
     def language_menu(self) -> str:
         self.reply_language = MIXED
-        return tpl.language_menu(self.bot.languages)
+        return self.fixed(tpl.language_menu(self.bot.languages))
 
     def first_contact(self, text: str, match: kw.Match | None) -> str:
         """No language yet: ask it, keeping the message to answer once it is chosen."""
@@ -645,7 +663,7 @@ class Turn:
         self.action = "menu of groups"
         t = self.t
         title = head or t(tpl.GROUP_MENU)
-        return tpl.menu_text(title, [t(group) for group in self.groups()], self.language, more=False)
+        return self.fixed(tpl.menu_text(title, [t(group) for group in self.groups()], self.language, more=False))
 
     def pick_group(self, text: str) -> str:
         choice = _DIGITS.match(text)
@@ -673,8 +691,8 @@ class Turn:
         page = min(self.state.get("page", 0), len(pages) - 1)
         self.state["page"] = page
         self.action = "menu of services"
-        return tpl.menu_text(t(tpl.SERVICE_MENU), [names[i] for i in pages[page]], self.language,
-                             more=page + 1 < len(pages))
+        return self.fixed(tpl.menu_text(t(tpl.SERVICE_MENU), [names[i] for i in pages[page]], self.language,
+                                        more=page + 1 < len(pages)))
 
     def pick_service(self, text: str) -> str:
         t = self.t
@@ -784,8 +802,8 @@ class Turn:
         self.state["question"] = question.key
         self.event(events.QUESTION, step=question.key)
         self.action = f"asked {question.key} ({service.code})"
-        return tpl.question_text(question, self.language, phone=self.settings.council.phone, prefix=prefix,
-                                 error=error)
+        return self.fixed(tpl.question_text(question, self.language, phone=self.settings.council.phone, prefix=prefix,
+                                            error=error))
 
     def answer(self, text: str, match: kw.Match | None) -> str:
         service = self.service()
@@ -851,7 +869,7 @@ class Turn:
             labels = [town or street for _street, town in place.streets]
             head = " ".join(part for part in (prefix, self.say("which_street", street=street)) if part)
             self.action = f"offered {len(labels)} streets"
-        return tpl.options_text(head, labels, "", self.language)
+        return self.filled(tpl.options_text(head, labels, "", self.language))
 
     def pick_place(self, text: str) -> str:
         options = self.state.get("options") or []
@@ -895,7 +913,7 @@ class Turn:
         self.state["mode"] = "confirm"
         self.event(events.CHECK)
         self.action = f"read back ({service.code})"
-        return tpl.read_back(items, self.language)
+        return self.filled(tpl.read_back(items, self.language))
 
     def confirm(self, text: str) -> str:
         if self.service() is None:
@@ -965,9 +983,9 @@ class Turn:
         status = texts.status_label(found.council_status or found.state, t)
         when = (latest.at if latest else found.updated_at).date()
         self.action = f"status of {display}"
-        return tpl.status_reply(self.language, reference=display,
-                                service=t(service.name) if service else found.service_code,
-                                status=status, date=t.date(when, format="medium"), notes=notes)
+        return self.filled(tpl.status_reply(self.language, reference=display,
+                                            service=t(service.name) if service else found.service_code,
+                                            status=status, date=t.date(when, format="medium"), notes=notes))
 
 
 def place_dict(place: Place) -> dict[str, Any]:

@@ -367,6 +367,33 @@ def test_logs_carry_message_sids_and_references_never_numbers_or_words(phone, sm
         assert secret not in caplog.text, secret
 
 
+def test_the_webhook_keeps_the_twiml_of_questions_and_menus_but_nothing_with_a_residents_words(phone, sms_app,
+                                                                                               sms_store):
+    """Questions, menus and help are the same for everyone, and their TwiML is kept in memory;
+    a read-back, a choice of addresses, a reference or a status note is not, as it would outlive
+    the purge there."""
+    english(phone)
+    assert "Which address?" in phone.say("pothole outside 4 Station Road")
+    assert "How big" in phone.say("2")
+    phone.say("NEW")
+    assert "12 High Street" in phone.say("12 High Street")  # a place alone: the menu, headed by it
+    assert "Bins and recycling" in phone.say("REPORT")
+    readback = go_to_confirm(phone)
+    assert "Market Square" in readback
+    done = phone.say("YES")
+    reference = saved(sms_store)[0][0]
+    shown = f"{reference[:3]}-{reference[3:6]}-{reference[6:]}"
+    submission_id = sms_store.db.conn.execute("SELECT id FROM submissions").fetchone()[0]
+    sms_store.record_status(submission_id, "in_progress", "A crew will clear it on Friday")
+    assert "A crew will clear it" in phone.say(f"STATUS {shown}")
+    assert shown in done
+
+    kept = " ".join(sms_app.state.sms.shared_twiml.values())
+    assert "How big" in kept and "Bins and recycling" in kept  # a question, and a menu
+    for personal in ("Station Road", "High Street", "Market Square", "behind the library", shown, "A crew"):
+        assert personal not in kept, personal
+
+
 def test_a_busy_warning_given_by_a_turn_that_was_undone_is_given_again(limited):
     """The one polite "busy" answer of a minute belongs to a message that was kept: a retry whose
     step is rolled back must not use it up for the rest of the batch."""

@@ -99,6 +99,27 @@ CONTACT_KEYS = ("name", "phone", "email")
 def questions(service: Service, answers: Mapping[str, Any] | None = None) -> list[Question]:
     """Every question for `service`, in order, including the conditional ones `answers` call for."""
     answers = answers or {}
+    asked = [*_service_questions(service), NAME, PHONE, EMAIL]
+    if answers.get("phone") and is_mobile(answers["phone"]):
+        asked.append(UPDATES)
+    if any(answers.get(key) for key in CONTACT_KEYS):
+        asked.append(CONSENT)
+    return asked
+
+
+#: Each service's own questions by the service's id(), kept with the service (so that the id
+#: cannot be reused while here). A catalogue is a few dozen services, and a new one comes a
+#: few times a day at most; the bound only keeps a long-running process from gathering old ones.
+_ASKED: dict[int, tuple[Service, tuple[Question, ...]]] = {}
+_ASKED_LIMIT = 512
+
+
+def _service_questions(service: Service) -> tuple[Question, ...]:
+    """Where it is, the service's variable attributes, and the description: worked out once per
+    service, as the SMS bot asks for them several times a message."""
+    found = _ASKED.get(id(service))
+    if found is not None and found[0] is service:
+        return found[1]
     asked = [LOCATION]
     for attribute in service.questions:
         if not attribute.variable:
@@ -112,12 +133,10 @@ def questions(service: Service, answers: Mapping[str, Any] | None = None) -> lis
     asked.append(Question("description", "text", service.description_prompt or N_("Describe the problem"),
                           service.description_hint or N_("Anything that will help the council find and fix it."),
                           max_length=DESCRIPTION_MAX))
-    asked += [NAME, PHONE, EMAIL]
-    if answers.get("phone") and is_mobile(answers["phone"]):
-        asked.append(UPDATES)
-    if any(answers.get(key) for key in CONTACT_KEYS):
-        asked.append(CONSENT)
-    return asked
+    if len(_ASKED) >= _ASKED_LIMIT:
+        _ASKED.clear()
+    _ASKED[id(service)] = (service, tuple(asked))
+    return tuple(asked)
 
 
 def next_question(service: Service, answers: Mapping[str, Any]) -> Question | None:

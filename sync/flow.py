@@ -157,7 +157,14 @@ def clean_text(raw: str, *, multiline: bool = False) -> str:
     A resident's words end up on a shared kiosk screen, in staff terminals and in the council's
     systems: none of them should be able to move a cursor, recolour a screen or reverse text.
     """
-    text = _ESCAPES.sub("", unicodedata.normalize("NFC", str(raw))).translate(_BIDI_CONTROLS)
+    raw = str(raw)
+    if raw.isascii() and raw.isprintable():  # most answers: nothing to take out, nothing to compose
+        return " ".join(raw.split())
+    return _clean(raw, multiline)
+
+
+def _clean(raw: str, multiline: bool) -> str:
+    text = _ESCAPES.sub("", unicodedata.normalize("NFC", raw)).translate(_BIDI_CONTROLS)
     kept = []
     for char in text.replace("\r\n", "\n").replace("\r", "\n"):
         if char == "\n" and multiline:

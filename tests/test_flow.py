@@ -160,6 +160,17 @@ def test_terminal_escapes_and_control_characters_are_stripped():
     assert clean_text("line one\r\n\r\n\r\n\r\nline two", multiline=True) == "line one\n\nline two"
 
 
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40), st.booleans())
+def test_plain_ascii_takes_a_short_cut_to_the_same_cleaning(text, multiline):
+    """Most answers are printable ASCII and skip the character-by-character pass: the result
+    must be what that pass would have given (escapes and controls make a text take the pass)."""
+    from sync.flow import _clean
+
+    assert clean_text(text, multiline=multiline) == _clean(text, multiline)
+
+
 every_question = st.sampled_from([(s, q) for s in bundled().services
                                   for q in questions(s, {"phone": "+447911123456", "name": "A"})])
 

@@ -429,7 +429,9 @@ class Turn:
 
     def step(self) -> Reply:
         """Run the step and claim its MessageSid with the reply (raises _SeenBefore for a repeat)."""
-        text = tpl.final(self.run() or "", self.reply_language)
+        raw = self.run() or ""
+        shared = self.shared and not self.personal
+        text = (tpl.final_shared if shared else tpl.final)(raw, self.reply_language)
         if self.state:
             if self.session:
                 self.state["session"] = self.session
@@ -438,7 +440,7 @@ class Turn:
         if not texts.claim_inbound(self.conn, self.inbound.sid, self.batch.iso, self.number.id,
                                    self.store.vault.seal(text)):
             raise _SeenBefore()
-        return Reply(text, self.reply_language, self.action, shared=self.shared and not self.personal)
+        return Reply(text, self.reply_language, self.action, shared=shared)
 
     def run(self) -> str:
         inbound = self.inbound

@@ -179,6 +179,11 @@ def final(text: str, language: str) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+#: final() of a shared reply (a question, a menu, help: sms/bot.py Reply.shared), worked out once.
+#: Never used for a reply with anything of a resident's in it, which must not outlive the purge.
+final_shared = lru_cache(maxsize=2048)(final)
+
+
 def xml_safe(text: str) -> str:
     """Nothing XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF)."""
     return _NOT_XML.sub("", text)

@@ -18,6 +18,11 @@ what happened:
 | 401/403 (our credentials) | back to `queued`, retried every `sync.reprobe_seconds`, logged loudly | |
 | any other 4xx | `failed`, with the provider's code | |
 
+Delivery: Twilio calls the SMS service's `/sms/status` back. GOV.UK Notify can only be asked (a
+kiosk has no address to be called back on), so `check_deliveries()` asks Notify for each sent
+text's status, soon after sending and then less and less often (sync/texts.py); Notify's
+`permanent-failure` records the number as unable to receive texts, as Twilio's codes do.
+
 A text not sent within `sms.send_for_hours` is given up: a status text days late helps nobody.
 Numbers and bodies are never logged; provider messages (which can quote the number) are not
 stored, only their codes.
@@ -40,6 +45,7 @@ from datetime import timedelta
 
 from sync import texts
 from sync.config import Settings
+from sync.texts import DELIVERY_RANK
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,8 @@ TWILIO_CANNOT_RECEIVE = {21211: "not a valid phone number", 21612: "cannot be re
                          21614: "not a mobile number", 21635: "a landline"}
 TWILIO_OPTED_OUT = 21610
 TWILIO_TOO_MANY = 20429
+#: Texts asked about in one round at most (Notify allows 3,000 requests a minute).
+DELIVERY_CHECKS_PER_ROUND = 200
 _DIGITS = re.compile(r"\+?\d[\d ]{5,}\d")
 
 
@@ -131,6 +139,45 @@ class TextSender:
             for text, outcome in zip(batch, outcomes):
                 self._record(text, outcome, report)
         return report
+
+    async def check_deliveries(self) -> int:
+        """Ask GOV.UK Notify how the texts it took are getting on, those due to be asked (see
+        the module's notes); returns how many were asked about. Twilio calls back instead."""
+        if self.provider != "notify" or self.missing():
+            return 0
+        due = texts.deliveries_to_check(self.store, "notify", DELIVERY_CHECKS_PER_ROUND)
+        if not due:
+            return 0
+        loop = asyncio.get_running_loop()
+        found = await asyncio.gather(*(loop.run_in_executor(self._executor, self._notify_status, provider_id)
+                                       for _text_id, provider_id, _sent_at in due))
+        for (text_id, provider_id, sent_at), status in zip(due, found):
+            if status:
+                texts.record_delivery(self.store, provider_id, status)
+            if DELIVERY_RANK.get(status or "", -1) < texts.FINAL_RANK:
+                texts.delivery_checked(self.store, text_id, sent_at)
+            log.info("text %s: Notify says %s", text_id, status or "nothing (asked again later)")
+        return len(due)
+
+    def _notify_status(self, notification_id: str) -> str | None:
+        """Notify's status for one text (in a worker thread), or None if it could not be had."""
+        from notifications_python_client.errors import APIError
+
+        try:
+            found = self._notify_client().get_notification_by_id(notification_id)
+        except (APIError, AssertionError, OSError) as error:  # asked again later
+            log.warning("could not ask Notify about a text's delivery (%s)",
+                        getattr(error, "status_code", None) or type(error).__name__)
+            return None
+        status = str((found or {}).get("status") or "").strip().lower()[:40]
+        return status or None
+
+    def _notify_client(self):
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        # A client per call: the library says it is not thread-safe, and it is cheap to make.
+        return NotificationsAPIClient(self.settings.notify.api_key, base_url=self.notify_base_url,
+                                      timeout=self.settings.sync.timeout_seconds)
 
     def _record(self, text: texts.OutboundText, outcome: Outcome, report: SendReport) -> None:
         if outcome.kind == "sent":
@@ -221,16 +268,12 @@ class TextSender:
 
     def _notify(self, text: texts.OutboundText) -> Outcome:
         from notifications_python_client.errors import APIError, HTTPError, InvalidResponse
-        from notifications_python_client.notifications import NotificationsAPIClient
 
         notify = self.settings.notify
         try:
-            # A client per call: the library says it is not thread-safe, and it is cheap to make.
-            client = NotificationsAPIClient(notify.api_key, base_url=self.notify_base_url,
-                                            timeout=self.settings.sync.timeout_seconds)
-            response = client.send_sms_notification(phone_number=text.number, template_id=notify.template_id,
-                                                    personalisation={"body": text.body}, reference=text.dedupe_key,
-                                                    sms_sender_id=notify.sms_sender_id or None)
+            response = self._notify_client().send_sms_notification(
+                phone_number=text.number, template_id=notify.template_id, personalisation={"body": text.body},
+                reference=text.dedupe_key, sms_sender_id=notify.sms_sender_id or None)
         except InvalidResponse:
             return Outcome("retry", error="Notify answered with something that is not JSON")
         except HTTPError as error:

@@ -280,9 +280,14 @@ DELIVERY_RANK = {
     # GOV.UK Notify's, for the same column
     "created": 2, "pending": 4, "permanent-failure": 5, "temporary-failure": 5, "technical-failure": 5,
 }
+#: The rank of a status after which nothing more will be heard.
+FINAL_RANK = 5
 #: Delivery error codes that mean the number cannot receive texts (Twilio: unknown destination,
 #: landline or unreachable carrier).
 CANNOT_RECEIVE_DELIVERY_CODES = frozenset({"30005", "30006"})
+#: GOV.UK Notify's status for a text the phone network would not deliver: a wrong number, or one
+#: that cannot take texts (Notify's own words: "the provider could not deliver the message").
+NOTIFY_PERMANENT_FAILURE = "permanent-failure"
 OPTED_OUT_CODE = "21610"
 
 _number_keys: "weakref.WeakKeyDictionary[Any, bytes]" = weakref.WeakKeyDictionary()
@@ -663,8 +668,9 @@ def text_sent(store, text_id: int, owner: str, *, provider: str, provider_id: st
         changed = conn.execute(
             "UPDATE sms_texts SET state = 'sent', body = NULL, provider = ?, provider_id = ?, provider_status = "
             "coalesce(provider_status, ?), sent_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, "
-            "error = NULL WHERE id = ? AND state = 'sending' AND lease_owner = ?",
-            (provider, provider_id, provider_status, now, now, text_id, owner)).rowcount
+            "error = NULL, next_attempt_at = ? WHERE id = ? AND state = 'sending' AND lease_owner = ?",
+            (provider, provider_id, provider_status, now, now, iso(store.clock() + DELIVERY_FIRST_CHECK), text_id,
+             owner)).rowcount
         if changed and provider_status:
             # a delivery status that arrived before this answer was recorded (statuses race the API)
             _apply_status(conn, provider_id)
@@ -709,14 +715,47 @@ def record_delivery(store, message_sid: str, status: str, error_code: str | None
                         (message_sid, status, error_code, now)).rowcount == 0:
             return False
         _apply_status(conn, message_sid)
-        if error_code:
+        if error_code or status == NOTIFY_PERMANENT_FAILURE:
             row = conn.execute("SELECT number_id FROM sms_texts WHERE provider_id = ?", (message_sid,)).fetchone()
             if row is not None:
                 if error_code == OPTED_OUT_CODE:
                     set_opted_out(conn, row[0], now, "provider")
                 elif error_code in CANNOT_RECEIVE_DELIVERY_CODES and status in ("undelivered", "failed"):
                     set_cannot_receive(conn, row[0], now, f"delivery error {error_code}")
+                elif status == NOTIFY_PERMANENT_FAILURE:
+                    set_cannot_receive(conn, row[0], now, "Notify: permanent failure")
     return True
+
+
+# GOV.UK Notify does not call a kiosk back (it has no public address), so the worker asks it for
+# each sent text's status, `next_attempt_at` saying when (for a text already sent, it is when to
+# ask next): soon after sending, then less and less often, for as long as Notify can still
+# change its mind (it gives up delivering after 72 hours).
+DELIVERY_FIRST_CHECK = timedelta(minutes=1)
+DELIVERY_CHECK_FOR = timedelta(hours=80)
+
+
+def deliveries_to_check(store, provider: str, limit: int) -> list[tuple[int, str, datetime]]:
+    """Sent texts whose delivery is not known yet and is due to be asked about: (id, the
+    provider's id, when sent), the longest waiting first."""
+    now_moment = store.clock()
+    rows = store.db.conn.execute(
+        "SELECT id, provider_id, sent_at, provider_status FROM sms_texts WHERE state = 'sent' AND provider = ? "
+        "AND next_attempt_at <= ? AND sent_at >= ? AND provider_id IS NOT NULL ORDER BY next_attempt_at, id",
+        (provider, iso(now_moment), iso(now_moment - DELIVERY_CHECK_FOR))).fetchall()
+    due = [(row[0], row[1], parse_iso(row[2])) for row in rows if DELIVERY_RANK.get(row[3] or "", -1) < FINAL_RANK]
+    return due[:limit]
+
+
+def delivery_checked(store, text_id: int, sent_at: datetime) -> datetime:
+    """The text's status was asked for (answered or not): when to ask again, a quarter of its
+    age from now (at least a minute), so a text to a phone that is off is asked about a few
+    dozen times over its 72 hours, not every round."""
+    now_moment = store.clock()
+    due = now_moment + max(DELIVERY_FIRST_CHECK, (now_moment - sent_at) / 4)
+    with db_module.write(store.db) as conn:
+        conn.execute("UPDATE sms_texts SET next_attempt_at = ? WHERE id = ? AND state = 'sent'", (iso(due), text_id))
+    return due
 
 
 def _apply_status(conn: sqlite3.Connection, message_sid: str) -> None:

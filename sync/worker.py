@@ -482,6 +482,7 @@ class Worker:
             await self.pull_statuses()
         texts.queue_reference_texts(self.store, settings=self.settings)
         await self.texts.send_due()
+        await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:
             self._last_purge = time.monotonic()
             purged = {**self.store.purge(), **{f"texts_{k}": v for k, v in texts.purge(self.store).items()}}

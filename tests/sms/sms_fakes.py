@@ -104,15 +104,39 @@ class FakeNotify(ScriptedAPI):
     def __init__(self, api_key: str = NOTIFY_KEY) -> None:
         super().__init__()
         self.service_id, self.secret = api_key[-73:-37], api_key[-36:]
-        self.app = Starlette(routes=[Route("/v2/notifications/sms", self.send_sms, methods=["POST"])])
+        #: Each notification's status, as Notify would report it; tests move them on.
+        self.statuses: dict[str, str] = {}
+        self.status_requests: list[str] = []
+        self.app = Starlette(routes=[Route("/v2/notifications/sms", self.send_sms, methods=["POST"]),
+                                     Route("/v2/notifications/{id}", self.notification, methods=["GET"])])
 
-    async def send_sms(self, request: Request) -> Response:
+    def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
         try:
             claims = jwt.decode(header.removeprefix("Bearer "), self.secret, algorithms=["HS256"])
-            authorised = claims.get("iss") == self.service_id
+            return claims.get("iss") == self.service_id
         except jwt.PyJWTError:
-            authorised = False
+            return False
+
+    async def notification(self, request: Request) -> Response:
+        """GET /v2/notifications/{id}: the notification with its status (abridged)."""
+        notification = request.path_params["id"]
+        self.status_requests.append(notification)
+        if not self._authorised(request):
+            status, error = notify_error(403, "AuthError", "Invalid token: API key not found")
+            return JSONResponse(error, status_code=status)
+        scripted = self._next()
+        if scripted is not None:
+            status, answer = scripted
+            return JSONResponse(answer, status_code=status)
+        if notification not in self.statuses:
+            status, error = notify_error(404, "NoResultFound", "No result found")
+            return JSONResponse(error, status_code=status)
+        return JSONResponse({"id": notification, "type": "sms", "status": self.statuses[notification],
+                             "phone_number": "07700900000", "reference": None})
+
+    async def send_sms(self, request: Request) -> Response:
+        authorised = self._authorised(request)
         body = await request.json()
         self.requests.append({"authorised": authorised, **body})
         if not authorised:
@@ -123,6 +147,7 @@ class FakeNotify(ScriptedAPI):
             status, answer = scripted
             return JSONResponse(answer, status_code=status)
         notification = str(uuid.uuid4())
+        self.statuses[notification] = "sending"
         return JSONResponse({
             "id": notification, "reference": body.get("reference"),
             "content": {"body": body.get("personalisation", {}).get("body", ""), "from_number": "BRACKENFORD"},

@@ -206,6 +206,76 @@ def test_a_wrong_notify_key_keeps_the_text(store, env, notify):
     assert send(store, settings, notify).retried == 1 and row(store, queued.id)["state"] == "queued"
 
 
+def check(store, settings, fake):
+    async def go():
+        sender = TextSender(store, settings, notify_base_url=fake.url, twilio_base_url=fake.url)
+        try:
+            return await sender.check_deliveries()
+        finally:
+            await sender.aclose()
+
+    return asyncio.run(go())
+
+
+def test_notify_is_asked_how_a_text_got_on_and_a_delivered_one_is_not_asked_again(store, notify_settings, notify,
+                                                                                  clock):
+    queued = queue(store)
+    send(store, notify_settings, notify)
+    notification = row(store, queued.id)["provider_id"]
+    assert check(store, notify_settings, notify) == 0  # not straight away: Notify is still sending it
+    clock.advance(minutes=1)
+    assert check(store, notify_settings, notify) == 1
+    assert row(store, queued.id)["provider_status"] == "sending"
+    notify.statuses[notification] = "delivered"
+    clock.advance(seconds=30)
+    assert check(store, notify_settings, notify) == 0  # asked a minute ago
+    clock.advance(minutes=1)
+    assert check(store, notify_settings, notify) == 1
+    assert row(store, queued.id)["provider_status"] == "delivered"
+    clock.advance(hours=2)
+    assert check(store, notify_settings, notify) == 0
+    assert notify.status_requests == [notification, notification]
+
+
+def test_notifys_permanent_failure_records_that_the_number_cannot_receive_texts(store, notify_settings, notify, clock):
+    queued = queue(store)
+    send(store, notify_settings, notify)
+    notify.statuses[row(store, queued.id)["provider_id"]] = "permanent-failure"
+    waiting = queue(store, key="status:1:b", body="Brackenford Borough Council: your request is closed.")
+    clock.advance(minutes=2)
+    check(store, notify_settings, notify)
+    assert row(store, queued.id)["provider_status"] == "permanent-failure"
+    assert texts.number_state(store, PHONE)["cannot_receive_at"] is not None
+    assert row(store, waiting.id)["state"] == "suppressed"  # never sent to that number again
+
+
+def test_a_failed_question_to_notify_is_asked_again_later_and_gives_up_after_three_days(store, notify_settings,
+                                                                                       notify, clock):
+    queued = queue(store)
+    send(store, notify_settings, notify)
+    notification = row(store, queued.id)["provider_id"]
+    notify.fail(notify_error(500, "Exception", "Internal server error"), (200, None))
+    clock.advance(minutes=2)
+    assert check(store, notify_settings, notify) == 1
+    clock.advance(minutes=2)
+    assert check(store, notify_settings, notify) == 1  # an answer with no status in it this time
+    assert row(store, queued.id)["provider_status"] == "created"
+    clock.advance(minutes=2)
+    notify.statuses[notification] = "sending"
+    asked = 0
+    for _hour in range(100):  # a phone that stays off: Notify keeps saying "sending"
+        asked += check(store, notify_settings, notify)
+        clock.advance(hours=1)
+    assert 10 < asked < 60 and row(store, queued.id)["provider_status"] == "sending"
+
+
+def test_twilio_texts_are_never_asked_about_it_calls_back(store, twilio_settings, twilio, clock):
+    queue(store)
+    send(store, twilio_settings, twilio)
+    clock.advance(minutes=5)
+    assert check(store, twilio_settings, twilio) == 0
+
+
 def test_a_sent_text_can_take_its_delivery_status(store, twilio_settings, twilio):
     queued = queue(store)
     send(store, twilio_settings, twilio)

@@ -103,6 +103,7 @@ class TwilioSettings:
     account_sid: str = setting("", "Twilio account SID, for outbound texts.")
     auth_token: str = setting("", "Twilio auth token: signs webhooks and outbound calls.")
     from_number: str = setting("", "The council's Twilio number texts are sent from.")
+    messaging_service_sid: str = setting("", "Twilio Messaging Service SID (MG...) to send through instead of `from_number`: the service picks the sender from its pool and applies its opt-out settings.")
     public_url: str = setting("", "Public base URL Twilio reaches the SMS service at (for example https://sms.council.example); webhook paths are appended to it.")
 
 

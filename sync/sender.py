@@ -4,8 +4,9 @@
 written before anything leaves), hands each to the provider chosen by `sms.provider` and records
 what happened:
 
-* `twilio` (default): Twilio's REST API through the twilio library's `Client`, with a status
-  callback to the SMS service's `/sms/status` when `twilio.public_url` is set.
+* `twilio` (default): Twilio's REST API through the twilio library's `Client`, from
+  `twilio.from_number` or through the Messaging Service `twilio.messaging_service_sid`, with a
+  status callback to the SMS service's `/sms/status` when `twilio.public_url` is set.
 * `notify`: GOV.UK Notify through notifications-python-client, with a text message template
   whose whole content is `((body))`; our text goes in as that personalisation.
 
@@ -114,7 +115,8 @@ class TextSender:
         else:
             twilio = self.settings.twilio
             needed = {"twilio.account_sid": twilio.account_sid, "twilio.auth_token": twilio.auth_token,
-                      "twilio.from_number": twilio.from_number}
+                      "twilio.from_number or twilio.messaging_service_sid":
+                          twilio.messaging_service_sid or twilio.from_number}
         absent = [name for name, value in needed.items() if not value]
         return ", ".join(absent) if absent else None
 
@@ -235,7 +237,12 @@ class TextSender:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
-        options = {"to": text.number, "from_": self.settings.twilio.from_number, "body": text.body}
+        twilio = self.settings.twilio
+        options = {"to": text.number, "body": text.body}
+        if twilio.messaging_service_sid:
+            options["messaging_service_sid"] = twilio.messaging_service_sid
+        else:
+            options["from_"] = twilio.from_number
         if self.settings.twilio.public_url:
             options["status_callback"] = self.settings.twilio.public_url.rstrip("/") + "/sms/status"
         try:

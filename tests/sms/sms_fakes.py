@@ -86,8 +86,10 @@ class FakeTwilio(ScriptedAPI):
         return JSONResponse({
             "account_sid": account, "api_version": "2010-04-01", "body": form.get("Body", ""),
             "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
-            "error_code": None, "error_message": None, "from": form.get("From"), "messaging_service_sid": None,
-            "num_media": "0", "num_segments": "1", "price": None, "price_unit": "GBP", "sid": sid, "status": "queued",
+            "error_code": None, "error_message": None, "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0", "num_segments": "1",
+            "price": None, "price_unit": "GBP", "sid": sid,
+            "status": "accepted" if form.get("MessagingServiceSid") else "queued",
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"},
             "to": form.get("To"), "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
         }, status_code=201)

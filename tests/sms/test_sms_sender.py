@@ -146,8 +146,22 @@ def test_nothing_is_sent_without_a_configured_provider(store, env, twilio):
     queue(store)
     settings = load_settings(environ=env)
     report = send(store, settings, twilio)
-    assert report.not_configured == "twilio.account_sid, twilio.auth_token, twilio.from_number"
+    assert report.not_configured == ("twilio.account_sid, twilio.auth_token, "
+                                     "twilio.from_number or twilio.messaging_service_sid")
     assert twilio.requests == [] and texts.text_states(store)["queued"] == 1
+
+
+def test_a_messaging_service_sends_in_place_of_a_from_number(store, env, twilio):
+    """A council whose Twilio numbers sit in a Messaging Service sends through it: Twilio picks
+    the sender, and no from_number is needed."""
+    queued = queue(store)
+    service = "MG" + "2" * 32
+    settings = load_settings(environ={k: v for k, v in sms_env(env, ASSIST_TWILIO__MESSAGING_SERVICE_SID=service).items()
+                                      if k != "ASSIST_TWILIO__FROM_NUMBER"})
+    assert send(store, settings, twilio).sent == 1
+    request = twilio.requests[0]
+    assert request["MessagingServiceSid"] == service and "From" not in request and request["To"] == PHONE
+    assert row(store, queued.id)["provider_status"] == "accepted"
 
 
 def test_texts_go_out_several_at_a_time_each_once(store, twilio_settings, twilio):

@@ -120,17 +120,23 @@ class FakeNotify(ScriptedAPI):
         except jwt.PyJWTError:
             return False
 
-    async def notification(self, request: Request) -> Response:
-        """GET /v2/notifications/{id}: the notification with its status (abridged)."""
-        notification = request.path_params["id"]
-        self.status_requests.append(notification)
-        if not self._authorised(request):
+    def _refused_or_scripted(self, authorised: bool) -> Response | None:
+        """Notify's 403 for a bad key, or the next scripted answer; None to answer normally."""
+        if not authorised:
             status, error = notify_error(403, "AuthError", "Invalid token: API key not found")
             return JSONResponse(error, status_code=status)
         scripted = self._next()
         if scripted is not None:
             status, answer = scripted
             return JSONResponse(answer, status_code=status)
+        return None
+
+    async def notification(self, request: Request) -> Response:
+        """GET /v2/notifications/{id}: the notification with its status (abridged)."""
+        notification = request.path_params["id"]
+        self.status_requests.append(notification)
+        if (refused := self._refused_or_scripted(self._authorised(request))) is not None:
+            return refused
         if notification not in self.statuses:
             status, error = notify_error(404, "NoResultFound", "No result found")
             return JSONResponse(error, status_code=status)
@@ -141,13 +147,8 @@ class FakeNotify(ScriptedAPI):
         authorised = self._authorised(request)
         body = await request.json()
         self.requests.append({"authorised": authorised, **body})
-        if not authorised:
-            status, error = notify_error(403, "AuthError", "Invalid token: API key not found")
-            return JSONResponse(error, status_code=status)
-        scripted = self._next()
-        if scripted is not None:
-            status, answer = scripted
-            return JSONResponse(answer, status_code=status)
+        if (refused := self._refused_or_scripted(authorised)) is not None:
+            return refused
         notification = str(uuid.uuid4())
         self.statuses[notification] = "sending"
         return JSONResponse({

@@ -739,12 +739,13 @@ def deliveries_to_check(store, provider: str, limit: int) -> list[tuple[int, str
     """Sent texts whose delivery is not known yet and is due to be asked about: (id, the
     provider's id, when sent), the longest waiting first."""
     now_moment = store.clock()
+    final = sorted(status for status, rank in DELIVERY_RANK.items() if rank >= FINAL_RANK)
     rows = store.db.conn.execute(
-        "SELECT id, provider_id, sent_at, provider_status FROM sms_texts WHERE state = 'sent' AND provider = ? "
-        "AND next_attempt_at <= ? AND sent_at >= ? AND provider_id IS NOT NULL ORDER BY next_attempt_at, id",
-        (provider, iso(now_moment), iso(now_moment - DELIVERY_CHECK_FOR))).fetchall()
-    due = [(row[0], row[1], parse_iso(row[2])) for row in rows if DELIVERY_RANK.get(row[3] or "", -1) < FINAL_RANK]
-    return due[:limit]
+        "SELECT id, provider_id, sent_at FROM sms_texts WHERE state = 'sent' AND provider = ? AND next_attempt_at <= ? "
+        f"AND sent_at >= ? AND provider_id IS NOT NULL AND coalesce(provider_status, '') NOT IN "
+        f"({', '.join('?' * len(final))}) ORDER BY next_attempt_at, id LIMIT ?",
+        (provider, iso(now_moment), iso(now_moment - DELIVERY_CHECK_FOR), *final, limit)).fetchall()
+    return [(row[0], row[1], parse_iso(row[2])) for row in rows]
 
 
 def delivery_checked(store, text_id: int, sent_at: datetime) -> datetime:

@@ -46,7 +46,6 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -240,17 +239,6 @@ class Bot:
             index = int(folded) - 1
             return self.languages[index] if 0 <= index < len(self.languages) else None
         return next((code for code, names in self._language_names.items() if folded in names), None)
-
-
-@lru_cache(maxsize=4096)
-def sender_phone(sender: str) -> str | None:
-    """The flow's phone answer for the number a text came from (None if it is not one a
-    resident can be called back on). Worked out once per number: a resident texts many times,
-    and reading a phone number costs more than the rest of a step."""
-    try:
-        return flow.phone_number(sender)
-    except Invalid:
-        return None
 
 
 def language_names(code: str, languages: tuple[str, ...]) -> frozenset[str]:
@@ -760,7 +748,7 @@ class Turn:
         self.begin()
         service = self.bot.catalogue().get(code)
         answers: dict[str, Any] = {}
-        if phone := sender_phone(self.inbound.sender):
+        if phone := self.bot.memory.phone(self.inbound.sender):
             answers["phone"] = phone
         if pending:
             answers["location"] = pending

@@ -14,6 +14,10 @@ callback marking a number opted out, a staff command, a test). Then everything i
 read again. This is safe, and cheap, because one process takes a store's inbound texts: `assist
 sms serve` runs one uvicorn worker (docs/sms.md). The sync worker's writes to the same file are
 noticed like any other and just empty the memory.
+
+Phone numbers themselves are kept here too (each one's keyed hash, and its answer to the flow's
+phone question), and forgotten with the rest: so a number the purge removes from the store, in
+the worker's process, is gone from this one by its next batch.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from sync import texts
+from sync import flow, texts
 
 #: Numbers remembered at most; past that the memory starts afresh (a few megabytes).
 LIMIT = 20_000
@@ -52,6 +56,7 @@ class Memory:
         self.store = store
         self.known: dict[str, Known] = {}
         self._hashes: dict[str, str] = {}
+        self._phones: dict[str, str | None] = {}
         self._mark: tuple[int, int] | None = None
         self._version = 0
 
@@ -64,12 +69,25 @@ class Memory:
             found = self._hashes[e164] = texts.number_hash(self.store, e164)
         return found
 
+    def phone(self, e164: str) -> str | None:
+        """The flow's phone answer for the number a text came from (None if it is not one a
+        resident can be called back on): reading a phone number costs more than the rest of a
+        step, and a resident texts many times."""
+        if e164 not in self._phones:
+            if len(self._phones) >= LIMIT:
+                self._phones.clear()
+            try:
+                self._phones[e164] = flow.phone_number(e164)
+            except flow.Invalid:
+                self._phones[e164] = None
+        return self._phones[e164]
+
     def check(self, conn: sqlite3.Connection) -> None:
         """At the start of a batch, inside its write transaction (so nobody else can write until
         it commits): forget everything if anything but the bot wrote since its last batch."""
         self._version = conn.execute("PRAGMA data_version").fetchone()[0]
         if self._mark != (self._version, conn.total_changes):
-            self.known.clear()
+            self._forget_all()
 
     def recall(self, conn: sqlite3.Connection, e164: str, hashed: str, now: str, hour: str) -> Known:
         """The number as stored, made if new (inside the batch's transaction, in the message's
@@ -92,5 +110,10 @@ class Memory:
 
     def forget(self) -> None:
         """The batch failed (rolled back): what it changed is not in the store."""
-        self.known.clear()
+        self._forget_all()
         self._mark = None
+
+    def _forget_all(self) -> None:
+        self.known.clear()
+        self._hashes.clear()
+        self._phones.clear()

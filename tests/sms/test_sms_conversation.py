@@ -394,6 +394,26 @@ def test_the_webhook_keeps_the_twiml_of_questions_and_menus_but_nothing_with_a_r
         assert personal not in kept, personal
 
 
+def test_a_number_the_purge_removes_is_gone_from_the_webhooks_memory_too(client, sms_app, sms_settings, sms_store,
+                                                                          clock):
+    """The webhook keeps recent numbers in memory between their texts; once the purge (run by
+    the worker, in another process) removes a number from the store, the webhook forgets it
+    by its next message."""
+    english(Phone(client, MOBILE))
+    assert "How big" in Phone(client, MOBILE).say("pothole outside 12 High Street")  # a report: the phone answer too
+    memory = sms_app.state.sms.bot.memory
+    assert MOBILE in repr(vars(memory))
+    clock.advance(days=sms_settings.store.retention_days + 2)
+    worker_side = Store.open(sms_settings, clock=clock)
+    try:
+        assert texts.purge(worker_side)["numbers"] == 1
+    finally:
+        worker_side.close()
+    english(Phone(client, OTHER_MOBILE))
+    assert MOBILE not in repr(vars(memory)) and MOBILE[3:] not in repr(vars(memory))
+    assert OTHER_MOBILE in repr(vars(memory))
+
+
 def test_a_busy_warning_given_by_a_turn_that_was_undone_is_given_again(limited):
     """The one polite "busy" answer of a minute belongs to a message that was kept: a retry whose
     step is rolled back must not use it up for the rest of the batch."""

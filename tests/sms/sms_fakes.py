@@ -33,7 +33,7 @@ class ScriptedAPI:
         self._lock = threading.Lock()
 
     def fail(self, *answers: tuple[int, Any]) -> None:
-        """The next answers, in order: (status, JSON body or None to close the connection)."""
+        """The next answers, in order: (status, JSON body)."""
         with self._lock:
             self._script.extend(answers)
 

@@ -22,7 +22,8 @@ what happened:
 Delivery: Twilio calls the SMS service's `/sms/status` back. GOV.UK Notify can only be asked (a
 kiosk has no address to be called back on), so `check_deliveries()` asks Notify for each sent
 text's status, soon after sending and then less and less often (sync/texts.py); Notify's
-`permanent-failure` records the number as unable to receive texts, as Twilio's codes do.
+`permanent-failure` records the number as unable to receive texts, as Twilio's codes do, and its
+`technical-failure` (never sent) sends the text again.
 
 A text not sent within `sms.send_for_hours` is given up: a status text days late helps nobody.
 Numbers and bodies are never logged; provider messages (which can quote the number) are not

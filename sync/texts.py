@@ -288,6 +288,8 @@ CANNOT_RECEIVE_DELIVERY_CODES = frozenset({"30005", "30006"})
 #: GOV.UK Notify's status for a text the phone network would not deliver: a wrong number, or one
 #: that cannot take texts (Notify's own words: "the provider could not deliver the message").
 NOTIFY_PERMANENT_FAILURE = "permanent-failure"
+#: Notify's status for a text it could not send at all ("you'll have to try sending it again").
+NOTIFY_TECHNICAL_FAILURE = "technical-failure"
 OPTED_OUT_CODE = "21610"
 
 _number_keys: "weakref.WeakKeyDictionary[Any, bytes]" = weakref.WeakKeyDictionary()
@@ -662,15 +664,18 @@ def _finish(store, text_id: int, owner: str, changes: dict[str, Any]) -> bool:
 
 
 def text_sent(store, text_id: int, owner: str, *, provider: str, provider_id: str, provider_status: str | None) -> bool:
-    """The provider took the text: its id is kept to match delivery statuses, the body goes."""
+    """The provider took the text: its id is kept to match delivery statuses, and the body goes
+    (sent through Notify, it stays sealed until Notify says how it went: a technical failure
+    there means it was not sent, and it is sent again)."""
     now = iso(store.clock())
     with db_module.write(store.db) as conn:
         changed = conn.execute(
-            "UPDATE sms_texts SET state = 'sent', body = NULL, provider = ?, provider_id = ?, provider_status = "
-            "coalesce(provider_status, ?), sent_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL, "
-            "error = NULL, next_attempt_at = ? WHERE id = ? AND state = 'sending' AND lease_owner = ?",
-            (provider, provider_id, provider_status, now, now, iso(store.clock() + DELIVERY_FIRST_CHECK), text_id,
-             owner)).rowcount
+            "UPDATE sms_texts SET state = 'sent', body = CASE WHEN :provider = 'notify' THEN body END, "
+            "provider = :provider, provider_id = :provider_id, provider_status = coalesce(provider_status, :status), "
+            "sent_at = :now, updated_at = :now, lease_owner = NULL, lease_expires_at = NULL, error = NULL, "
+            "next_attempt_at = :ask WHERE id = :id AND state = 'sending' AND lease_owner = :owner",
+            {"provider": provider, "provider_id": provider_id, "status": provider_status, "now": now,
+             "ask": iso(store.clock() + DELIVERY_FIRST_CHECK), "id": text_id, "owner": owner}).rowcount
         if changed and provider_status:
             # a delivery status that arrived before this answer was recorded (statuses race the API)
             _apply_status(conn, provider_id)
@@ -715,6 +720,7 @@ def record_delivery(store, message_sid: str, status: str, error_code: str | None
                         (message_sid, status, error_code, now)).rowcount == 0:
             return False
         _apply_status(conn, message_sid)
+        _settle_notify(conn, message_sid, now)
         if error_code or status == NOTIFY_PERMANENT_FAILURE:
             row = conn.execute("SELECT number_id FROM sms_texts WHERE provider_id = ?", (message_sid,)).fetchone()
             if row is not None:
@@ -757,6 +763,22 @@ def delivery_checked(store, text_id: int, sent_at: datetime) -> datetime:
     with db_module.write(store.db) as conn:
         conn.execute("UPDATE sms_texts SET next_attempt_at = ? WHERE id = ? AND state = 'sent'", (iso(due), text_id))
     return due
+
+
+def _settle_notify(conn: sqlite3.Connection, notification_id: str, now: str) -> None:
+    """A text sent through Notify whose fate is now known: its body goes, unless Notify's
+    technical failure says it was never sent, when it is queued to be sent again (as a new
+    notification; the old id is let go, so its late statuses touch nothing)."""
+    row = conn.execute("SELECT id, provider_status FROM sms_texts WHERE provider_id = ? AND state = 'sent' "
+                       "AND provider = 'notify' AND body IS NOT NULL", (notification_id,)).fetchone()
+    if row is None or DELIVERY_RANK.get(row[1] or "", -1) < FINAL_RANK:
+        return
+    if row[1] == NOTIFY_TECHNICAL_FAILURE:
+        conn.execute("UPDATE sms_texts SET state = 'queued', provider_id = NULL, provider_status = NULL, "
+                     "next_attempt_at = ?, updated_at = ?, error = 'Notify could not send it (technical failure): "
+                     "sending again' WHERE id = ?", (now, now, row[0]))
+    else:
+        conn.execute("UPDATE sms_texts SET body = NULL, updated_at = ? WHERE id = ?", (now, row[0]))
 
 
 def _apply_status(conn: sqlite3.Connection, message_sid: str) -> None:
@@ -804,6 +826,9 @@ def purge(store, *, retention: timedelta | None = None) -> dict[str, int]:
             "rate": conn.execute("DELETE FROM sms_rate WHERE at < ?", (iso(now_moment - RATE_KEPT),)).rowcount,
             "texts": conn.execute("DELETE FROM sms_texts WHERE created_at < ? AND state NOT IN ('queued', 'sending')",
                                   (cutoff,)).rowcount,
+            # a text Notify never gave a final word on keeps its body no longer than it is asked about
+            "sent_bodies": conn.execute("UPDATE sms_texts SET body = NULL WHERE state = 'sent' AND body IS NOT NULL "
+                                        "AND sent_at < ?", (iso(now_moment - DELIVERY_CHECK_FOR),)).rowcount,
             "events": conn.execute("DELETE FROM sms_status_events WHERE received_at < ?", (cutoff,)).rowcount,
         }
         idle = ("last_seen_at < ? AND id NOT IN (SELECT number_id FROM sms_texts) "

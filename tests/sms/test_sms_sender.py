@@ -283,6 +283,43 @@ def test_a_failed_question_to_notify_is_asked_again_later_and_gives_up_after_thr
     assert 10 < asked < 60 and row(store, queued.id)["provider_status"] == "sending"
 
 
+def test_notifys_technical_failure_sends_the_text_again_once_and_its_words_go_when_it_is_delivered(
+        store, notify_settings, notify, clock):
+    """Notify's technical failure means the text never left ("try sending it again"): it is sent
+    again, with the same words. Until Notify has said how it went, the words stay sealed."""
+    queued = queue(store)
+    send(store, notify_settings, notify)
+    first = row(store, queued.id)["provider_id"]
+    assert row(store, queued.id)["body"] is not None  # sealed, in case Notify could not send it
+    notify.statuses[first] = "technical-failure"
+    clock.advance(minutes=2)
+    check(store, notify_settings, notify)
+    assert row(store, queued.id)["state"] == "queued" and "technical failure" in row(store, queued.id)["error"]
+    assert send(store, notify_settings, notify).sent == 1
+    second = row(store, queued.id)["provider_id"]
+    assert second != first and len(notify.requests) == 2
+    assert notify.requests[1]["personalisation"] == notify.requests[0]["personalisation"]
+    assert texts.record_delivery(store, first, "delivered")  # a late word on the first try touches nothing
+    assert row(store, queued.id)["provider_status"] == "created"
+    notify.statuses[second] = "delivered"
+    clock.advance(minutes=2)
+    check(store, notify_settings, notify)
+    found = row(store, queued.id)
+    assert found["state"] == "sent" and found["provider_status"] == "delivered" and found["body"] is None
+    assert send(store, notify_settings, notify).sent == 0 and len(notify.requests) == 2
+
+
+def test_a_notify_text_never_settled_loses_its_words_once_it_is_no_longer_asked_about(store, notify_settings,
+                                                                                      notify, clock):
+    queued = queue(store)
+    send(store, notify_settings, notify)
+    clock.advance(hours=24)
+    texts.purge(store)
+    assert row(store, queued.id)["body"] is not None
+    clock.advance(hours=60)
+    assert texts.purge(store)["sent_bodies"] == 1 and row(store, queued.id)["body"] is None
+
+
 def test_twilio_texts_are_never_asked_about_it_calls_back(store, twilio_settings, twilio, clock):
     queue(store)
     send(store, twilio_settings, twilio)

@@ -39,6 +39,15 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attribute)
 
 
+def configure_logging(verbose: bool = False) -> None:
+    """How every command logs: to standard error, INFO (DEBUG with --verbose). The SMS bench
+    logs the same way, so that it measures the service as it runs."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not verbose:  # one line per request is the worker's to log, with its reference
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="ASSIST_CONFIG",
               help="TOML configuration file (default: $ASSIST_CONFIG, else built-in defaults).")
@@ -46,10 +55,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """assist: council requests from library kiosks and text messages, kept safe offline."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if not verbose:  # one line per request is the worker's to log, with its reference
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(verbose)
     try:
         settings = load_settings(config_path)
     except ConfigError as error:

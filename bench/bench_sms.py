@@ -5,8 +5,10 @@ same server settings (each measured three times, alternately, the best run of ea
 (issue 5): at least 90% services and 80% places right; at least 0.4 of the bare handler's rate;
 p99 under 50 ms.
 
-Each server runs in a subprocess (one uvicorn worker, binding its own port so accepted
-connections get TCP_NODELAY, access log off), so it does not share the GIL with the clients,
+Each server runs in a subprocess with the uvicorn settings and logging of `assist sms serve`
+(one worker, uvicorn's access log, the bot's own line a message: sms.commands.server_config,
+assist.cli.configure_logging; its own port, so accepted connections get TCP_NODELAY), so the
+figures are the service's as deployed, and it does not share the GIL with the clients,
 which run here: 16 asyncio tasks on keep-alive connections speaking HTTP/1.1 directly, every
 request made and signed with twilio's own signature computation before the clock starts (the
 bare handler is sent the same signed requests), so that the client stays well ahead of either
@@ -46,7 +48,10 @@ CONVERSATION = ["pothole outside 12 High Street", "3", "1", "SKIP", "SKIP", "NO"
 SERVE = """
 import sys
 import uvicorn
+from assist.cli import configure_logging
+from sms.commands import server_config
 which, port = sys.argv[1], int(sys.argv[2])
+configure_logging()  # as every `assist` command logs: the bot's line a message goes to the log
 if which == "full":
     from sms.app import create_app
     from sync.config import load_settings
@@ -61,8 +66,7 @@ else:
         return Response(FIXED, media_type="application/xml")
     app = Starlette(routes=[Route("/sms/inbound", inbound, methods=["POST"])])
 print("serving", flush=True)
-uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
-                              access_log=False, timeout_graceful_shutdown=5, server_header=False)).run()
+uvicorn.Server(server_config(app, "127.0.0.1", port)).run()  # both as `assist sms serve` runs
 """
 
 

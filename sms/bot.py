@@ -201,9 +201,10 @@ class Bot:
         if written.saved or (written.opted and not self._full):
             self._durable()
         self.memory.committed(conn, written.known)
-        for inbound, reply in zip(inbounds, results):
-            if reply.action not in ("repeat", "apologised"):
-                log.info("%s: %s", inbound.sid, reply.action)
+        taken = [f"{inbound.sid}: {reply.action}" for inbound, reply in zip(inbounds, results)
+                 if reply.action not in ("repeat", "apologised")]
+        if taken:  # one line a batch, as it is one transaction: a line a message cost a tenth of its time
+            log.info("%s", " | ".join(taken))
         return results
 
     def _durable(self) -> None:

@@ -24,6 +24,15 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8312
 
 
+def server_config(app, host: str, port: int):
+    """The uvicorn settings `serve` runs with (one worker, uvicorn's access log on): the SMS
+    bench serves both its servers with these too."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="info", timeout_graceful_shutdown=5,
+                          server_header=False)
+
+
 @click.group()
 def sms() -> None:
     """The SMS channel: Twilio's webhooks, and a simulator to try it from a terminal."""
@@ -46,9 +55,7 @@ def serve(app: AppContext, host: str, port: int) -> None:
 
     from sms.app import create_app
 
-    config = uvicorn.Config(create_app(app.settings, own_process=True), host=host, port=port, lifespan="on", log_level="info",
-                            timeout_graceful_shutdown=5, server_header=False)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(create_app(app.settings, own_process=True), host, port))
     click.echo(f"SMS service on http://{host}:{port}/ for {twilio.public_url.rstrip('/')}/sms/inbound", err=True)
     if not run_until_signalled(server):
         raise click.ClickException(f"the SMS service did not start on {host}:{port}")

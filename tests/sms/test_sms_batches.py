@@ -85,6 +85,23 @@ async def test_webhooks_arriving_together_are_taken_in_one_batch(sms_app, sms_st
     assert sms_store.db.conn.execute("SELECT count(*) FROM sms_numbers").fetchone()[0] == len(senders)
 
 
+def test_a_batch_is_logged_as_one_line_naming_each_message_and_what_was_done(client, sms_app, caplog):
+    """One line a batch (it is one transaction): each MessageSid with what the bot did, never
+    the number or the words."""
+    import logging
+
+    english(Phone(client, MOBILE))
+    english(Phone(client, OTHER_MOBILE))
+    batch = [message(MOBILE, "pothole outside 12 High Street"), message(OTHER_MOBILE, "HELP")]
+    caplog.set_level(logging.INFO, logger="sms.bot")
+    caplog.clear()
+    sms_app.state.sms.bot.handle_many(batch)
+    lines = [record.getMessage() for record in caplog.records if record.name == "sms.bot"]
+    assert len(lines) == 1
+    assert f"{batch[0].sid}: asked attribute.size (pothole)" in lines[0] and f"{batch[1].sid}: help" in lines[0]
+    assert MOBILE not in lines[0] and "High Street" not in lines[0]
+
+
 def test_one_message_failing_in_a_batch_is_apologised_for_and_touches_no_other(client, sms_app, sms_store,
                                                                                    monkeypatch, caplog):
     english(Phone(client, MOBILE))

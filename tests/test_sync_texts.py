@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 import locales
 from sync import texts
 from sync.config import load_settings
@@ -15,19 +13,8 @@ from sync.sender import TextSender
 from sync.store import Store
 from sync.worker import Worker
 from tests.helpers import PHONE, draft
-from tests.sms.sms_fakes import FakeTwilio
-from tests.sms.sms_support import serve, sms_env, stop
+from tests.sms.sms_support import sms_env, twilio  # noqa: F401
 
-ACCOUNT = "AC" + "1" * 32
-
-
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio(ACCOUNT, sms_env({})["ASSIST_TWILIO__AUTH_TOKEN"])
-    url = serve(fake.app)
-    fake.url = url
-    yield fake
-    stop(url)
 
 
 def rounds(store, settings, twilio, count=1):

@@ -26,8 +26,10 @@ from sync.store import Store
 from sms.app import INBOUND_PATH, STATUS_PATH, create_app
 from sms.simulator import Exchange, inbound_params, replies, sign
 from tests.peers import Running, serve_in_thread
+from tests.sms.sms_fakes import FakeNotify, FakeTwilio
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "1" * 32
 PUBLIC_URL = "https://sms.brackenford.example"
 MOBILE = "+447911123456"
 OTHER_MOBILE = "+447911654321"
@@ -46,7 +48,7 @@ def gazetteer_template(tmp_path_factory) -> Path:
 
 def sms_env(env: dict[str, str], **extra: str) -> dict[str, str]:
     return {**env, "ASSIST_TWILIO__AUTH_TOKEN": AUTH_TOKEN, "ASSIST_TWILIO__PUBLIC_URL": PUBLIC_URL,
-            "ASSIST_TWILIO__ACCOUNT_SID": "AC" + "1" * 32, "ASSIST_TWILIO__FROM_NUMBER": "+447700900000", **extra}
+            "ASSIST_TWILIO__ACCOUNT_SID": ACCOUNT_SID, "ASSIST_TWILIO__FROM_NUMBER": "+447700900000", **extra}
 
 
 @pytest.fixture
@@ -147,3 +149,21 @@ def serve(app) -> LoopbackServer:
 
 def stop(url: LoopbackServer) -> None:
     url.running.stop(timeout=5)
+
+
+@pytest.fixture
+def twilio():
+    """Twilio's REST API faked on loopback, for the account in sms_env; its `url` to send to."""
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    fake.url = serve(fake.app)
+    yield fake
+    stop(fake.url)
+
+
+@pytest.fixture
+def notify():
+    """GOV.UK Notify's API faked on loopback, for NOTIFY_KEY; its `url` to send to."""
+    fake = FakeNotify()
+    fake.url = serve(fake.app)
+    yield fake
+    stop(fake.url)

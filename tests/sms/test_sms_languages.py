@@ -19,20 +19,9 @@ from sync.config import load_settings
 from sync.sender import TextSender
 from sync.store import Store
 from sync.worker import Worker
-from tests.sms.sms_fakes import FakeTwilio
-from tests.sms.sms_support import AUTH_TOKEN, MOBILE, Phone, TestClient, gazetteer_template, serve, sms_env, stop  # noqa: F401
+from tests.sms.sms_support import MOBILE, Phone, TestClient, gazetteer_template, sms_env, twilio  # noqa: F401
 
-ACCOUNT = "AC" + "1" * 32
 SHIPPED = locales.shipped()
-
-
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio(ACCOUNT, AUTH_TOKEN)
-    url = serve(fake.app)
-    fake.url = url
-    yield fake
-    stop(url)
 
 
 def worker_rounds(store, settings, twilio, count: int = 1) -> None:

@@ -12,11 +12,9 @@ from sync import texts
 from sync.config import load_settings
 from sync.sender import TextSender
 from tests.helpers import PHONE
-from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, FakeNotify, FakeTwilio, notify_error, twilio_error
-from tests.sms.sms_support import serve, sms_env, stop
+from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, notify_error, twilio_error
+from tests.sms.sms_support import notify, sms_env, stop, twilio  # noqa: F401
 
-ACCOUNT = "AC" + "1" * 32
-TOKEN = "test-auth-token-0123456789abcdef"
 
 
 @pytest.fixture
@@ -28,24 +26,6 @@ def twilio_settings(env):
 def notify_settings(env):
     return load_settings(environ={**env, "ASSIST_SMS__PROVIDER": "notify", "ASSIST_NOTIFY__API_KEY": NOTIFY_KEY,
                                   "ASSIST_NOTIFY__TEMPLATE_ID": NOTIFY_TEMPLATE})
-
-
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio(ACCOUNT, TOKEN)
-    url = serve(fake.app)
-    fake.url = url
-    yield fake
-    stop(url)
-
-
-@pytest.fixture
-def notify():
-    fake = FakeNotify()
-    url = serve(fake.app)
-    fake.url = url
-    yield fake
-    stop(url)
 
 
 def queue(store, number=PHONE, key="status:1:a", body="Brackenford Borough Council: your request is fixed."):

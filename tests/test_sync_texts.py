@@ -16,7 +16,6 @@ from tests.helpers import PHONE, draft
 from tests.sms.sms_support import sms_env, twilio  # noqa: F401
 
 
-
 def rounds(store, settings, twilio, count=1):
     async def go():
         worker = Worker(store, settings, text_sender=TextSender(store, settings, twilio_base_url=twilio.url))

@@ -47,7 +47,6 @@ from datetime import timedelta
 
 from sync import texts
 from sync.config import Settings
-from sync.texts import DELIVERY_RANK
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ class TextSender:
         for (text_id, provider_id, sent_at), status in zip(due, found):
             if status:
                 texts.record_delivery(self.store, provider_id, status)
-            if DELIVERY_RANK.get(status or "", -1) < texts.FINAL_RANK:
+            if status not in texts.SETTLED:
                 texts.delivery_checked(self.store, text_id, sent_at)
             log.info("text %s: Notify says %s", text_id, status or "nothing (asked again later)")
         return len(due)

@@ -280,8 +280,8 @@ DELIVERY_RANK = {
     # GOV.UK Notify's, for the same column
     "created": 2, "pending": 4, "permanent-failure": 5, "temporary-failure": 5, "technical-failure": 5,
 }
-#: The rank of a status after which nothing more will be heard.
-FINAL_RANK = 5
+#: The statuses after which nothing more will be heard of a text (the last rank).
+SETTLED = frozenset(status for status, rank in DELIVERY_RANK.items() if rank >= 5)
 #: Delivery error codes that mean the number cannot receive texts (Twilio: unknown destination,
 #: landline or unreachable carrier).
 CANNOT_RECEIVE_DELIVERY_CODES = frozenset({"30005", "30006"})
@@ -745,7 +745,7 @@ def deliveries_to_check(store, provider: str, limit: int) -> list[tuple[int, str
     """Sent texts whose delivery is not known yet and is due to be asked about: (id, the
     provider's id, when sent), the longest waiting first."""
     now_moment = store.clock()
-    final = sorted(status for status, rank in DELIVERY_RANK.items() if rank >= FINAL_RANK)
+    final = sorted(SETTLED)
     rows = store.db.conn.execute(
         "SELECT id, provider_id, sent_at FROM sms_texts WHERE state = 'sent' AND provider = ? AND next_attempt_at <= ? "
         f"AND sent_at >= ? AND provider_id IS NOT NULL AND coalesce(provider_status, '') NOT IN "
@@ -771,7 +771,7 @@ def _settle_notify(conn: sqlite3.Connection, notification_id: str, now: str) -> 
     notification; the old id is let go, so its late statuses touch nothing)."""
     row = conn.execute("SELECT id, provider_status FROM sms_texts WHERE provider_id = ? AND state = 'sent' "
                        "AND provider = 'notify' AND body IS NOT NULL", (notification_id,)).fetchone()
-    if row is None or DELIVERY_RANK.get(row[1] or "", -1) < FINAL_RANK:
+    if row is None or row[1] not in SETTLED:
         return
     if row[1] == NOTIFY_TECHNICAL_FAILURE:
         conn.execute("UPDATE sms_texts SET state = 'queued', provider_id = NULL, provider_status = NULL, "

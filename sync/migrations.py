@@ -240,6 +240,36 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX session_events_at ON session_events (at)",
         "CREATE INDEX session_events_session ON session_events (session, id)",
     ]),
+    (7, "reconciliation that proves itself: maybe-sent, give-up clocks, poison counts, search modes, outbox events", [
+        # Whether a submission in `needs_attention` may already be at the council (a lost answer
+        # never reconciled, repeated 5xx after sending, an unreadable row): such a one is never
+        # queued again by staff, only resolved (adopt the council's id, or say it is not there).
+        "ALTER TABLE submissions ADD COLUMN maybe_sent INTEGER NOT NULL DEFAULT 0",
+        # The give-up clock of an ambiguous submission: seconds spent while its back office
+        # answered but could not be searched (never while simply unreachable), and when that
+        # was last seen, so the gap to the next look is counted only if it too was refused.
+        "ALTER TABLE submissions ADD COLUMN unsearchable_seconds REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE submissions ADD COLUMN unsearchable_at TEXT",
+        # 5xx answers in a row to this submission's own POST (a poison request, not an outage).
+        "ALTER TABLE submissions ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0",
+        # How each back office can be searched, learnt from its answers (JSON: paging style,
+        # page size, cap), when its search was last proved by finding a known request, and
+        # since when its searches fail.
+        "ALTER TABLE backoffice_state ADD COLUMN search_mode TEXT",
+        "ALTER TABLE backoffice_state ADD COLUMN search_verified_at TEXT",
+        "ALTER TABLE backoffice_state ADD COLUMN search_failing_since TEXT",
+        "ALTER TABLE backoffice_state ADD COLUMN search_error TEXT",
+        # What the worker did with each submission, for `assist outbox show`: attempts and their
+        # outcomes, searches and what they found. References and outcomes only, never personal data.
+        """CREATE TABLE outbox_events (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions (id),
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT
+        )""",
+        "CREATE INDEX outbox_events_submission ON outbox_events (submission_id, id)",
+    ]),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

@@ -252,6 +252,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "ALTER TABLE submissions ADD COLUMN unsearchable_at TEXT",
         # 5xx answers in a row to this submission's own POST (a poison request, not an outage).
         "ALTER TABLE submissions ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE submissions ADD COLUMN server_errors_since TEXT",
         # How each back office can be searched, learnt from its answers (JSON: paging style,
         # page size, cap), when its search was last proved by finding a known request, and
         # since when its searches fail.

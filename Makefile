@@ -5,15 +5,29 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-data
 
-.PHONY: demo test bench install extract update compile clean
+.PHONY: demo test bench install constraints extract update compile clean
 
-$(STAMP): pyproject.toml setup.py
+PINS_VENV := .venv-pins
+
+# Every dependency installs at the exact version constraints.txt pins, so a fresh clone tests what we tested.
+$(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip "setuptools>=70" wheel
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) compile
+
+# Refresh the pins: install the newest versions pyproject.toml allows in a scratch venv and freeze them.
+constraints:
+	rm -rf $(PINS_VENV)
+	$(PYTHON) -m venv $(PINS_VENV)
+	$(PINS_VENV)/bin/pip install --quiet --upgrade pip "setuptools>=70" wheel
+	$(PINS_VENV)/bin/pip install --quiet -e '.[dev]'
+	{ echo '# Exact versions `make install` uses (pip constraints). Refresh with `make constraints`.'; \
+	  $(PINS_VENV)/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(PINS_VENV)
 
 # Translations: extract the source strings, merge them into every language, compile the .mo files.
 extract: $(STAMP)

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
@@ -65,24 +66,59 @@ def test_every_message_is_translated_with_placeholders_intact(code, template):
             assert set(PLACEHOLDER.findall(string)) == expected, f"{code}: placeholders differ in {string!r}"
 
 
+NUMBERS_THAT_MATTER = (0, 1, 2, 3, 5, 6, 11, 100)
+
+
+def plural_forms_needed(code: str) -> int:
+    """How many forms the installed Babel's gettext rule for the language has (the authority, not a table)."""
+    return Catalog(locale=code).num_plurals
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_the_plural_header_is_the_installed_babels_rule(code):
+    """A Babel upgrade that changes a language's plural rule fails here until the catalogue follows it."""
+    translated = catalogue(code)
+    assert translated.plural_forms == Catalog(locale=code).plural_forms, "move the catalogue onto Babel's rule"
+    pick = gettext.c2py(translated.plural_expr)
+    category = Locale.parse(code).plural_form
+    for n in NUMBERS_THAT_MATTER:
+        for m in NUMBERS_THAT_MATTER:  # same CLDR category, same form; different category, different form
+            assert (pick(n) == pick(m)) == (category(n) == category(m)), f"{code}: {n} and {m}"
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_plural_message_has_every_form_the_language_needs(code):
+    translated = catalogue(code)
+    needed = plural_forms_needed(code)
+    plurals = [message for message in translated if message.id and isinstance(message.id, tuple)]
+    assert plurals, f"{code}: no plural messages at all"
+    for message in plurals:
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert len(forms) == needed, f"{code}: {message.id[0]!r} has {len(forms)} forms, the language needs {needed}"
+        assert all(forms), f"{code}: {message.id[0]!r} has an empty form"
+
+
 @pytest.mark.parametrize("code", TRANSLATED)
 def test_plural_forms_follow_the_language_for_the_numbers_that_matter(code):
     """Each number picks the form the language's own rule (Babel's header) says, number included."""
     translated = catalogue(code)
-    assert translated.plural_forms == Catalog(locale=code).plural_forms  # the header is Babel's
     pick = gettext.c2py(translated.plural_expr)
     singular, plural = "Your answer must be {max} character or fewer", "Your answer must be {max} characters or fewer"
     forms = translated.get(singular).string
-    assert isinstance(forms, tuple) and len(forms) == translated.num_plurals
     t = locales.Translator(code)
-    for n in (0, 1, 2, 3, 5, 6, 11, 100):
+    for n in NUMBERS_THAT_MATTER:
         error = Invalid(singular, {"max": n}, plural=plural, n=n)
         assert error.render(t) == forms[pick(n)].format(max=n)
         assert str(n) in error.render(t)
 
 
-def test_welsh_plurals_use_all_five_forms():
-    assert catalogue("cy").num_plurals == 5
+def test_welsh_plurals_use_all_six_forms():
+    """Zero, one, two, few (3), many (6) and other: CLDR's Welsh, as Babel 2.19 ships it."""
+    assert plural_forms_needed("cy") == catalogue("cy").num_plurals == 6
+    welsh = locales.Translator("cy")
+    words = {n: Invalid("Your answer must be {max} character or fewer", {"max": n},
+                        plural="Your answer must be {max} characters or fewer", n=n).render(welsh) for n in (1, 4)}
+    assert words[1] != words[4].replace("4", "1"), "one and other read the same"
 
 
 def test_text_and_dates_come_in_the_residents_language():

@@ -35,9 +35,9 @@ class ConfigError(Exception):
 
 
 def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None,
-            url: bool = False):
+            url: bool = False, point: bool = False):
     """A dataclass field carrying its documentation and constraints."""
-    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url}
+    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -74,6 +74,8 @@ class SyncSettings:
     catalogue_refresh_seconds: int = setting(21600, "How often the council's service catalogue is fetched again.", minimum=60)
     reprobe_seconds: int = setting(180, "How often a back office paused for a bad API key is tried again.", minimum=1)
     reconcile_days: int = setting(7, "How far back (by the council's clock) to look for a submission whose answer was lost, at least.", minimum=1)
+    reconcile_give_up_hours: int = setting(24, "Hours a submission whose answer was lost may wait for its back office's search to work (counted only while the council answers but cannot be searched, never while it is unreachable) before it goes to staff as `needs_attention`, maybe sent.", minimum=1)
+    poison_attempts: int = setting(8, "5xx answers in a row to one submission, while its back office accepts others, before it goes to staff as `needs_attention`, maybe sent.", minimum=2)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class KioskSettings:
     timeout_seconds: int = setting(180, "Seconds without input before the inactivity warning appears.", minimum=30)
     warning_seconds: int = setting(60, "Seconds the inactivity warning counts down before the session is wiped (WCAG 2.2.1: at least 20).", minimum=20)
     name_volunteer_to_council: bool = setting(False, "Name the volunteer who helped in the description sent to the council (\"with help from Sam (volunteer)\"). Off: the council is told only that a volunteer helped; the name stays in this kiosk's store.")
+    location: str = setting("", "The library's own latitude and longitude, `lat,long` in WGS84 (for example `52.2053,0.1218`): sent, with the resident's words in the description, for a place described only in words that the gazetteer cannot place, to councils that require coordinates. Empty: none sent.", point=True)
     bidi: str = setting("reorder", "Right-to-left text (Arabic, Urdu): `reorder` puts each line in display order for terminals that draw characters as they come, like foot; `terminal` leaves it to a terminal that reorders by itself.", choices=("reorder", "terminal"))
 
 
@@ -217,7 +220,18 @@ def _coerce(value: Any, f: dataclasses.Field, source: str, key: str) -> Any:
         raise ConfigError(source, key, "one of " + ", ".join(choices), value)
     if f.metadata["url"] and value and not _is_http_url(value):
         raise ConfigError(source, key, "an http or https URL, such as https://council.example/open311/v2/", value)
+    if f.metadata["point"] and value and parse_point(value) is None:
+        raise ConfigError(source, key, "a latitude and longitude as `lat,long`, such as 52.2053,0.1218", value)
     return value
+
+
+def parse_point(text: str) -> tuple[float, float] | None:
+    """`lat,long` in WGS84 as two numbers, or None for anything else (or nothing)."""
+    try:
+        lat, long = (float(part) for part in text.split(","))
+    except ValueError:
+        return None
+    return (lat, long) if -90 <= lat <= 90 and -180 <= long <= 180 else None
 
 
 def _is_http_url(text: str) -> bool:

@@ -16,7 +16,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import quote, urlencode
 from xml.etree.ElementTree import Element, ParseError
 
@@ -71,13 +71,80 @@ class Unauthorised(Exception):
 class Transient(Exception):
     """A passing failure: try again later. `maybe_sent` when the request may have arrived."""
 
-    def __init__(self, reason: str, *, maybe_sent: bool, reachable: bool = True, retry_after: float | None = None):
+    def __init__(self, reason: str, *, maybe_sent: bool, reachable: bool = True, retry_after: float | None = None,
+                 server_error: bool = False):
         super().__init__(reason)
         self.reason, self.maybe_sent, self.reachable, self.retry_after = reason, maybe_sent, reachable, retry_after
+        self.server_error = server_error  # the server answered 5xx
 
 
 class NotFound(Exception):
     """A 404: an unknown resource, or an endpoint this server does not have."""
+
+
+class Rejected(Transient):
+    """A 400 (or 422) to a GET: the server answered, and refused the question as asked (a closed
+    query schema refusing `page`, say). Transient to callers that only retry."""
+
+    def __init__(self, reason: str, status: int):
+        super().__init__(reason, maybe_sent=False)
+        self.status = status
+
+
+class Unsearchable(Exception):
+    """The server answered, but its search cannot prove a request absent: the search endpoint
+    is missing (404), refused however it was asked, or gave an answer that may be cut short."""
+
+
+# ---------------------------------------------------------------------------------------------
+# How a server pages its lists (../shared/reference/open311.md, "Seen on real servers")
+
+#: What a list's walk learnt of its server's paging: it honours `page_size`; it pages at its own
+#: size whatever `page_size` says; it takes `page`/`page_size` but answers everything (or its cap)
+#: at once; or it refuses them (a closed schema), so none are sent.
+PAGING = ("page_size", "own", "ignored", "refused")
+#: The page size asked for where a server honours it.
+PAGE_SIZE = 500
+#: A list is walked no further than this many pages, whatever the server says.
+MAX_PAGES = 200
+#: An unpaged answer of this many records may be cut at the server's cap (the spec's default
+#: window is "90 days or 1,000 requests") rather than be everything.
+DEFAULT_CAP = 1000
+#: How many times a capped window is halved before its search counts as inconclusive.
+SPLIT_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How one of a server's lists pages, learnt from its answers (see PAGING)."""
+
+    style: str = "page_size"
+    page_size: int | None = None  # the server's own page size, where it has one
+
+    @property
+    def unpaged(self) -> bool:
+        return self.style in ("ignored", "refused")
+
+    def describe(self) -> str:
+        return {"page_size": f"pages as asked ({PAGE_SIZE} a page)",
+                "own": f"pages at its own size ({self.page_size or '?'} a page)",
+                "ignored": "answers every record at once (or its cap)",
+                "refused": "refuses paging parameters; asked without them"}[self.style]
+
+
+def paging_from_json(text: str | None) -> dict[str, Paging]:
+    """The learnt paging of each list ("requests", "services", ...) as kept in the store."""
+    try:
+        data = json.loads(text) if text else {}
+        return {name: Paging(str(value["style"]), value.get("page_size")) for name, value in data.items()
+                if isinstance(value, dict) and value.get("style") in PAGING}
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return {}
+
+
+def paging_to_json(paging: dict[str, Paging]) -> str:
+    return json.dumps({name: {"style": value.style, "page_size": value.page_size}
+                       for name, value in sorted(paging.items())})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,17 +154,31 @@ class NotFound(Exception):
 def _from_xml(element: Element) -> Any:
     children = list(element)
     if not children:
-        return (element.text or "").strip()
+        return [] if element.tag in LIST_TAGS else (element.text or "").strip()
     if element.tag in LIST_TAGS:
         return [_from_xml(child) for child in children]
     return {child.tag: _from_xml(child) for child in children}
+
+
+def _is_list_root(root: Element) -> bool:
+    """Whether a document's root holds a list of records, whatever it is called: servers name it
+    `<service_requests>`, `<requests>`, `<services>` or otherwise. Records are elements with
+    elements inside, all of one tag; an empty root is an empty list, never an error."""
+    children = list(root)
+    if not children:
+        return not (root.text or "").strip()
+    return (len({child.tag for child in children}) == 1 and children[0].tag not in LIST_TAGS
+            and all(len(child) for child in children))
 
 
 def parse_body(content: bytes, fmt: str) -> Any:
     """JSON or XML into Python; raises ValueError for anything malformed or dangerous."""
     if fmt == "xml":
         try:
-            return _from_xml(parse_xml(content, forbid_dtd=True))
+            root = parse_xml(content, forbid_dtd=True)
+            if _is_list_root(root):
+                return [_from_xml(child) for child in root]
+            return _from_xml(root)
         except (ParseError, DefusedXmlException, RecursionError) as error:
             raise ValueError(f"unreadable XML ({type(error).__name__})") from None
     try:
@@ -176,6 +257,10 @@ def _segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
+def _ids(found: list[dict[str, Any]]) -> set[str | None]:
+    return {as_text(record.get("service_request_id")) for record in found}
+
+
 def as_text(value: Any) -> str | None:
     """Ids arrive as numbers or strings; 0 is a real id, so never test ids for truth."""
     if value is None or value == "":
@@ -223,6 +308,9 @@ class Open311Client:
             follow_redirects=False, transport=transport,
             headers={"User-Agent": "assist (Open311 client)", "Accept-Encoding": "gzip, deflate"})
         self._server_date: tuple[datetime, float] | None = None
+        #: How each list pages, learnt from answers; the worker keeps it in the store.
+        self.paging: dict[str, Paging] = {}
+        self.paging_changed = False
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -290,6 +378,8 @@ class Open311Client:
         reply = await self._call("GET", path, params=params)
         if reply.status == 404:
             raise NotFound(path)
+        if reply.status in (400, 422):
+            raise Rejected(f"{reply.status}: {error_message(reply.content, self.fmt)}", reply.status)
         self._raise_for_status(reply, maybe_sent=False)
         try:
             return parse_body(reply.content, self.fmt)
@@ -304,10 +394,80 @@ class Open311Client:
         except ValueError as error:
             raise Transient(f"{path}: {error}", maybe_sent=False) from None
 
+    async def _walk(self, path: str, params: dict[str, Any], id_key: str) -> list[dict[str, Any]]:
+        """Every record of a list, however this server pages it, learning how as it goes.
+
+        Pages are asked for with `page`/`page_size` unless the server refused them before. After
+        any non-empty page the next is asked for: a server may page at its own size whatever
+        `page_size` says. The walk ends at an empty page, a 404 past the first page, a page that
+        repeats one already seen (the server ignores `page`), or a page shorter than an earlier
+        one. A 400 to the paged question that the bare one does not get means the parameters
+        were refused (a closed schema): they are not sent to that list again. A page that fails
+        is asked for again a few times, so one hiccup does not restart a long walk."""
+        learnt = self.paging.get(path, Paging())
+        if learnt.style == "refused":
+            return await self._page(path, params)
+        if learnt.style == "ignored":
+            return await self._page(path, {**params, "page": 1, "page_size": PAGE_SIZE})
+        walked: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        sizes: list[int] = []
+        style = ""
+        for page in range(1, MAX_PAGES + 1):
+            try:
+                found = await self._page(path, {**params, "page": page, "page_size": PAGE_SIZE})
+            except NotFound:
+                if page == 1:
+                    raise
+                break
+            except Rejected:
+                if page > 1:
+                    raise
+                found = await self._page(path, params)  # refused this way too: the search is refused
+                self._learn(path, Paging("refused"))
+                return found
+            ids = [as_text(record.get(id_key)) for record in found]
+            new = [record for record, i in zip(found, ids) if i is None or i not in seen]
+            if not found or (any(i is not None for i in ids) and not new):  # empty, or a page seen already
+                if page == 2 and found:
+                    style = "ignored"
+                break
+            seen.update(i for i in ids if i is not None)
+            walked += new  # a page may overlap the last where requests arrive during the walk
+            sizes.append(len(found))
+            if len(found) > PAGE_SIZE:
+                style = "ignored"
+                break
+            if len(sizes) > 1 and sizes[-1] < max(sizes[:-1]):
+                break
+        if style == "ignored":
+            self._learn(path, Paging("ignored"))
+        elif len(sizes) > 1:  # only a second page tells whose page size it is
+            self._learn(path, Paging("own", sizes[0]) if sizes[0] < PAGE_SIZE else Paging("page_size"))
+        return walked
+
+    async def _page(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        for attempt in range(PAGE_TRIES):
+            try:
+                return await self._records(path, params)
+            except Rejected:
+                raise
+            except Transient:
+                if attempt == PAGE_TRIES - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _learn(self, path: str, paging: Paging) -> None:
+        """Keep what a walk learnt; the worker saves `paging` to the store when `paging_changed`."""
+        if self.paging.get(path) != paging:
+            self.paging = {**self.paging, path: paging}
+            self.paging_changed = True
+
     async def _services(self) -> list[dict[str, Any]]:
         """GET services, which every Open311 server has: a 404 means `url` is wrong, not "none"."""
         try:
-            return await self._records("services")
+            return await self._walk("services", {}, "service_code")
         except NotFound:
             raise Transient(f"404 for {self.base}services.{self.fmt}: is this back office's url right?",
                             maybe_sent=False) from None
@@ -336,7 +496,7 @@ class Open311Client:
             created = maybe_sent and (status == 303 or (status in (301, 302) and same_site))
             raise Transient(f"{status} redirect to {location[:200]} (not followed)", maybe_sent=created)
         raise Transient(f"{status}: {message}", maybe_sent=maybe_sent or status >= 500,
-                        retry_after=_retry_after(reply.response))
+                        retry_after=_retry_after(reply.response), server_error=status >= 500)
 
     # -- the calls ---------------------------------------------------------------------------
 
@@ -378,34 +538,40 @@ class Open311Client:
                 return request_id
         return None
 
-    async def search(self, service_code: str, start: datetime, end: datetime,
-                     page_size: int = 500) -> AsyncIterator[dict[str, Any]]:
-        """Every request for a service in a window, page by page (a server that ignores paging
-        answers the same page again, which ends the walk). A page that fails is asked for again
-        a few times before the search gives up, so one hiccup does not restart a long walk."""
-        seen_first: set[str] = set()
-        page = 1
-        while True:
-            query = {"service_code": service_code, "start_date": iso_z(start), "end_date": iso_z(end),
-                     "page": page, "page_size": page_size}
-            for attempt in range(PAGE_TRIES):
-                try:
-                    found = await self._records("requests", query)
-                    break
-                except Transient:
-                    if attempt == PAGE_TRIES - 1:
-                        raise
-                    await asyncio.sleep(0.2 * (attempt + 1))
-            first = as_text(found[0].get("service_request_id")) if found else None
-            if first is not None and first in seen_first:
-                return
-            if first is not None:
-                seen_first.add(first)
-            for record in found:
-                yield record
-            if len(found) < page_size:
-                return
-            page += 1
+    async def search(self, service_code: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Every request for a service in a window, or Unsearchable where the answer cannot be
+        complete: no search endpoint (404), a search refused however it is asked (400), or an
+        unpaged answer at the server's cap that halving the window does not bring under it (the
+        server ignores dates, or too many requests share a moment). Transient failures are raised."""
+        query = {"service_code": service_code, "start_date": iso_z(start), "end_date": iso_z(end)}
+        try:
+            found = await self._walk("requests", query, "service_request_id")
+        except NotFound:
+            raise Unsearchable("the council's server has no search of requests (404)") from None
+        except Rejected as error:
+            raise Unsearchable(f"the council's server refused the search ({error.reason})") from None
+        if not self.paging.get("requests", Paging()).unpaged or len(found) < DEFAULT_CAP:
+            return found
+        return await self._split(service_code, start, end, found, SPLIT_DEPTH)
+
+    async def _split(self, service_code: str, start: datetime, end: datetime, whole: list[dict[str, Any]],
+                     depth: int) -> list[dict[str, Any]]:
+        """An unpaged answer at the cap, searched again in two halves of its window."""
+        middle = start + (end - start) / 2
+        if depth == 0 or end - start < timedelta(minutes=2):
+            raise Unsearchable(f"the council's server answers at most {len(whole)} requests at once, "
+                               "and halving the window does not bring it under that")
+        halves = []
+        for low, high in ((start, middle), (middle, end)):
+            query = {"service_code": service_code, "start_date": iso_z(low), "end_date": iso_z(high)}
+            half = await self._walk("requests", query, "service_request_id")
+            if _ids(half) == _ids(whole):
+                raise Unsearchable("the council's server ignores the search's dates and answers at most "
+                                   f"{len(whole)} requests")
+            halves.append(half if len(half) < DEFAULT_CAP else
+                          await self._split(service_code, low, high, half, depth - 1))
+        merged = {as_text(record.get("service_request_id")): record for half in halves for record in half}
+        return list(merged.values())
 
     async def requests_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
         return await self._records("requests", {"service_request_id": ",".join(ids)})
@@ -418,8 +584,9 @@ class Open311Client:
         return found[0] if found else None
 
     async def updates(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """FixMyStreet's servicerequestupdates; raises NotFound where the server has none."""
-        return await self._records("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)})
+        """FixMyStreet's servicerequestupdates, every page; raises NotFound where the server has none."""
+        return await self._walk("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)},
+                                "update_id")
 
     async def services_checked(self) -> None:
         """The cheapest call every server answers; it brings the council's clock up to date."""

@@ -51,4 +51,5 @@ def parse(text: str) -> str | None:
 def find_in(text: str) -> list[str]:
     """Every valid reference written in display form inside a longer text, such as the
     description a back office returns, which is how a sent submission is recognised there."""
-    return [found for candidate in _DISPLAYED.findall(text or "") if (found := parse(candidate))]
+    found = (parse(candidate) for candidate in _DISPLAYED.findall(text or ""))
+    return list(dict.fromkeys(reference for reference in found if reference))  # once each, though written twice

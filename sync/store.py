@@ -44,7 +44,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "sending": ("sending", "queued", "awaiting_id", "accepted", "needs_attention"),
     "awaiting_id": ("awaiting_id", "accepted", "needs_attention"),
     "accepted": (),
-    "needs_attention": ("queued", "cancelled"),
+    "needs_attention": ("queued", "accepted", "cancelled"),
     "cancelled": (),
     "exported": (),
 }
@@ -287,8 +287,9 @@ class Store:
             self._history(conn, submission_id, history[0], history[1], "local")
 
     def mark_sending(self, submission_ids: int | Iterable[int], owner: str) -> None:
-        """Write-ahead: recorded before the request leaves, so a crash mid-send is known to be
-        ambiguous. A worker marks a whole batch in one transaction (one fsync) before sending it."""
+        """Write-ahead: recorded just before the request leaves, so a crash mid-send is known to be
+        ambiguous. The worker marks each submission as its own POST goes (sharing commits with
+        other sends in flight), so a crash leaves at most `sync.concurrency` ambiguous per back office."""
         ids = [submission_ids] if isinstance(submission_ids, int) else list(submission_ids)
         now = self._now()
         with db_module.write(self.db) as conn:
@@ -316,20 +317,26 @@ class Store:
                 "last_error": None,
             }, history=("awaiting_id", None))
 
-    def mark_needs_attention(self, submission_id: int, owner: str | None, reason: str) -> None:
-        """A permanent problem (the council refused it): a person must look at it."""
+    def mark_needs_attention(self, submission_id: int, owner: str | None, reason: str, *,
+                             maybe_sent: bool = False) -> None:
+        """A problem a person must look at: the council refused it, or (`maybe_sent`) it may be at
+        the council already and only staff can find out (`assist outbox resolve`)."""
         with db_module.write(self.db) as conn:
             self._move(conn, submission_id, owner, "needs_attention", {
-                "last_error": reason, "lease_owner": None, "lease_expires_at": None,
+                "last_error": reason, "lease_owner": None, "lease_expires_at": None, "maybe_sent": int(maybe_sent),
+                "server_errors": 0, "server_errors_since": None, "unsearchable_seconds": 0, "unsearchable_at": None,
             }, history=("needs_attention", reason))
 
     def retry_later(self, submission_id: int, owner: str, error: str, *, maybe_sent: bool,
-                    retry_after: float | None = None, at_least: float = 0) -> datetime:
+                    retry_after: float | None = None, at_least: float = 0,
+                    server_error: bool | None = None) -> datetime:
         """A passing failure: try again after a full-jitter backoff (or the server's Retry-After).
 
         `maybe_sent` keeps the submission `sending` (ambiguous: reconcile before resending);
         otherwise it goes back to `queued`. `at_least` lets a lost answer settle at the council
-        before it is looked for. Returns when it is next due. Nothing is ever dropped.
+        before it is looked for. `server_error` counts a 5xx to its own POST (True), ends a run
+        of them (False) or leaves the count (None). Returns when it is next due. Nothing is
+        ever dropped.
         """
         with db_module.write(self.db) as conn:
             row = conn.execute("SELECT state, attempts FROM submissions WHERE id = ?", (submission_id,)).fetchone()
@@ -342,7 +349,62 @@ class Store:
             to = state if state == "awaiting_id" else ("sending" if maybe_sent else "queued")
             self._move(conn, submission_id, owner, to, {
                 "last_error": error, "next_attempt_at": iso(due), "lease_owner": None, "lease_expires_at": None})
+            if server_error:
+                conn.execute("UPDATE submissions SET server_errors = server_errors + 1, "
+                             "server_errors_since = coalesce(server_errors_since, ?) WHERE id = ?",
+                             (self._now(), submission_id))
+            elif server_error is not None:
+                conn.execute("UPDATE submissions SET server_errors = 0, server_errors_since = NULL WHERE id = ?",
+                             (submission_id,))
         return due
+
+    def server_errors(self, submission_id: int) -> tuple[int, datetime | None]:
+        """How many 5xx answers in a row this submission's own POST has had, and since when."""
+        count, since = self.db.conn.execute("SELECT server_errors, server_errors_since FROM submissions WHERE id = ?",
+                                            (submission_id,)).fetchone()
+        return count, parse_iso(since) if since else None
+
+    def accepted_since(self, backoffice: str, since: datetime) -> bool:
+        """Whether the back office has accepted any submission since `since` (it is up, then)."""
+        return self.db.conn.execute("SELECT 1 FROM submissions WHERE backoffice = ? AND accepted_at > ? LIMIT 1",
+                                    (backoffice, iso(since))).fetchone() is not None
+
+    def unsearchable(self, submission_id: int, *, answered: bool) -> float:
+        """Run the give-up clock of an ambiguous submission that could not be looked for: the time
+        since the last look counts only if the back office answered both times (its search was
+        refused or inconclusive), never across a spell of being unreachable. Returns the total."""
+        now = self.clock()
+        with db_module.write(self.db) as conn:
+            seconds, since = conn.execute("SELECT unsearchable_seconds, unsearchable_at FROM submissions "
+                                          "WHERE id = ?", (submission_id,)).fetchone()
+            if answered and since:
+                seconds += max(0.0, (now - parse_iso(since)).total_seconds())
+            conn.execute("UPDATE submissions SET unsearchable_seconds = ?, unsearchable_at = ? WHERE id = ?",
+                         (seconds, iso(now) if answered else None, submission_id))
+        return seconds
+
+    def release(self, submission_id: int, owner: str) -> None:
+        """Give back a claimed submission that was not sent (its back office was paused meanwhile):
+        still `queued`, due at once, nothing counted against it."""
+        with db_module.write(self.db) as conn:
+            conn.execute("UPDATE submissions SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ? "
+                         "WHERE id = ? AND lease_owner = ? AND state = 'queued'", (self._now(), submission_id, owner))
+
+    def log_event(self, submission_id: int, kind: str, detail: str | None = None) -> None:
+        """What the worker did with a submission, for `assist outbox show` (never personal data)."""
+        with db_module.write(self.db) as conn:
+            conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                         (submission_id, self._now(), kind, detail))
+
+    def proof_candidate(self, backoffice: str, service_code: str | None, since: datetime) -> tuple[str, str, str] | None:
+        """A request this store sent and the council accepted since `since` (reference, service
+        code, the council's id), newest first: a search that cannot find it proves nothing."""
+        scope, params = ("AND service_code = ?", (service_code,)) if service_code else ("", ())
+        row = self.db.conn.execute(
+            f"SELECT reference, service_code, service_request_id FROM submissions WHERE backoffice = ? "
+            f"AND state = 'accepted' AND first_sent_at IS NOT NULL AND accepted_at > ? {scope} "
+            f"ORDER BY accepted_at DESC LIMIT 1", (backoffice, iso(since), *params)).fetchone()
+        return tuple(row) if row else None
 
     def expedite(self, backoffice: str | None = None) -> int:
         """Make queued submissions due now (for "sync now", or when a back office is back)."""
@@ -579,10 +641,31 @@ class Store:
                              (int(paused), paused_reason if paused else None, name))
 
     def backoffice_states(self) -> dict[str, dict[str, Any]]:
-        rows = self.db.conn.execute("SELECT name, reachable, checked_at, last_success_at, last_error, last_error_at, "
-                                    "paused, paused_reason FROM backoffice_state ORDER BY name").fetchall()
-        keys = ("reachable", "checked_at", "last_success_at", "last_error", "last_error_at", "paused", "paused_reason")
+        keys = ("reachable", "checked_at", "last_success_at", "last_error", "last_error_at", "paused", "paused_reason",
+                "search_mode", "search_verified_at", "search_failing_since", "search_error")
+        rows = self.db.conn.execute(f"SELECT name, {', '.join(keys)} FROM backoffice_state ORDER BY name").fetchall()
         return {row[0]: dict(zip(keys, row[1:])) for row in rows}
+
+    def set_search_state(self, name: str, *, mode: str | None = None, verified: bool | None = None,
+                         failing: str | None = None, working: bool = False) -> None:
+        """What the worker learnt of a back office's search: how it pages (`mode`, JSON), that a
+        search just found a known request (`verified`; False forgets it, as a catalogue refresh
+        does), that searches fail and why (`failing`, since the first failure), or work again."""
+        now = self._now()
+        with db_module.write(self.db) as conn:
+            conn.execute("INSERT INTO backoffice_state (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
+            if mode is not None:
+                conn.execute("UPDATE backoffice_state SET search_mode = ? WHERE name = ?", (mode, name))
+            if verified is not None:
+                conn.execute("UPDATE backoffice_state SET search_verified_at = ? WHERE name = ?",
+                             (now if verified else None, name))
+            if failing is not None:
+                conn.execute("UPDATE backoffice_state SET search_error = ?, "
+                             "search_failing_since = coalesce(search_failing_since, ?) WHERE name = ?",
+                             (failing, now, name))
+            if working:
+                conn.execute("UPDATE backoffice_state SET search_error = NULL, search_failing_since = NULL "
+                             "WHERE name = ?", (name,))
 
     def request(self, name: str) -> None:
         """Leave a request (such as "sync_now") for the worker."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,15 +23,17 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
+from sync import gazetteer
 from sync import reference as reference_module
 from sync import texts
 from sync.catalogue import Catalogue
-from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings
+from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
 from sync.db import StoreError
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
 from sync.sender import TextSender
-from sync.open311 import NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
+from sync.open311 import (NotFound, Open311Client, Refused, Transient, Unauthorised, Unsearchable, as_text,
+                          paging_from_json, paging_to_json, parse_when)
 from sync.store import Claimed, Store, TransitionError
 
 log = logging.getLogger(__name__)
@@ -48,17 +51,37 @@ PURGE_EVERY = 3600.0
 REACHABILITY_EVERY = 5.0
 #: Open311 servers default to (and some insist on) a window of at most 90 days.
 SEARCH_WINDOW_MAX = timedelta(days=89)
+#: After this many failed searches in a row, how the server pages is learnt again.
+SEARCH_RELEARN_AFTER = 3
+GIVE_UP_REASON = "sent, but the answer was lost and the council cannot be searched: check with the council"
+#: Words in a refusal that say it is about our credentials, whatever its status code.
+KEY_WORDS = re.compile(r"api[ _-]?key|apikey|credential|unauthori[sz]ed|authenticat|forbidden", re.IGNORECASE)
+
+
+def _names_a_field(message: str, fields: list[tuple[str, str]]) -> bool:
+    """Whether a council's refusal names a field of the request (or its service code): then it is
+    about this request, not about how the back office is set up."""
+    text = message.lower()
+    names = {name.split("[", 1)[0] for name, _ in fields} | {
+        name[len("attribute["):].split("]", 1)[0] for name, _ in fields if name.startswith("attribute[")}
+    names |= {value for name, value in fields if name == "service_code"}
+    names |= {"lat", "long", "address", "location", "service", "description", "attribute", "name", "email", "phone"}
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", text) for name in names if name)
 
 
 def compose_description(description: str, reference: str, note: str = "") -> str:
-    """The resident's words, a note for the council (such as how it was made) and the reference,
-    within Open311's 4,000 characters. Only the resident's words are shortened to fit: the
-    reference is how this submission is found again at the council if an answer is lost."""
-    tag = "".join(f"\n\n{part}" for part in (note, f"[assist reference {reference_module.display(reference)}]")
-                  if part)
-    room = DESCRIPTION_MAX - len(tag)
+    """The reference, the resident's words, a note for the council (such as how it was made or
+    where the place was described) and the reference again, within Open311's 4,000 characters.
+    Only the resident's words are shortened to fit. The reference is how this submission is found
+    again at the council if an answer is lost: at the start, so a back office that cuts
+    descriptions short keeps it, and at the end, where people reading the request expect it."""
+    tag = f"[assist reference {reference_module.display(reference)}]"
+    tail = "".join(f"\n\n{part}" for part in (note, tag) if part)
+    room = DESCRIPTION_MAX - len(tail) - len(tag) - 1
     text = description if len(description) <= room else description[:room - 1] + "…"
-    return (text + tag).strip()
+    if not text.strip():
+        return f"{note}\n\n{tag}".strip()
+    return f"{tag} {text.strip()}{tail}".replace(f"{tag} \n", f"{tag}\n").strip()
 
 
 def assistance_note(assisted_by: str | None, kiosk: KioskSettings) -> str:
@@ -70,14 +93,21 @@ def assistance_note(assisted_by: str | None, kiosk: KioskSettings) -> str:
     return f"Submitted at {kiosk.library_name} with help from {helper}."
 
 
-def request_fields(item: Claimed, kiosk: KioskSettings) -> list[tuple[str, str]]:
+def request_fields(item: Claimed, kiosk: KioskSettings, place: tuple[float, float] | None = None) -> list[tuple[str, str]]:
     """The form fields of an Open311 POST for a claimed submission (`kiosk`: the settings that
-    word the note of a volunteer's help)."""
+    word the note of a volunteer's help). `place` gives coordinates for a place described only in
+    words (see Worker._place_for); the words then go in the description too, since some servers
+    ignore `address_string`."""
     payload = item.payload
     fields = [("service_code", item.service_code)]
     location = payload.get("location") or {}
+    notes = [assistance_note(item.assisted_by, kiosk)]
     if location.get("lat") is not None and location.get("long") is not None:
         fields += [("lat", str(location["lat"])), ("long", str(location["long"]))]
+    elif place is not None:
+        fields += [("lat", str(place[0])), ("long", str(place[1]))]
+        if location.get("address_string"):
+            notes.append(f"Where: {location['address_string']}")
     for key in ("address_string", "address_id"):
         if location.get(key):
             fields.append((key, str(location[key])))
@@ -87,7 +117,7 @@ def request_fields(item: Claimed, kiosk: KioskSettings) -> list[tuple[str, str]]
         else:
             fields.append((f"attribute[{code}]", str(value)))
     fields.append(("description", compose_description(payload.get("description") or "", item.reference,
-                                                      assistance_note(item.assisted_by, kiosk))))
+                                                      "\n".join(note for note in notes if note))))
     contact = item.contact or {}
     if contact.get("name"):
         first, _, last = contact["name"].rpartition(" ")
@@ -113,6 +143,45 @@ class DrainReport:
         return self.accepted + self.awaiting + self.needs_attention + self.retried
 
 
+class GroupCommit:
+    """Writes from sends in flight at the same moment, committed together: each caller waits
+    until its own write is durable. A send marks itself `sending` and records its outcome through
+    this, so a thousand answers still cost far fewer than a thousand fsyncs, while nothing waits
+    for a whole batch (see Worker._send)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pending: list[tuple[Callable[[], object], asyncio.Future]] = []
+
+    def __call__(self, write: Callable[[], object]) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        results: list[tuple[asyncio.Future, object, BaseException | None]] = []
+        try:
+            with db_write(self.store.db):
+                for write, future in pending:
+                    try:
+                        with db_write(self.store.db):  # a savepoint: each write whole or not at all
+                            results.append((future, write(), None))
+                    except (TransitionError, StoreError) as error:
+                        results.append((future, None, error))
+        except StoreError as error:  # the commit itself failed: none of them is written
+            results = [(future, None, error) for _, future in pending]
+        for future, value, error in results:
+            if future.cancelled():
+                continue
+            if error is None:
+                future.set_result(value)
+            else:
+                future.set_exception(error)
+
+
 class Worker:
     def __init__(self, store: Store, settings: Settings, *, owner: str | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, text_sender: TextSender | None = None) -> None:
@@ -122,12 +191,17 @@ class Worker:
         self.owner = owner or f"{settings.device_id}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.clients = {name: Open311Client(name, backoffice, settings.sync, transport=transport)
                         for name, backoffice in settings.all_backoffices().items()}
+        states = store.backoffice_states()
+        for name, client in self.clients.items():
+            client.paging = paging_from_json(states.get(name, {}).get("search_mode"))
         self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
+        self._commit = GroupCommit(store)
         self._no_updates: set[str] = set()
         self._reachability: dict[str, tuple[bool, float]] = {}
+        self._search_failures: dict[str, int] = {}
+        self._verdicts: dict[tuple[str, str], asyncio.Future] = {}  # (back office, refusal) -> is it the key?
         self.texts = text_sender or TextSender(store, settings)
         self._batch_catalogue: asyncio.Future | None = None  # one catalogue refresh per batch of refusals
-        self._outcomes: list[tuple[Callable[[], object], Callable[[], object], DrainReport, tuple[str, ...]]] = []
         self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
 
@@ -141,8 +215,8 @@ class Worker:
         """Send everything that is due now; what fails is rescheduled, not retried in this pass.
 
         Per batch: the ambiguous submissions are looked for at the council with one search per
-        back office and service, the new ones are marked `sending` in one transaction (the
-        write-ahead, one fsync for the batch), then all are sent with bounded concurrency.
+        back office and service; then each is sent with bounded concurrency, marked `sending`
+        just before its own POST leaves and its outcome recorded as soon as its answer arrives.
         """
         report = DrainReport()
         due_by = self.store.clock()
@@ -152,48 +226,23 @@ class Worker:
 
     async def _process(self, batch: list[Claimed], report: DrainReport) -> None:
         self._batch_catalogue = None
+        self._verdicts = {}
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
-        marked = [item.id for item in batch if item.state == "queued"]
-        try:
-            if marked:
-                self.store.mark_sending(marked, self.owner)
-        except TransitionError as error:  # a lease lapsed already: each is marked on its own
-            log.warning("batch write-ahead failed (%s); marking one by one", error)
-            marked = []
-        await asyncio.gather(*(self._handle(item, report, found.get(item.id), item.id in marked)
-                               for item in batch))
-        try:
-            self._flush()
-        except StoreError as error:  # still `sending`: found at the council, not resent, next time
-            log.error("could not record a batch of outcomes (%s); they will be reconciled", error)
+        await asyncio.gather(*(self._handle(item, report, found.get(item.id)) for item in batch))
 
-    def _later(self, write: Callable[[], object], then: Callable[[], object], report: DrainReport,
-               *counters: str) -> None:
-        """Record an outcome with the rest of the batch's, in one commit (see _flush); `then`
-        (a log line) and the report's counters follow only once it is written."""
-        self._outcomes.append((write, then, report, counters))
-
-    def _flush(self) -> None:
-        """Write the batch's outcomes in one transaction, each in its own savepoint, so that a
-        thousand answers cost one fsync rather than a thousand. Should the process die before
-        this commits, the submissions are still `sending`, and are found at the council (not
-        sent again) when their lease lapses, as after any crash."""
-        outcomes, self._outcomes = self._outcomes, []
-        if not outcomes:
+    async def _record(self, write: Callable[[], object], then: Callable[[], object], report: DrainReport,
+                      *counters: str) -> None:
+        """Record an outcome durably (sharing a commit with other sends in flight); `then` (a log
+        line) and the report's counters follow only once it is written. A lapsed lease means
+        another worker has the submission now: nothing is recorded, nothing is lost."""
+        try:
+            await self._commit(write)
+        except TransitionError as error:
+            log.warning("%s", error)
             return
-        written = []
-        with db_write(self.store.db):
-            for write, then, report, counters in outcomes:
-                try:
-                    write()
-                except TransitionError as error:  # the lease lapsed: another worker has it now
-                    log.warning("%s", error)
-                    continue
-                written.append((then, report, counters))
-        for then, report, counters in written:  # only once committed: nothing is claimed that is not so
-            then()
-            for counter in counters:
-                setattr(report, counter, getattr(report, counter) + 1)
+        then()
+        for counter in counters:
+            setattr(report, counter, getattr(report, counter) + 1)
 
     def _client(self, item: Claimed) -> Open311Client:
         return self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
@@ -208,25 +257,24 @@ class Worker:
         self.store.set_backoffice_state(name, reachable=reachable, error=error)
         self._reachability[name] = (reachable, now)
 
-    async def _handle(self, item: Claimed, report: DrainReport, found: object, marked: bool) -> None:
+    async def _handle(self, item: Claimed, report: DrainReport, found: object) -> None:
         client = self._client(item)
         async with self._limits[client.name]:
             try:
-                await self._send(item, client, report, found, marked)
+                await self._send(item, client, report, found)
             except Unauthorised as error:
                 self._pause(client.name, f"the council refused our API key ({error})", report)
-                self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
-                            retry_after=0)
+                await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
+                                  retry_after=0)
             except Transient as error:
                 self._note_reachable(client.name, error.reachable, error.reason)
-                self._retry(item, error.reason, report, maybe_sent=error.maybe_sent or item.ambiguous,
-                            retry_after=error.retry_after)
-            except TransitionError as error:  # our lease lapsed mid-send: another worker has it now
+                await self._after_transient(item, client, error, report, posted=False)
+            except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
                 log.warning("%s: %s", reference_module.display(item.reference), error)
             except Exception as error:  # a bug must cost one submission a retry, never the worker
                 log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
                           type(error).__name__, exc_info=True)
-                self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
+                await self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
 
     @staticmethod
     def _scrub(item: Claimed, reason: str) -> str:
@@ -239,61 +287,156 @@ class Worker:
             reason = reason.replace(value, "[removed]")
         return reason
 
-    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object,
-                    marked: bool) -> None:
+    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object) -> None:
         ref = reference_module.display(item.reference)
         if item.state == "awaiting_id":
             await self._poll_token(item, client, report)
             return
         if item.ambiguous:
-            if isinstance(found, NotFound):
-                reason = (f"{client.name} cannot be searched, so whether this request arrived (its answer was lost) "
-                          "cannot be checked: ask the council, then resend or cancel it")
-                self._later(lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
-                            lambda: log.warning("%s: %s", ref, reason), report, "needs_attention")
+            if isinstance(found, Unsearchable):
+                await self._unsearchable(item, client, str(found), report, answered=True)
                 return
             if isinstance(found, Unauthorised):
                 raise Unauthorised(str(found))
             if isinstance(found, Transient):
+                if found.reachable:
+                    await self._unsearchable(item, client, found.reason, report, answered=True)
+                    return
+                self.store.unsearchable(item.id, answered=False)
                 raise Transient(f"looking for it at the council: {found.reason}", maybe_sent=True,
-                                reachable=found.reachable, retry_after=found.retry_after)
+                                reachable=False, retry_after=found.retry_after)
             if found is not ABSENT:
-                self._later(lambda: self.store.mark_accepted(item.id, self.owner, found, RECONCILED_NOTE),
-                            lambda: log.info("%s: found at %s as %s after a lost answer; not sent again", ref,
-                                             client.name, found), report, "accepted", "reconciled")
+                await self._record(lambda: (self.store.mark_accepted(item.id, self.owner, found, RECONCILED_NOTE),
+                                            self.store.log_event(item.id, "found", f"at the council as {found}")),
+                                   lambda: log.info("%s: found at %s as %s after a lost answer; not sent again", ref,
+                                                    client.name, found), report, "accepted", "reconciled")
                 return
-        if not marked:
-            self.store.mark_sending(item.id, self.owner)
-        outcome = await client.create(request_fields(item, self.settings.kiosk))
+        if client.name in report.paused:  # paused while this one waited its turn: not sent
+            self.store.release(item.id, self.owner)
+            return
+        fields = request_fields(item, self.settings.kiosk, self._place_for(item))
+        await self._commit(lambda: (self.store.mark_sending(item.id, self.owner),
+                                    self.store.log_event(item.id, "sending", f"to {client.name}")))
+        try:
+            outcome = await client.create(fields)
+        except Transient as error:
+            self._note_reachable(client.name, error.reachable, error.reason)
+            await self._after_transient(item, client, error, report, posted=True)
+            return
         self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
+            if await self._is_key_refusal(client, outcome, fields):
+                self._pause(client.name, f"the council refused our request for a reason that names none of its "
+                                         f"fields, as it refuses one with none ({outcome.status}: {outcome.message})",
+                            report)
+                await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=False, retry_after=0)
+                return
             reason = self._scrub(item, await self._refusal_reason(item, client, outcome))
-            self._later(lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
-                        lambda: log.warning("%s: refused by %s: %s", ref, client.name, reason), report,
-                        "needs_attention")
+            await self._record(lambda: (self.store.mark_needs_attention(item.id, self.owner, reason),
+                                        self.store.log_event(item.id, "refused", reason)),
+                               lambda: log.warning("%s: refused by %s: %s", ref, client.name, reason), report,
+                               "needs_attention")
         elif outcome.service_request_id is not None:
-            self._later(lambda: self.store.mark_accepted(item.id, self.owner, outcome.service_request_id,
-                                                         outcome.notice),
-                        lambda: log.info("%s: accepted by %s as %s", ref, client.name, outcome.service_request_id),
-                        report, "accepted")
+            await self._record(lambda: (self.store.mark_accepted(item.id, self.owner, outcome.service_request_id,
+                                                                 outcome.notice),
+                                        self.store.log_event(item.id, "accepted", f"as {outcome.service_request_id}")),
+                               lambda: log.info("%s: accepted by %s as %s", ref, client.name,
+                                                outcome.service_request_id), report, "accepted")
         else:
-            self._later(lambda: self.store.mark_awaiting_id(item.id, self.owner, outcome.token),
-                        lambda: log.info("%s: taken by %s, id to follow (token %s)", ref, client.name, outcome.token),
-                        report, "awaiting")
+            await self._record(lambda: (self.store.mark_awaiting_id(item.id, self.owner, outcome.token),
+                                        self.store.log_event(item.id, "token", f"id to follow ({outcome.token})")),
+                               lambda: log.info("%s: taken by %s, id to follow (token %s)", ref, client.name,
+                                                outcome.token), report, "awaiting")
+
+    def _place_for(self, item: Claimed) -> tuple[float, float] | None:
+        """Coordinates for a place given only in words (councils that require them answer 500 to
+        every such request, for ever): the gazetteer's best match for the words, else the
+        library's own `kiosk.location`. None where the place has coordinates already."""
+        location = item.payload.get("location") or {}
+        if location.get("lat") is not None and location.get("long") is not None:
+            return None
+        words = str(location.get("address_string") or "")
+        if words and (places := gazetteer.search(self.store.db, words, limit=1)):
+            if places[0].lat is not None and places[0].lon is not None:
+                return places[0].lat, places[0].lon
+        return parse_point(self.settings.kiosk.location)
+
+    async def _after_transient(self, item: Claimed, client: Open311Client, error: Transient,
+                               report: DrainReport, *, posted: bool) -> None:
+        """A passing failure. A 5xx to this submission's own POST, `sync.poison_attempts` times in a
+        row while the back office accepts others, is no outage: it goes to staff, maybe sent."""
+        maybe_sent = error.maybe_sent or item.ambiguous
+        if posted and error.server_error:
+            count, since = self.store.server_errors(item.id)
+            if count + 1 >= self.sync.poison_attempts and since is not None and \
+                    self.store.accepted_since(client.name, since):
+                reason = self._scrub(item, f"the council answered {error.reason} to this request "
+                                           f"{count + 1} times in a row while accepting others; it may be at the "
+                                           "council: check with the council, then resolve it")
+                await self._record(lambda: (self.store.mark_needs_attention(item.id, self.owner, reason,
+                                                                            maybe_sent=True),
+                                            self.store.log_event(item.id, "poison", reason)),
+                                   lambda: log.warning("%s: %s", reference_module.display(item.reference), reason),
+                                   report, "needs_attention")
+                return
+        await self._retry(item, error.reason, report, maybe_sent=maybe_sent, retry_after=error.retry_after,
+                          server_error=error.server_error if posted else None)
+
+    async def _unsearchable(self, item: Claimed, client: Open311Client, why: str, report: DrainReport, *,
+                            answered: bool) -> None:
+        """An ambiguous submission that could not be looked for is never sent blindly. It waits;
+        once its back office has answered but could not be searched for
+        `sync.reconcile_give_up_hours`, it goes to staff, maybe sent."""
+        waited = self.store.unsearchable(item.id, answered=answered)
+        if waited >= self.sync.reconcile_give_up_hours * 3600:
+            reason = GIVE_UP_REASON
+            await self._record(lambda: (self.store.mark_needs_attention(item.id, self.owner, reason, maybe_sent=True),
+                                        self.store.log_event(item.id, "gave_up", why)),
+                               lambda: log.warning("%s: %s (%s)", reference_module.display(item.reference), reason,
+                                                   why), report, "needs_attention")
+            return
+        await self._retry(item, f"sent, but the answer was lost and {client.name} cannot be searched yet ({why})",
+                          report, maybe_sent=True, event=("unsearchable", why))
+
+    async def _is_key_refusal(self, client: Open311Client, refusal: Refused, fields: list[tuple[str, str]]) -> bool:
+        """Whether a refusal is about the back office's key or set-up rather than this request.
+
+        Some servers answer a wrong key with 400 ("Invalid API key"), not 401/403. A refusal that
+        names a field of the request is about the request. One that names none is compared with
+        the answer to a request with no fields at all (which no server can create): the same
+        words mean the request was never looked at. Further POSTs to the back office wait for the
+        verdict, one per back office and refusal."""
+        if _names_a_field(refusal.message, fields):
+            return False
+        key = (client.name, refusal.message)
+        if key not in self._verdicts:
+            self._verdicts[key] = asyncio.ensure_future(self._key_verdict(client, refusal))
+        return await asyncio.shield(self._verdicts[key])
+
+    async def _key_verdict(self, client: Open311Client, refusal: Refused) -> bool:
+        if KEY_WORDS.search(refusal.message):
+            return True
+        try:
+            probe = await client.create([])
+        except (Transient, Unauthorised) as error:
+            return isinstance(error, Unauthorised)
+        return isinstance(probe, Refused) and probe.message == refusal.message
 
     async def _poll_token(self, item: Claimed, client: Open311Client, report: DrainReport) -> None:
         request_id = await client.token(item.token)
         self._note_reachable(client.name, True)
         if request_id is None:
-            self._retry(item, "the council has not given an id yet", report, maybe_sent=True)
+            await self._retry(item, "the council has not given an id yet", report, maybe_sent=True)
             return
-        self._later(lambda: self.store.mark_accepted(item.id, self.owner, request_id),
-                    lambda: log.info("%s: token %s became %s", reference_module.display(item.reference), item.token,
-                                     request_id), report, "accepted")
+        await self._record(lambda: (self.store.mark_accepted(item.id, self.owner, request_id),
+                                    self.store.log_event(item.id, "accepted", f"token {item.token} became {request_id}")),
+                           lambda: log.info("%s: token %s became %s", reference_module.display(item.reference),
+                                            item.token, request_id), report, "accepted")
 
     async def _reconcile_batch(self, items: list[Claimed]) -> dict[int, object]:
-        """For each ambiguous submission: the council's id if it is there, ABSENT if it is not,
-        or the exception that stopped the search. One search per back office and service."""
+        """For each ambiguous submission: the council's id if it is there, ABSENT if it is
+        proved not to be, or the exception that stopped the search. One search per back office
+        and service."""
         groups: dict[tuple[str, str], list[Claimed]] = {}
         for item in items:
             groups.setdefault((self._client(item).name, item.service_code), []).append(item)
@@ -306,27 +449,89 @@ class Worker:
 
         The search window is taken from the council's clock and is generous: the oldest first
         send's age by our clock (which can be hours wrong after a power cut) plus a day, and at
-        least `sync.reconcile_days`. A server that cannot be searched gives NotFound: those
-        submissions are never resent blindly (see docs/sync.md).
+        least `sync.reconcile_days`. What the search finds is adopted. What it does not find is
+        taken as absent only where the same search finds a request the council already accepted
+        from here (or, lacking one for this service, the back office's searches have found one
+        since the catalogue was last fetched): a server that truncates descriptions, filters dates
+        on another field or cuts its answers short proves nothing by missing a request.
         """
+        now = self.store.clock()
         try:
             if client.server_now() is None:
                 await client.services_checked()  # brings the council's clock in its Date header
             server_now = client.server_now() or datetime.now(timezone.utc)
             oldest = min(item.first_sent_at or item.created_at for item in items)
-            age = max(timedelta(0), self.store.clock() - oldest)
-            back = min(max(age + timedelta(days=1), timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
-            wanted = {item.reference: item.id for item in items}
-            found: dict[int, object] = {}
-            async for record in client.search(service_code, server_now - back, server_now + timedelta(hours=1)):
-                for ref in reference_module.find_in(str(record.get("description") or "")):
-                    if ref in wanted and (request_id := as_text(record.get("service_request_id"))) is not None:
-                        found[wanted[ref]] = request_id
-                if len(found) == len(wanted):
-                    break
-        except (NotFound, Transient, Unauthorised) as error:
+            back = min(max(max(timedelta(0), now - oldest) + timedelta(days=1),
+                           timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
+            control = self.store.proof_candidate(client.name, service_code, now - back + timedelta(days=1))
+            records = await client.search(service_code, server_now - back, server_now + timedelta(hours=1))
+            present = self._references(records)
+            if control is not None:
+                proven = control[0] in present
+            else:
+                proven = await self._search_proven(client, now)
+        except (Unsearchable, Transient, Unauthorised, NotFound) as error:
+            if isinstance(error, NotFound):
+                error = Unsearchable("the council's server has no search of requests (404)")
+            self._search_failed(client, error)
             return {item.id: error for item in items}
+        finally:
+            self._save_paging(client)
+        found = {item.id: present[item.reference] for item in items if item.reference in present}
+        for item in items:
+            self.store.log_event(item.id, "search", f"{client.name}: found as {found[item.id]}" if item.id in found
+                                 else f"{client.name}: not found" + ("" if proven else " (the search is not proven)"))
+        if not proven:
+            why = (f"its search did not find {reference_module.display(control[0])}, which it accepted as "
+                   f"{control[2]}" if control is not None else "no search has yet found a request it accepted")
+            self._search_failed(client, Unsearchable(why))
+            return {item.id: found.get(item.id, Unsearchable(why)) for item in items}
+        self._search_failures.pop(client.name, None)
+        self.store.set_search_state(client.name, verified=True, working=True)
         return {item.id: found.get(item.id, ABSENT) for item in items}
+
+    @staticmethod
+    def _references(records: list[dict]) -> dict[str, str]:
+        """Our references in the council's descriptions, each with the council's id."""
+        present: dict[str, str] = {}
+        for record in records:
+            request_id = as_text(record.get("service_request_id"))
+            if request_id is None:
+                continue
+            for ref in reference_module.find_in(str(record.get("description") or "")):
+                present.setdefault(ref, request_id)
+        return present
+
+    async def _search_proven(self, client: Open311Client, now: datetime) -> bool:
+        """Whether this back office's search has found a request it accepted from here, since the
+        catalogue was last fetched (which forgets it). Tried once on a recent one if not."""
+        if self.store.backoffice_states().get(client.name, {}).get("search_verified_at"):
+            return True
+        control = self.store.proof_candidate(client.name, None, now - SEARCH_WINDOW_MAX)
+        if control is None:
+            return False
+        server_now = client.server_now() or datetime.now(timezone.utc)
+        records = await client.search(control[1], server_now - SEARCH_WINDOW_MAX, server_now + timedelta(hours=1))
+        return control[0] in self._references(records)
+
+    def _search_failed(self, client: Open311Client, error: Exception) -> None:
+        """Say so where staff look (`assist sync status`); after a few failures in a row, forget how
+        the server pages, so the next search learns it again."""
+        if isinstance(error, Transient) and not error.reachable:
+            return
+        reason = error.reason if isinstance(error, Transient) else str(error)
+        self.store.set_search_state(client.name, failing=reason, verified=False)
+        failures = self._search_failures[client.name] = self._search_failures.get(client.name, 0) + 1
+        if failures % SEARCH_RELEARN_AFTER == 0 and "requests" in client.paging:
+            client.paging = {name: value for name, value in client.paging.items() if name != "requests"}
+            client.paging_changed = True
+
+    def _save_paging(self, client: Open311Client) -> None:
+        if client.paging_changed:
+            client.paging_changed = False
+            self.store.set_search_state(client.name, mode=paging_to_json(client.paging))
+            log.info("%s: %s", client.name, "; ".join(f"{name} {paging.describe()}"
+                                                     for name, paging in sorted(client.paging.items())))
 
     async def _refusal_reason(self, item: Claimed, client: Open311Client, outcome: Refused) -> str:
         """The council's words; for a code it no longer knows, say so. The catalogue is fetched
@@ -341,15 +546,22 @@ class Worker:
             return f"the council no longer offers service {item.service_code!r} ({outcome.status}: {outcome.message})"
         return f"{outcome.status}: {outcome.message}"
 
-    def _retry(self, item: Claimed, reason: str, report: DrainReport, *, maybe_sent: bool,
-               retry_after: float | None = None) -> None:
+    async def _retry(self, item: Claimed, reason: str, report: DrainReport, *, maybe_sent: bool,
+                     retry_after: float | None = None, server_error: bool | None = None,
+                     event: tuple[str, str] | None = None) -> None:
         at_least = self.sync.backoff_base_seconds if maybe_sent else 0
         reason = self._scrub(item, reason)
+        kind, detail = event or ("retry", reason)
         due: list[datetime] = []
-        self._later(lambda: due.append(self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent,
-                                                              retry_after=retry_after, at_least=at_least)),
-                    lambda: log.info("%s: will try again at %s (%s)", reference_module.display(item.reference),
-                                     due[0].strftime("%H:%M:%S"), reason), report, "retried")
+
+        def write() -> None:
+            due.append(self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent,
+                                              retry_after=retry_after, at_least=at_least, server_error=server_error))
+            self.store.log_event(item.id, kind, self._scrub(item, detail))
+
+        await self._record(write, lambda: log.info("%s: will try again at %s (%s)",
+                                                   reference_module.display(item.reference),
+                                                   due[0].strftime("%H:%M:%S"), reason), report, "retried")
 
     def _pause(self, name: str, reason: str, report: DrainReport) -> None:
         if name not in report.paused:
@@ -391,7 +603,12 @@ class Worker:
         services = []
         versions = []
         for name, client in self.clients.items():
-            fetched = await client.catalogue()
+            client.paging = {}  # learnt again with each catalogue, as is whether its search can be trusted
+            try:
+                fetched = await client.catalogue()
+            finally:
+                self._save_paging(client)
+            self.store.set_search_state(name, verified=False)
             services += [service for service in fetched.services if self.settings.route(service.code) == name]
             versions.append(fetched.version)
         council = Catalogue(version=" ".join(versions), source="council", services=tuple(services))

@@ -47,9 +47,10 @@ def test_the_council_is_told_a_volunteer_helped_but_not_who(tmp_path, council_se
     assert drain(store, settings)[0].accepted == 2
     at_council = {r["description"].rsplit(" ", 1)[-1].rstrip("]"): r["description"] for r in council_requests(url)}
     shown = reference.display
-    assert at_council[shown(helped)] == f"{DESCRIPTION}\n\n{NOTE}\n\n[assist reference {shown(helped)}]"
+    assert at_council[shown(helped)] == (f"[assist reference {shown(helped)}] {DESCRIPTION}\n\n{NOTE}\n\n"
+                                         f"[assist reference {shown(helped)}]")
     assert "Sam" not in at_council[shown(helped)]
-    assert at_council[shown(alone)] == f"{DESCRIPTION}\n\n[assist reference {shown(alone)}]"  # as it always was
+    assert at_council[shown(alone)] == f"[assist reference {shown(alone)}] {DESCRIPTION}\n\n[assist reference {shown(alone)}]"
 
 
 def test_the_volunteer_is_named_only_when_configured(tmp_path, council_server):

@@ -156,10 +156,12 @@ def test_an_ambiguous_submission_that_cannot_be_checked_needs_a_person(tmp_path,
     make_due(store)
     drain(store, settings)
     state = row(store, ref)
-    assert state["state"] == "needs_attention" and "cannot be searched" in state["last_error"]  # kept, visible
+    assert state["state"] == "sending" and "cannot be searched yet" in state["last_error"]  # waits, visible
     assert len(bad_server.hits(url, "POST")) == 1  # never sent blindly a second time
     assert ("GET", "requests.json") in bad_server.hits(url, "GET")  # it did look
     logged(logs, ref, "cannot be searched")
+    status = store.backoffice_states()["default"]
+    assert "no search of requests (404)" in status["search_error"] and status["search_failing_since"]
 
 
 def test_a_wrong_url_is_not_mistaken_for_a_server_that_cannot_be_searched(tmp_path, bad_server, logs):

@@ -55,7 +55,7 @@ def test_the_dashboard_shows_the_councils_reason_and_a_correction_reaches_the_co
     assert drain(store, settings)[0].accepted == 1
     [(attributes, address, description)] = council_row(url)
     assert json.loads(attributes) == {"size": "medium", "surface": "road"}
-    assert address == "outside 6 Station Road, Brackenford" and description.startswith("Deep pothole")
+    assert address == "outside 6 Station Road, Brackenford" and description.startswith(f"[assist reference {reference.display(ref)}] Deep pothole")
     assert store.lookup(ref).state == "accepted"
 
 

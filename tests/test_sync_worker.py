@@ -71,6 +71,9 @@ def test_submissions_reach_the_council_once_with_their_reference(tmp_path, counc
 def test_the_description_carries_the_reference_within_4000_characters():
     text = compose_description("x" * 5000, "K7Q4MBXP9Z")
     assert len(text) == 4000 and text.endswith("[assist reference K7Q-4MB-XP9Z]")
+    assert text.startswith("[assist reference K7Q-4MB-XP9Z]")  # a server that cuts descriptions keeps it
+    real = reference.new_reference()
+    assert reference.find_in(compose_description("x" * 5000, real)[:255]) == [real]
 
 
 def test_token_mode_waits_for_the_id_without_posting_again(tmp_path, council_server, council_clock):
@@ -139,8 +142,12 @@ def test_a_paused_back_office_is_probed_and_resumes_by_itself(tmp_path, council_
 
 
 def test_server_errors_and_refused_connections_retry_and_lose_nothing(tmp_path, council_server):
-    failing = council_server(api_key=API_KEY, fail_rate=1.0, seed=1)
-    settings, store = make(tmp_path, failing)
+    healthy = council_server(api_key=API_KEY)
+    settings_ok, store = make(tmp_path, healthy)
+    store.enqueue(draft(idempotency_key="earlier"))  # accepted: what proves the council's search later
+    assert drain(store, settings_ok)[0].accepted == 1
+    failing = council_server(api_key=API_KEY, fail_rate=1.0, seed=1, db_path=Path(healthy.db_path))
+    settings, _ = make(tmp_path, failing)
     store.enqueue(draft())
     report, _ = drain(store, settings)
     assert report.retried == 1 and store.counts()["sending"] == 1  # a 5xx may have been half-done
@@ -150,10 +157,8 @@ def test_server_errors_and_refused_connections_retry_and_lose_nothing(tmp_path, 
     state = store.backoffice_states()["default"]
     assert state["reachable"] == 0 and "cannot connect" in state["last_error"]
     assert store.counts()["sending"] == 1  # still ambiguous from the 5xx: it will be reconciled
-    healthy = council_server(api_key=API_KEY, db_path=Path(failing.db_path))
-    settings_ok, _ = make(tmp_path, healthy)
     store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
-    assert drain(store, settings_ok)[0].accepted == 1 and len(council_requests(healthy)) == 1
+    assert drain(store, settings_ok)[0].accepted == 1 and len(council_requests(healthy)) == 2
 
 
 @pytest.mark.parametrize("kiosk_clock_off_by", [timedelta(0), timedelta(hours=-7), timedelta(hours=9)])
@@ -271,9 +276,11 @@ def test_sync_run_once_and_status_from_the_command_line(tmp_path, council_server
 
 
 def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, council_server):
-    """The documented window: without a search, the ambiguous submission goes to staff."""
+    """Without a search, the ambiguous submission waits, never resent; once the council has
+    answered but not been searchable for `sync.reconcile_give_up_hours`, it goes to staff."""
     url = council_server(api_key=API_KEY)
-    settings, store = make(tmp_path, url)
+    now = [datetime(2026, 12, 1, 9, tzinfo=timezone.utc)]
+    settings, store = make(tmp_path, url, clock=lambda: now[0], extra={"ASSIST_SYNC__BACKOFF_BASE_SECONDS": "30"})
     ref = store.enqueue(draft()).reference
     [item] = store.claim("crashed-worker")
     store.mark_sending(item.id, "crashed-worker")  # ... and the answer never came back
@@ -284,18 +291,26 @@ def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, co
         client = worker.clients["default"]
 
         async def unsearchable(*args, **kwargs):
-            from sync.open311 import NotFound
-            raise NotFound("requests")
-            yield  # pragma: no cover
+            from sync.open311 import Unsearchable
+            raise Unsearchable("the council's server has no search of requests (404)")
         client.search = unsearchable
         try:
             return await worker.drain()
         finally:
             await worker.aclose()
+
+    for hours in (0, 10, 23):
+        now[0] = datetime(2026, 12, 1, 9, tzinfo=timezone.utc) + timedelta(hours=hours)
+        store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+        report = asyncio.run(go())
+        assert report.retried == 1 and store.lookup(ref).state == "sending" and council_requests(url) == []
+    now[0] += timedelta(hours=1, minutes=1)
+    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
     report = asyncio.run(go())
     assert report.needs_attention == 1 and council_requests(url) == []
     [row] = store.listing(["needs_attention"])
-    assert row["reference"] == ref and "cannot be searched" in row["last_error"]
+    assert row["reference"] == ref and "cannot be searched: check with the council" in row["last_error"]
+    assert store.db.conn.execute("SELECT maybe_sent FROM submissions").fetchone()[0] == 1
 
 
 def test_when_the_council_is_back_what_waits_goes_at_once_not_after_its_backoff(tmp_path, council_server):
@@ -348,7 +363,8 @@ class CountingTransport(httpx.AsyncHTTPTransport):
         self.paths: list[str] = []
 
     async def handle_async_request(self, request):
-        self.paths.append(request.url.path)
+        if request.url.params.get("page", "1") == "1":  # a list's later pages are the same fetch
+            self.paths.append(request.url.path)
         return await super().handle_async_request(request)
 
 
@@ -367,16 +383,20 @@ def test_outcomes_are_reported_only_once_they_are_written(store, settings, caplo
     from sync.db import StoreFull
     from sync.worker import DrainReport
 
-    worker = Worker(store, settings)
-    report = DrainReport()
     said = []
 
     def disk_full():
         raise StoreFull("There is no room left to save on this machine.")
 
-    worker._later(lambda: None, lambda: said.append("first"), report, "accepted")
-    worker._later(disk_full, lambda: said.append("second"), report, "accepted")
-    with pytest.raises(StoreFull):
-        worker._flush()
-    assert report.accepted == 0 and said == []
-    asyncio.run(worker.aclose())
+    async def go():
+        worker = Worker(store, settings)
+        report = DrainReport()
+        try:
+            await worker._record(lambda: None, lambda: said.append("first"), report, "accepted")
+            with pytest.raises(StoreFull):
+                await worker._record(disk_full, lambda: said.append("second"), report, "accepted")
+        finally:
+            await worker.aclose()
+        return report
+    report = asyncio.run(go())
+    assert report.accepted == 1 and said == ["first"]

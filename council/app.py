@@ -11,10 +11,18 @@ Endpoints are at the root, format by suffix (`.json` or `.xml`):
                                             updated_after, updated_before, page, page_size
     GET  /requests/{service_request_id}.{fmt}
     GET  /servicerequestupdates.{fmt}       FixMyStreet's updates: start_date, end_date, paging
+    POST /servicerequestupdates.{fmt}       mySociety's update extension (FixMyStreet's REOPEN):
+                                            200 and [{"update_id": ...}]; once per update_id
 
 Without start_date or end_date, a search covers the 90 days up to end_date (or now); a window
 wider than 90 days is refused, as the spec allows. Results come oldest first, `page_size`
 (default 50, at most 1,000) at a time; a client wanting everything pages until a short page.
+
+That is the `default` profile. `create_app(profile=NAME)` / `assist council serve --profile
+NAME` plays another family of real servers instead (council/profiles.py: strict, paged,
+capped, xml-bare, truncating, unsearchable, tokens; docs/open311-servers.md). A profile is a
+`Profile` of behaviours the handlers below read (closed schemas, key refusals, paging, roots,
+...), and the faults of council/edge.py wrap every profile alike.
 """
 
 from __future__ import annotations

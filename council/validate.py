@@ -4,7 +4,9 @@ The body is `application/x-www-form-urlencoded; charset=utf-8`. A missing or wro
 403; every other problem is 400, and all the problems found in one form are reported together,
 each message naming the field (`attribute[bin_type] is required ...`). Nothing is silently
 dropped: an attribute the service does not have is an error, as is a second value for a
-single-value question.
+single-value question. `validate_update` checks mySociety's `POST servicerequestupdates` the
+same way. How a profile bends these rules (a 400 for a bad key, a closed schema) is in
+council/profiles.py.
 """
 
 from __future__ import annotations

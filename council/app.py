@@ -142,14 +142,15 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
         chosen.check_parameters(endpoint, list(request.query_params.keys()))
         return fmt
 
-    def window(request: Request) -> tuple[datetime, datetime]:
-        start, end = _date_param(request, "start_date"), _date_param(request, "end_date")
+    def window(request: Request, start_name: str = "start_date",
+               end_name: str = "end_date") -> tuple[datetime, datetime]:
+        start, end = _date_param(request, start_name), _date_param(request, end_name)
         end = end or (start + DEFAULT_WINDOW if start else current())
         start = start or end - DEFAULT_WINDOW
         if start > end:
-            raise Rejected(400, ["start_date is after end_date"])
+            raise Rejected(400, [f"{start_name} is after {end_name}"])
         if end - start > DEFAULT_WINDOW:
-            raise Rejected(400, ["start_date to end_date spans more than 90 days"])
+            raise Rejected(400, [f"{start_name} to {end_name} spans more than 90 days"])
         return start, end
 
     async def services(request: Request) -> Response:
@@ -157,7 +158,7 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
         views = [service_view(service) for service in catalogue.services]
         headers = None
         if chosen.paging == "fixed":  # the only paging that reaches the list of services
-            page = chosen.window(request.query_params, server_page_size, MAX_PAGE_SIZE)
+            page = chosen.page_for(request.query_params, server_page_size, MAX_PAGE_SIZE)
             headers = page.headers(len(views), request.url)
             views = views[page.offset:page.offset + (page.limit or len(views))]
         return listing(fmt, views, root="services", item="service", headers=headers)
@@ -182,7 +183,8 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
         form = parse_form(await request.body(), request.headers.get("content-type"))
         chosen.check_parameters("create", list(form.scalars))
         check_api_key(form, api_key, chosen.key_refusal)
-        if chosen.latlong_required and not (form.scalars.get("lat", "").strip() and form.scalars.get("long", "").strip()):
+        located = form.scalars.get("lat", "").strip() and form.scalars.get("long", "").strip()
+        if chosen.latlong_required and not located:
             raise Rejected(500, [SERVER_ERROR])  # what an unguarded server answers to an address alone
         if not chosen.store_address_string:
             form.scalars.pop("address_string", None)
@@ -207,7 +209,7 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
         for status in statuses:
             if status not in STATUSES:
                 raise Rejected(400, [f"status {status!r} is not one of {', '.join(STATUSES)}"])
-        page = chosen.window(request.query_params, server_page_size, MAX_PAGE_SIZE)
+        page = chosen.page_for(request.query_params, server_page_size, MAX_PAGE_SIZE)
         filters: dict[str, Any] = {"ids": ids}
         if not ids:
             start, end = (None, None) if {"start_date", "end_date"} & ignored else window(request)
@@ -217,7 +219,7 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
         await run_in_threadpool(db.assign_due, current())
 
         def fetch() -> tuple[list[dict[str, Any]], int]:
-            rows = db.search(**filters, limit=page.limit, offset=page.offset, newest_first=chosen.cap is not None)
+            rows = db.search(**filters, limit=page.limit, offset=page.offset, newest_first=chosen.newest_first)
             return rows, (db.count_matching(**filters) if page.fixed else len(rows))
 
         rows, total = await run_in_threadpool(fetch)
@@ -253,11 +255,11 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
 
     async def updates(request: Request, fmt: str) -> Response:
         start, end = window(request)
-        page = chosen.window(request.query_params, server_page_size, MAX_PAGE_SIZE)
+        page = chosen.page_for(request.query_params, server_page_size, MAX_PAGE_SIZE)
 
         def fetch() -> tuple[list[dict[str, Any]], int]:
             rows = db.updates(start=start, end=end, limit=page.limit, offset=page.offset,
-                              newest_first=chosen.cap is not None)
+                              newest_first=chosen.newest_first)
             return rows, (db.count_updates(start=start, end=end) if page.fixed else len(rows))
 
         rows, total = await run_in_threadpool(fetch)
@@ -277,9 +279,11 @@ def create_app(db_path: str | Path, *, profile: str = "default", api_key: str | 
                                        status=fields["status"], description=fields["description"],
                                        media_url=fields["media_url"], now=current()))
         except UnknownRequest:
-            raise Rejected(400, [f"service_request_id {fields['service_request_id']!r} is unknown: no such request"]) from None
+            message = f"service_request_id {fields['service_request_id']!r} is unknown: no such request"
+            raise Rejected(400, [message]) from None
         except UpdateIdTaken:
-            raise Rejected(400, [f"update_id {fields['update_id']!r} is already an update of another request"]) from None
+            message = f"update_id {fields['update_id']!r} is already an update of another request"
+            raise Rejected(400, [message]) from None
         answer: dict[str, Any] = {"update_id": posted.update_id}
         if fields["account_id"]:
             answer["account_id"] = fields["account_id"]

@@ -89,7 +89,8 @@ def serve(profile: str, host: str, port: int, db_path: str, api_key: str | None,
     faults = ", ".join(f"{name} {value}" for name, value in (
         ("fail-rate", fail_rate), ("latency", latency), ("drop-after-commit", drop_after_commit)) if value)
     click.echo(f"Council back office (Open311 GeoReport v2) at http://{host}:{bound_port}/, store {db_path}, "
-               f"profile {profile}{', token mode' if token_mode else ''}{', api_key required' if api_key else ', no api_key'}"
+               f"profile {profile}{', token mode' if token_mode else ''}"
+               f"{', api_key required' if api_key else ', no api_key'}"
                f"{', faults: ' + faults if faults else ''}", err=True)
 
     config = uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",

@@ -70,6 +70,11 @@ class Profile:
     searchable: bool = True  # False: GET requests.{fmt} is 404
     token_mode: bool = False
 
+    @property
+    def newest_first(self) -> bool:
+        """A capped server keeps the newest: lists come newest first, so the cap cuts the oldest."""
+        return self.cap is not None
+
     def xml_root(self, root: str) -> str:
         return self.xml_roots.get(root, root)
 
@@ -81,25 +86,25 @@ class Profile:
         if unexpected:
             raise Rejected(400, [f"Unexpected parameters: {', '.join(unexpected)}"])
 
-    def window(self, query: QueryParams, default_size: int, max_size: int) -> "Window":
+    def page_for(self, query: QueryParams, default_size: int, max_size: int) -> "Page":
         """Which slice of a list this query asks for, under this profile's paging. `default_size`
         is the server's page size: the default of `page_size`, or fixed paging's only size."""
         if self.paging == "none":
-            return Window(limit=self.cap, offset=0, page=1, fixed=False)
+            return Page(limit=self.cap, offset=0, page=1, fixed=False)
         if self.paging == "fixed":
             size = default_size
             text = query.get("page", "").strip() or "1"
             if not text.isdigit() or int(text) < 1:
                 raise Rejected(404, ["Invalid page."])
             page = int(text)
-            return Window(limit=size, offset=(page - 1) * size, page=page, fixed=True)
+            return Page(limit=size, offset=(page - 1) * size, page=page, fixed=True)
         size = min(_whole(query, "page_size", default_size), max_size)
         page = _whole(query, "page", 1)
-        return Window(limit=size, offset=(page - 1) * size, page=page, fixed=False)
+        return Page(limit=size, offset=(page - 1) * size, page=page, fixed=False)
 
 
 @dataclass(frozen=True)
-class Window:
+class Page:
     limit: int | None  # None: everything
     offset: int
     page: int

@@ -161,7 +161,8 @@ def test_a_dropped_update_answer_is_committed_and_the_resend_gets_its_id(council
             client.post("requests.json", data=FORM)
         [request] = client.get("requests.json").json()
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            client.post("servicerequestupdates.json", data={**UPDATE, "service_request_id": request["service_request_id"]})
+            client.post("servicerequestupdates.json",
+                        data={**UPDATE, "service_request_id": request["service_request_id"]})
         [recorded] = client.get("servicerequestupdates.json").json()
     assert dropping.app.edge.dropped == 2
     answering = council_server(path, now=council_clock)  # the client resends the same update_id
@@ -237,7 +238,8 @@ def test_strict_search_ignores_dates_and_ids_but_honours_service_code(start, cou
         "service_code": "pothole", "service_request_id": recent,
         "start_date": council_clock().isoformat(), "end_date": council_clock().isoformat()}).json()
     assert [item["service_request_id"] for item in found] == [old, recent]
-    assert [item["description"] for item in client.get("requests.json", params={"service_code": "missed_bin"}).json()] == ["bin"]
+    bins = client.get("requests.json", params={"service_code": "missed_bin"}).json()
+    assert [item["description"] for item in bins] == ["bin"]
     assert len(client.get("requests.json").json()) == 3
 
 

@@ -31,7 +31,8 @@ from council.validate import Rejected
 Paging = Literal["client", "fixed", "none"]
 
 #: What each endpoint of a closed-schema server accepts (mySociety's open311-adapter schemas):
-#: anything else is refused, naming the parameters. Attributes are `attribute[CODE]` keys.
+#: anything else is refused, naming the parameters. A new request's `attribute[CODE]` keys are
+#: checked against its service instead; an update takes none.
 EXPECTED: Mapping[str, frozenset[str]] = MappingProxyType({
     "services": frozenset({"jurisdiction_id"}),
     "service_definition": frozenset({"jurisdiction_id"}),
@@ -55,7 +56,6 @@ class Profile:
     """One family of servers: every field defaults to the reference server's own behaviour."""
 
     name: str
-    stands_for: str
     closed_schema: bool = False  # refuse parameters an endpoint does not expect (400, named)
     key_refusal: tuple[int, str] | None = None  # (status, message) for a missing or bad key; None: 403
     latlong_required: bool = False  # POST without lat/long is a 500, as an unguarded server answers
@@ -139,21 +139,22 @@ def _whole(query: QueryParams, name: str, default: int) -> int:
 
 
 PROFILES: Mapping[str, Profile] = MappingProxyType({profile.name: profile for profile in (
-    Profile("default", "the reference server: the spec, paging by page/page_size, FixMyStreet's updates"),
-    Profile("strict", "a bridge validating every input against a closed schema",
-            closed_schema=True, key_refusal=(400, "Invalid API key"), latlong_required=True,
+    Profile("default"),
+    # a bridge validating every input against a closed schema
+    Profile("strict", closed_schema=True, key_refusal=(400, "Invalid API key"), latlong_required=True,
             store_address_string=False,
             ignored_search_filters=frozenset({"start_date", "end_date", "service_request_id"}), paging="none"),
-    Profile("paged", "a Django REST framework server paging every list its own way",
-            paging="fixed", page_size=100),
-    Profile("capped", "a server without paging that answers at most the newest 1,000 requests",
-            paging="none", cap=1000),
-    Profile("xml-bare", "a server writing <requests> roots and bare empty XML lists",
-            xml_roots={"service_requests": "requests"},
+    # a Django REST framework server paging every list its own way
+    Profile("paged", paging="fixed", page_size=100),
+    # a server without paging that answers at most the newest 1,000 requests
+    Profile("capped", paging="none", cap=1000),
+    Profile("xml-bare", xml_roots={"service_requests": "requests"},
             xml_empty={"requests": "<requests></requests>", "services": "<services/>"}),
-    Profile("truncating", "a server whose description column holds 255 characters", description_limit=255),
-    Profile("unsearchable", "a server without the search: GET requests is 404", searchable=False),
-    Profile("tokens", "a batch server: POST answers a token, the id comes later", token_mode=True),
+    # a back office whose description column holds 255 characters
+    Profile("truncating", description_limit=255),
+    Profile("unsearchable", searchable=False),
+    # a batch server: POST answers a token, the id comes later
+    Profile("tokens", token_mode=True),
 )})
 
 

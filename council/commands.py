@@ -1,6 +1,6 @@
 """`assist council`: run the reference back office, and do what its staff do.
 
-    assist council serve [--host --port --db PATH --api-key KEY --token-mode ...]
+    assist council serve [--profile NAME --host --port --db PATH --api-key KEY --token-mode ...]
     assist council update ID --status closed --note "Filled the pothole" [--db PATH]
     assist council list [--db PATH]
 
@@ -19,6 +19,7 @@ import click
 from assist.serving import run_until_signalled
 
 from council.db import STATUSES, CouncilDB, UnknownRequest
+from council.profiles import PROFILES
 
 DEFAULT_DB = "council.db"
 DEFAULT_HOST = "127.0.0.1"
@@ -49,6 +50,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 @council.command()
+@click.option("--profile", "profile", default="default", show_default=True, type=click.Choice(list(PROFILES)),
+              help="The family of real Open311 servers to play (docs/open311-servers.md).")
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @db_option
@@ -61,18 +64,20 @@ def listen(host: str, port: int) -> socket.socket:
 @click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0.0),
               help="Seconds every answer waits after the request was handled.")
 @click.option("--drop-after-commit", default=0.0, show_default=True, type=rate,
-              help="Share of creations committed and then left unanswered (connection closed).")
+              help="Share of creations and posted updates committed and then left unanswered (connection closed).")
 @click.option("--seed", default=None, type=int, help="Seed for the fault injection's randomness.")
-@click.option("--page-size", default=50, show_default=True, type=click.IntRange(1, 1000),
-              help="Default page size of GET requests and servicerequestupdates.")
-def serve(host: str, port: int, db_path: str, api_key: str | None, token_mode: bool, token_delay: float,
-          fail_rate: float, latency: float, drop_after_commit: float, seed: int | None, page_size: int) -> None:
+@click.option("--page-size", default=None, type=click.IntRange(1, 1000),
+              help="Page size of GET requests and servicerequestupdates: the default of page_size=, or the "
+                   "fixed size under --profile paged  [default: the profile's own, else 50]")
+def serve(profile: str, host: str, port: int, db_path: str, api_key: str | None, token_mode: bool,
+          token_delay: float, fail_rate: float, latency: float, drop_after_commit: float, seed: int | None,
+          page_size: int | None) -> None:
     """Serve Open311 GeoReport v2 at http://HOST:PORT/ (services.json, requests.json, ...)."""
     import uvicorn
 
     from council.app import create_app
 
-    app = create_app(db_path, api_key=api_key, token_mode=token_mode, token_delay=token_delay,
+    app = create_app(db_path, profile=profile, api_key=api_key, token_mode=token_mode, token_delay=token_delay,
                      fail_rate=fail_rate, latency=latency, drop_after_commit=drop_after_commit, seed=seed,
                      page_size=page_size)
     try:
@@ -83,8 +88,9 @@ def serve(host: str, port: int, db_path: str, api_key: str | None, token_mode: b
     bound_port = sock.getsockname()[1]
     faults = ", ".join(f"{name} {value}" for name, value in (
         ("fail-rate", fail_rate), ("latency", latency), ("drop-after-commit", drop_after_commit)) if value)
-    click.echo(f"Council back office (Open311 GeoReport v2) at http://{host}:{bound_port}/, store {db_path}"
-               f"{', token mode' if token_mode else ''}{', api_key required' if api_key else ', no api_key'}"
+    click.echo(f"Council back office (Open311 GeoReport v2) at http://{host}:{bound_port}/, store {db_path}, "
+               f"profile {profile}{', token mode' if token_mode else ''}"
+               f"{', api_key required' if api_key else ', no api_key'}"
                f"{', faults: ' + faults if faults else ''}", err=True)
 
     config = uvicorn.Config(app, log_level="warning", date_header=False, lifespan="on",

@@ -42,6 +42,15 @@ class UnknownRequest(LookupError):
     """No request has that service_request_id."""
 
 
+class UpdateIdTaken(ValueError):
+    """A client's update_id already names an update of another request."""
+
+
+#: The status a posted update leaves its request in, where that differs from the update's own:
+#: FixMyStreet posts REOPEN when a resident says a closed report is not fixed.
+REQUEST_STATUS_AFTER = {"reopen": "open"}
+
+
 @dataclass(frozen=True)
 class Created:
     id: int
@@ -57,6 +66,12 @@ class StatusChange:
     new_status: str
     note: str
     update_id: str
+
+
+@dataclass(frozen=True)
+class PostedUpdate:
+    update_id: str  # the server's id for the update
+    repeated: bool  # the client's update_id was recorded before: nothing new was written
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -81,6 +96,42 @@ def status_family(statuses: Iterable[str]) -> list[str]:
         group = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}.get(status, (status,))
         expanded.extend(item for item in group if item not in expanded)
     return expanded
+
+
+def _request_where(*, ids: Sequence[str] = (), service_codes: Sequence[str] = (), start: datetime | None = None,
+                   end: datetime | None = None, statuses: Sequence[str] = (),
+                   updated_after: datetime | None = None,
+                   updated_before: datetime | None = None) -> tuple[str, list[Any]]:
+    """The WHERE clause of a search of requests that have a service_request_id."""
+    where, params = ["service_request_id IS NOT NULL"], []
+    if ids:
+        where.append(f"service_request_id IN ({', '.join('?' * len(ids))})")
+        params.extend(ids)
+        return " AND ".join(where), params
+    if service_codes:
+        where.append(f"service_code IN ({', '.join('?' * len(service_codes))})")
+        params.extend(service_codes)
+    for column, operator, moment in (("requested_ts", ">=", start), ("requested_ts", "<=", end),
+                                     ("updated_ts", ">=", updated_after), ("updated_ts", "<=", updated_before)):
+        if moment is not None:
+            where.append(f"{column} {operator} ?")
+            params.append(epoch(moment))
+    if statuses:
+        expanded = status_family(statuses)
+        where.append(f"status IN ({', '.join('?' * len(expanded))})")
+        params.extend(expanded)
+    return " AND ".join(where), params
+
+
+def _update_where(start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
+    where, params = ["1 = 1"], []
+    if start is not None:
+        where.append("updated_ts >= ?")
+        params.append(epoch(start))
+    if end is not None:
+        where.append("updated_ts <= ?")
+        params.append(epoch(end))
+    return " AND ".join(where), params
 
 
 class CouncilDB:
@@ -127,10 +178,12 @@ class CouncilDB:
                                   "updated_datetime", "updated_ts"}, if_not_exists=True)
             self.db["updates"].create({
                 "id": int, "request_id": int, "service_request_id": str, "status": str, "description": str,
-                "media_url": str, "updated_datetime": str, "updated_ts": int,
+                "media_url": str, "updated_datetime": str, "updated_ts": int, "client_update_id": str,
             }, pk="id", foreign_keys=[("request_id", "requests", "id")],
                not_null={"request_id", "service_request_id", "status", "updated_datetime", "updated_ts"},
                if_not_exists=True)
+            if "client_update_id" not in self.db["updates"].columns_dict:  # a store from before POSTed updates
+                self.db["updates"].add_column("client_update_id", str)
             for sql in (
                 "CREATE UNIQUE INDEX IF NOT EXISTS requests_sri ON requests(service_request_id)",
                 "CREATE UNIQUE INDEX IF NOT EXISTS requests_token ON requests(token)",
@@ -139,6 +192,8 @@ class CouncilDB:
                 "CREATE INDEX IF NOT EXISTS requests_pending ON requests(assign_after_ts) "
                 "WHERE service_request_id IS NULL",
                 "CREATE INDEX IF NOT EXISTS updates_updated ON updates(updated_ts)",
+                "CREATE UNIQUE INDEX IF NOT EXISTS updates_client_id ON updates(client_update_id) "
+                "WHERE client_update_id IS NOT NULL",
             ):
                 self.conn.execute(sql)
 
@@ -210,49 +265,32 @@ class CouncilDB:
         rows = self._query("SELECT * FROM requests WHERE service_request_id = ?", (service_request_id,))
         return rows[0] if rows else None
 
-    def search(self, *, ids: Sequence[str] = (), service_codes: Sequence[str] = (),
-               start: datetime | None = None, end: datetime | None = None, statuses: Sequence[str] = (),
-               updated_after: datetime | None = None, updated_before: datetime | None = None,
-               limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Requests that have a service_request_id, oldest first. `ids` overrides every other filter."""
-        where, params = ["service_request_id IS NOT NULL"], []
-        if ids:
-            where.append(f"service_request_id IN ({', '.join('?' * len(ids))})")
-            params.extend(ids)
-        else:
-            if service_codes:
-                where.append(f"service_code IN ({', '.join('?' * len(service_codes))})")
-                params.extend(service_codes)
-            if start is not None:
-                where.append("requested_ts >= ?")
-                params.append(epoch(start))
-            if end is not None:
-                where.append("requested_ts <= ?")
-                params.append(epoch(end))
-            if statuses:
-                expanded = status_family(statuses)
-                where.append(f"status IN ({', '.join('?' * len(expanded))})")
-                params.extend(expanded)
-            if updated_after is not None:
-                where.append("updated_ts >= ?")
-                params.append(epoch(updated_after))
-            if updated_before is not None:
-                where.append("updated_ts <= ?")
-                params.append(epoch(updated_before))
-        sql = f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?"
-        return self._query(sql, [*params, limit, offset])
+    def search(self, *, limit: int | None = 50, offset: int = 0, newest_first: bool = False,
+               **filters: Any) -> list[dict[str, Any]]:
+        """Requests that have a service_request_id, oldest first (or newest first), `limit` at
+        most (None: all). Filters as `_request_where`; `ids` overrides every other filter."""
+        where, params = _request_where(**filters)
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT * FROM requests WHERE {where} ORDER BY id {order} LIMIT ? OFFSET ?"
+        return self._query(sql, [*params, -1 if limit is None else limit, offset])
 
-    def updates(self, *, start: datetime | None = None, end: datetime | None = None, limit: int = 50,
-                offset: int = 0) -> list[dict[str, Any]]:
-        where, params = ["1 = 1"], []
-        if start is not None:
-            where.append("updated_ts >= ?")
-            params.append(epoch(start))
-        if end is not None:
-            where.append("updated_ts <= ?")
-            params.append(epoch(end))
-        sql = f"SELECT * FROM updates WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?"
-        return self._query(sql, [*params, limit, offset])
+    def count_matching(self, **filters: Any) -> int:
+        """How many requests `search` would find with these filters and no limit."""
+        where, params = _request_where(**filters)
+        with self._lock:
+            return self.conn.execute(f"SELECT count(*) FROM requests WHERE {where}", params).fetchone()[0]
+
+    def updates(self, *, start: datetime | None = None, end: datetime | None = None, limit: int | None = 50,
+                offset: int = 0, newest_first: bool = False) -> list[dict[str, Any]]:
+        where, params = _update_where(start, end)
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT * FROM updates WHERE {where} ORDER BY id {order} LIMIT ? OFFSET ?"
+        return self._query(sql, [*params, -1 if limit is None else limit, offset])
+
+    def count_updates(self, *, start: datetime | None = None, end: datetime | None = None) -> int:
+        where, params = _update_where(start, end)
+        with self._lock:
+            return self.conn.execute(f"SELECT count(*) FROM updates WHERE {where}", params).fetchone()[0]
 
     def all_requests(self) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM requests ORDER BY id")
@@ -269,7 +307,6 @@ class CouncilDB:
         Writes an update row, so `servicerequestupdates` reports it."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
-        stamp, ts = iso(now), epoch(now)
 
         def change(conn: sqlite3.Connection) -> StatusChange:
             row = conn.execute("SELECT * FROM requests WHERE service_request_id = ?",
@@ -277,15 +314,50 @@ class CouncilDB:
             if row is None:
                 raise UnknownRequest(service_request_id)
             new_status = status or row["status"]
-            conn.execute(
-                "UPDATE requests SET status = ?, status_notes = ?, updated_datetime = ?, updated_ts = ? WHERE id = ?",
-                (new_status, note or row["status_notes"], stamp, ts, row["id"]))
-            cursor = conn.execute(
-                "INSERT INTO updates (request_id, service_request_id, status, description, media_url, "
-                "updated_datetime, updated_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (row["id"], service_request_id, new_status, note, media_url, stamp, ts))
+            update_id = _record_update(conn, row, request_status=new_status, update_status=new_status, note=note,
+                                       media_url=media_url, now=now)
             return StatusChange(service_request_id=service_request_id, service_code=row["service_code"],
-                                old_status=row["status"], new_status=new_status, note=note,
-                                update_id=str(cursor.lastrowid))
+                                old_status=row["status"], new_status=new_status, note=note, update_id=update_id)
 
         return self._write(change)
+
+    def post_update(self, service_request_id: str, *, client_update_id: str, status: str, description: str,
+                    now: datetime, media_url: str | None = None) -> PostedUpdate:
+        """An update a client POSTs (mySociety's extension): recorded once per `client_update_id`,
+        so a client resending after a lost answer gets the first update's id back, not a second
+        update. Raises UnknownRequest, or UpdateIdTaken if that id belongs to another request."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
+
+        def post(conn: sqlite3.Connection) -> PostedUpdate:
+            earlier = conn.execute("SELECT id, service_request_id FROM updates WHERE client_update_id = ?",
+                                   (client_update_id,)).fetchone()
+            if earlier is not None:
+                if earlier["service_request_id"] != service_request_id:
+                    raise UpdateIdTaken(client_update_id)
+                return PostedUpdate(update_id=str(earlier["id"]), repeated=True)
+            row = conn.execute("SELECT * FROM requests WHERE service_request_id = ?",
+                               (service_request_id,)).fetchone()
+            if row is None:
+                raise UnknownRequest(service_request_id)
+            update_id = _record_update(conn, row, request_status=REQUEST_STATUS_AFTER.get(status, status),
+                                       update_status=status, note=description, media_url=media_url, now=now,
+                                       client_update_id=client_update_id)
+            return PostedUpdate(update_id=update_id, repeated=False)
+
+        return self._write(post)
+
+
+def _record_update(conn: sqlite3.Connection, row: sqlite3.Row, *, request_status: str, update_status: str,
+                   note: str, media_url: str | None, now: datetime, client_update_id: str | None = None) -> str:
+    """Set a request's status and notes and write the update row `servicerequestupdates` reports
+    (inside the caller's transaction); the update's id."""
+    stamp, ts = iso(now), epoch(now)
+    conn.execute(
+        "UPDATE requests SET status = ?, status_notes = ?, updated_datetime = ?, updated_ts = ? WHERE id = ?",
+        (request_status, note or row["status_notes"], stamp, ts, row["id"]))
+    cursor = conn.execute(
+        "INSERT INTO updates (request_id, service_request_id, status, description, media_url, updated_datetime, "
+        "updated_ts, client_update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (row["id"], row["service_request_id"], update_status, note, media_url, stamp, ts, client_update_id))
+    return str(cursor.lastrowid)

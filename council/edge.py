@@ -6,9 +6,10 @@
 - `latency`: every answer waits that many seconds after the request was handled (so a
   client that gives up first leaves a request the council has saved).
 - `fail_rate`: that share of requests is answered 500 or 503 at once, nothing done.
-- `drop_after_commit`: that share of successful creations (`POST requests` answered 201) is
-  committed, then the connection is closed without a byte of response: the ambiguous case, where
-  the client cannot know whether the council has its request.
+- `drop_after_commit`: that share of successful writes (`POST requests` answered 201, `POST
+  servicerequestupdates` answered 200) is committed, then the connection is closed without a
+  byte of response: the ambiguous case, where the client cannot know whether the council has
+  its request or update. It works the same under every profile (council/profiles.py).
 
 Dropping needs the server's transport. ASGI has no message for "close without answering"
 (an exception before `http.response.start` makes uvicorn answer 500), so under uvicorn this
@@ -37,7 +38,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CREATE_PATH = re.compile(r"^/requests\.(json|xml)$")
+#: The POSTs that write: creating a request, and posting an update to one.
+WRITE_PATH = re.compile(r"^/(requests|servicerequestupdates)\.(json|xml)$")
 
 
 class ConnectionDropped(Exception):
@@ -92,8 +94,8 @@ class Edge:
             await response(scope, receive, send_dated)
             return
 
-        creating = scope["method"] == "POST" and CREATE_PATH.match(scope["path"]) is not None
-        if not (creating and self.drop_after_commit > 0):
+        writing = scope["method"] == "POST" and WRITE_PATH.match(scope["path"]) is not None
+        if not (writing and self.drop_after_commit > 0):
             await app(scope, receive, send_dated)
             return
 
@@ -103,7 +105,7 @@ class Edge:
             nonlocal dropped
             if dropped:
                 return  # the app thinks it is answering; nobody is listening
-            if (message["type"] == "http.response.start" and message["status"] == 201
+            if (message["type"] == "http.response.start" and 200 <= message["status"] < 300
                     and self.rng.random() < self.drop_after_commit):
                 dropped = True
                 self.dropped += 1

@@ -63,8 +63,12 @@ def _xml_bytes(root: ET.Element) -> bytes:
 
 
 def render_list(fmt: str, items: Iterable[Mapping[str, Any]], *, root: str, item: str, status: int = 200,
-                headers: Mapping[str, str] | None = None) -> Response:
+                headers: Mapping[str, str] | None = None, empty_xml: str | None = None) -> Response:
+    """A list answer; `empty_xml` is the literal element an empty XML list is written as."""
     items = list(items)
+    if fmt == "xml" and not items and empty_xml is not None:
+        return Response(b'<?xml version="1.0" encoding="utf-8"?>\n' + empty_xml.encode("utf-8"),
+                        status_code=status, media_type=XML_TYPE, headers=headers)
     if fmt == "xml":
         element = ET.Element(root)
         for entry in items:

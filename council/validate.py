@@ -4,7 +4,9 @@ The body is `application/x-www-form-urlencoded; charset=utf-8`. A missing or wro
 403; every other problem is 400, and all the problems found in one form are reported together,
 each message naming the field (`attribute[bin_type] is required ...`). Nothing is silently
 dropped: an attribute the service does not have is an error, as is a second value for a
-single-value question.
+single-value question. `validate_update` checks mySociety's `POST servicerequestupdates` the
+same way. How a profile bends these rules (a 400 for a bad key, a closed schema) is in
+council/profiles.py.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from council.db import STATUSES
 from sync.catalogue import Attribute, Catalogue
 
 MAX_DESCRIPTION = 4000
@@ -69,14 +72,34 @@ def parse_form(body: bytes, content_type: str | None) -> Form:
     return Form(scalars, attributes, duplicated)
 
 
-def check_api_key(form: Form, api_key: str | None) -> None:
+def check_api_key(form: Form, api_key: str | None, refusal: tuple[int, str] | None = None) -> None:
+    """403 for a missing or wrong key, or `refusal` (status, message) for both where a server
+    answers its own way."""
     if api_key is None:
         return
     given = form.scalars.get("api_key", "")
-    if not given:
-        raise Rejected(403, ["api_key is missing"])
-    if not hmac.compare_digest(given.encode("utf-8"), api_key.encode("utf-8")):
-        raise Rejected(403, ["api_key is not valid"])
+    problem = ("api_key is missing" if not given
+               else None if hmac.compare_digest(given.encode("utf-8"), api_key.encode("utf-8"))
+               else "api_key is not valid")
+    if problem is not None:
+        status, message = refusal or (403, problem)
+        raise Rejected(status, [message])
+
+
+def _check_contact(scalars: dict[str, str], errors: list[str]) -> tuple[str, str]:
+    """The email and media_url of a form (stripped), adding a message for each bad one."""
+    email = scalars.get("email", "").strip()
+    if email and not EMAIL.match(email):
+        errors.append(f"email {email!r} is not an email address")
+    media_url = scalars.get("media_url", "").strip()
+    if media_url and not media_url.lower().startswith(("http://", "https://")):
+        errors.append("media_url must be an http or https URL")
+    return email, media_url
+
+
+def _check_description(description: str, errors: list[str]) -> None:
+    if len(description) > MAX_DESCRIPTION:
+        errors.append(f"description is too long: {len(description)} characters, the most is {MAX_DESCRIPTION}")
 
 
 def _number(text: str) -> float | None:
@@ -162,15 +185,8 @@ def validate_request(form: Form, catalogue: Catalogue) -> dict[str, Any]:
         errors.append("a location is required: lat and long, address_string or address_id")
 
     description = scalars.get("description", "")
-    if len(description) > MAX_DESCRIPTION:
-        errors.append(f"description is too long: {len(description)} characters, the most is {MAX_DESCRIPTION}")
-
-    email = scalars.get("email", "").strip()
-    if email and not EMAIL.match(email):
-        errors.append(f"email {email!r} is not an email address")
-    media_url = scalars.get("media_url", "").strip()
-    if media_url and not media_url.lower().startswith(("http://", "https://")):
-        errors.append("media_url must be an http or https URL")
+    _check_description(description, errors)
+    email, media_url = _check_contact(scalars, errors)
 
     known = {attribute.code: attribute for attribute in service.attributes}
     for unknown in sorted(form.attributes.keys() - known.keys()):
@@ -202,4 +218,37 @@ def validate_request(form: Form, catalogue: Catalogue) -> dict[str, Any]:
         "account_id": scalars.get("account_id", "").strip() or None,
         "media_url": media_url or None,
         "jurisdiction_id": scalars.get("jurisdiction_id", "").strip() or None,
+    }
+
+
+UPDATE_REQUIRED = ("service_request_id", "update_id", "status", "updated_datetime", "description")
+
+
+def validate_update(form: Form) -> dict[str, Any]:
+    """The fields of a valid `POST servicerequestupdates` (mySociety's extension), or
+    Rejected(400) listing every problem. The status is an extended status in upper case, as
+    FixMyStreet sends it (`REOPEN`); it comes back lower case. Contact details are checked but
+    not returned: the back office shows none of them and so keeps none."""
+    scalars = form.scalars
+    errors: list[str] = [f"{key} was given more than once" for key in form.duplicated]
+    errors.extend(f"{name} is required" for name in UPDATE_REQUIRED if not scalars.get(name, "").strip())
+    status = scalars.get("status", "").strip()
+    if status and (status != status.upper() or status.lower() not in STATUSES):
+        errors.append(f"status {status!r} is not one of {', '.join(code.upper() for code in STATUSES)}")
+    updated = scalars.get("updated_datetime", "").strip()
+    if updated and not _is_datetime(updated):
+        errors.append(f"updated_datetime {updated!r} is not an ISO 8601 date and time")
+    _check_description(scalars.get("description", ""), errors)
+    _, media_url = _check_contact(scalars, errors)
+    if form.attributes:
+        errors.append("an update takes no attributes")
+    if errors:
+        raise Rejected(400, errors)
+    return {
+        "service_request_id": scalars["service_request_id"].strip(),
+        "update_id": scalars["update_id"].strip(),
+        "status": status.lower(),
+        "description": scalars["description"],
+        "media_url": media_url or None,
+        "account_id": scalars.get("account_id", "").strip() or None,
     }

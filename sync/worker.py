@@ -24,7 +24,7 @@ import httpx
 
 from sync import reference as reference_module
 from sync import texts
-from sync.catalogue import Catalogue
+from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings
 from sync.db import StoreError
 from sync.db import write as db_write
@@ -70,18 +70,19 @@ def assistance_note(assisted_by: str | None, kiosk: KioskSettings) -> str:
     return f"Submitted at {kiosk.library_name} with help from {helper}."
 
 
-def request_fields(item: Claimed, kiosk: KioskSettings) -> list[tuple[str, str]]:
+def request_fields(item: Claimed, kiosk: KioskSettings, catalogue: Catalogue | None = None) -> list[tuple[str, str]]:
     """The form fields of an Open311 POST for a claimed submission (`kiosk`: the settings that
-    word the note of a volunteer's help)."""
+    word the note of a volunteer's help; `catalogue`: the one in force, for the council's codes)."""
     payload = item.payload
-    fields = [("service_code", item.service_code)]
+    service_code, answers = to_council(catalogue, item.service_code, payload.get("attributes") or {})
+    fields = [("service_code", service_code)]
     location = payload.get("location") or {}
     if location.get("lat") is not None and location.get("long") is not None:
         fields += [("lat", str(location["lat"])), ("long", str(location["long"]))]
     for key in ("address_string", "address_id"):
         if location.get(key):
             fields.append((key, str(location[key])))
-    for code, value in (payload.get("attributes") or {}).items():
+    for code, value in answers.items():
         if isinstance(value, list):
             fields += [(f"attribute[{code}][]", str(item_value)) for item_value in value]
         else:
@@ -264,7 +265,7 @@ class Worker:
                 return
         if not marked:
             self.store.mark_sending(item.id, self.owner)
-        outcome = await client.create(request_fields(item, self.settings.kiosk))
+        outcome = await client.create(request_fields(item, self.settings.kiosk, self.store.catalogue()))
         self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
             reason = self._scrub(item, await self._refusal_reason(item, client, outcome))

@@ -241,7 +241,8 @@ def merge(council: Catalogue, overlay: Catalogue, pins: Mapping[str, str] | None
         match = matches[service.code]
         known = overlay.get(match.bundled) if match.bundled else None
         if known is None:
-            merged.append(replace(service, matched_by="none"))
+            merged.append(replace(service, matched_by="none", lgsl=overlay_module.lgsl_of(service),
+                                  keywords=overlay_module.words_only(service.keywords)))
             continue
         merged.append(replace(
             service, name=known.name, description=known.description or service.description,

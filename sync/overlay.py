@@ -69,6 +69,11 @@ def lgsl_of(service: "Service") -> int | None:
     return None
 
 
+def words_only(keywords: Iterable[str]) -> tuple[str, ...]:
+    """Keywords a resident might type: without `lgsl:NNN`, which is for matching, not reading."""
+    return tuple(keyword for keyword in keywords if not LGSL_KEYWORD.match(keyword))
+
+
 def _plain(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 

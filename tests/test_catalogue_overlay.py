@@ -44,7 +44,7 @@ def council_catalogue(*extra: Service) -> Catalogue:
         Attribute(code="BIN_TYPE", datatype="singlevaluelist", description="Bin type", required=True,
                   values=(Value("REF", "Refuse"), Value("REC", "Recycling"))),
     ))
-    trees = Service(code="TREE", name="Overhanging trees", group="Parks and trees")
+    trees = Service(code="TREE", name="Overhanging trees", group="Parks and trees", keywords=("branches", "lgsl:1234"))
     return Catalogue(version="council-7", source="council", services=(pothole, bins, trees, *extra))
 
 
@@ -68,6 +68,7 @@ def test_a_council_service_that_matches_nothing_keeps_working_in_its_own_words(s
     store.save_council_catalogue(council_catalogue())
     trees = store.catalogue().get("TREE")
     assert trees.name == "Overhanging trees" and trees.group == "Parks and trees" and not trees.urgent_notice
+    assert trees.keywords == ("branches",) and trees.lgsl == 1234
     found = Recogniser(store.db, store.catalogue(), ("en",)).recognise("overhanging trees on the path")
     assert found.service == "TREE"
     assert store.catalogue().council_code("TREE") == "TREE"
@@ -78,6 +79,7 @@ def test_pothole_is_understood_by_text_under_the_council_code(store):
     recogniser = Recogniser(store.db, store.catalogue(), ("en", "cy"))
     assert recogniser.recognise("there is a massive pothole outside the school").service == "POT"
     assert recogniser.recognise("my bin was not emptied today").service == "BIN"
+    assert recogniser.recognise("mae twll yn y ffordd", "cy").service == "POT"  # the translated keywords too
 
 
 def test_the_kiosk_shows_the_urgent_notice_for_the_council_code(store):

@@ -4,8 +4,9 @@ A bundled catalogue for the demo council ships with the package (data/catalogue.
 resident-facing strings are gettext message ids, extracted by `catalogue_extract`. When the sync
 worker fetches the council's own catalogue, that becomes authoritative for which services exist
 and what attributes they take, while the bundled one stays as an *overlay* that keeps supplying
-keywords, plain-language prompts and urgent notices for the codes it knows. The last good council
-catalogue is cached in the store, so a kiosk that has never been online works on the bundled one.
+keywords, plain-language prompts and urgent notices for the council services it matches
+(sync/overlay.py: councils use their own codes). The last good council catalogue is cached in the
+store, so a kiosk that has never been online works on the bundled one.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ A bundled catalogue for the demo council ships with the package (data/catalogue.
 resident-facing strings are gettext message ids, extracted by `catalogue_extract`. When the sync
 worker fetches the council's own catalogue, that becomes authoritative for which services exist
 and what attributes they take, while the bundled one stays as an *overlay* that keeps supplying
-keywords, plain-language prompts and urgent notices for the codes it knows. The last good council
-catalogue is cached in the store, so a kiosk that has never been online works on the bundled one.
+keywords, plain-language prompts and urgent notices for the council services it matches
+(sync/overlay.py: councils use their own codes). The last good council catalogue is cached in the
+store, so a kiosk that has never been online works on the bundled one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+from sync import overlay as overlay_module
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class CatalogueError(Exception):
 class Value:
     key: str
     name: str
+    overlay: str = ""  # in a merged catalogue, the key of the bundled value whose words it took
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Attribute:
     values: tuple[Value, ...] = ()
     variable: bool = True  # False: informational text only, nothing to answer
     max_length: int | None = None
+    overlay: str = ""  # in a merged catalogue, the code of the bundled attribute whose words it took
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Service:
     description_hint: str = ""
     attributes: tuple[Attribute, ...] = ()
     type: str = "realtime"
+    overlay: str = ""  # in a merged catalogue, the bundled service whose words it took
+    matched_by: str = ""  # how: pinned, code, lgsl, name or none (sync/overlay.py); empty if not merged
 
     @property
     def metadata(self) -> bool:
@@ -83,11 +90,48 @@ class Catalogue:
     services: tuple[Service, ...] = field(default=())
 
     def get(self, code: str) -> Service | None:
-        return self._by_code.get(code)
+        """The service with this code; in a merged catalogue, also the council service that took
+        the words of the bundled service `code`, so a conversation or submission begun on the
+        bundled catalogue before the council's arrived still finds its service."""
+        return self._by_code.get(code) or self._by_overlay.get(code)
 
     @cached_property
     def _by_code(self) -> dict[str, Service]:
         return {service.code: service for service in self.services}
+
+    @cached_property
+    def _by_overlay(self) -> dict[str, Service]:
+        return {service.overlay: service for service in self.services if service.overlay}
+
+    def council_code(self, code: str) -> str:
+        """The code the council knows for `code`: itself if it is a council code (or nothing
+        matched it), else the council service that took the bundled service's words."""
+        service = self.get(code)
+        return service.code if service is not None else code
+
+    def council_attributes(self, code: str, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """`answers` keyed by the council's attribute codes and list keys: answers given on the
+        bundled catalogue (by bundled codes and keys) are renamed through the match. Anything
+        unmatched is passed on unchanged, for the council to accept or refuse in its own words."""
+        service = self.get(code)
+        if service is None:
+            return dict(answers)
+        by_code = {attribute.code: attribute for attribute in service.attributes}
+        by_overlay = {attribute.overlay: attribute for attribute in service.attributes if attribute.overlay}
+        renamed: dict[str, Any] = {}
+        for key, answer in answers.items():
+            attribute = by_code.get(key) or by_overlay.get(key)
+            if attribute is None:
+                renamed[key] = answer
+                continue
+            keys = {value.key for value in attribute.values}
+            values = {value.overlay: value.key for value in attribute.values if value.overlay}
+
+            def council_key(given: Any) -> Any:
+                return given if given in keys else values.get(given, given)
+            renamed[attribute.code] = ([council_key(item) for item in answer] if isinstance(answer, list)
+                                       else council_key(answer))
+        return renamed
 
     def groups(self, journey: str | None = None) -> dict[str, list[Service]]:
         """Services by group, groups in first-seen order, for menus."""
@@ -105,6 +149,15 @@ class Catalogue:
         data = json.loads(text)
         return cls(version=data["version"], source=data["source"],
                    services=tuple(service_from_dict(item, "cache") for item in data["services"]))
+
+
+def to_council(catalogue: Catalogue | None, code: str, answers: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A submission's service code and answers as the council knows them (unchanged without a
+    catalogue): one queued under bundled codes before the council's catalogue arrived is sent
+    under the codes of the council service that took the bundled one's words."""
+    if catalogue is None:
+        return code, dict(answers)
+    return catalogue.council_code(code), catalogue.council_attributes(code, answers)
 
 
 def _attribute_from_dict(item: dict[str, Any], where: str) -> Attribute:
@@ -172,34 +225,69 @@ def bundled() -> Catalogue:
     return parse_bundled(BUNDLED_PATH.read_text(encoding="utf-8"), str(BUNDLED_PATH))
 
 
-def merge(council: Catalogue, overlay: Catalogue) -> Catalogue:
+def merge(council: Catalogue, overlay: Catalogue, pins: Mapping[str, str] | None = None) -> Catalogue:
     """The council's services and attributes, with the overlay's plain words where it has them.
 
     The council decides codes, attributes and list values (it will reject anything else); the
     overlay supplies the resident-facing name, group, journey, keywords, prompts and urgent
-    notice for codes it knows, because those are translated and written for residents. Attribute
-    prompts and hints come from the overlay only where the overlay's attribute has the same code.
+    notice of the bundled service each council service matches (sync/overlay.py; `pins`, council
+    code -> bundled code, fix a match by hand and default to those configured), because those
+    are translated and written for residents. Attribute questions and hints, and list value
+    names, come from the overlay only where an attribute or value matched too.
     """
+    matches = overlay_module.match_services(council.services, overlay.services,
+                                            _pins if pins is None else pins)
     merged = []
     for service in council.services:
-        known = overlay.get(service.code)
+        match = matches[service.code]
+        known = overlay.get(match.bundled) if match.bundled else None
         if known is None:
-            merged.append(service)
+            merged.append(replace(service, matched_by="none", lgsl=overlay_module.lgsl_of(service),
+                                  keywords=overlay_module.words_only(service.keywords)))
             continue
-        known_attributes = {attribute.code: attribute for attribute in known.attributes}
-        attributes = tuple(
-            replace(attribute, description=known_attributes[attribute.code].description,
-                    hint=known_attributes[attribute.code].hint)
-            if attribute.code in known_attributes else attribute
-            for attribute in service.attributes
-        )
         merged.append(replace(
             service, name=known.name, description=known.description or service.description,
             group=known.group or service.group, journey=known.journey, keywords=known.keywords,
             lgsl=known.lgsl, urgent_notice=known.urgent_notice, description_prompt=known.description_prompt,
-            description_hint=known.description_hint, attributes=attributes,
+            description_hint=known.description_hint, attributes=_merge_attributes(service, known),
+            overlay=known.code, matched_by=match.how,
         ))
     return Catalogue(version=council.version, source="council", services=tuple(merged))
+
+
+def _merge_attributes(service: Service, known: Service) -> tuple[Attribute, ...]:
+    """The council's attributes, each with the words of the bundled attribute it matches."""
+    taken: set[str] = set()
+    merged = []
+    for attribute in service.attributes:
+        ours = overlay_module.match_attribute(attribute, known.attributes, taken)
+        if ours is None:
+            merged.append(attribute)
+            continue
+        taken.add(ours.code)
+        used: set[str] = set()
+        values = []
+        for value in attribute.values:
+            same = overlay_module.match_value(value, ours.values, used)
+            if same is not None:
+                used.add(same.key)
+                value = replace(value, name=same.name, overlay=same.key)
+            values.append(value)
+        merged.append(replace(attribute, description=ours.description, hint=ours.hint, values=tuple(values),
+                              overlay=ours.code))
+    return tuple(merged)
+
+
+#: Council code -> bundled code, fixed by hand (`[catalogue.overlay]`), for this process.
+_pins: dict[str, str] = {}
+
+
+def use_pins(pins: Mapping[str, str]) -> None:
+    """Make `pins` (council code -> bundled code) the hand-made matches of every later merge.
+    `sync.config.load_settings` calls it, so that every entry point (kiosk, SMS, worker, CLI)
+    merges the same way without each having to pass the settings down to the store."""
+    global _pins
+    _pins = dict(pins)
 
 
 def current(cached_json: str | None) -> Catalogue:
@@ -213,4 +301,3 @@ def current(cached_json: str | None) -> Catalogue:
     except (CatalogueError, ValueError, KeyError, TypeError) as error:
         log.warning("cached council catalogue unreadable (%s); using the bundled catalogue", error)
         return overlay
-

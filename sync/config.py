@@ -9,6 +9,7 @@ works offline on a fresh machine.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 import tomllib
@@ -18,6 +19,8 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import platformdirs
+
+from sync import catalogue as catalogue_module
 
 ENV_PREFIX = "ASSIST_"
 DEFAULT_BACKOFFICE = "default"
@@ -38,8 +41,8 @@ def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: i
             url: bool = False, point: bool = False):
     """A dataclass field carrying its documentation and constraints."""
     meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -57,7 +60,7 @@ class BackofficeSettings:
     api_key: str = setting("", "Open311 api_key sent with every POST.")
     jurisdiction_id: str = setting("", "Open311 jurisdiction_id, sent only when set.")
     format: str = setting("json", "Response format the back office is asked for.", choices=("json", "xml"))
-    services: list[str] = setting([], "Service codes routed to this back office. For the default one, leave empty: it takes every code no `[backoffices.<name>]` claims.")
+    services: list[str] = setting([], "Service codes routed to this back office, as the council names them (its own codes, such as `POT`, not the bundled `pothole`; a submission queued under a bundled code before the council's catalogue arrived follows its `[catalogue.overlay]` pin). For the default one, leave empty: it takes every code no `[backoffices.<name>]` claims.")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ class SyncSettings:
     reconcile_days: int = setting(7, "How far back (by the council's clock) to look for a submission whose answer was lost, at least.", minimum=1)
     reconcile_give_up_hours: int = setting(24, "Hours a submission whose answer was lost may wait for its back office's search to work (counted only while the council answers but cannot be searched, never while it is unreachable) before it goes to staff as `needs_attention`, maybe sent.", minimum=1)
     poison_attempts: int = setting(8, "5xx answers in a row to one submission, while its back office accepts others, before it goes to staff as `needs_attention`, maybe sent.", minimum=2)
+
+
+@dataclass(frozen=True)
+class CatalogueSettings:
+    overlay: dict[str, Any] = setting({}, "Council services matched by hand to the bundled service whose plain words, urgent notice and translations they take, overriding the automatic match (LGSL code, then name): `POT = \"pothole\"` (council code = bundled code). A table named after a back office (`[catalogue.overlay.county]`) holds the pins of codes routed to it. Environment: `POT=pothole,BIN=missed_bin`, or a JSON object (`{\"county\": {\"GUL\": \"blocked_drain\"}}`).")
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     council: CouncilSettings = field(default_factory=CouncilSettings)
     languages: LanguagesSettings = field(default_factory=LanguagesSettings)
@@ -163,11 +172,26 @@ class Settings:
         return {DEFAULT_BACKOFFICE: self.backoffice, **self.backoffices}
 
     def route(self, service_code: str) -> str:
-        """The back office a service's submissions go to."""
+        """The back office a service's submissions go to. `services` name council codes; a
+        bundled code (a submission queued before the council's catalogue arrived) goes where the
+        council code pinned to it in `[catalogue.overlay]` goes."""
         for name, backoffice in self.backoffices.items():
             if service_code in backoffice.services:
                 return name
+        pinned = next((council for council, ours in self.overlay_pins().items() if ours == service_code), None)
+        if pinned is not None and pinned != service_code:
+            return self.route(pinned)
         return DEFAULT_BACKOFFICE
+
+    def overlay_pins(self) -> dict[str, str]:
+        """`[catalogue.overlay]` as council code -> bundled code, back-office tables flattened."""
+        pins: dict[str, str] = {}
+        for key, value in self.catalogue.overlay.items():
+            if isinstance(value, str):
+                pins[key] = value
+            else:
+                pins.update(value)
+        return pins
 
 
 def sections() -> dict[str, type]:
@@ -207,6 +231,8 @@ def _coerce(value: Any, f: dataclasses.Field, source: str, key: str) -> Any:
         if minimum is not None and value < minimum:
             raise ConfigError(source, key, f"a whole number of at least {minimum}", value)
         return value
+    if kind == "dict[str, Any]":
+        return _table(value, source, key, from_env)
     if kind == "list[str]":
         if isinstance(value, str) and from_env:
             value = [item.strip() for item in value.split(",") if item.strip()]
@@ -232,6 +258,31 @@ def parse_point(text: str) -> tuple[float, float] | None:
     except ValueError:
         return None
     return (lat, long) if -90 <= lat <= 90 and -180 <= long <= 180 else None
+
+
+TABLE_EXPECTED = ("a table of council code = bundled code (strings), or of back-office tables of them; "
+                  "in the environment CODE=code,CODE=code or a JSON object")
+
+
+def _table(value: Any, source: str, key: str, from_env: bool) -> dict[str, Any]:
+    """A table of strings, or of tables of strings (one level), as TOML or the environment gives it."""
+    if isinstance(value, str) and from_env:
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise ConfigError(source, key, TABLE_EXPECTED, value) from None
+        else:
+            pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+            if any(not sep or not left.strip() or not right.strip() for left, sep, right in pairs):
+                raise ConfigError(source, key, TABLE_EXPECTED, value)
+            value = {left.strip(): right.strip() for left, _sep, right in pairs}
+    if not isinstance(value, dict) or not all(
+            isinstance(item, str) or (isinstance(item, dict) and all(isinstance(v, str) for v in item.values()))
+            for item in value.values()):
+        raise ConfigError(source, key, TABLE_EXPECTED, value)
+    return value
 
 
 def _is_http_url(text: str) -> bool:
@@ -296,10 +347,41 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
                 raise ConfigError(source_name, f"{NAMED_BACKOFFICES}.{name}.services",
                                   f"codes not already routed to {claimed[code]}", code)
             claimed[code] = name
+    _check_overlay(settings, sources.get("catalogue.overlay", source_name))
     if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
         raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
                           "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
+    catalogue_module.use_pins(settings.overlay_pins())  # every later merge in this process uses them
     return settings
+
+
+def _check_overlay(settings: Settings, source: str) -> None:
+    """Each pin names a bundled service that exists, once; a back-office table, a back office
+    the code is routed to."""
+    if not settings.catalogue.overlay:
+        return
+    known = [service.code for service in catalogue_module.bundled().services]
+    council_codes: set[str] = set()
+    bundled_codes: dict[str, str] = {}
+    for key, value in settings.catalogue.overlay.items():
+        table = {key: value} if isinstance(value, str) else value
+        where = "catalogue.overlay" if isinstance(value, str) else f"catalogue.overlay.{key}"
+        if not isinstance(value, str):
+            if key not in settings.all_backoffices():
+                raise ConfigError(source, where, "a back office's name: " + ", ".join(settings.all_backoffices()), key)
+        for council, ours in table.items():
+            if not isinstance(value, str) and settings.route(council) != key:
+                raise ConfigError(source, f"{where}.{council}",
+                                  f"a code routed to back office {key!r} (it goes to {settings.route(council)!r})")
+            if ours not in known:
+                raise ConfigError(source, f"{where}.{council}", "a bundled service code: " + ", ".join(known), ours)
+            if council in council_codes:
+                raise ConfigError(source, f"{where}.{council}", "each council code pinned once", council)
+            if ours in bundled_codes:
+                raise ConfigError(source, f"{where}.{council}",
+                                  f"a bundled service not already pinned to {bundled_codes[ours]!r}", ours)
+            council_codes.add(council)
+            bundled_codes[ours] = council
 
 
 def _build(cls: type, section: str, env_prefix: str, table: dict[str, Any], environ: Mapping[str, str],

@@ -26,7 +26,7 @@ import httpx
 from sync import gazetteer
 from sync import reference as reference_module
 from sync import texts
-from sync.catalogue import Catalogue
+from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
 from sync.db import StoreError
 from sync.db import write as db_write
@@ -93,13 +93,15 @@ def assistance_note(assisted_by: str | None, kiosk: KioskSettings) -> str:
     return f"Submitted at {kiosk.library_name} with help from {helper}."
 
 
-def request_fields(item: Claimed, kiosk: KioskSettings, place: tuple[float, float] | None = None) -> list[tuple[str, str]]:
+def request_fields(item: Claimed, kiosk: KioskSettings, catalogue: Catalogue | None = None,
+                   place: tuple[float, float] | None = None) -> list[tuple[str, str]]:
     """The form fields of an Open311 POST for a claimed submission (`kiosk`: the settings that
-    word the note of a volunteer's help). `place` gives coordinates for a place described only in
-    words (see Worker._place_for); the words then go in the description too, since some servers
-    ignore `address_string`."""
+    word the note of a volunteer's help; `catalogue`: the one in force, for the council's codes).
+    `place` gives coordinates for a place described only in words (see Worker._place_for); the
+    words then go in the description too, since some servers ignore `address_string`."""
     payload = item.payload
-    fields = [("service_code", item.service_code)]
+    service_code, answers = to_council(catalogue, item.service_code, payload.get("attributes") or {})
+    fields = [("service_code", service_code)]
     location = payload.get("location") or {}
     notes = [assistance_note(item.assisted_by, kiosk)]
     if location.get("lat") is not None and location.get("long") is not None:
@@ -111,7 +113,7 @@ def request_fields(item: Claimed, kiosk: KioskSettings, place: tuple[float, floa
     for key in ("address_string", "address_id"):
         if location.get(key):
             fields.append((key, str(location[key])))
-    for code, value in (payload.get("attributes") or {}).items():
+    for code, value in answers.items():
         if isinstance(value, list):
             fields += [(f"attribute[{code}][]", str(item_value)) for item_value in value]
         else:
@@ -314,7 +316,7 @@ class Worker:
         if client.name in report.paused:  # paused while this one waited its turn: not sent
             self.store.release(item.id, self.owner)
             return
-        fields = request_fields(item, self.settings.kiosk, self._place_for(item))
+        fields = request_fields(item, self.settings.kiosk, self.store.catalogue(), self._place_for(item))
         await self._commit(lambda: (self.store.mark_sending(item.id, self.owner),
                                     self.store.log_event(item.id, "sending", f"to {client.name}")))
         try:
@@ -464,7 +466,8 @@ class Worker:
             back = min(max(max(timedelta(0), now - oldest) + timedelta(days=1),
                            timedelta(days=self.sync.reconcile_days)), SEARCH_WINDOW_MAX)
             control = self.store.proof_candidate(client.name, service_code, now - back + timedelta(days=1))
-            records = await client.search(service_code, server_now - back, server_now + timedelta(hours=1))
+            records = await client.search(self.store.catalogue().council_code(service_code), server_now - back,
+                                          server_now + timedelta(hours=1))
             present = self._references(records)
             if control is not None:
                 proven = control[0] in present
@@ -511,7 +514,8 @@ class Worker:
         if control is None:
             return False
         server_now = client.server_now() or datetime.now(timezone.utc)
-        records = await client.search(control[1], server_now - SEARCH_WINDOW_MAX, server_now + timedelta(hours=1))
+        records = await client.search(self.store.catalogue().council_code(control[1]),
+                                      server_now - SEARCH_WINDOW_MAX, server_now + timedelta(hours=1))
         return control[0] in self._references(records)
 
     def _search_failed(self, client: Open311Client, error: Exception) -> None:

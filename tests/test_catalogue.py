@@ -114,7 +114,7 @@ def test_assist_catalogue_show(run):
     data = json.loads(run("catalogue", "show", "--json").output)
     assert data["source"] == "bundled" and len(data["services"]) == len(bundled().services)
     assert {"service_code": "needles", "service_name": "Discarded needles", "group": "Street cleaning",
-            "lgsl": 428, "metadata": True} in data["services"]
+            "lgsl": 428, "metadata": True, "overlay": "needles", "matched_by": "bundled"} in data["services"]
 
 
 def test_the_catalogue_is_parsed_once_per_catalogue_saved_even_by_another_process(store, settings):

@@ -21,7 +21,7 @@ START, END = "<!-- configuration:start -->", "<!-- configuration:end -->"
 def table() -> str:
     rows = ["| key | default | what it is |", "| --- | --- | --- |"]
     for key, default, doc in documented_keys():
-        shown = "(empty)" if default in ("", []) else json.dumps(default)
+        shown = "(empty)" if default in ("", [], {}) else json.dumps(default)
         rows.append(f"| `{key}` | `{shown}` | {doc} |")
     return "\n".join(rows)
 

@@ -177,9 +177,10 @@ def show(app: AppContext, ref: str) -> None:
     shown = reference.display(found["reference"])
     state = found["state"]
     if state == "needs_attention":
-        state += (": may already be at the council; find it there and run `assist outbox resolve`"
-                  if found["maybe_sent"] else ": not sent to the council (maybe sent: no)")
-    lines = [f"{shown}  {found['service_code']} ({found['channel']}), to back office {found['backoffice']}",
+        state += (" (maybe sent: yes; look for it at the council, then `assist outbox resolve`)"
+                  if found["maybe_sent"] else " (maybe sent: no)")
+    lines = [f"{shown}  {found['service_code']} ({found['channel']}), to back office {found['backoffice']}; "
+             "times in UTC",
              f"state:       {state}",
              f"saved:       {when(found['created_at'])}",
              f"updated:     {when(found['updated_at'])}",

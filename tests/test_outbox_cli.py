@@ -178,6 +178,20 @@ def test_paper_forms_good_lines_go_in_and_bad_lines_are_reported_by_number(run, 
     assert "0 added, 2 already here" in again.output
 
 
+def test_a_paper_line_answering_a_question_the_service_does_not_ask_is_refused_by_number(run, env, tmp_path):
+    forms = paper(tmp_path,
+                  {"service_code": "graffiti", "address_string": "Mill Lane bridge", "attributes": {"offensive": "no"}},
+                  {"service_code": "graffiti", "address_string": "Mill Lane bridge",
+                   "attributes": {"offensive": "no", "size": "large", "colour": "red"}},
+                  {"service_code": "litter", "address_string": "Park gates", "attributes": {"bags": 3}})
+    result = run("outbox", "import", forms)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "line 2: not imported: attributes colour, size: not asked by service graffiti (it asks: offensive)" in lines
+    assert "line 3: not imported: attributes bags: not asked by service litter (it asks: nothing)" in lines
+    assert "1 added, 0 already here, 2 not imported." in lines
+
+
 def test_a_paper_line_missing_a_location_or_a_required_answer_says_which(run, tmp_path):
     forms = paper(tmp_path, {"service_code": "missed_bin", "attributes": {}})
     output = run("outbox", "import", forms).output

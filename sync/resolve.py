@@ -83,6 +83,9 @@ async def check(client: Open311Client, target: Target, council_id: str) -> str:
     if record is None:
         raise Refused(f"the council ({client.name}) has no request {council_id}")
     differences = []
+    answered_id = as_text(record.get("service_request_id"))
+    if answered_id is not None and answered_id != council_id:
+        differences.append(f"the council answered with request {answered_id}")
     service_code = as_text(record.get("service_code"))
     if service_code != target.service_code:
         differences.append(f"it is for service {service_code or 'none'}, not {target.service_code}")

@@ -189,8 +189,9 @@ class AttentionScreen(StaffScreen):
 
     def maybe_sent_text(self) -> str:
         """Shown on the page, and again when a resend of such a request is refused."""
+        # TRANSLATORS: Staff page. Keep `assist outbox resolve` as it is: it is a command.
         return self._("This request may already be at the council: it cannot be sent again until a supervisor "
-                      "resolves it.")
+                      "resolves it, here or with `assist outbox resolve`.")
 
     def resolution(self, store, row):
         """What was last asked about where this request is, and, for a supervisor, the two ways to

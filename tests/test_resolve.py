@@ -6,15 +6,15 @@ the sync worker."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from sync import audit, reference, resolve, volunteers
-from sync.open311 import Open311Client
 from sync.store import MaybeSent, Store
-from sync.worker import request_fields
+from sync.worker import Worker, request_fields
 from tests.helpers import draft
 from tests.test_sync_worker import API_KEY, council_requests, drain, make
 
@@ -183,12 +183,12 @@ def test_a_supervisors_resolution_at_the_kiosk_is_checked_by_the_worker(council)
     assert store.pending_resolutions() == []
 
     async def tick(url_now=url):
-        clients = {"default": Open311Client("default", settings.backoffice.__class__(url=url_now, api_key=API_KEY),
-                                            settings.sync)}
+        """What the worker's round does: check_pending with the worker's own clients."""
+        worker = Worker(store, replace(settings, backoffice=replace(settings.backoffice, url=url_now)))
         try:
-            return await resolve.check_pending(store, clients)
+            return await resolve.check_pending(store, worker.clients)
         finally:
-            await clients["default"].aclose()
+            await worker.aclose()
 
     volunteers.ask_to_resolve(store, SUPERVISOR, ref, wrong)
     assert store.take_request("sync_now") and store.last_resolution(ref)["outcome"] is None

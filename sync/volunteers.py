@@ -24,8 +24,8 @@ What the kiosk calls:
 The staff actions refuse a state the outbox does not allow with sync.store.TransitionError (a
 resend or correction of a request that may already be at the council with its subclass
 MaybeSent: it must be resolved instead), and a cancel without a reason with ValueError; each is
-audited in the same transaction as the change. The command line acts as OPERATOR (`cli`): whoever can run `assist` on the kiosk holds
-the store and its key already.
+audited in the same transaction as the change. The command line acts as OPERATOR (`cli`):
+whoever can run `assist` on the kiosk holds the store and its key already.
 """
 
 from __future__ import annotations

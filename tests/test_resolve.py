@@ -154,7 +154,8 @@ def test_not_at_the_council_queues_it_again_and_it_is_sent(council, resolving):
     result = resolving(shown, "--not-at-council", "--note", "council searched by phone")
     assert result.exit_code == 0 and f"queued {shown} again" in result.output
     assert row(store, ref)[:2] == ("queued", 0) and store.take_request("sync_now")
-    assert store.lookup(ref).history[-1].notes == "not at the council (said by cli); sent again: council searched by phone"
+    assert store.lookup(ref).history[-1].notes == \
+        "not at the council (said by cli); sent again: council searched by phone"
     assert store.outline(ref)["events"][-1]["detail"] == "not at the council: queued again"
     assert last_entry(store)[:3] == ("cli", "resolve", "ok")
     assert drain(store, settings)[0].accepted == 1 and len(council_requests(url)) == 1

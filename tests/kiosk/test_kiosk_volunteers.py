@@ -427,7 +427,8 @@ async def test_a_request_that_may_be_at_the_council_is_resolved_by_a_supervisor_
         assert not app.screen.query("#resolve-at-council") and not app.screen.query("#resolve-not-at-council")
         await tap(pilot, app.screen.query_one("#resend"))
         assert "cannot be sent again until a supervisor resolves it" in words(app)
-        assert store.lookup(reference).state == "needs_attention" and audit_rows(store)[-1] == ("Sam", "resend", "refused")
+        assert store.lookup(reference).state == "needs_attention"
+        assert audit_rows(store)[-1] == ("Sam", "resend", "refused")
     app = make_app()
     async with app.run_test(size=(120, 80)) as pilot:
         await sign_in(pilot, "Pat", "135790")

@@ -271,6 +271,22 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX outbox_events_submission ON outbox_events (submission_id, id)",
     ]),
+    (9, "resolutions staff ask for at the kiosk, for the sync worker to check at the council", [
+        # A supervisor at the kiosk says a maybe-sent submission is at the council under this id;
+        # the kiosk never calls out, so the sync worker checks the id there and records the
+        # outcome: NULL while pending, then 'accepted' or 'refused' with the reason shown to staff.
+        """CREATE TABLE resolutions (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions (id),
+            council_id TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            outcome TEXT CHECK (outcome IN ('accepted', 'refused')),
+            reason TEXT,
+            decided_at TEXT
+        )""",
+        "CREATE INDEX resolutions_submission ON resolutions (submission_id, id)",
+    ]),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

@@ -86,8 +86,15 @@ def _check_record(record: Any, catalogue) -> list[str]:
         problems.append(f"channel must be one of {', '.join(CHANNELS)}")
     if record.get("language", locales.SOURCE_LANGUAGE) not in locales.shipped():
         problems.append(f"language must be one of {', '.join(locales.shipped())}")
-    if not isinstance(record.get("attributes", {}), dict):
+    attributes = record.get("attributes", {})
+    if not isinstance(attributes, dict):
         problems.append("attributes must be an object of attribute code to value")
+    elif code and (service := catalogue.get(str(code))) is not None:
+        # Refused, not dropped: an answer typed from a form would silently never reach the council.
+        known = [attribute.code for attribute in service.attributes]
+        if extra := sorted(set(attributes) - set(known)):
+            problems.append(f"attributes {', '.join(extra)}: not asked by service {code} (it asks: "
+                            + (", ".join(known) or "nothing") + ")")
     return problems
 
 

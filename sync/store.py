@@ -44,7 +44,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "sending": ("sending", "queued", "awaiting_id", "accepted", "needs_attention"),
     "awaiting_id": ("awaiting_id", "accepted", "needs_attention"),
     "accepted": (),
-    "needs_attention": ("queued", "accepted", "cancelled"),
+    "needs_attention": ("queued", "cancelled", "accepted"),  # accepted: staff adopt the council's id
     "cancelled": (),
     "exported": (),
 }
@@ -57,6 +57,11 @@ LONGEST_WAIT = 7 * 24 * 3600  # seconds: whatever a server asks, we try again wi
 
 class TransitionError(Exception):
     """A state change the outbox does not allow, or one made without holding the lease."""
+
+
+class MaybeSent(TransitionError):
+    """Staff tried to send again a submission that may already be at the council: it must be
+    resolved (its council id adopted, or confirmed absent) instead, or the council gets it twice."""
 
 
 def _sql_list(states: tuple[str, ...]) -> str:
@@ -393,8 +398,7 @@ class Store:
     def log_event(self, submission_id: int, kind: str, detail: str | None = None) -> None:
         """What the worker did with a submission, for `assist outbox show` (never personal data)."""
         with db_module.write(self.db) as conn:
-            conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) VALUES (?, ?, ?, ?)",
-                         (submission_id, self._now(), kind, detail))
+            self._event(conn, submission_id, kind, detail)
 
     def proof_candidate(self, backoffice: str, service_code: str | None, since: datetime) -> tuple[str, str, str] | None:
         """A request this store sent and the council accepted since `since` (reference, service
@@ -453,11 +457,17 @@ class Store:
         """
         with db_module.write(self.db) as conn:
             submission_id = self._id_for(conn, reference)
-            state, sealed = conn.execute("SELECT state, payload FROM submissions WHERE id = ?",
-                                         (submission_id,)).fetchone()
+            state, sealed, maybe_sent = conn.execute("SELECT state, payload, maybe_sent FROM submissions WHERE id = ?",
+                                                     (submission_id,)).fetchone()
+            shown = reference_module.display(reference_module.parse(reference))
             if state != "needs_attention":
-                raise TransitionError(f"{reference_module.display(reference_module.parse(reference))} is {state}: "
+                raise TransitionError(f"{shown} is {state}: "
                                       "only a request that needs attention can be corrected or sent again")
+            if maybe_sent:
+                raise MaybeSent(f"{shown} may already be at the council (an answer was lost or unreadable), so "
+                                "sending it again could make a duplicate. Look for it there, then run "
+                                f"`assist outbox resolve {shown} --council-id ID` if it is there, or "
+                                f"`assist outbox resolve {shown} --not-at-council` if it is not")
             changes: dict[str, Any] = {"next_attempt_at": self._now(), "last_error": None}
             if location is not None or attributes is not None or description is not None:
                 payload = self.vault.open(sealed)
@@ -477,6 +487,92 @@ class Store:
         if row is None:
             raise TransitionError(f"no submission with reference {reference}")
         return row[0]
+
+    def _attention(self, conn: sqlite3.Connection, reference: str) -> int:
+        """The id of a submission staff may resolve: one in `needs_attention`, else TransitionError."""
+        submission_id = self._id_for(conn, reference)
+        state = conn.execute("SELECT state FROM submissions WHERE id = ?", (submission_id,)).fetchone()[0]
+        if state != "needs_attention":
+            raise TransitionError(f"{reference_module.display(reference_module.parse(reference))} is {state}: "
+                                  "only a request that needs attention can be resolved")
+        return submission_id
+
+    def _event(self, conn: sqlite3.Connection, submission_id: int, kind: str, detail: str | None) -> None:
+        """One row of what happened to a submission, for `assist outbox show` (never personal data)."""
+        conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                     (submission_id, self._now(), kind, detail))
+
+    def resolve_at_council(self, reference: str, council_id: str, *, note: str,
+                           council_status: str | None = None) -> None:
+        """Staff found a `needs_attention` submission at the council: adopt the council's id.
+
+        The caller has checked `council_id` at the council (sync.resolve); this is the change:
+        accepted, maybe-sent cleared, the contact details purged as on any acceptance, and the
+        adoption kept in the history and the outbox events."""
+        council_id = str(council_id).strip()
+        if not council_id:
+            raise ValueError("the council's id is empty")
+        now = self._now()
+        with db_module.write(self.db) as conn:
+            submission_id = self._attention(conn, reference)
+            self._move(conn, submission_id, None, "accepted", {
+                "service_request_id": council_id, "accepted_at": now, "council_status": council_status or "open",
+                "maybe_sent": 0, "last_error": None, "lease_owner": None, "lease_expires_at": None,
+                "contact": None, "contact_purged_at": now,
+            }, history=("accepted", note))
+            self._event(conn, submission_id, "resolved", f"at the council as {council_id}")
+
+    def resolve_not_at_council(self, reference: str, *, note: str) -> None:
+        """Staff are sure a `needs_attention` submission is not at the council (maybe sent or
+        not): queue it again as it is, with maybe-sent cleared."""
+        with db_module.write(self.db) as conn:
+            submission_id = self._attention(conn, reference)
+            self._move(conn, submission_id, None, "queued", {"maybe_sent": 0, "next_attempt_at": self._now(),
+                                                              "last_error": None}, history=("queued", note))
+            self._event(conn, submission_id, "resolved", "not at the council: queued again")
+
+    def request_resolution(self, reference: str, council_id: str, requested_by: str) -> None:
+        """Leave a staff member's "it is at the council as `council_id`" for the sync worker to
+        check there (the kiosk never calls out). It replaces one still pending for the same
+        submission."""
+        council_id = str(council_id).strip()
+        if not council_id:
+            raise ValueError("the council's id is empty")
+        with db_module.write(self.db) as conn:
+            submission_id = self._attention(conn, reference)
+            conn.execute("DELETE FROM resolutions WHERE submission_id = ? AND outcome IS NULL", (submission_id,))
+            conn.execute("INSERT INTO resolutions (submission_id, council_id, requested_by, requested_at) "
+                         "VALUES (?, ?, ?, ?)", (submission_id, council_id, requested_by, self._now()))
+            self._event(conn, submission_id, "resolve_asked", f"council id {council_id}, to be checked")
+
+    def pending_resolutions(self) -> list[dict[str, Any]]:
+        """Resolutions waiting for the worker, oldest first, with what checking them needs."""
+        keys = ("id", "council_id", "requested_by", "reference", "state", "service_code", "backoffice")
+        return [dict(zip(keys, row)) for row in self.db.conn.execute(
+            "SELECT r.id, r.council_id, r.requested_by, s.reference, s.state, s.service_code, s.backoffice "
+            "FROM resolutions r JOIN submissions s ON s.id = r.submission_id WHERE r.outcome IS NULL ORDER BY r.id")]
+
+    def decide_resolution(self, resolution_id: int, outcome: str, reason: str | None = None) -> None:
+        """Record what the check of a pending resolution found (a refusal's reason is shown to
+        staff on the dashboard). An accepted one is adopted by the caller in the same transaction."""
+        if outcome not in ("accepted", "refused"):
+            raise ValueError(f"unknown resolution outcome {outcome!r}")
+        with db_module.write(self.db) as conn:
+            row = conn.execute("UPDATE resolutions SET outcome = ?, reason = ?, decided_at = ? WHERE id = ? "
+                               "AND outcome IS NULL RETURNING submission_id, council_id",
+                               (outcome, reason, self._now(), resolution_id)).fetchone()
+            if row is not None and outcome == "refused":
+                self._event(conn, row[0], "resolve_refused", f"council id {row[1]}: {reason}")
+
+    def last_resolution(self, reference: str) -> dict[str, Any] | None:
+        """The latest resolution asked for a submission: council_id, requested_by, requested_at,
+        outcome (None while pending) and reason."""
+        keys = ("council_id", "requested_by", "requested_at", "outcome", "reason")
+        row = self.db.conn.execute(
+            f"SELECT {', '.join('r.' + key for key in keys)} FROM resolutions r JOIN submissions s "
+            "ON s.id = r.submission_id WHERE s.reference = ? ORDER BY r.id DESC LIMIT 1",
+            (reference_module.parse(reference),)).fetchone()
+        return dict(zip(keys, row)) if row else None
 
     # -----------------------------------------------------------------------------------------
     # Carrying submissions away in an export file
@@ -579,15 +675,41 @@ class Store:
                                    f"({_sql_list(CLAIMABLE)})").fetchone()
         return parse_iso(row[0]) if row[0] else None
 
+    #: What staff may see of a submission: references, states, times, the council's id and status.
+    _LISTED = ("reference", "state", "service_code", "channel", "created_at", "updated_at", "attempts", "last_error",
+               "service_request_id", "council_status", "maybe_sent")
+
     def listing(self, states: Iterable[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        """References, states and ages for staff: never anything personal."""
+        """References, states and ages for staff, with the council's id and last status (as of
+        `updated_at`): never anything personal. `maybe_sent` is a bool."""
         states = list(states or STATES)
         rows = self.db.conn.execute(
-            f"SELECT reference, state, service_code, channel, created_at, updated_at, attempts, last_error "
+            f"SELECT {', '.join(self._LISTED)} "
             f"FROM submissions WHERE state IN ({', '.join('?' * len(states))}) ORDER BY created_at LIMIT ?",
             (*states, limit)).fetchall()
-        keys = ("reference", "state", "service_code", "channel", "created_at", "updated_at", "attempts", "last_error")
-        return [dict(zip(keys, row)) for row in rows]
+        return [{**dict(zip(self._LISTED, row)), "maybe_sent": bool(row[-1])} for row in rows]
+
+    def outline(self, reference: str) -> dict[str, Any] | None:
+        """One submission for staff (`assist outbox show`): what `listing` shows, plus its back
+        office, when it was first sent and accepted, what the worker did with it (outbox events)
+        and its status history. Never anything personal: no payload, no contact, and the
+        council's own status notes (written to the resident) are left out."""
+        canonical = reference_module.parse(reference)
+        row = self.db.conn.execute(
+            f"SELECT id, {', '.join(self._LISTED)}, backoffice, first_sent_at, accepted_at, closed_at "
+            "FROM submissions WHERE reference = ?", (canonical,)).fetchone() if canonical else None
+        if row is None:
+            return None
+        keys = (*self._LISTED, "backoffice", "first_sent_at", "accepted_at", "closed_at")
+        found = dict(zip(keys, row[1:]))
+        found["maybe_sent"] = bool(found["maybe_sent"])
+        found["events"] = [dict(zip(("at", "kind", "detail"), event)) for event in self.db.conn.execute(
+            "SELECT at, kind, detail FROM outbox_events WHERE submission_id = ? ORDER BY id", (row[0],))]
+        found["history"] = [{"at": at, "status": status, "source": source,
+                             "notes": notes if source == "local" else None} for status, notes, at, source in
+                            self.db.conn.execute("SELECT status, notes, at, source FROM status_history "
+                                                 "WHERE submission_id = ? ORDER BY id", (row[0],))]
+        return found
 
     # -----------------------------------------------------------------------------------------
     # Personal data

@@ -18,11 +18,14 @@ What the kiosk calls:
     correct(store, volunteer, reference, location=..., attributes=..., description=..., note=...)
     resend(store, volunteer, reference, note)
     cancel(store, volunteer, reference, reason)
+    ask_to_resolve(store, volunteer, reference, council_id)   supervisors: "it is at the council"
+    resolve_not_at_council(store, volunteer, reference, note) supervisors: "it is not: send again"
 
-The staff actions refuse a state the outbox does not allow with sync.store.TransitionError, and
-a cancel without a reason with ValueError; each is audited in the same transaction as the
-change. The command line acts as OPERATOR (`cli`): whoever can run `assist` on the kiosk holds
-the store and its key already.
+The staff actions refuse a state the outbox does not allow with sync.store.TransitionError (a
+resend or correction of a request that may already be at the council with its subclass
+MaybeSent: it must be resolved instead), and a cancel without a reason with ValueError; each is
+audited in the same transaction as the change. The command line acts as OPERATOR (`cli`):
+whoever can run `assist` on the kiosk holds the store and its key already.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ SIGN_OUT_REASONS = ("button", "inactivity", "declined")  # declined: the residen
 #: The role each kiosk action needs. A supervisor may do everything a volunteer may.
 PERMISSIONS = {
     "dashboard": "volunteer", "sync_now": "volunteer", "correct": "volunteer", "resend": "volunteer",
-    "cancel": "volunteer", "maintenance": "supervisor",
+    "cancel": "volunteer", "maintenance": "supervisor", "resolve": "supervisor",
 }
 
 #: argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile): tens of milliseconds a
@@ -313,3 +316,23 @@ def cancel(store, volunteer: Volunteer, reference: str, reason: str) -> None:
     require(store, volunteer, "cancel")
     with audit.audited(store, volunteer.name, "cancel", _subject(reference), reason.strip() or None):
         store.cancel(reference, reason)
+
+
+def ask_to_resolve(store, volunteer: Volunteer, reference: str, council_id: str) -> None:
+    """A supervisor says the request is at the council under `council_id`. The kiosk cannot
+    check that (it never calls out): the request is left for the sync worker, which checks it
+    as `assist outbox resolve --council-id` does (sync.resolve) and records the outcome."""
+    require(store, volunteer, "resolve")
+    with audit.audited(store, volunteer.name, "resolve", _subject(reference),
+                       f"council id {council_id.strip()}: left for the sync worker to check"):
+        store.request_resolution(reference, council_id, volunteer.name)
+        store.request("sync_now")
+
+
+def resolve_not_at_council(store, volunteer: Volunteer, reference: str, note: str = "") -> None:
+    """Staff are sure the request is not at the council (maybe sent or not): queue it again."""
+    require(store, volunteer, "resolve")
+    with audit.audited(store, volunteer.name, "resolve", _subject(reference), "not at the council"):
+        store.resolve_not_at_council(reference, note=f"not at the council (said by {volunteer.name}); sent again"
+                                                     + (f": {note.strip()}" if note.strip() else ""))
+        store.request("sync_now")

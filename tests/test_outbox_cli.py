@@ -4,9 +4,54 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from click.testing import CliRunner
+from stdnum import luhn
+
+from assist.context import AppContext
+from sync import reference
+from sync.commands.outbox import outbox
 from sync.config import load_settings
-from sync.store import Store
+from sync.store import Store, iso
+from tests.conftest import Clock
 from tests.helpers import EMAIL, PHONE, draft
+
+LIST_GOLDEN = """\
+QQQ-222-333A  queued          pothole            kiosk     3h  cannot connect: refused
+AAA-222-333H  accepted        graffiti           kiosk     3h  council 4021: in_progress (updated 2h ago)
+NNN-222-333M  needs_attention pothole            kiosk     3h  may be at the council  no answer after sending; \
+the council cannot be searched
+"""
+SHOW_LOST_GOLDEN = """\
+NNN-222-333M  pothole (kiosk), to back office default; times in UTC
+state:       needs_attention (maybe sent: yes; look for it at the council, then `assist outbox resolve`)
+saved:       2026-11-24 09:05:00
+updated:     2026-11-24 09:06:30
+attempts:    1 (first sent 2026-11-24 09:05:00)
+last error:  no answer after sending; the council cannot be searched
+events:
+  2026-11-24 09:05:00  sending        attempt 1
+  2026-11-24 09:05:30  search         pothole requests 09:00 to 09:20
+  2026-11-24 09:06:00  unsearchable   400: no search
+  2026-11-24 09:06:30  gave_up        may be at the council
+history:
+  2026-11-24 09:05:00  queued           local
+  2026-11-24 09:06:30  needs_attention  local    no answer after sending; the council cannot be searched
+"""
+SHOW_ACCEPTED_GOLDEN = """\
+AAA-222-333H  graffiti (kiosk), to back office default; times in UTC
+state:       accepted
+saved:       2026-11-24 09:05:00
+updated:     2026-11-24 10:06:30
+attempts:    1 (first sent 2026-11-24 09:05:00)
+council id:  4021, status in_progress (accepted 2026-11-24 09:05:00)
+events:
+  2026-11-24 09:05:00  sending        attempt 1
+history:
+  2026-11-24 09:05:00  queued           local
+  2026-11-24 09:05:00  accepted         local
+  2026-11-24 10:06:30  in_progress      council
+"""
 
 PASS = "river-library-4411"
 
@@ -133,6 +178,20 @@ def test_paper_forms_good_lines_go_in_and_bad_lines_are_reported_by_number(run, 
     assert "0 added, 2 already here" in again.output
 
 
+def test_a_paper_line_answering_a_question_the_service_does_not_ask_is_refused_by_number(run, env, tmp_path):
+    forms = paper(tmp_path,
+                  {"service_code": "graffiti", "address_string": "Mill Lane bridge", "attributes": {"offensive": "no"}},
+                  {"service_code": "graffiti", "address_string": "Mill Lane bridge",
+                   "attributes": {"offensive": "no", "size": "large", "colour": "red"}},
+                  {"service_code": "litter", "address_string": "Park gates", "attributes": {"bags": 3}})
+    result = run("outbox", "import", forms)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "line 2: not imported: attributes colour, size: not asked by service graffiti (it asks: offensive)" in lines
+    assert "line 3: not imported: attributes bags: not asked by service litter (it asks: nothing)" in lines
+    assert "1 added, 0 already here, 2 not imported." in lines
+
+
 def test_a_paper_line_missing_a_location_or_a_required_answer_says_which(run, tmp_path):
     forms = paper(tmp_path, {"service_code": "missed_bin", "attributes": {}})
     output = run("outbox", "import", forms).output
@@ -160,3 +219,70 @@ def test_staff_cancel_or_resend_what_needs_attention_and_nothing_else(run, env):
     assert found.state == "cancelled" and found.history[-1].notes == "resident withdrew"
     assert "cannot be sent again" in run("outbox", "requeue", "AAA-AAA-AAAA", "--note", "x").output
     store.close()
+
+
+def fixed_reference(body: str) -> str:
+    return body + luhn.calc_check_digit(body, alphabet=reference.ALPHABET)
+
+
+@pytest.fixture
+def staff_view(settings):
+    """A store with a fixed clock holding one request of each kind staff look at, and `assist
+    outbox ...` run against it (the group invoked with that store, so ages and times are stable)."""
+    clock = Clock()
+    store = Store.open(settings, clock=clock)
+    queued = store.enqueue(draft(idempotency_key="q"), reference=fixed_reference("QQQ222333"))
+    clock.advance(minutes=5)
+    accepted = store.enqueue(draft(idempotency_key="a", service_code="graffiti", attributes={"offensive": "no"}),
+                             reference=fixed_reference("AAA222333"))
+    lost = store.enqueue(draft(idempotency_key="l", description="Pothole outside Ann's house, 07911 123456"),
+                         reference=fixed_reference("NNN222333"))
+    for item in store.claim("w"):
+        store.mark_sending(item.id, "w")
+        store.db.conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                              (item.id, iso(clock()), "sending", "attempt 1"))
+        if item.id == queued.id:
+            store.retry_later(item.id, "w", "cannot connect: refused", maybe_sent=False, retry_after=60)
+        elif item.id == accepted.id:
+            store.mark_accepted(item.id, "w", "4021")
+        else:
+            for kind, detail in (("search", "pothole requests 09:00 to 09:20"), ("unsearchable", "400: no search"),
+                                 ("gave_up", "may be at the council")):
+                clock.advance(seconds=30)  # within the lease
+                store.db.conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) "
+                                      "VALUES (?, ?, ?, ?)", (item.id, iso(clock()), kind, detail))
+            store.mark_needs_attention(item.id, "w", "no answer after sending; the council cannot be searched")
+            store.db.conn.execute("UPDATE submissions SET maybe_sent = 1 WHERE id = ?", (item.id,))
+    clock.advance(hours=1)
+    store.record_status(accepted.id, "in_progress", "Dear Ann, our crew visits 12 Mill Lane on Friday")
+    clock.advance(hours=2)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(outbox, list(args), obj=AppContext(settings, _store=store), catch_exceptions=False)
+
+    yield invoke, store
+    store.close()
+
+
+def test_list_shows_the_councils_id_and_status_and_what_may_be_there_golden(staff_view):
+    invoke, _ = staff_view
+    assert invoke("list").output == LIST_GOLDEN
+    rows = [json.loads(line) for line in invoke("list", "--json").output.splitlines()]
+    assert [(row["service_request_id"], row["council_status"], row["updated_at"], row["maybe_sent"])
+            for row in rows] == [(None, None, "2026-11-24T09:05:00.000000Z", False),
+                                 ("4021", "in_progress", "2026-11-24T10:06:30.000000Z", False),
+                                 (None, None, "2026-11-24T09:06:30.000000Z", True)]
+
+
+def test_show_prints_states_attempts_events_and_history_and_nothing_personal_golden(staff_view):
+    invoke, store = staff_view
+    lost = invoke("show", "nnn-222-333" + fixed_reference("NNN222333")[-1].lower())
+    assert lost.output == SHOW_LOST_GOLDEN
+    accepted = invoke("show", reference.display(fixed_reference("AAA222333"))).output
+    assert accepted == SHOW_ACCEPTED_GOLDEN
+    everything = lost.output + accepted + invoke("list").output + invoke("list", "--json").output
+    for secret in (PHONE, "07911", EMAIL, "Ann", "Station Road", "Deep pothole", "Mill Lane", "Friday"):
+        assert secret not in everything
+    missing = invoke("show", "AAA-AAA-AAAA")
+    assert missing.exit_code == 1 and "no submission with this reference here" in missing.output

@@ -9,6 +9,7 @@ import pytest
 from sync import audit, volunteers
 from sync.store import Store
 from sync.volunteers import NotAllowed, SignInRefused
+from tests.helpers import draft
 
 PIN = "90817263"
 WRONG = "11112222"
@@ -130,3 +131,18 @@ def test_an_audit_entry_that_cannot_be_written_does_not_stop_a_sign_out(store, s
     store.db.conn.execute("DROP TABLE audit_log")  # as good as a broken disk, for this table
     volunteers.sign_out(store, volunteers.Volunteer("Sam", "volunteer"), "button")
     assert "audit entry sign_out ok by Sam not recorded" in caplog.text
+
+
+def test_only_a_supervisor_may_resolve_what_may_be_at_the_council_and_a_refusal_is_audited(store, sam):
+    ref = store.enqueue(draft()).reference
+    [item] = store.claim("w")
+    store.mark_sending(item.id, "w")
+    store.mark_needs_attention(item.id, "w", "no answer after sending")
+    signed_in = volunteers.sign_in(store, "Sam", PIN)
+    assert not signed_in.can("resolve") and volunteers.OPERATOR.can("resolve")
+    for action in (lambda: volunteers.ask_to_resolve(store, signed_in, ref, "4021"),
+                   lambda: volunteers.resolve_not_at_council(store, signed_in, ref)):
+        with pytest.raises(NotAllowed):
+            action()
+        assert [(e.actor, e.action, e.outcome) for e in audit.recent(store, 1)] == [("Sam", "resolve", "refused")]
+    assert store.lookup(ref).state == "needs_attention" and store.pending_resolutions() == []

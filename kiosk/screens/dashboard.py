@@ -1,6 +1,7 @@
 """The staff dashboard, for a signed-in volunteer or supervisor: what this kiosk holds and whether
 it reaches the council, the requests the council refused (with its reason) and what to do about
-them, "sync now", and, for a supervisor, leaving the kiosk for maintenance.
+them, "sync now", and, for a supervisor, leaving the kiosk for maintenance and resolving a
+request that may already be at the council (never resent by hand: see sync/resolve.py).
 
 Everything is read from the store, so it works offline. Residents' personal data is shown only
 as far as a fix needs it: the place and the description of a refused request, never contact
@@ -23,7 +24,7 @@ from locales import N_
 from sync import audit, flow
 from sync import reference as references
 from sync import volunteers
-from sync.store import TransitionError, parse_iso
+from sync.store import MaybeSent, TransitionError, parse_iso
 from sync.db import StoreError
 
 #: The outbox's states in a word or two, for staff.
@@ -154,6 +155,8 @@ class AttentionScreen(StaffScreen):
         service = app.catalogue.get(row["service_code"])  # type: ignore[attr-defined]
         yield Static(self._("The council said: {reason}").format(reason=row["last_error"] or "?"),
                      id="reason", classes="warning-text speak", markup=False)
+        if row["maybe_sent"]:
+            yield Static(self.maybe_sent_text(), id="maybe-sent", classes="warning-text speak", markup=False)
         # TRANSLATORS: When the request was saved on the kiosk; {time} is a short date and time.
         yield Static(self._("Saved {time}").format(time=local_time(self.t, parse_iso(row["created_at"]), "short")),
                      classes="hint speak", markup=False)
@@ -178,10 +181,40 @@ class AttentionScreen(StaffScreen):
         yield Static(self._("Description"), classes="subheading speak", markup=False)
         yield TextArea(self.original["description"], id="description", classes="answer-field")
         yield actions(Button(Content(self._("Send again")), id="resend", classes="continue"))
+        yield from self.resolution(store, row)
         yield Static(self._("Or cancel it"), classes="subheading speak", markup=False)
         yield Static(self._("Why is it being cancelled?"), classes="hint speak", markup=False)
         yield Input(id="cancel-reason", classes="answer-field", max_length=200, select_on_focus=False)
         yield actions(Button(Content(self._("Cancel this request")), id="cancel", classes="continue"))
+
+    def maybe_sent_text(self) -> str:
+        """Shown on the page, and again when a resend of such a request is refused."""
+        # TRANSLATORS: Staff page. Keep `assist outbox resolve` as it is: it is a command.
+        return self._("This request may already be at the council: it cannot be sent again until a supervisor "
+                      "resolves it, here or with `assist outbox resolve`.")
+
+    def resolution(self, store, row):
+        """What was last asked about where this request is, and, for a supervisor, the two ways to
+        settle it: at the council under an id (which the sync worker checks there, as the kiosk
+        never calls out), or not there (queued again at once)."""
+        asked = store.last_resolution(self.reference)
+        if asked and asked["outcome"] is None:
+            # TRANSLATORS: Staff page. {id} is the council's own number for a request, such as 4021.
+            yield Static(self._("Waiting for the sync worker to check the council's id {id}.").format(
+                id=asked["council_id"]), id="resolution", classes="hint speak", markup=False)
+        elif asked and asked["outcome"] == "refused":
+            # TRANSLATORS: Staff page. {id} is the council's number for a request; {reason} is in English.
+            yield Static(self._("The council's id {id} was not adopted: {reason}").format(
+                id=asked["council_id"], reason=asked["reason"] or "?"), id="resolution",
+                classes="warning-text speak", markup=False)
+        if not self.app.volunteer.can("resolve"):  # type: ignore[attr-defined]
+            return
+        yield Static(self._("The council's id for this request"), classes="hint speak", markup=False)
+        yield Input(id="council-id", classes="answer-field", max_length=100, select_on_focus=False)
+        yield actions(Button(Content(self._("Resolve: it is at the council (enter its id)")), id="resolve-at-council",
+                             classes="continue"))
+        yield actions(Button(Content(self._("Resolve: it is not at the council (send again)")),
+                             id="resolve-not-at-council", classes="continue"))
 
     @staticmethod
     def fixable(service) -> list[flow.Question]:
@@ -239,6 +272,17 @@ class AttentionScreen(StaffScreen):
                 else:
                     volunteers.resend(store, volunteer, self.reference)
                 app.notify(self._("Sent back to the queue. The kiosk will send it again shortly."), timeout=5)
+            elif event.button.id == "resolve-at-council":
+                field = self.query_one("#council-id", Input)
+                if not field.value.strip():
+                    self.show_error(self._("Enter the council's id for this request"), field)
+                    return
+                volunteers.ask_to_resolve(store, volunteer, self.reference, field.value.strip())
+                app.notify(self._("The kiosk will check this id with the council and adopt it if it matches."),
+                           timeout=5)
+            elif event.button.id == "resolve-not-at-council":
+                volunteers.resolve_not_at_council(store, volunteer, self.reference)
+                app.notify(self._("Sent back to the queue. The kiosk will send it again shortly."), timeout=5)
             elif event.button.id == "cancel":
                 field = self.query_one("#cancel-reason", Input)
                 if not field.value.strip():
@@ -248,6 +292,9 @@ class AttentionScreen(StaffScreen):
                 app.notify(self._("Cancelled. The reason is kept with the request."), timeout=5)
             else:
                 return
+        except MaybeSent:
+            self.query_one(ErrorSummary).show([self.maybe_sent_text()], None)
+            return
         except (TransitionError, StoreError, volunteers.NotAllowed):
             self.query_one(ErrorSummary).show([self._("That could not be done just now: the request may have "
                                                       "changed. Go back and look again.")], None)

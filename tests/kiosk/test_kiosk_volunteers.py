@@ -407,3 +407,47 @@ async def dashboard_text(pilot) -> str:
     else:
         await pilot.app.screen.redraw()
     return words(pilot.app)
+
+
+def lost(store) -> str:
+    """A request whose answer was lost and never found at the council: maybe sent."""
+    reference = refused(store)
+    store.db.conn.execute("UPDATE submissions SET maybe_sent = 1 WHERE reference = ?", (reference,))
+    return reference
+
+
+async def test_a_request_that_may_be_at_the_council_is_resolved_by_a_supervisor_never_resent(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    volunteers.add(store, "Pat", "supervisor", "135790")
+    reference = lost(store)
+    app = make_app()
+    async with app.run_test(size=(120, 80)) as pilot:
+        await open_first_refused(pilot)
+        assert "may already be at the council" in words(app)
+        assert not app.screen.query("#resolve-at-council") and not app.screen.query("#resolve-not-at-council")
+        await tap(pilot, app.screen.query_one("#resend"))
+        assert "cannot be sent again until a supervisor resolves it" in words(app)
+        assert store.lookup(reference).state == "needs_attention"
+        assert audit_rows(store)[-1] == ("Sam", "resend", "refused")
+    app = make_app()
+    async with app.run_test(size=(120, 80)) as pilot:
+        await sign_in(pilot, "Pat", "135790")
+        await open_dashboard(pilot)
+        await keys(pilot, "1")
+        await tap(pilot, app.screen.query_one("#resolve-at-council"))
+        assert "Enter the council's id for this request" in words(app)
+        app.screen.query_one("#council-id").value = " 4021 "
+        await tap(pilot, app.screen.query_one("#resolve-at-council"))
+        assert isinstance(app.screen, DashboardScreen)
+        assert store.pending_resolutions()[0]["council_id"] == "4021" and store.take_request("sync_now")
+        await keys(pilot, "1")
+        assert "Waiting for the sync worker to check the council's id 4021." in words(app)
+        store.decide_resolution(store.pending_resolutions()[0]["id"], "refused", "the council has no request 4021")
+        await keys(pilot, "escape")
+        await keys(pilot, "1")
+        assert "The council's id 4021 was not adopted: the council has no request 4021" in words(app)
+        await tap(pilot, app.screen.query_one("#resolve-not-at-council"))
+        assert isinstance(app.screen, DashboardScreen)
+    assert store.lookup(reference).state == "queued"
+    assert store.db.conn.execute("SELECT maybe_sent FROM submissions").fetchone()[0] == 0
+    assert [row for row in audit_rows(store) if row[1] == "resolve"] == [("Pat", "resolve", "ok")] * 2

@@ -29,6 +29,7 @@ from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings
 from sync.db import StoreError
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
+from sync.followups import FollowUpSender
 from sync.sender import TextSender
 from sync.open311 import NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, parse_when
 from sync.store import Claimed, Store, TransitionError
@@ -481,6 +482,7 @@ class Worker:
         if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
             await self.pull_statuses()
         texts.queue_reference_texts(self.store, settings=self.settings)
+        await FollowUpSender(self.store, self.settings, self.clients, owner=self.owner).send_due()
         await self.texts.send_due()
         await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:

@@ -116,7 +116,6 @@ class Due:
     backoffice: str
     device_id: str
     service_request_id: str
-    closed: bool
 
     @property
     def label(self) -> str:
@@ -214,14 +213,14 @@ class FollowUps:
             found = conn.execute(f"""
                 SELECT f.id, f.submission_id, s.reference, f.number, f.kind, f.comment, f.original, f.state,
                        f.route, f.attempts, f.created_at, f.first_sent_at, s.service_code, s.backoffice,
-                       s.device_id, s.service_request_id, s.closed_at IS NOT NULL
+                       s.device_id, s.service_request_id
                 FROM followups AS f JOIN submissions AS s ON s.id = f.submission_id
                 WHERE f.id IN ({", ".join("?" * len(ids))}) ORDER BY f.id""", ids).fetchall() if ids else []
         vault = self.store.vault
         return [Due(id=r[0], submission_id=r[1], reference=r[2], number=r[3], kind=r[4], comment=vault.open(r[5]) or "",
                     original=vault.open(r[6]) or {}, state=r[7], route=r[8], attempts=r[9], created_at=_parse(r[10]),
                     first_sent_at=_parse(r[11]) if r[11] else None, service_code=r[12], backoffice=r[13],
-                    device_id=r[14], service_request_id=str(r[15]), closed=bool(r[16])) for r in found]
+                    device_id=r[14], service_request_id=str(r[15])) for r in found]
 
     def _finish(self, conn: sqlite3.Connection, item: Due, owner: str, changes: dict[str, Any]) -> None:
         values = {**changes, "lease_owner": None, "lease_expires_at": None}
@@ -234,9 +233,10 @@ class FollowUps:
         """Write-ahead: recorded before the POST leaves."""
         now = self._now()
         with db_module.write(self.store.db) as conn:
-            conn.execute("UPDATE followups SET state = 'sending', route = ?, attempts = attempts + 1, "
-                         "first_sent_at = coalesce(first_sent_at, ?) WHERE id = ? AND lease_owner = ?",
-                         (route, now, item.id, owner))
+            if not conn.execute("UPDATE followups SET state = 'sending', route = ?, attempts = attempts + 1, "
+                                "first_sent_at = coalesce(first_sent_at, ?) WHERE id = ? AND lease_owner = ?",
+                                (route, now, item.id, owner)).rowcount:
+                raise db_module.StoreError(f"{item.label}: lease lost")
 
     def mark_sent(self, item: Due, owner: str, council_id: str | None, route: str) -> None:
         """The council has it: its id kept, the comment and place purged, the history told."""

@@ -40,6 +40,7 @@ class FakeCouncil:
         self.updates_missing = False  # POST servicerequestupdates answers 404
         self.lose_answer = 0  # the next N POSTs are kept, but answered with 502
         self.refuse_with: str | None = None  # the next update is refused with 400 and these words
+        self.updates_unlisted = False  # GET servicerequestupdates answers 404
         app = Starlette(routes=[
             Route("/servicerequestupdates.json", self.post_update, methods=["POST"]),
             Route("/servicerequestupdates.json", self.list_updates, methods=["GET"]),
@@ -71,6 +72,8 @@ class FakeCouncil:
         return self._answer([{"update_id": fields["council_update_id"]}])
 
     async def list_updates(self, request: Request) -> Response:
+        if self.updates_unlisted:
+            return self._json([{"code": 404, "description": "not found"}], 404)
         return self._json([{"update_id": u["council_update_id"], "service_request_id": u["service_request_id"],
                             "status": u["status"].lower(), "description": u["description"],
                             "updated_datetime": u["updated_datetime"]} for u in self.updates])
@@ -321,3 +324,34 @@ def test_the_migration_is_number_8_and_applies_on_an_existing_store(tmp_path):
     migrations.apply(db, target=7)
     assert migrations.apply(db) == [number for number, _, _ in migrations.MIGRATIONS if number > 7]
     assert {"followups", "followup_places", "followup_backoffices"} <= set(db.table_names())
+
+
+def test_a_lost_answer_where_updates_cannot_be_listed_is_held_for_staff_not_resent(made, council):
+    settings, store = made
+    reference = accepted(store)
+    FollowUps(store).add(reference, "not_fixed", channel="kiosk")
+    council.lose_answer, council.updates_unlisted = 1, True
+    send(store, settings)
+
+    report = send(store, settings)
+
+    assert report.needs_attention == 1 and council.update_posts == 1
+    assert "cannot be searched" in FollowUps(store).listing(reference)[0]["last_error"]
+
+
+def test_the_workers_round_sends_due_follow_ups(made, council):
+    from sync.worker import Worker
+
+    settings, store = made
+    reference = accepted(store)
+    FollowUps(store).add(reference, "not_fixed", channel="kiosk")
+
+    async def one_round():
+        worker = Worker(store, settings)
+        try:
+            await worker.tick()
+        finally:
+            await worker.aclose()
+    asyncio.run(one_round())
+
+    assert [update["update_id"] for update in council.updates] == [f"{reference}-1"]

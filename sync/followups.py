@@ -350,16 +350,26 @@ class FollowUpSender:
             for item in batch:
                 seen.add(item.id)
                 try:
-                    await self._send(item, report)
-                except Transient as error:
-                    self._retry(item, error.reason, report, maybe_sent=error.maybe_sent or item.state == "sending",
-                                retry_after=error.retry_after)
-                except Unauthorised as error:
-                    self._retry(item, f"the back office refused our API key ({error})", report,
-                                maybe_sent=item.state == "sending")
+                    await self._attempt(item, report)
                 except db_module.StoreError as error:
                     log.error("%s: outcome not recorded (%s); it will be looked for", item.label, error)
         return report
+
+    async def _attempt(self, item: Due, report: SendReport) -> None:
+        """Send one, turning every failure into an outcome recorded on it."""
+        try:
+            await self._send(item, report)
+        except Transient as error:
+            self._retry(item, error.reason, report, maybe_sent=error.maybe_sent or item.state == "sending",
+                        retry_after=error.retry_after)
+        except Unauthorised as error:
+            self._retry(item, f"the back office refused our API key ({error})", report,
+                        maybe_sent=item.state == "sending")
+        except db_module.StoreError:
+            raise
+        except Exception as error:  # one bad follow-up must not stop the worker's round
+            log.error("%s: could not be sent (%s); it will be looked for", item.label, type(error).__name__)
+            self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
 
     def _retry(self, item: Due, reason: str, report: SendReport, *, maybe_sent: bool,
                retry_after: float | None = None) -> None:

@@ -27,11 +27,13 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sync import db as db_module
 from sync import reference as reference_module
-from sync.open311 import NotFound, Open311Client, Refused, Transient, Unauthorised, as_text, iso_z
+
+if TYPE_CHECKING:  # the channels import this module, and must import nothing that calls out:
+    from sync.open311 import Open311Client  # the sender imports sync.open311 only when it sends
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +325,7 @@ class SendReport:
 class FollowUpSender:
     """Sends due follow-ups; the worker calls `send_due()` once a round with its own clients."""
 
-    def __init__(self, store, settings, clients: dict[str, Open311Client], *, owner: str = "followups",
+    def __init__(self, store, settings, clients: dict[str, "Open311Client"], *, owner: str = "followups",
                  batch_size: int = 20) -> None:
         self.store = store
         self.settings = settings
@@ -332,12 +334,12 @@ class FollowUpSender:
         self.batch_size = batch_size
         self.followups = FollowUps(store)
 
-    def _client(self, item: Due) -> Open311Client | None:
+    def _client(self, item: Due) -> "Open311Client | None":
         from sync.config import DEFAULT_BACKOFFICE
 
         return self.clients.get(item.backoffice) or self.clients.get(DEFAULT_BACKOFFICE)
 
-    def _route(self, client: Open311Client) -> str:
+    def _route(self, client: "Open311Client") -> str:
         wanted = getattr(client.settings, "updates", "") == "fixmystreet"
         return "update" if wanted and not self.followups.updates_missing(client.name) else "request"
 
@@ -357,6 +359,8 @@ class FollowUpSender:
 
     async def _attempt(self, item: Due, report: SendReport) -> None:
         """Send one, turning every failure into an outcome recorded on it."""
+        from sync.open311 import Transient, Unauthorised
+
         try:
             await self._send(item, report)
         except Transient as error:
@@ -405,6 +409,8 @@ class FollowUpSender:
         return text[:300]
 
     async def _send(self, item: Due, report: SendReport) -> None:
+        from sync.open311 import Refused
+
         client = self._client(item)
         if client is None:
             self._held(item, f"no back office {item.backoffice!r} configured", report)
@@ -451,6 +457,8 @@ class FollowUpSender:
         return "\n\n".join(part for part in parts if part)
 
     def _update_fields(self, item: Due) -> list[tuple[str, str]]:
+        from sync.open311 import iso_z
+
         status = UPDATE_STATUS[item.kind]
         return [("service_request_id", item.service_request_id), ("update_id", update_id(item.reference, item.number)),
                 ("status", status), ("updated_datetime", iso_z(item.created_at)),
@@ -469,10 +477,12 @@ class FollowUpSender:
                           payload={**item.original, "description": self._description(item, fallback=True)})
         return request_fields(claimed, self.settings.kiosk)
 
-    async def _look_for(self, item: Due, client: Open311Client) -> tuple[str, str | None] | None | object:
+    async def _look_for(self, item: Due, client: "Open311Client") -> tuple[str, str | None] | None | object:
         """(route, council id) of a lost follow-up found at the council, None if it is not there,
         or UNSEARCHABLE where the server cannot be asked (held for staff, never posted again
         blindly). A look-up that only failed for now raises Transient."""
+        from sync.open311 import NotFound, as_text
+
         server_now = client.server_now() or datetime.now(timezone.utc)
         start = (item.first_sent_at or item.created_at) - SEARCH_SLACK
         start = min(start, server_now - SEARCH_SLACK)

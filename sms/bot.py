@@ -59,6 +59,7 @@ from sync import reference as reference_module
 from sync import texts
 from sync.db import StoreError
 from sync.flow import Invalid, Question
+from sync.followups import FollowUps, Refusal
 from sync.gazetteer import Place
 from sync.store import iso
 
@@ -485,6 +486,8 @@ class Turn:
             self.state = {}
         if self.language is None and len(self.bot.languages) == 1:
             self.set_language(self.bot.languages[0])
+        if self.language is None and match and match.action == kw.NOT_FIXED:
+            self.set_language(self.keyword_language(match))  # a reply to a status text: no menu first
         if self.language is None:
             return self.first_contact(text, match)
         reply = self.converse(text, match)
@@ -594,6 +597,8 @@ class Turn:
                 return self.say("started_again")
             if match.action == kw.STATUS:
                 return self.status(match.argument)
+            if match.action == kw.NOT_FIXED and (reply := self.not_fixed(match.argument, mode)) is not None:
+                return reply
             if match.action == kw.REPORT:
                 self.abandon("restart")
                 self.state = {}
@@ -977,6 +982,59 @@ class Turn:
         return self.filled(tpl.status_reply(self.language, reference=display,
                                             service=t(service.name) if service else found.service_code,
                                             status=status, date=t.date(when, format="medium"), notes=notes))
+
+
+    # -- follow-ups --------------------------------------------------------------------------------
+
+    def not_fixed(self, argument: str, mode: str | None) -> str | None:
+        """NOTFIXED [reference] [comment]: the resident says a request is not fixed. Without a
+        reference, a reply to the last status text sent to this number (within REPLY_WINDOW)
+        is about the request it named. None when the message is not a follow-up after all (a
+        report or an answer that begins with the same words): the conversation takes it."""
+        canonical, comment = split_reference(argument)
+        if canonical == MISTYPED:
+            self.action = "not fixed: mistyped reference"
+            return self.say("mistyped", example=tpl.EXAMPLE_REFERENCE)
+        if canonical is None:
+            replied = FollowUps(self.store).replied_to(self.number.id, REPLY_WINDOW)
+            if replied is None or (argument and mode not in (None, "idle")):
+                if argument:
+                    return None
+                self.action = "not fixed: how"
+                return self.say("followup_how", example=tpl.EXAMPLE_REFERENCE)
+            canonical, comment = replied, argument
+        display = reference_module.display(canonical)
+        try:
+            added = FollowUps(self.store).add(canonical, "not_fixed", comment, channel=CHANNEL)
+        except Refusal as refusal:
+            self.action = f"not fixed: {display} {refusal.outcome}"
+            if refusal.outcome == "unknown":
+                return self.say("not_found", reference=display)
+            return self.say("followup_not_yet", reference=display)
+        self.saved = True  # durable before the reply leaves, and the worker asked to send it now
+        self.action = f"not fixed: {display} follow-up {added.number}"
+        return self.say("followup_saved", reference=display)
+
+
+#: How long after a status text a reply that names no reference is taken as about its request.
+REPLY_WINDOW = timedelta(days=3)
+#: What split_reference gives for something that looks like a reference but is not a valid one.
+MISTYPED = "mistyped"
+_REFERENCE_LIKE = re.compile(r"^[A-Za-z0-9]{10}$")
+
+
+def split_reference(text: str) -> tuple[str | None, str]:
+    """(canonical reference, the rest) when `text` begins with a reference, written in one to
+    three groups ("K7Q-4MB-XP9Z", "k7q 4mb xp9z"); MISTYPED when it begins with what can only
+    be a mistyped one; (None, text) otherwise."""
+    tokens = text.split()
+    for size in (1, 3, 2):
+        if len(tokens) >= size and (found := reference_module.parse(" ".join(tokens[:size]))):
+            return found, " ".join(tokens[size:])
+    first = re.sub(r"[\-_.]", "", tokens[0]) if tokens else ""
+    if _REFERENCE_LIKE.match(first) and any(char.isdigit() for char in first):
+        return MISTYPED, ""
+    return None, text.strip()
 
 
 def place_dict(place: Place) -> dict[str, Any]:

@@ -7,7 +7,7 @@ what posters and Twilio's own replies tell people to send.
 
 Case, accents and surrounding punctuation are ignored ("Stop.", "stôp" and "STOP" are the same).
 An opt-out or opt-in word counts only when it is the whole message, as Twilio and the mobile
-networks require; STATUS, REPORT and LANG may be followed by more words.
+networks require; STATUS, REPORT, LANG and NOTFIXED may be followed by more words.
 
 CANCEL is one of Twilio's opt-out words, so it means "stop all texts" here too, never "abandon
 this conversation": NEW (or MENU) abandons.
@@ -22,8 +22,8 @@ from functools import lru_cache
 
 from locales import N_, translator
 
-OPT_OUT, OPT_IN, HELP, LANGUAGE, NEW, STATUS, REPORT, SKIP, YES, NO, GREETING = (
-    "opt_out", "opt_in", "help", "language", "new", "status", "report", "skip", "yes", "no", "greeting")
+OPT_OUT, OPT_IN, HELP, LANGUAGE, NEW, STATUS, REPORT, SKIP, YES, NO, GREETING, NOT_FIXED = (
+    "opt_out", "opt_in", "help", "language", "new", "status", "report", "skip", "yes", "no", "greeting", "not_fixed")
 
 # TRANSLATORS: Comma-separated words that stop ALL texts from the council (an SMS opt-out). Keep the
 # English words and add the words people use in your language (for Welsh: STOPIO, DIWEDD...).
@@ -51,11 +51,32 @@ NO_WORDS = N_("NO, N, NOPE, NAH")
 # TRANSLATORS: Comma-separated greetings people text to start a conversation (lower case is fine).
 GREETING_WORDS = N_("HI, HELLO, HELLO THERE, HEY, HIYA, GOOD MORNING, GOOD AFTERNOON, GOOD EVENING, HELP ME")
 
+# TRANSLATORS: Comma-separated words saying a reported problem is not fixed (or broken again), followed
+# by its reference and, if the resident likes, a short comment. The first is shown in messages.
+NOT_FIXED_WORDS = N_("NOTFIXED, NOT FIXED, STILL BROKEN, STILL NOT FIXED, BROKEN AGAIN")
+
+#: Each shipped language's words for an action added after its catalogue was last translated,
+#: taken beside the catalogue's own until the catalogue carries them (then the entry can go):
+#: every language must have its own words for every keyword from the day it is offered.
+INTERIM_WORDS: dict[str, dict[str, str]] = {
+    NOT_FIXED_WORDS: {
+        "cy": "HEBDRWSIO, HEB EI DRWSIO, DAL WEDI TORRI, WEDI TORRI ETO",
+        "pl": "NIENAPRAWIONE, NIE NAPRAWIONE, NADAL ZEPSUTE, ZNOWU ZEPSUTE",
+        "ro": "NEREPARAT, NU E REPARAT, ÎNCĂ STRICAT, IAR STRICAT",
+        "pa": "ਠੀਕ ਨਹੀਂ ਹੋਇਆ, ਅਜੇ ਵੀ ਖ਼ਰਾਬ, ਫਿਰ ਖ਼ਰਾਬ",
+        "ur": "ٹھیک نہیں ہوا, ابھی بھی خراب, پھر خراب",
+        "pt": "NAORESOLVIDO, NÃO RESOLVIDO, NÃO REPARADO, AINDA ESTRAGADO",
+        "es": "NOARREGLADO, NO ARREGLADO, SIGUE ROTO, ROTO OTRA VEZ",
+        "ar": "لم يصلح, لم يتم الإصلاح, لا يزال معطلا, معطل مرة أخرى",
+        "bn": "ঠিক হয়নি, এখনও ভাঙা, আবার ভেঙেছে",
+    },
+}
+
 WORDS = {OPT_OUT: OPT_OUT_WORDS, OPT_IN: OPT_IN_WORDS, HELP: HELP_WORDS, LANGUAGE: LANGUAGE_WORDS, NEW: NEW_WORDS,
          STATUS: STATUS_WORDS, REPORT: REPORT_WORDS, SKIP: SKIP_WORDS, YES: YES_WORDS, NO: NO_WORDS,
-         GREETING: GREETING_WORDS}
+         GREETING: GREETING_WORDS, NOT_FIXED: NOT_FIXED_WORDS}
 #: Actions that may be followed by more words.
-WITH_ARGUMENT = (STATUS, REPORT, LANGUAGE)
+WITH_ARGUMENT = (STATUS, REPORT, LANGUAGE, NOT_FIXED)
 #: Twilio handles these itself on long codes (it confirms an opt-out and blocks further texts),
 #: so the bot records them but sends no reply of its own.
 TWILIO_OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
@@ -97,7 +118,8 @@ def words(message: str, language: str) -> list[str]:
     """The folded words of one action's message in `language` (English's always included)."""
     found: list[str] = []
     for code in dict.fromkeys(("en", language)):
-        for word in translator(code)(message).split(","):
+        interim = INTERIM_WORDS.get(message, {}).get(code, "")
+        for word in [*translator(code)(message).split(","), *interim.split(",")]:
             folded = fold(word)
             if folded and folded not in found:
                 found.append(folded)
@@ -106,7 +128,11 @@ def words(message: str, language: str) -> list[str]:
 
 def shown(action: str, language: str) -> str:
     """The word a message tells the resident to send for `action`, in their language."""
-    first = translator(language)(WORDS[action]).split(",")[0].strip()
+    message = WORDS[action]
+    translated = translator(language)(message)
+    if translated == message and language in INTERIM_WORDS.get(message, {}):
+        translated = INTERIM_WORDS[message][language]
+    first = translated.split(",")[0].strip()
     return first.upper() or WORDS[action].split(",")[0]
 
 

@@ -68,6 +68,10 @@ TOO_LONG = N_("Your message is too long. Please send a shorter one, up to {max} 
 EMPTY = N_("Your message was empty. Text what is wrong and where, or {help} for help.")
 MEDIA = N_("We cannot open pictures or files. Please describe it in words.")
 ERROR = N_("Sorry, something went wrong. Please try again later, or phone {phone}.")
+FOLLOWUP_SAVED = N_("Thank you. We will tell the council that {reference} is not fixed.")
+FOLLOWUP_HOW = N_("To tell us a problem is not fixed, text {notfixed} and its reference, like: {notfixed} {example}.")
+FOLLOWUP_NOT_YET = N_("{reference} has not reached the council yet. It will be sent as soon as it can: "
+                      "there is nothing more to do.")
 
 EXAMPLE_REFERENCE = "K7Q-4MB-XP9P"
 #: The longest values each placeholder is tested with.
@@ -80,7 +84,8 @@ LONGEST = {
 }
 #: Placeholders that are keywords, filled with the resident's language's word.
 KEYWORD_PLACEHOLDERS = {"help": kw.HELP, "stop": kw.OPT_OUT, "start": kw.OPT_IN, "new": kw.NEW, "lang": kw.LANGUAGE,
-                        "status": kw.STATUS, "report": kw.REPORT, "yes": kw.YES, "no": kw.NO, "skip": kw.SKIP}
+                        "status": kw.STATUS, "report": kw.REPORT, "yes": kw.YES, "no": kw.NO, "skip": kw.SKIP,
+                        "notfixed": kw.NOT_FIXED}
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ TEMPLATES: dict[str, Template] = {
     "empty": Template(EMPTY),
     "media": Template(MEDIA),
     "error": Template(ERROR),
+    "followup_saved": Template(FOLLOWUP_SAVED),
+    "followup_how": Template(FOLLOWUP_HOW),
+    "followup_not_yet": Template(FOLLOWUP_NOT_YET),
 }
 
 

@@ -61,6 +61,7 @@ class BackofficeSettings:
     jurisdiction_id: str = setting("", "Open311 jurisdiction_id, sent only when set.")
     format: str = setting("json", "Response format the back office is asked for.", choices=("json", "xml"))
     services: list[str] = setting([], "Service codes routed to this back office, as the council names them (its own codes, such as `POT`, not the bundled `pothole`; a submission queued under a bundled code before the council's catalogue arrived follows its `[catalogue.overlay]` pin). For the default one, leave empty: it takes every code no `[backoffices.<name>]` claims.")
+    updates: str = setting("", "How residents' follow-ups (\"it is not fixed\", a comment) reach this back office: `fixmystreet` posts them to mySociety's `servicerequestupdates` (falling back as below if it answers 404/405); empty sends each as a new request for the same service and place that names the original one.", choices=("", "fixmystreet"))
 
 
 @dataclass(frozen=True)

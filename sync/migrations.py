@@ -271,6 +271,49 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX outbox_events_submission ON outbox_events (submission_id, id)",
     ]),
+    (8, "residents' follow-ups (not fixed, a comment) and the places they may need", [
+        # A resident's follow-up to an accepted request. `comment` and `original` (the request's
+        # place and answers, for a fallback new request) are sealed with the store key and purged
+        # once the follow-up is sent, or with the submission's retention purge. `number` counts
+        # follow-ups per submission: reference + number is the stable update_id sent to the council.
+        # `route` is how it was last sent ('update' or 'request'), which decides how an
+        # ambiguous one is looked for. `last_error` is scrubbed: never the resident's words.
+        """CREATE TABLE followups (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions (id),
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('not_fixed', 'comment')),
+            comment BLOB,
+            original BLOB,
+            channel TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'needs_attention')),
+            route TEXT CHECK (route IN ('update', 'request')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            lease_owner TEXT,
+            lease_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            first_sent_at TEXT,
+            sent_at TEXT,
+            council_update_id TEXT,
+            last_error TEXT,
+            purged_at TEXT,
+            UNIQUE (submission_id, number)
+        )""",
+        "CREATE INDEX followups_due ON followups (state, next_attempt_at)",
+        # The sealed place and answers of an accepted request still open when the retention purge
+        # takes its payload, so that a "not fixed" can still become a new request (sync/followups.py).
+        """CREATE TABLE followup_places (
+            submission_id INTEGER PRIMARY KEY REFERENCES submissions (id),
+            original BLOB NOT NULL
+        )""",
+        # Back offices found to have no servicerequestupdates (404/405 to a real POST): their
+        # follow-ups go as new requests from then on.
+        """CREATE TABLE followup_backoffices (
+            name TEXT PRIMARY KEY,
+            updates_missing_at TEXT NOT NULL
+        )""",
+    ]),
     (9, "resolutions staff ask for at the kiosk, for the sync worker to check at the council", [
         # A supervisor at the kiosk says a maybe-sent submission is at the council under this id;
         # the kiosk never calls out, so the sync worker checks the id there and records the

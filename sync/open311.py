@@ -626,3 +626,17 @@ class Open311Client:
         version = f"{self.name}:{iso_z(self.server_now() or datetime.now(timezone.utc))}"
         return Catalogue(version=version, source="council", services=tuple(services))
 
+
+    async def post_update(self, fields: list[tuple[str, str]]) -> str | None | Refused:
+        """mySociety's POST servicerequestupdates (residents' follow-ups, sync/followups.py): the
+        council's id for the update (None if it gave none), or Refused (400, 404, 405, 409, 422:
+        404 and 405 mean this server has no such endpoint). Transient and Unauthorised are raised."""
+        reply = await self._call("POST", "servicerequestupdates", data=self._signed(fields))
+        if reply.status in (400, 404, 405, 409, 422):
+            return Refused(error_message(reply.content, self.fmt), reply.status)
+        self._raise_for_status(reply, maybe_sent=True)
+        try:
+            answers = records(parse_body(reply.content, self.fmt))
+        except ValueError:
+            return None  # a 2xx: it arrived, whatever the answer looks like
+        return _an_id(answers[0].get("update_id")) if answers else None

@@ -721,7 +721,10 @@ class Store:
         now = self._now()
         cutoff = iso(self.clock() - self.retention)
         finished = _sql_list(FINISHED)
+        from sync.followups import purge_hook  # residents' follow-ups: their own small addition
+
         with db_module.write(self.db) as conn:
+            followups = purge_hook(self, conn, cutoff, before=True)
             contact = conn.execute("UPDATE submissions SET contact = NULL, contact_purged_at = ? "
                                    "WHERE state = 'accepted' AND contact IS NOT NULL", (now,)).rowcount
             closed = conn.execute("UPDATE submissions SET notify_phone = NULL WHERE closed_at IS NOT NULL "
@@ -730,7 +733,8 @@ class Store:
                 f"UPDATE submissions SET payload = NULL, contact = NULL, notify_phone = NULL, purged_at = ?, "
                 f"contact_purged_at = coalesce(contact_purged_at, ?) "
                 f"WHERE state IN ({finished}) AND created_at < ? AND purged_at IS NULL", (now, now, cutoff)).rowcount
-        return {"contact": contact, "notify_phone": closed, "expired": expired}
+            followups |= purge_hook(self, conn, cutoff, before=False)
+        return {"contact": contact, "notify_phone": closed, "expired": expired, **followups}
 
     def personal(self, reference: str) -> dict[str, Any]:
         """The decrypted personal fields of one submission, for the few places that need them."""

@@ -31,6 +31,7 @@ from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
 from sync.db import StoreError
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
+from sync.followups import FollowUpSender
 from sync.sender import TextSender
 from sync.open311 import (NotFound, Open311Client, Refused, Transient, Unauthorised, Unsearchable, as_text,
                           paging_from_json, paging_to_json, parse_when)
@@ -702,6 +703,7 @@ class Worker:
         if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
             await self.pull_statuses()
         texts.queue_reference_texts(self.store, settings=self.settings)
+        await FollowUpSender(self.store, self.settings, self.clients, owner=self.owner).send_due()
         await self.texts.send_due()
         await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:

@@ -12,6 +12,7 @@ from kiosk.widgets.text import Button, Static
 from kiosk import statuses
 from kiosk.i18n import local_time
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
+from kiosk.screens.followup import FollowUpScreen
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from sync import reference as references
 from sync.store import Lookup
@@ -88,6 +89,11 @@ class RequestStatusScreen(KioskScreen):
                 text += f": {entry.notes}"
             lines.append(text)
         yield Static("\n".join(lines), id="history", classes="body-text speak", markup=False)
+        if found.state == "accepted":  # the council has it: the resident may follow it up
+            yield Static(self._("Is something still wrong?"), classes="subheading speak", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(Content(self._("It is not fixed")), id="not-fixed", classes="secondary")
+                yield Button(Content(self._("Add a comment")), id="comment", classes="secondary")
         with Horizontal(classes="buttons"):
             yield Button(Content(self._("Check another reference")), id="another", classes="secondary")
             yield Button(Content(self._("Finish")), id="finish", classes="continue")
@@ -102,3 +108,6 @@ class RequestStatusScreen(KioskScreen):
             self.app.go_back()  # type: ignore[attr-defined]
         elif event.button.id == "finish":
             self.app.finish()  # type: ignore[attr-defined]
+        elif event.button.id in ("not-fixed", "comment"):
+            kind = "not_fixed" if event.button.id == "not-fixed" else "comment"
+            self.app.push_screen(FollowUpScreen(self.lookup.reference, kind))

@@ -25,7 +25,7 @@ import httpx
 
 from sync import gazetteer
 from sync import reference as reference_module
-from sync import texts
+from sync import resolve, texts
 from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
 from sync.db import StoreError
@@ -204,6 +204,7 @@ class Worker:
         self._search_failures: dict[str, int] = {}
         self._verdicts: dict[tuple[str, str], asyncio.Future] = {}  # (back office, refusal) -> is it the key?
         self.texts = text_sender or TextSender(store, settings)
+        self.followups = FollowUpSender(store, settings, self.clients, owner=self.owner)
         self._batch_catalogue: asyncio.Future | None = None  # one catalogue refresh per batch of refusals
         self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
@@ -700,10 +701,11 @@ class Worker:
             await self.probe_paused()
         await self.probe_unreachable()
         report = await self.drain()
+        await resolve.check_pending(self.store, self.clients)  # staff's "it is at the council as N", checked there
         if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
             await self.pull_statuses()
         texts.queue_reference_texts(self.store, settings=self.settings)
-        await FollowUpSender(self.store, self.settings, self.clients, owner=self.owner).send_due()
+        await self.followups.send_due()
         await self.texts.send_due()
         await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:

@@ -111,7 +111,7 @@ MAX_PAGES = 200
 #: window is "90 days or 1,000 requests") rather than be everything.
 DEFAULT_CAP = 1000
 #: How many times a capped window is halved before its search counts as inconclusive.
-SPLIT_DEPTH = 6
+SPLIT_DEPTH = 10
 
 
 @dataclass(frozen=True)
@@ -561,15 +561,15 @@ class Open311Client:
         if depth == 0 or end - start < timedelta(minutes=2):
             raise Unsearchable(f"the council's server answers at most {len(whole)} requests at once, "
                                "and halving the window does not bring it under that")
-        halves = []
-        for low, high in ((start, middle), (middle, end)):
-            query = {"service_code": service_code, "start_date": iso_z(low), "end_date": iso_z(high)}
-            half = await self._walk("requests", query, "service_request_id")
-            if _ids(half) == _ids(whole):
-                raise Unsearchable("the council's server ignores the search's dates and answers at most "
-                                   f"{len(whole)} requests")
-            halves.append(half if len(half) < DEFAULT_CAP else
-                          await self._split(service_code, low, high, half, depth - 1))
+        windows = ((start, middle), (middle, end))
+        found = [await self._walk("requests", {"service_code": service_code, "start_date": iso_z(low),
+                                               "end_date": iso_z(high)}, "service_request_id")
+                 for low, high in windows]
+        if all(_ids(half) == _ids(whole) for half in found):
+            raise Unsearchable("the council's server ignores the search's dates and answers at most "
+                               f"{len(whole)} requests")
+        halves = [half if len(half) < DEFAULT_CAP else await self._split(service_code, low, high, half, depth - 1)
+                  for half, (low, high) in zip(found, windows)]
         merged = {as_text(record.get("service_request_id")): record for half in halves for record in half}
         return list(merged.values())
 

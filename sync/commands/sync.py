@@ -12,6 +12,7 @@ import click
 
 from assist.context import AppContext, pass_app
 from sync.commands.outbox import age
+from sync.open311 import paging_from_json
 from sync.store import iso, parse_iso
 from sync.worker import Worker
 
@@ -73,6 +74,10 @@ def status(app: AppContext, as_json: bool) -> None:
             "paused": bool(state.get("paused")), "paused_reason": state.get("paused_reason"),
             "checked_at": state.get("checked_at"), "last_success_at": state.get("last_success_at"),
             "last_error": state.get("last_error"), "last_error_at": state.get("last_error_at"),
+            "search": {name: paging.describe() for name, paging in
+                       sorted(paging_from_json(state.get("search_mode")).items())},
+            "search_proved_at": state.get("search_verified_at"),
+            "search_failing_since": state.get("search_failing_since"), "search_error": state.get("search_error"),
         }
     fetched = store.catalogue_fetched_at()
     if as_json:
@@ -92,6 +97,12 @@ def status(app: AppContext, as_json: bool) -> None:
         reach = {True: "reachable", False: "unreachable", None: "not tried yet"}[office["reachable"]]
         paused = f", PAUSED: {office['paused_reason']}" if office["paused"] else ""
         click.echo(f"back office {name}: {reach}{paused}")
+        if office["search_failing_since"]:
+            click.echo(f"  its searches FAIL since {_when(office['search_failing_since'], now)}: "
+                       f"{office['search_error']}. A submission whose answer was lost waits, never sent again "
+                       f"blindly; after {app.settings.sync.reconcile_give_up_hours} h it needs attention")
+        elif office["search_proved_at"]:
+            click.echo(f"  its searches work (found a request it accepted {_when(office['search_proved_at'], now)})")
 
 
 @sync_group.command()

@@ -55,23 +55,6 @@ GREETING_WORDS = N_("HI, HELLO, HELLO THERE, HEY, HIYA, GOOD MORNING, GOOD AFTER
 # by its reference and, if the resident likes, a short comment. The first is shown in messages.
 NOT_FIXED_WORDS = N_("NOTFIXED, NOT FIXED, STILL BROKEN, STILL NOT FIXED, BROKEN AGAIN")
 
-#: Each shipped language's words for an action added after its catalogue was last translated,
-#: taken beside the catalogue's own until the catalogue carries them (then the entry can go):
-#: every language must have its own words for every keyword from the day it is offered.
-INTERIM_WORDS: dict[str, dict[str, str]] = {
-    NOT_FIXED_WORDS: {
-        "cy": "HEBDRWSIO, HEB EI DRWSIO, DAL WEDI TORRI, WEDI TORRI ETO",
-        "pl": "NIENAPRAWIONE, NIE NAPRAWIONE, NADAL ZEPSUTE, ZNOWU ZEPSUTE",
-        "ro": "NEREPARAT, NU E REPARAT, ÎNCĂ STRICAT, IAR STRICAT",
-        "pa": "ਠੀਕ ਨਹੀਂ ਹੋਇਆ, ਅਜੇ ਵੀ ਖ਼ਰਾਬ, ਫਿਰ ਖ਼ਰਾਬ",
-        "ur": "ٹھیک نہیں ہوا, ابھی بھی خراب, پھر خراب",
-        "pt": "NAORESOLVIDO, NÃO RESOLVIDO, NÃO REPARADO, AINDA ESTRAGADO",
-        "es": "NOARREGLADO, NO ARREGLADO, SIGUE ROTO, ROTO OTRA VEZ",
-        "ar": "لم يصلح, لم يتم الإصلاح, لا يزال معطلا, معطل مرة أخرى",
-        "bn": "ঠিক হয়নি, এখনও ভাঙা, আবার ভেঙেছে",
-    },
-}
-
 WORDS = {OPT_OUT: OPT_OUT_WORDS, OPT_IN: OPT_IN_WORDS, HELP: HELP_WORDS, LANGUAGE: LANGUAGE_WORDS, NEW: NEW_WORDS,
          STATUS: STATUS_WORDS, REPORT: REPORT_WORDS, SKIP: SKIP_WORDS, YES: YES_WORDS, NO: NO_WORDS,
          GREETING: GREETING_WORDS, NOT_FIXED: NOT_FIXED_WORDS}
@@ -118,8 +101,7 @@ def words(message: str, language: str) -> list[str]:
     """The folded words of one action's message in `language` (English's always included)."""
     found: list[str] = []
     for code in dict.fromkeys(("en", language)):
-        interim = INTERIM_WORDS.get(message, {}).get(code, "")
-        for word in [*translator(code)(message).split(","), *interim.split(",")]:
+        for word in translator(code)(message).split(","):
             folded = fold(word)
             if folded and folded not in found:
                 found.append(folded)
@@ -129,10 +111,7 @@ def words(message: str, language: str) -> list[str]:
 def shown(action: str, language: str) -> str:
     """The word a message tells the resident to send for `action`, in their language."""
     message = WORDS[action]
-    translated = translator(language)(message)
-    if translated == message and language in INTERIM_WORDS.get(message, {}):
-        translated = INTERIM_WORDS[message][language]
-    first = translated.split(",")[0].strip()
+    first = translator(language)(message).split(",")[0].strip()
     return first.upper() or WORDS[action].split(",")[0]
 
 

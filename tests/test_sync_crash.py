@@ -157,6 +157,8 @@ def test_kill_9_during_a_faulty_drain_of_1000_loses_nothing_and_duplicates_nothi
     wrong = {ref: (recorded[ref], council_id[ref]) for ref in ids if recorded[ref] != council_id[ref]}
     assert not wrong, f"{len(wrong)} submissions hold another id than the council's: {list(wrong.items())[:10]}"
 
+    # Write-ahead per request: a kill leaves at most `sync.concurrency` (8) ambiguous, never a batch.
+    assert max(kill["in_flight"] for kill in kills) <= load_settings(environ=env).sync.concurrency, kills
     dropped = url.app.edge.dropped
     # Every dropped answer left a request at the council that only reconciliation can adopt.
     assert dropped > 0 and reconciled >= dropped, (dropped, reconciled)

@@ -355,3 +355,38 @@ def test_the_workers_round_sends_due_follow_ups(made, council):
     asyncio.run(one_round())
 
     assert [update["update_id"] for update in council.updates] == [f"{reference}-1"]
+
+
+@pytest.mark.parametrize("profile", ["default", "strict"])
+def test_not_fixed_reopens_the_request_at_the_reference_back_office(tmp_path, council_server, profile):
+    """End to end against the reference back office's FixMyStreet update extension, including
+    a closed input schema: the request is accepted there, closed by the council, and a resident's
+    "not fixed" reopens it, once."""
+    from sync.worker import Worker
+
+    url = council_server(profile=profile, api_key=API_KEY)
+    settings = load_settings(environ={
+        "ASSIST_STORE__PATH": str(tmp_path / "store" / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
+        "ASSIST_BACKOFFICE__API_KEY": API_KEY, "ASSIST_BACKOFFICE__UPDATES": "fixmystreet",
+        "ASSIST_KIOSK__LOCATION": "52.2,0.12", "ASSIST_KIOSK__DEVICE_ID": "kiosk-1"})
+    store = Store.open(settings)
+    reference = store.enqueue(draft()).reference
+
+    async def round_():
+        worker = Worker(store, settings)
+        try:
+            return await worker.tick()
+        finally:
+            await worker.aclose()
+    assert asyncio.run(round_()).accepted == 1
+    council_id = store.db.conn.execute("SELECT service_request_id FROM submissions").fetchone()[0]
+    url.app.state.db.change_status(council_id, status="closed", note="Filled", now=datetime.now(timezone.utc))
+    FollowUps(store).add(reference, "not_fixed", COMMENT, channel="sms")
+    asyncio.run(round_())
+    asyncio.run(round_())
+    [update] = [u for u in url.app.state.db.updates(start=None, end=None, limit=None) if u["status"] == "reopen"]
+    assert update["service_request_id"] == council_id and COMMENT in update["description"]
+    assert url.app.state.db.get(council_id)["status"] == "open"
+    [row] = FollowUps(store).listing(reference)
+    assert row["state"] == "sent" and row["route"] == "update"
+    store.close()

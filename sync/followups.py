@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sync import db as db_module
 from sync import reference as reference_module
+from sync.store import iso, parse_iso
 
 if TYPE_CHECKING:  # the channels import this module, and must import nothing that calls out:
     from sync.open311 import Open311Client  # the sender imports sync.open311 only when it sends
@@ -90,14 +91,6 @@ def _tag(reference: str, number: int) -> str:
     return f"[assist follow-up {update_id(reference, number)}]"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
 @dataclass(frozen=True)
 class Due:
     """A follow-up a sender holds the lease on, with what it needs to send it."""
@@ -132,7 +125,7 @@ class FollowUps:
         self.store = store
 
     def _now(self) -> str:
-        return _iso(self.store.clock())
+        return iso(self.store.clock())
 
     def add(self, reference: str, kind: str, comment: str = "", *, channel: str) -> Added:
         """Save a follow-up to the request `reference`, or raise Refusal. Inside a channel's own
@@ -193,7 +186,7 @@ class FollowUps:
             "SELECT s.reference FROM sms_texts AS t JOIN submissions AS s ON s.id = t.submission_id "
             "WHERE t.number_id = ? AND t.kind = 'status' AND t.state = 'sent' AND t.sent_at >= ? "
             "ORDER BY t.sent_at DESC, t.id DESC LIMIT 1",
-            (number_id, _iso(self.store.clock() - within))).fetchone()
+            (number_id, iso(self.store.clock() - within))).fetchone()
         return row[0] if row else None
 
     # -- the sender's side -------------------------------------------------------------------
@@ -210,7 +203,7 @@ class FollowUps:
                              AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
                              AND id NOT IN ({", ".join("?" * len(skip))})
                              ORDER BY next_attempt_at, id LIMIT ?)
-                RETURNING id""", (owner, _iso(self.store.clock() + LEASE), now, now, *skip, limit)).fetchall()
+                RETURNING id""", (owner, iso(self.store.clock() + LEASE), now, now, *skip, limit)).fetchall()
             ids = [row[0] for row in rows]
             found = conn.execute(f"""
                 SELECT f.id, f.submission_id, s.reference, f.number, f.kind, f.comment, f.original, f.state,
@@ -220,8 +213,8 @@ class FollowUps:
                 WHERE f.id IN ({", ".join("?" * len(ids))}) ORDER BY f.id""", ids).fetchall() if ids else []
         vault = self.store.vault
         return [Due(id=r[0], submission_id=r[1], reference=r[2], number=r[3], kind=r[4], comment=vault.open(r[5]) or "",
-                    original=vault.open(r[6]) or {}, state=r[7], route=r[8], attempts=r[9], created_at=_parse(r[10]),
-                    first_sent_at=_parse(r[11]) if r[11] else None, service_code=r[12], backoffice=r[13],
+                    original=vault.open(r[6]) or {}, state=r[7], route=r[8], attempts=r[9], created_at=parse_iso(r[10]),
+                    first_sent_at=parse_iso(r[11]) if r[11] else None, service_code=r[12], backoffice=r[13],
                     device_id=r[14], service_request_id=str(r[15])) for r in found]
 
     def _finish(self, conn: sqlite3.Connection, item: Due, owner: str, changes: dict[str, Any]) -> None:
@@ -263,7 +256,7 @@ class FollowUps:
         due = self.store.clock() + timedelta(seconds=delay)
         with db_module.write(self.store.db) as conn:
             self._finish(conn, item, owner, {"state": "sending" if maybe_sent else "queued", "last_error": reason,
-                                             "next_attempt_at": _iso(due)})
+                                             "next_attempt_at": iso(due)})
         return due
 
     def updates_missing(self, backoffice: str) -> bool:
@@ -304,7 +297,7 @@ def purge_hook(store, conn: sqlite3.Connection, cutoff: str, *, before: bool) ->
         "UPDATE followups SET comment = NULL, original = NULL, purged_at = ? WHERE purged_at IS NULL AND ("
         "(state IN ('sent', 'needs_attention') AND created_at < ?) OR (state NOT IN ('queued', 'sending') "
         "AND submission_id IN (SELECT id FROM submissions WHERE purged_at IS NOT NULL)))",
-        (_iso(store.clock()), cutoff)).rowcount
+        (iso(store.clock()), cutoff)).rowcount
     return {"followup_places": places, "followups": comments}
 
 
@@ -475,7 +468,7 @@ class FollowUpSender:
                           token=None, created_at=item.created_at, first_sent_at=item.first_sent_at,
                           device_id=item.device_id, contact=None,
                           payload={**item.original, "description": self._description(item, fallback=True)})
-        return request_fields(claimed, self.settings.kiosk)
+        return request_fields(claimed, self.settings.kiosk, self.store.catalogue())
 
     async def _look_for(self, item: Due, client: "Open311Client") -> tuple[str, str | None] | None | object:
         """(route, council id) of a lost follow-up found at the council, None if it is not there,

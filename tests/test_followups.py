@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sync import migrations
+from sync.reference import display
 from sync.config import load_settings
 from sync.followups import FollowUps, FollowUpSender, Refusal
 from sync.open311 import Open311Client
@@ -171,7 +172,8 @@ def test_without_an_update_endpoint_it_becomes_a_new_request_and_that_is_remembe
 
     assert report.fallback == 1 and council.update_posts == 1
     [made_request] = council.requests
-    assert made_request["description"].startswith("Follow-up to request 4242: not fixed")
+    assert made_request["description"].startswith(f"[assist reference {display(reference)}] Follow-up to request "
+                                                  "4242: not fixed")
     assert made_request["service_code"] == "pothole" and made_request["address_string"] == ADDRESS
     assert "email" not in made_request and "first_name" not in made_request  # no contact details
     assert FollowUps(store).listing(reference)[0]["council_update_id"] == "9001"

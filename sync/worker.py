@@ -174,8 +174,8 @@ class GroupCommit:
                             results.append((future, write(), None))
                     except (TransitionError, StoreError) as error:
                         results.append((future, None, error))
-        except StoreError as error:  # the commit itself failed: none of them is written
-            results = [(future, None, error) for _, future in pending]
+        except StoreError as failure:  # the commit itself failed: none of them is written
+            results = [(future, None, failure) for _, future in pending]
         for future, value, error in results:
             if future.cancelled():
                 continue
@@ -234,13 +234,20 @@ class Worker:
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
         await asyncio.gather(*(self._handle(item, report, found.get(item.id)) for item in batch))
 
-    async def _record(self, write: Callable[[], object], then: Callable[[], object], report: DrainReport,
-                      *counters: str) -> None:
-        """Record an outcome durably (sharing a commit with other sends in flight); `then` (a log
-        line) and the report's counters follow only once it is written. A lapsed lease means
-        another worker has the submission now: nothing is recorded, nothing is lost."""
+    def _logged(self, item: Claimed, event: tuple[str, str], write: Callable[[], object]) -> Callable[[], None]:
+        """`write`, and the outbox event that says so (for `assist outbox show`), as one change."""
+        def both() -> None:
+            write()
+            self.store.log_event(item.id, *event)
+        return both
+
+    async def _record(self, item: Claimed, event: tuple[str, str], write: Callable[[], object],
+                      then: Callable[[], object], report: DrainReport, *counters: str) -> None:
+        """Record an outcome durably with its event (sharing a commit with other sends in flight);
+        `then` (a log line) and the report's counters follow only once it is written. A lapsed
+        lease means another worker has the submission now: nothing is recorded, nothing is lost."""
         try:
-            await self._commit(write)
+            await self._commit(self._logged(item, event, write))
         except TransitionError as error:
             log.warning("%s", error)
             return
@@ -310,8 +317,9 @@ class Worker:
                 raise Transient(f"looking for it at the council: {found.reason}", maybe_sent=True,
                                 reachable=False, retry_after=found.retry_after)
             if found is not ABSENT:
-                await self._record(lambda: (self.store.mark_accepted(item.id, self.owner, found, RECONCILED_NOTE),
-                                            self.store.log_event(item.id, "found", f"at the council as {found}")),
+                council_id = str(found)
+                await self._record(item, ("found", f"at the council as {council_id}"),
+                                   lambda: self.store.mark_accepted(item.id, self.owner, council_id, RECONCILED_NOTE),
                                    lambda: log.info("%s: found at %s as %s after a lost answer; not sent again", ref,
                                                     client.name, found), report, "accepted", "reconciled")
                 return
@@ -319,8 +327,8 @@ class Worker:
             self.store.release(item.id, self.owner)
             return
         fields = request_fields(item, self.settings.kiosk, self.store.catalogue(), self._place_for(item))
-        await self._commit(lambda: (self.store.mark_sending(item.id, self.owner),
-                                    self.store.log_event(item.id, "sending", f"to {client.name}")))
+        await self._commit(self._logged(item, ("sending", f"to {client.name}"),
+                                        lambda: self.store.mark_sending(item.id, self.owner)))
         try:
             outcome = await client.create(fields)
         except Transient as error:
@@ -336,19 +344,20 @@ class Worker:
                 await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=False, retry_after=0)
                 return
             reason = self._scrub(item, await self._refusal_reason(item, client, outcome))
-            await self._record(lambda: (self.store.mark_needs_attention(item.id, self.owner, reason),
-                                        self.store.log_event(item.id, "refused", reason)),
+            await self._record(item, ("refused", reason),
+                               lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
                                lambda: log.warning("%s: refused by %s: %s", ref, client.name, reason), report,
                                "needs_attention")
         elif outcome.service_request_id is not None:
-            await self._record(lambda: (self.store.mark_accepted(item.id, self.owner, outcome.service_request_id,
-                                                                 outcome.notice),
-                                        self.store.log_event(item.id, "accepted", f"as {outcome.service_request_id}")),
+            request_id = outcome.service_request_id
+            await self._record(item, ("accepted", f"as {request_id}"),
+                               lambda: self.store.mark_accepted(item.id, self.owner, request_id, outcome.notice),
                                lambda: log.info("%s: accepted by %s as %s", ref, client.name,
                                                 outcome.service_request_id), report, "accepted")
         else:
-            await self._record(lambda: (self.store.mark_awaiting_id(item.id, self.owner, outcome.token),
-                                        self.store.log_event(item.id, "token", f"id to follow ({outcome.token})")),
+            token = str(outcome.token)
+            await self._record(item, ("token", f"id to follow ({token})"),
+                               lambda: self.store.mark_awaiting_id(item.id, self.owner, token),
                                lambda: log.info("%s: taken by %s, id to follow (token %s)", ref, client.name,
                                                 outcome.token), report, "awaiting")
 
@@ -377,9 +386,9 @@ class Worker:
                 reason = self._scrub(item, f"the council answered {error.reason} to this request "
                                            f"{count + 1} times in a row while accepting others; it may be at the "
                                            "council: check with the council, then resolve it")
-                await self._record(lambda: (self.store.mark_needs_attention(item.id, self.owner, reason,
-                                                                            maybe_sent=True),
-                                            self.store.log_event(item.id, "poison", reason)),
+                await self._record(item, ("poison", reason),
+                                   lambda: self.store.mark_needs_attention(item.id, self.owner, reason,
+                                                                           maybe_sent=True),
                                    lambda: log.warning("%s: %s", reference_module.display(item.reference), reason),
                                    report, "needs_attention")
                 return
@@ -394,8 +403,8 @@ class Worker:
         waited = self.store.unsearchable(item.id, answered=answered)
         if waited >= self.sync.reconcile_give_up_hours * 3600:
             reason = GIVE_UP_REASON
-            await self._record(lambda: (self.store.mark_needs_attention(item.id, self.owner, reason, maybe_sent=True),
-                                        self.store.log_event(item.id, "gave_up", why)),
+            await self._record(item, ("gave_up", why),
+                               lambda: self.store.mark_needs_attention(item.id, self.owner, reason, maybe_sent=True),
                                lambda: log.warning("%s: %s (%s)", reference_module.display(item.reference), reason,
                                                    why), report, "needs_attention")
             return
@@ -432,8 +441,8 @@ class Worker:
         if request_id is None:
             await self._retry(item, "the council has not given an id yet", report, maybe_sent=True)
             return
-        await self._record(lambda: (self.store.mark_accepted(item.id, self.owner, request_id),
-                                    self.store.log_event(item.id, "accepted", f"token {item.token} became {request_id}")),
+        await self._record(item, ("accepted", f"token {item.token} became {request_id}"),
+                           lambda: self.store.mark_accepted(item.id, self.owner, request_id),
                            lambda: log.info("%s: token %s became %s", reference_module.display(item.reference),
                                             item.token, request_id), report, "accepted")
 
@@ -559,13 +568,11 @@ class Worker:
         reason = self._scrub(item, reason)
         kind, detail = event or ("retry", reason)
         due: list[datetime] = []
-
-        def write() -> None:
-            due.append(self.store.retry_later(item.id, self.owner, reason, maybe_sent=maybe_sent,
-                                              retry_after=retry_after, at_least=at_least, server_error=server_error))
-            self.store.log_event(item.id, kind, self._scrub(item, detail))
-
-        await self._record(write, lambda: log.info("%s: will try again at %s (%s)",
+        await self._record(item, (kind, self._scrub(item, detail)),
+                           lambda: due.append(self.store.retry_later(
+                               item.id, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after,
+                               at_least=at_least, server_error=server_error)),
+                           lambda: log.info("%s: will try again at %s (%s)",
                                                    reference_module.display(item.reference),
                                                    due[0].strftime("%H:%M:%S"), reason), report, "retried")
 

@@ -235,8 +235,8 @@ def staff_view(settings):
     clock.advance(minutes=5)
     accepted = store.enqueue(draft(idempotency_key="a", service_code="graffiti", attributes={"offensive": "no"}),
                              reference=fixed_reference("AAA222333"))
-    lost = store.enqueue(draft(idempotency_key="l", description="Pothole outside Ann's house, 07911 123456"),
-                         reference=fixed_reference("NNN222333"))
+    store.enqueue(draft(idempotency_key="l", description="Pothole outside Ann's house, 07911 123456"),
+                  reference=fixed_reference("NNN222333"))
     for item in store.claim("w"):
         store.mark_sending(item.id, "w")
         store.db.conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) VALUES (?, ?, ?, ?)",

@@ -388,13 +388,18 @@ def test_outcomes_are_reported_only_once_they_are_written(store, settings, caplo
     def disk_full():
         raise StoreFull("There is no room left to save on this machine.")
 
+    store.enqueue(draft())
+    [item] = store.claim("w")
+
     async def go():
         worker = Worker(store, settings)
         report = DrainReport()
         try:
-            await worker._record(lambda: None, lambda: said.append("first"), report, "accepted")
+            await worker._record(item, ("test", "first"), lambda: None, lambda: said.append("first"), report,
+                                 "accepted")
             with pytest.raises(StoreFull):
-                await worker._record(disk_full, lambda: said.append("second"), report, "accepted")
+                await worker._record(item, ("test", "second"), disk_full, lambda: said.append("second"), report,
+                                     "accepted")
         finally:
             await worker.aclose()
         return report

@@ -14,7 +14,7 @@ from sms import templates as tpl
 from sync import texts
 from sync.config import load_settings
 from sync.sender import TextSender
-from sync.store import Store, iso
+from sync.store import Store
 from tests.sms.sms_fakes import FakeTwilio
 from tests.sms.sms_support import (MOBILE, OTHER_MOBILE, Phone, client, english, gazetteer_template,  # noqa: F401
                                    phone, serve, sms_app, sms_env, sms_settings, sms_store, stop, welsh)

@@ -53,6 +53,8 @@ class Target:
     state: str
     service_code: str
     backoffice: str
+    council_code: str = ""  # the council's code for the service, where its catalogue has another
+
 
     @property
     def shown(self) -> str:
@@ -63,7 +65,8 @@ class Target:
         found = store.outline(reference)
         if found is None:
             raise TransitionError(f"no submission with reference {reference}")
-        return cls(found["reference"], found["state"], found["service_code"], found["backoffice"])
+        return cls(found["reference"], found["state"], found["service_code"], found["backoffice"],
+                   store.catalogue().council_code(found["service_code"]))
 
 
 async def check(client: Open311Client, target: Target, council_id: str) -> str:
@@ -87,7 +90,7 @@ async def check(client: Open311Client, target: Target, council_id: str) -> str:
     if answered_id is not None and answered_id != council_id:
         differences.append(f"the council answered with request {answered_id}")
     service_code = as_text(record.get("service_code"))
-    if service_code != target.service_code:
+    if service_code not in (target.service_code, target.council_code or target.service_code):
         differences.append(f"it is for service {service_code or 'none'}, not {target.service_code}")
     description = as_text(record.get("description"))
     if description and target.reference not in (found := reference_module.find_in(description)):
@@ -158,7 +161,8 @@ async def check_pending(store: Store, clients: Mapping[str, Open311Client]) -> i
     office name. Returns how many were decided."""
     decided = 0
     for pending in store.pending_resolutions():
-        target = Target(pending["reference"], pending["state"], pending["service_code"], pending["backoffice"])
+        target = Target(pending["reference"], pending["state"], pending["service_code"], pending["backoffice"],
+                        store.catalogue().council_code(pending["service_code"]))
         council_id, actor = pending["council_id"], pending["requested_by"]
         try:
             client = clients.get(target.backoffice)

@@ -15,7 +15,7 @@ from sync import catalogue as catalogue_module
 from sync.catalogue import Attribute, Catalogue, Service, Value, bundled, merge
 from sync.config import ConfigError, load_settings
 from sync.store import Store
-from sync.worker import Worker
+from sync.worker import Worker, request_fields
 from tests.helpers import draft
 
 API_KEY = "council-key-1"
@@ -218,3 +218,48 @@ def test_assist_catalogue_show_of_an_unknown_code_says_so(run, store):
     result = run("catalogue", "show", "NOPE")
     assert result.exit_code != 0
     assert "no service 'NOPE' in the council catalogue council-7" in result.output
+
+
+def test_a_lost_answer_under_the_council_code_is_found_and_resolved_by_it(tmp_path, council_server):
+    """Queued as `pothole`, at the council as `POT`: reconciliation searches POT and staff's
+    resolve accepts a request the council files under POT."""
+    from sync import resolve
+
+    url = council_server(api_key=API_KEY, catalogue=council_catalogue())
+    settings = load_settings(environ={
+        "ASSIST_STORE__PATH": str(tmp_path / "kiosk" / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
+        "ASSIST_BACKOFFICE__API_KEY": API_KEY, "ASSIST_SYNC__BACKOFF_BASE_SECONDS": "0"})
+    store = Store.open(settings)
+    answers = {"size": "small", "surface": "road"}
+    first = store.enqueue(draft(service_code="pothole", attributes=answers, idempotency_key="first"))
+    lost = store.enqueue(draft(service_code="pothole", attributes=answers, idempotency_key="lost"))
+
+    async def go():
+        worker = Worker(store, settings)
+        try:
+            await worker.refresh_catalogue()
+            [item] = [claimed for claimed in store.claim("crashed") if claimed.id == lost.id]
+            store.mark_sending(item.id, "crashed")
+            fields = request_fields(item, settings.kiosk, store.catalogue())
+            await worker.clients["default"].create(fields)  # it arrived; the answer was lost
+            store.db.conn.execute("UPDATE submissions SET lease_expires_at = NULL")
+            return await worker.drain()
+        finally:
+            await worker.aclose()
+
+    report = asyncio.run(go())
+    assert report.reconciled == 1 and store.lookup(lost.reference).state == "accepted"
+    assert store.lookup(first.reference).state == "accepted"
+    council_id = store.db.conn.execute("SELECT service_request_id FROM submissions WHERE id = ?",
+                                       (lost.id,)).fetchone()[0]
+    target = resolve.Target(lost.reference, "needs_attention", "pothole", "default",
+                            store.catalogue().council_code("pothole"))
+
+    async def check():
+        client = Worker(store, settings).clients["default"]
+        try:
+            return await resolve.check(client, target, council_id)
+        finally:
+            await client.aclose()
+    assert asyncio.run(check()) == "open"
+    store.close()

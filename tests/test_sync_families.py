@@ -321,3 +321,20 @@ def test_a_request_answered_with_500_again_and_again_goes_to_staff(tmp_path, cou
                                                    (ref,)).fetchone()
     assert maybe_sent == 1 and "3 times in a row while accepting others" in last_error
     assert "Orchard" not in last_error and "Orchard" not in caplog.text
+
+
+def test_a_place_in_words_takes_the_gazetteers_coordinates_before_the_librarys(tmp_path, council_server):
+    """Words the gazetteer can place ("near 12 high st") are sent with that street's coordinates;
+    only words it cannot place fall back to `kiosk.location`."""
+    from sync import gazetteer
+
+    url = council_server(profile="strict", api_key=KEY)
+    settings, store = make(tmp_path, url, key=KEY, extra={"ASSIST_KIOSK__LOCATION": "51.0,-1.0"})
+    gazetteer.import_csv(store.db, gazetteer.DEMO_CSV)
+    [place] = gazetteer.search(store.db, "12 high st", limit=1)
+    placed = store.enqueue(draft(location={"address_string": "12 high st"}, idempotency_key="placed")).reference
+    unplaced = store.enqueue(draft(location={"address_string": "by the big oak"}, idempotency_key="oak")).reference
+    assert drain(store, settings)[0].accepted == 2
+    sent = {ref: request for request in council_requests(url) for ref in reference.find_in(request["description"])}
+    assert (float(sent[placed]["lat"]), float(sent[placed]["long"])) == pytest.approx((place.lat, place.lon))
+    assert (float(sent[unplaced]["lat"]), float(sent[unplaced]["long"])) == pytest.approx((51.0, -1.0))

@@ -18,3 +18,15 @@ def draft(**changes) -> Draft:
     )
     values.update(changes)
     return Draft(**values)
+
+
+#: Submissions marked `sending` whose outcome is not recorded yet: their last outbox event is the
+#: mark itself (an ambiguous one being looked for again had its outcome, a retry, recorded).
+IN_FLIGHT_SQL = """
+    SELECT count(*) FROM submissions AS s WHERE s.state = 'sending' AND s.lease_owner LIKE ?
+      AND (SELECT kind FROM outbox_events WHERE submission_id = s.id ORDER BY id DESC LIMIT 1) = 'sending'"""
+
+
+def in_flight(conn, pid: int) -> int:
+    """How many sends the worker process `pid` had marked `sending` without a recorded outcome."""
+    return conn.execute(IN_FLIGHT_SQL, (f"%:{pid}:%",)).fetchone()[0]

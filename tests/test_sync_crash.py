@@ -24,6 +24,7 @@ from sync import reference
 from sync.config import load_settings
 from sync.worker import RECONCILED_NOTE
 from sync.store import Store
+from tests import helpers
 from tests.helpers import draft
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,13 +37,11 @@ PENDING = ("queued", "sending", "awaiting_id")
 
 def _pending(env: dict[str, str], pid: int | None = None) -> dict[str, int]:
     """What is left to send, read from the store file with a fresh Store, as another process would;
-    with `pid`, also how many sends that worker had in flight (`sending` under its lease)."""
+    with `pid`, also how many sends that worker had in flight (marked `sending`, no outcome yet)."""
     store = Store.open(load_settings(environ=env))
     try:
         counts = store.counts()
-        in_flight = store.db.conn.execute(
-            "SELECT count(*) FROM submissions WHERE state = 'sending' AND lease_owner LIKE ?",
-            (f"%:{pid}:%",)).fetchone()[0] if pid else 0
+        in_flight = helpers.in_flight(store.db.conn, pid) if pid else 0
     finally:
         store.close()
     return {**{state: counts[state] for state in PENDING}, "in_flight": in_flight}

@@ -43,9 +43,10 @@ def opened(vault, sealed: bytes | None, clear: str | None, *, reference: str = "
         return None
 
 
-def seal_clear(store, batch: int = RESEAL_BATCH) -> int:
+def seal_clear(store, batch: int | None = None) -> int:
     """Seal the council notes an earlier version kept in clear; returns how many. Resumable:
-    each batch is sealed and its clear text removed in one transaction."""
+    each batch (of RESEAL_BATCH) is sealed and its clear text removed in one transaction."""
+    batch = batch or RESEAL_BATCH
     total = 0
     while True:
         with db_module.write(store.db) as conn:

@@ -5,12 +5,13 @@ anywhere on disk, in clear or in a stale page of the file or its write-ahead log
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 
 import pytest
 
 from kiosk.statuses import latest_notes
-from sync import audit, reference, volunteers
+from sync import audit, reference, texts, volunteers
 from sync.config import load_settings
 from sync.store import PURGED_VOLUNTEER, Store
 from sync.worker import Worker
@@ -54,8 +55,11 @@ def test_a_council_note_is_shown_to_the_resident_and_recorded_once_but_never_kep
     found = store.lookup(ref)
     assert latest_notes(found) == NOTE + ", booked Friday"  # what the kiosk and the SMS reply show
     assert [entry.notes for entry in found.history if entry.source == "council"] == [NOTE, NOTE + ", booked Friday"]
+    assert texts.queue_status_text(store, submission_id, "in_progress", NOTE) is not None  # texted to the resident
+    guessable = hashlib.sha256(f"in_progress\x1f{NOTE}".encode()).hexdigest()[:16]  # a plain hash could be guessed
     store.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
-    assert b"Markerfield" not in raw_bytes(settings) and clear_notes(store) == []
+    raw = raw_bytes(settings)
+    assert b"Markerfield" not in raw and guessable.encode() not in raw and clear_notes(store) == []
 
 
 def test_a_note_sealed_under_another_key_leaves_the_rest_of_the_status_shown(store, settings, tmp_path, caplog):
@@ -179,3 +183,16 @@ def test_a_note_that_comes_after_its_request_was_purged_lives_the_retention_peri
     assert store.purge()["notes"] == 1
     found = store.lookup(ref)
     assert latest_notes(found) is None and found.council_status == "in_progress"
+
+
+def test_a_store_purged_by_an_earlier_version_loses_the_reasons_and_names_it_kept(store, clock):
+    ref = store.enqueue(draft(assisted_by="Val Helper", assist_consent="resident_types")).reference
+    store.cancel(ref, "resident Mrs Keptreason withdrew it")
+    clock.advance(days=91)
+    store.db.conn.execute("UPDATE submissions SET payload = NULL, contact = NULL, notify_phone = NULL, "
+                          "purged_at = '2026-12-01T00:00:00.000000Z'")  # what an earlier purge did, and no more
+    assert store.purge()["expired"] == 1
+    assert store.lookup(ref).history[-1].notes is None
+    row = store.db.conn.execute("SELECT cancel_reason, assisted_by, purged_at FROM submissions").fetchone()
+    assert tuple(row) == (None, PURGED_VOLUNTEER, "2026-12-01T00:00:00.000000Z")
+    assert store.purge()["expired"] == 0  # and once is enough

@@ -97,7 +97,7 @@ def truncate_wal(db: sqlite_utils.Database) -> bool:
     except sqlite3.OperationalError as error:
         busy = error
     if busy:
-        log.info("write-ahead log not truncated after the purge (another process is reading); retried at the next purge")
+        log.info("write-ahead log not cut after the purge (another process is reading); tried again at the next purge")
     return not busy
 
 

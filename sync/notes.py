@@ -31,8 +31,8 @@ def seal(vault, notes: str | None) -> bytes | None:
 
 
 def opened(vault, sealed: bytes | None, clear: str | None, *, reference: str = "") -> str | None:
-    """A note in either form. One that cannot be opened with this key is left out (and said so
-    once in the log, by reference): the rest of the status is still shown."""
+    """A note in either form. One that cannot be opened with this key is left out, with a log
+    line naming the reference: the rest of the status is still shown."""
     if sealed is None:
         return clear
     try:
@@ -71,8 +71,8 @@ def purge(conn, purged_ids: Iterable[int], cutoff: str) -> int:
     for submission_id in purged_ids:
         count += conn.execute("UPDATE status_history SET notes = NULL, notes_sealed = NULL WHERE submission_id = ? "
                               "AND (notes IS NOT NULL OR notes_sealed IS NOT NULL)", (submission_id,)).rowcount
-    count += conn.execute(
-        "UPDATE status_history SET notes = NULL, notes_sealed = NULL "
-        "WHERE (notes_sealed IS NOT NULL OR (source = 'council' AND notes IS NOT NULL)) AND at < ? "
-        "AND submission_id IN (SELECT id FROM submissions WHERE purged_at IS NOT NULL)", (cutoff,)).rowcount
+    for form in ("notes_sealed IS NOT NULL", "source = 'council' AND notes IS NOT NULL"):  # sealed, or not yet
+        count += conn.execute(f"UPDATE status_history SET notes = NULL, notes_sealed = NULL WHERE {form} AND at < ? "
+                              "AND submission_id IN (SELECT id FROM submissions WHERE purged_at IS NOT NULL)",
+                              (cutoff,)).rowcount
     return count

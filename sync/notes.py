@@ -26,10 +26,6 @@ log = logging.getLogger(__name__)
 RESEAL_BATCH = 500
 
 
-def seal(vault, notes: str | None) -> bytes | None:
-    return vault.seal(notes) if notes is not None else None
-
-
 def opened(vault, sealed: bytes | None, clear: str | None, *, reference: str = "") -> str | None:
     """A note in either form. One that cannot be opened with this key is left out, with a log
     line naming the reference: the rest of the status is still shown."""

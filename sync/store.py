@@ -628,7 +628,7 @@ class Store:
             inserted = conn.execute(
                 "INSERT INTO status_history (submission_id, status, notes_sealed, at, source, external_id) "
                 "VALUES (?, ?, ?, ?, 'council', ?) ON CONFLICT DO NOTHING",
-                (submission_id, status, notes_module.seal(self.vault, notes), when, external_id)).rowcount
+                (submission_id, status, self.vault.seal(notes), when, external_id)).rowcount
             if not inserted:
                 return False
             conn.execute("UPDATE submissions SET council_status = ?, updated_at = ?, closed_at = "

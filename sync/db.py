@@ -55,6 +55,9 @@ def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = BU
     _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # What is deleted or overwritten (a purged note, a resealed clear one) is zeroed in the file,
+    # not left in free space for anyone with a copy of it to read.
+    conn.execute("PRAGMA secure_delete = ON")
     db = sqlite_utils.Database(conn)
     if migrate:
         migrations.apply(db)
@@ -82,6 +85,20 @@ def flush_wal(db: sqlite_utils.Database) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def truncate_wal(db: sqlite_utils.Database) -> bool:
+    """After personal data is purged: copy the write-ahead log into the file and cut the log to
+    nothing, so no page holding it before the purge is left there (the file's own free space is
+    zeroed by secure_delete). Returns False when another process's reader kept it from
+    finishing; the next purge tries again."""
+    try:
+        busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as error:
+        busy = error
+    if busy:
+        log.info("write-ahead log not cut after the purge (another process is reading); tried again at the next purge")
+    return not busy
 
 
 @contextmanager

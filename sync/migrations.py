@@ -330,6 +330,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX resolutions_submission ON resolutions (submission_id, id)",
     ]),
+    (11, "council status notes sealed; the clear ones of an earlier version found to be resealed", [
+        # The council's notes to a resident ("Spoke to ... at 07712 ...") are personal data:
+        # sealed with the store key like the rest (sync/notes.py). `notes` keeps what we wrote
+        # ourselves, and an earlier version's clear council notes until the sync worker reseals them.
+        "ALTER TABLE status_history ADD COLUMN notes_sealed BLOB",
+        # The council notes still in clear: empty once resealed, so the check at each start is free.
+        "CREATE INDEX status_history_clear_notes ON status_history (submission_id) "
+        "WHERE source = 'council' AND notes IS NOT NULL",
+    ]),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

@@ -25,6 +25,7 @@ import sqlite_utils
 
 from sync import catalogue as catalogue_module
 from sync import db as db_module
+from sync import notes as notes_module
 from sync import reference as reference_module
 from sync.config import DEFAULT_BACKOFFICE, Settings
 from sync.crypto import Vault, load_or_create_key
@@ -52,6 +53,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 CLAIMABLE = ("queued", "sending", "awaiting_id")
 #: States whose personal data the retention period may purge: the council has it, or it is gone.
 FINISHED = ("accepted", "cancelled", "exported")
+#: What the volunteer's name on a request becomes at the retention purge: that a volunteer
+#: helped is kept (it is not personal), who it was is not.
+PURGED_VOLUNTEER = "(purged)"
 LONGEST_WAIT = 7 * 24 * 3600  # seconds: whatever a server asks, we try again within a week
 
 
@@ -616,21 +620,26 @@ class Store:
         """
         with db_module.write(self.db) as conn:
             if external_id is None:
-                last = conn.execute("SELECT status, notes FROM status_history WHERE submission_id = ? AND "
-                                    "source = 'council' ORDER BY id DESC LIMIT 1", (submission_id,)).fetchone()
-                if last and tuple(last) == (status, notes):
+                last = conn.execute("SELECT status, notes_sealed, notes FROM status_history WHERE submission_id = ? "
+                                    "AND source = 'council' ORDER BY id DESC LIMIT 1", (submission_id,)).fetchone()
+                if last and (last[0], notes_module.opened(self.vault, last[1], last[2])) == (status, notes):
                     return False
             when = iso(at) if at else self._now()
             inserted = conn.execute(
-                "INSERT INTO status_history (submission_id, status, notes, at, source, external_id) "
+                "INSERT INTO status_history (submission_id, status, notes_sealed, at, source, external_id) "
                 "VALUES (?, ?, ?, ?, 'council', ?) ON CONFLICT DO NOTHING",
-                (submission_id, status, notes, when, external_id)).rowcount
+                (submission_id, status, self.vault.seal(notes), when, external_id)).rowcount
             if not inserted:
                 return False
             conn.execute("UPDATE submissions SET council_status = ?, updated_at = ?, closed_at = "
                          "CASE WHEN ? THEN coalesce(closed_at, ?) ELSE NULL END WHERE id = ?",
                          (status, self._now(), closed, when, submission_id))
         return True
+
+    def seal_clear_notes(self) -> int:
+        """Seal the council notes an earlier version kept in clear (the sync worker does, as it
+        starts); resumable, and readers take either form meanwhile. Returns how many."""
+        return notes_module.seal_clear(self)
 
     def open_requests(self, backoffice: str) -> dict[str, int]:
         """Accepted, not yet closed requests bound for `backoffice`: the council's id -> ours."""
@@ -660,8 +669,10 @@ class Store:
             "FROM submissions WHERE reference = ?", (canonical,)).fetchone()
         if row is None:
             return None
-        history = tuple(StatusEntry(status, notes, parse_iso(at), source) for status, notes, at, source in
-                        self.db.conn.execute("SELECT status, notes, at, source FROM status_history "
+        shown = reference_module.display(row[1])
+        history = tuple(StatusEntry(status, notes_module.opened(self.vault, sealed, notes, reference=shown),
+                                    parse_iso(at), source) for status, sealed, notes, at, source in
+                        self.db.conn.execute("SELECT status, notes_sealed, notes, at, source FROM status_history "
                                              "WHERE submission_id = ? ORDER BY id", (row[0],)))
         return Lookup(reference=row[1], service_code=row[2], state=row[3], council_status=row[4],
                       created_at=parse_iso(row[5]), updated_at=parse_iso(row[6]), language=row[7], history=history)
@@ -717,7 +728,11 @@ class Store:
     def purge(self) -> dict[str, int]:
         """Purge what may go: contact details of accepted requests (a safety net: acceptance
         already purges them), the texting number once a request is closed, and everything
-        personal in finished submissions older than the retention period."""
+        personal in finished submissions older than the retention period: what the resident
+        told us, the reasons it was refused or cancelled (in the submission, its history and the
+        staff audit log), every note in its history, and the volunteer's name (that one helped is
+        kept). A store purged by an earlier version, which left those reasons and names, is
+        caught up. Then the write-ahead log is cut, so no clear copy is left on disk."""
         now = self._now()
         cutoff = iso(self.clock() - self.retention)
         finished = _sql_list(FINISHED)
@@ -730,11 +745,32 @@ class Store:
             closed = conn.execute("UPDATE submissions SET notify_phone = NULL WHERE closed_at IS NOT NULL "
                                   "AND notify_phone IS NOT NULL").rowcount
             expired = conn.execute(
-                f"UPDATE submissions SET payload = NULL, contact = NULL, notify_phone = NULL, purged_at = ?, "
-                f"contact_purged_at = coalesce(contact_purged_at, ?) "
-                f"WHERE state IN ({finished}) AND created_at < ? AND purged_at IS NULL", (now, now, cutoff)).rowcount
+                f"UPDATE submissions SET payload = NULL, contact = NULL, notify_phone = NULL, last_error = NULL, "
+                f"cancel_reason = NULL, assisted_by = CASE WHEN assisted_by IS NULL THEN NULL ELSE ? END, "
+                f"purged_at = coalesce(purged_at, ?), contact_purged_at = coalesce(contact_purged_at, ?) "
+                f"WHERE state IN ({finished}) AND created_at < ? AND (purged_at IS NULL OR last_error IS NOT NULL "
+                f"OR cancel_reason IS NOT NULL OR assisted_by != ?) RETURNING id, reference",
+                (PURGED_VOLUNTEER, now, now, cutoff, PURGED_VOLUNTEER)).fetchall()
+            notes = notes_module.purge(conn, [row_id for row_id, _ in expired], cutoff)
+            reasons = self._purge_audited_reasons(conn, {reference_module.display(ref) for _, ref in expired})
             followups |= purge_hook(self, conn, cutoff, before=False)
-        return {"contact": contact, "notify_phone": closed, "expired": expired, **followups}
+        counts = {"contact": contact, "notify_phone": closed, "expired": len(expired), "notes": notes,
+                  "audited_reasons": reasons, **followups}
+        if any(counts.values()):
+            db_module.truncate_wal(self.db)
+        return counts
+
+    @staticmethod
+    def _purge_audited_reasons(conn: sqlite3.Connection, shown: set[str]) -> int:
+        """Staff's cancel reasons and resend notes in the audit log (`detail`, by reference) of the
+        submissions purged just now. Who did what, and when, is kept."""
+        if not shown:
+            return 0
+        ids = [(row_id,) for row_id, subject in conn.execute(
+            "SELECT id, subject FROM audit_log WHERE action IN ('cancel', 'resend') AND detail IS NOT NULL")
+            if subject in shown]
+        conn.executemany("UPDATE audit_log SET detail = NULL WHERE id = ?", ids)
+        return len(ids)
 
     def personal(self, reference: str) -> dict[str, Any]:
         """The decrypted personal fields of one submission, for the few places that need them."""

@@ -564,7 +564,8 @@ def queue_status_text(store, submission_id: int, status: str, notes: str | None,
     t = translator(language)
     body = status_text(t, council=settings.council.name, reference=reference_module.display(reference),
                        service=_service_name(store, service_code, t), status=status, notes=notes, language=language)
-    digest = hashlib.sha256(f"{status}\x1f{notes or ''}".encode()).hexdigest()[:16]
+    # Keyed, like the numbers: a plain hash of a short note ("Spoke to Mr X") could be guessed back.
+    digest = hmac.new(number_key(store), f"{status}\x1f{notes or ''}".encode(), hashlib.sha256).hexdigest()[:16]
     return queue_text(store, store.vault.open(sealed_phone), body, kind="status",
                       dedupe_key=f"status:{submission_id}:{digest}", language=language, submission_id=submission_id)
 

@@ -696,6 +696,8 @@ class Worker:
 
     async def tick(self) -> DrainReport:
         """One round of `assist sync run`: whatever is due, then the slower duties when due."""
+        if self._last_purge == float("-inf"):  # the first round: council notes kept in clear by an earlier version
+            self.store.seal_clear_notes()
         now = time.monotonic()
         if now - self._last_catalogue >= self.sync.catalogue_refresh_seconds:
             try:

@@ -12,13 +12,14 @@ reference among the council's requests and adopts the id it finds (see docs/sync
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -149,22 +150,58 @@ class DrainReport:
 class GroupCommit:
     """Writes from sends in flight at the same moment, committed together: each caller waits
     until its own write is durable. A send marks itself `sending` and records its outcome through
-    this, so a thousand answers still cost far fewer than a thousand fsyncs, while nothing waits
-    for a whole batch (see Worker._send)."""
+    this (see Worker._send), and nothing waits for a whole batch.
+
+    A commit (an fsync) blocks the event loop, so committing each write as it comes would leave
+    the other sends idle behind every one. Instead the writes wait until every send in a lane
+    (see `lane`) is held up by one, which is when nothing else could happen anyway, or at most
+    `WAIT` seconds, so an answer slow to come never holds the others' writes back for long. An
+    outcome holds no lane: its send lets the next one start, whose `sending` mark then shares the
+    commit, after the outcome, so no more than one per lane is ever marked without an outcome."""
+
+    WAIT = 0.002
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._pending: list[tuple[Callable[[], object], asyncio.Future]] = []
+        self._lanes = 0
+        self._waiting = 0  # sends held up until their write is committed
+        self._timer: asyncio.TimerHandle | None = None
 
-    def __call__(self, write: Callable[[], object]) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
+    def __call__(self, write: Callable[[], object], *, holds_lane: bool = True) -> asyncio.Future:
+        """Queue `write`; the future is done once it is committed. `holds_lane`: the send that
+        queued it cannot go on until then (a `sending` mark); an outcome holds nobody up."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._pending.append((write, future))
-        if len(self._pending) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
+        self._waiting += holds_lane
+        self._schedule(loop)
         return future
 
+    @contextlib.contextmanager
+    def lane(self) -> Iterator[None]:
+        """A send under way, whose writes the others' may wait for."""
+        self._lanes += 1
+        try:
+            yield
+        finally:
+            self._lanes -= 1
+            if self._pending:
+                self._schedule(asyncio.get_running_loop())
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._waiting >= self._lanes:  # every send is held up by a commit: now
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_soon(self._flush)
+        elif self._timer is None:
+            self._timer = loop.call_later(self.WAIT, self._flush)
+
     def _flush(self) -> None:
-        pending, self._pending = self._pending, []
+        self._timer = None
+        pending, self._pending, self._waiting = self._pending, [], 0
+        if not pending:
+            return
         results: list[tuple[asyncio.Future, object, BaseException | None]] = []
         try:
             with db_write(self.store.db):
@@ -199,6 +236,7 @@ class Worker:
             client.paging = paging_from_json(states.get(name, {}).get("search_mode"))
         self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
         self._commit = GroupCommit(store)
+        self._settling: list[asyncio.Future] = []
         self._no_updates: set[str] = set()
         self._reachability: dict[str, tuple[bool, float]] = {}
         self._search_failures: dict[str, int] = {}
@@ -233,6 +271,7 @@ class Worker:
         self._verdicts = {}
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
         await asyncio.gather(*(self._handle(item, report, found.get(item.id)) for item in batch))
+        await self._settled()
 
     def _logged(self, item: Claimed, event: tuple[str, str], write: Callable[[], object]) -> Callable[[], None]:
         """`write`, and the outbox event that says so (for `assist outbox show`), as one change."""
@@ -243,17 +282,30 @@ class Worker:
 
     async def _record(self, item: Claimed, event: tuple[str, str], write: Callable[[], object],
                       then: Callable[[], object], report: DrainReport, *counters: str) -> None:
-        """Record an outcome durably with its event (sharing a commit with other sends in flight);
-        `then` (a log line) and the report's counters follow only once it is written. A lapsed
-        lease means another worker has the submission now: nothing is recorded, nothing is lost."""
+        """Record an outcome with its event, sharing a commit with other sends in flight, without
+        holding up the send's lane; `then` (a log line) and the report's counters follow only once
+        it is written (see `_settled`). A lapsed lease means another worker has the submission
+        now: nothing is recorded, nothing is lost."""
+        written = self._commit(self._logged(item, event, write), holds_lane=False)
+        self._settling.append(asyncio.ensure_future(self._settle(item, written, then, report, counters)))
+
+    @staticmethod
+    async def _settle(item: Claimed, written: asyncio.Future, then: Callable[[], object], report: DrainReport,
+                      counters: tuple[str, ...]) -> None:
         try:
-            await self._commit(self._logged(item, event, write))
-        except TransitionError as error:
-            log.warning("%s", error)
+            await written
+        except (TransitionError, StoreError) as error:
+            log.warning("%s: not recorded (%s)", reference_module.display(item.reference), error)
             return
         then()
         for counter in counters:
             setattr(report, counter, getattr(report, counter) + 1)
+
+    async def _settled(self) -> None:
+        """Wait until every outcome recorded so far is written (and logged, and counted)."""
+        while self._settling:
+            settling, self._settling = self._settling, []
+            await asyncio.gather(*settling)
 
     def _client(self, item: Claimed) -> Open311Client:
         return self.clients.get(item.backoffice) or self.clients[DEFAULT_BACKOFFICE]
@@ -271,21 +323,22 @@ class Worker:
     async def _handle(self, item: Claimed, report: DrainReport, found: object) -> None:
         client = self._client(item)
         async with self._limits[client.name]:
-            try:
-                await self._send(item, client, report, found)
-            except Unauthorised as error:
-                self._pause(client.name, f"the council refused our API key ({error})", report)
-                await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
-                                  retry_after=0)
-            except Transient as error:
-                self._note_reachable(client.name, error.reachable, error.reason)
-                await self._after_transient(item, client, error, report, posted=False)
-            except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
-                log.warning("%s: %s", reference_module.display(item.reference), error)
-            except Exception as error:  # a bug must cost one submission a retry, never the worker
-                log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
-                          type(error).__name__, exc_info=True)
-                await self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
+            with self._commit.lane():
+                try:
+                    await self._send(item, client, report, found)
+                except Unauthorised as error:
+                    self._pause(client.name, f"the council refused our API key ({error})", report)
+                    await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
+                                      retry_after=0)
+                except Transient as error:
+                    self._note_reachable(client.name, error.reachable, error.reason)
+                    await self._after_transient(item, client, error, report, posted=False)
+                except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
+                    log.warning("%s: %s", reference_module.display(item.reference), error)
+                except Exception as error:  # a bug must cost one submission a retry, never the worker
+                    log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
+                              type(error).__name__, exc_info=True)
+                    await self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
 
     @staticmethod
     def _scrub(item: Claimed, reason: str) -> str:

@@ -41,12 +41,15 @@ def rotate(store, new_key_file: Path, *, allow_shared: bool = False, batch_rows:
            on_row: Callable[[int], None] | None = None) -> Rotated:
     """Re-seal everything in `store` under the key in `new_key_file` (made, mode 0600, if absent).
 
-    `on_row` is called with the running count of rows re-sealed, inside each batch's transaction
-    (tests raise from it to crash mid-way)."""
+    `on_row` is called with the running count of rows, before each row is re-sealed, inside its
+    batch's transaction (tests raise from it to crash mid-way)."""
     new_key_file = new_key_file.expanduser().resolve()
     db = store.db
     row = db.conn.execute("SELECT new_check, new_key_file, progress FROM key_rotation WHERE id = 1").fetchone()
     resumed = row is not None
+    if resumed and str(new_key_file) != row[1]:
+        raise KeyProblem(f"{new_key_file} is not the new key of the rotation under way: finish that one with "
+                         f"`assist store rotate-key --new-key-file {row[1]}`")
     try:
         new_key = read_key_file(new_key_file, allow_shared=allow_shared)
     except FileNotFoundError:
@@ -70,10 +73,11 @@ def rotate(store, new_key_file: Path, *, allow_shared: bool = False, batch_rows:
         log.info("key rotation resumed: new key in %s", new_key_file)
     vault = store.vault.rotating_to(new_key, str(new_key_file))
     store.vault = vault  # this process seals with the new key from now on
-    done = 0
+    rows, current = 0, None
     progress = json.loads(row[2]) if resumed else {}
     for table, order, columns in keycheck.present(db):
         last: int | None = progress.get(table, 0)
+        current = None
         while last is not None:
             with db_module.write(db) as conn:  # read and re-seal in one transaction: no writer between
                 after = progress.get(table, 0)
@@ -83,6 +87,10 @@ def rotate(store, new_key_file: Path, *, allow_shared: bool = False, batch_rows:
                 values = keycheck.sealed_values(db, table, order, columns, after=after, limit=batch_rows)
                 resealed = damaged = 0
                 for row_id, column, value in values:
+                    if row_id != current:
+                        current, rows = row_id, rows + 1
+                        if on_row:
+                            on_row(rows)
                     if vault.sealed_with_first_key(value):
                         continue
                     try:
@@ -94,9 +102,6 @@ def rotate(store, new_key_file: Path, *, allow_shared: bool = False, batch_rows:
                         continue
                     conn.execute(f"UPDATE {table} SET {column} = ? WHERE {order} = ?", (fresh, row_id))
                     resealed += 1
-                    done += 1
-                    if on_row:
-                        on_row(done)
                 progress[table] = last
                 conn.execute("UPDATE key_rotation SET progress = ?, resealed = resealed + ?, damaged = damaged + ? "
                              "WHERE id = 1", (json.dumps(progress), resealed, damaged))

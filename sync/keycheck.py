@@ -68,7 +68,7 @@ def open_vault(db: sqlite_utils.Database, settings: Settings, *, record: bool = 
         store = settings.store_path
         if mine == recorded.previous:
             raise KeyProblem(f"{where} holds the key {store} used before its key was rotated ({recorded.rotated_at}): "
-                             "set store.key_file to the new key file")
+                             "give assist the new key (store.key_file, or the store_key credential)")
         if mine == recorded.rotation_check:
             raise KeyProblem(f"{where} holds the new key of a rotation not yet finished: keep the old key in force "
                              f"and finish it with `assist store rotate-key --new-key-file {recorded.rotation_file}`")

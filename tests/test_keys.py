@@ -4,6 +4,7 @@ replaced, `assist store check` says what is wrong, and a key rotation survives a
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -241,3 +242,28 @@ def test_a_rotation_to_the_key_already_in_force_is_refused(settings):
     with pytest.raises(KeyProblem, match="holds the key already in force"):
         rotation.rotate(store, settings.key_path)
     store.close()
+
+
+def test_store_check_reports_a_missing_store_and_a_schema_from_a_newer_version(run, settings):
+    result = run("store", "check")
+    assert result.exit_code == 1 and f"PROBLEM  store: no store at {settings.store_path}" in result.output
+    Store.open(settings).close()
+    conn = sqlite3.connect(settings.store_path)
+    conn.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', '2027-01-01')")
+    conn.commit()
+    conn.close()
+    result = run("store", "check")
+    assert result.exit_code == 1
+    assert "PROBLEM  schema: version 99, made by a newer assist" in result.output
+
+
+def test_a_backup_is_a_private_checked_copy_and_never_overwrites(run, settings, tmp_path):
+    references = _filled(settings)
+    copy = tmp_path / "backups" / "assist.db"
+    result = run("store", "backup", str(copy))
+    assert result.exit_code == 0 and "Keep the key apart" in result.output
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    restored = sqlite3.connect(copy).execute("SELECT reference FROM submissions ORDER BY id").fetchall()
+    assert [row[0] for row in restored] == references
+    again = run("store", "backup", str(copy))
+    assert again.exit_code == 1 and "already exists: give a new file name" in again.output

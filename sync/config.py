@@ -55,7 +55,7 @@ def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: i
 @dataclass(frozen=True)
 class StoreSettings:
     path: str = setting("", "SQLite file holding the outbox, status history, catalogue cache and gazetteer. Empty: `assist.db` in the platform data directory.")
-    key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run). Empty: `assist.key` beside the store.")
+    key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run; never again while the store holds sealed data: a missing one is refused). Empty: `assist.key` beside the store.")
     key: str = setting("", "The encryption key itself (urlsafe base64, 32 bytes), for services given it as a systemd credential (`store_key`) or in the environment (`ASSIST_STORE__KEY`). Overrides `key_file`.")
     retention_days: int = setting(90, "Days after which everything personal in a finished submission (accepted, cancelled or exported) is purged; one still waiting to be sent never is.", minimum=1)
     allow_shared_key_file: bool = setting(False, "Use a key file that other users may read (any group or other permission bits). Off: such a file is refused with the `chmod` that fixes it.")

@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from sync import keycheck, rotation, texts
-from sync.config import load_settings
+from sync.config import ConfigError, load_settings
 from sync.crypto import KeyProblem, Vault
 from sync.store import Store
 from tests.helpers import EMAIL, PHONE, draft
@@ -149,6 +149,18 @@ def test_secrets_come_from_systemd_credentials_and_the_environment_wins(env, tmp
     assert store.vault.where == "store.key (from credential store_key)"
     store.close()
     assert not settings.key_path.exists()  # the credential's key is used; no key file is made
+
+
+def test_a_bad_or_unreadable_credential_is_named(env, tmp_path):
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "store_key").write_text("not-a-key\n")
+    with pytest.raises(KeyProblem, match=r"store.key \(from credential store_key\): not a valid key"):
+        Store.open(_settings(env, CREDENTIALS_DIRECTORY=str(credentials)))
+    (credentials / "store_key").unlink()
+    (credentials / "store_key").mkdir()
+    with pytest.raises(ConfigError, match=r"credentials/store_key: store.key: expected a readable credential file"):
+        _settings(env, CREDENTIALS_DIRECTORY=str(credentials))
 
 
 def test_store_check_lists_ok_lines_and_exits_zero_on_a_sound_store(run, settings):

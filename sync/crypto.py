@@ -5,7 +5,8 @@ descriptions and locations are only ever written to disk sealed with AES-256-GCM
 under a key derived (HKDF) from the store key. The store key lives in a file created with mode 0600
 on first run (and never again while the store holds sealed data), or comes from the environment
 or a systemd credential; the store records its check value (`check_value`), so another key is
-refused before it can seal anything. It is a Fernet key, and values sealed with Fernet by earlier versions still open, until the purge removes them.
+refused before it can seal anything. It is a Fernet key, and values sealed with Fernet by earlier
+versions still open, until the purge removes them.
 Export files are sealed with a key derived from a passphrase with scrypt, so a lost stick gives
 nothing away.
 """

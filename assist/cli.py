@@ -23,6 +23,7 @@ COMMANDS = {
     "outbox": "sync.commands.outbox:outbox",
     "report": "sync.commands.report:report",
     "sms": "sms.commands:sms",
+    "store": "sync.commands.store:store",
     "sync": "sync.commands.sync:sync_group",
     "volunteer": "sync.commands.volunteer:volunteer",
 }

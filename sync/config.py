@@ -26,6 +26,12 @@ ENV_PREFIX = "ASSIST_"
 DEFAULT_BACKOFFICE = "default"
 NAMED_BACKOFFICES = "backoffices"
 CONFIG_ENV = "ASSIST_CONFIG"
+#: systemd credentials (`LoadCredential=<name>:<file>`): when `$CREDENTIALS_DIRECTORY` holds a file of
+#: one of these names, its content (stripped) is the setting, unless `ASSIST_<SECTION>__<KEY>` is set.
+#: One way to hand secrets to every unit, never in an environment file or the TOML file.
+CREDENTIALS = {"store.key": "store_key", "twilio.auth_token": "twilio_auth_token",
+               "notify.api_key": "notify_api_key", "backoffice.api_key": "backoffice_api_key"}
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 
 
 class ConfigError(Exception):
@@ -49,9 +55,11 @@ def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: i
 @dataclass(frozen=True)
 class StoreSettings:
     path: str = setting("", "SQLite file holding the outbox, status history, catalogue cache and gazetteer. Empty: `assist.db` in the platform data directory.")
-    key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run). Empty: `assist.key` beside the store.")
-    key: str = setting("", "The encryption key itself (urlsafe base64, 32 bytes), for machines that keep secrets in the environment (`ASSIST_STORE__KEY`). Overrides `key_file`.")
+    key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run; never again while the store holds sealed data: a missing one is refused). Empty: `assist.key` beside the store.")
+    key: str = setting("", "The encryption key itself (urlsafe base64, 32 bytes), for services given it as a systemd credential (`store_key`) or in the environment (`ASSIST_STORE__KEY`). Overrides `key_file`.")
     retention_days: int = setting(90, "Days after which everything personal in a finished submission (accepted, cancelled or exported) is purged; one still waiting to be sent never is.", minimum=1)
+    allow_shared_key_file: bool = setting(False, "Use a key file that other users may read (any group or other permission bits). Off: such a file is refused with the `chmod` that fixes it.")
+    min_free_mb: int = setting(200, "Free space (MiB) below which the store's disk is reported as a problem by `assist store check` and `/healthz`.", minimum=0)
 
 
 @dataclass(frozen=True)
@@ -322,9 +330,10 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
 
     built: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    credentials = _credentials(environ)
     for section, cls in known.items():
         built[section] = _build(cls, section, f"{ENV_PREFIX}{section.upper()}__", file_values.get(section, {}),
-                                environ, source_name, sources)
+                                environ, source_name, sources, credentials)
     named = file_values.get(NAMED_BACKOFFICES, {})
     env_named = f"{ENV_PREFIX}{NAMED_BACKOFFICES.upper()}__"
     names = set(named) | {key[len(env_named):].split("__")[0].lower() for key in environ
@@ -385,9 +394,27 @@ def _check_overlay(settings: Settings, source: str) -> None:
             bundled_codes[ours] = council
 
 
+def _credentials(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """`section.key` -> (value, source) for each systemd credential present (see CREDENTIALS)."""
+    folder = environ.get(CREDENTIALS_ENV)
+    if not folder:
+        return {}
+    found = {}
+    for dotted, name in CREDENTIALS.items():
+        path = Path(folder) / name
+        try:
+            found[dotted] = (path.read_text(encoding="utf-8").strip(), f"credential {name}")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(str(path), dotted, f"a readable credential file: {getattr(error, 'strerror', None) or error}") from None
+    return found
+
+
 def _build(cls: type, section: str, env_prefix: str, table: dict[str, Any], environ: Mapping[str, str],
-           source_name: str, sources: dict[str, str]) -> Any:
-    """One section's settings: defaults, then its TABLE in the file, then its environment."""
+           source_name: str, sources: dict[str, str], credentials: Mapping[str, tuple[str, str]] = {}) -> Any:
+    """One section's settings: defaults, then its TABLE in the file, then a systemd credential,
+    then its environment."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in table:
         if key not in fields:
@@ -399,6 +426,8 @@ def _build(cls: type, section: str, env_prefix: str, table: dict[str, Any], envi
         if env_name in environ:
             values[name] = _coerce(environ[env_name], f, f"env {env_name}", dotted)
             sources[dotted] = f"env {env_name}"
+        elif dotted in credentials:
+            values[name], sources[dotted] = credentials[dotted]
         elif name in table:
             values[name] = _coerce(table[name], f, source_name, dotted)
             sources[dotted] = source_name

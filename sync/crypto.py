@@ -3,8 +3,10 @@
 A kiosk is a shared machine in a public place: names, phone numbers, email addresses, free-text
 descriptions and locations are only ever written to disk sealed with AES-256-GCM (`cryptography`),
 under a key derived (HKDF) from the store key. The store key lives in a file created with mode 0600
-on first run, or comes from the environment on machines that keep secrets there; it is a Fernet
-key, and values sealed with Fernet by earlier versions still open, until the purge removes them.
+on first run (and never again while the store holds sealed data), or comes from the environment
+or a systemd credential; the store records its check value (`check_value`), so another key is
+refused before it can seal anything. It is a Fernet key, and values sealed with Fernet by earlier
+versions still open, until the purge removes them.
 Export files are sealed with a key derived from a passphrase with scrypt, so a lost stick gives
 nothing away.
 """
@@ -12,8 +14,11 @@ nothing away.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +34,41 @@ class KeyProblem(Exception):
     """The key is missing, malformed or not the one the data was sealed with."""
 
 
-def load_or_create_key(key_text: str, key_path: Path) -> bytes:
-    """The store key: from settings if given, else from `key_path`, created 0600 if absent.
+def key_from_text(key_text: str, where: str) -> bytes:
+    """The store key given as text (settings, environment or a systemd credential)."""
+    return _checked(key_text.strip().encode(), where)
+
+
+def read_key_file(key_path: Path, *, allow_shared: bool = False) -> bytes:
+    """The store key from `key_path`, refused (KeyProblem, one line naming the file and what to
+    do) if it is a folder, empty, malformed, unreadable or open to other users. A missing file
+    raises FileNotFoundError: only the caller knows whether a new key may be made."""
+    where = str(key_path)
+    try:
+        mode = key_path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise KeyProblem(f"{where} is a folder, not a key file: set store.key_file to the key file itself")
+        if stat.S_IMODE(mode) & 0o077 and not allow_shared:
+            raise KeyProblem(f"{where} is open to other users (mode {stat.S_IMODE(mode):04o}): run "
+                             f"`chmod 600 {where}`, or set store.allow_shared_key_file = true if that is intended")
+        data = key_path.read_bytes().strip()
+    except PermissionError:
+        raise KeyProblem(f"{where} cannot be read by this user: run assist as the user that owns it") from None
+    except IsADirectoryError:
+        raise KeyProblem(f"{where} is a folder, not a key file: set store.key_file to the key file itself") from None
+    except NotADirectoryError:
+        raise FileNotFoundError(where) from None
+    if not data:
+        raise KeyProblem(f"{where} is empty: restore the store's key file from its backup")
+    return _checked(data, where)
+
+
+def create_key_file(key_path: Path) -> bytes:
+    """A new store key in `key_path`, mode 0600, for a store that holds nothing sealed yet.
 
     Creation is atomic (written aside, then hard-linked into place), so a kiosk app and a sync
     worker starting together on a new machine agree on one key.
     """
-    if key_text:
-        return _checked(key_text.strip().encode(), "store.key")
-    try:
-        return _checked(key_path.read_bytes().strip(), str(key_path))
-    except FileNotFoundError:
-        pass
     key_path.parent.mkdir(parents=True, exist_ok=True)
     aside = key_path.with_name(f".{key_path.name}.{os.getpid()}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -56,7 +84,16 @@ def load_or_create_key(key_text: str, key_path: Path) -> bytes:
     finally:
         aside.unlink()
     sync_directory(key_path.parent)
-    return _checked(key_path.read_bytes().strip(), str(key_path))
+    return read_key_file(key_path)
+
+
+def check_value(key: bytes) -> str:
+    """What the store records to recognise its key, never the key: an HMAC of a fixed label under
+    a key derived (HKDF, its own label) from the store key. Nothing about the key or the vault's
+    AES key can be learnt from it, and comparing it costs microseconds (for /healthz)."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"assist store key check").derive(base64.urlsafe_b64decode(key))
+    return hmac.new(derived, b"assist store key check v1", hashlib.sha256).hexdigest()[:32]
 
 
 def sync_directory(folder: Path) -> None:
@@ -73,7 +110,8 @@ def _checked(key: bytes, where: str) -> bytes:
     try:
         Fernet(key)
     except ValueError:
-        raise KeyProblem(f"{where}: not a valid key (expected 32 bytes in urlsafe base64)") from None
+        raise KeyProblem(f"{where}: not a valid key (expected 32 bytes in urlsafe base64): "
+                         "restore the store's key from its backup") from None
     return key
 
 
@@ -89,13 +127,24 @@ class Vault:
     A sealed value is SEALED_GCM, a random 96-bit nonce, then the AES-256-GCM ciphertext and tag.
     AES-GCM takes a few microseconds where Fernet (AES-CBC, HMAC, base64, a timestamp) took
     several times that, and the SMS webhook seals twice a message. Random nonces are safe for
-    about four billion values under one key, far beyond what one store seals."""
+    about four billion values under one key, far beyond what one store seals.
 
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)  # only to open what earlier versions sealed
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                       info=b"assist store vault: AES-256-GCM").derive(base64.urlsafe_b64decode(key))
-        self._gcm = AESGCM(derived)
+    While a key rotation runs, a vault has the new key first (it seals with it) and the old one
+    as a fallback (it opens with either), so nothing is unreadable half-way (sync/rotation.py)."""
+
+    def __init__(self, key: bytes, *, fallback: tuple[bytes, ...] = (), where: str = "the store key") -> None:
+        self._keys = tuple(dict.fromkeys((key, *fallback)))
+        self._ciphers = [(AESGCM(_vault_key(k)), Fernet(k)) for k in self._keys]
+        self._gcm = self._ciphers[0][0]
+        self.check = check_value(key)
+        #: The check values of every key this vault opens with.
+        self.checks = frozenset(check_value(k) for k in self._keys)
+        #: Where the key came from (a file, or a setting), for messages.
+        self.where = where
+
+    def rotating_to(self, new_key: bytes, where: str) -> "Vault":
+        """A vault that seals with `new_key` and still opens with every key this one does."""
+        return Vault(new_key, fallback=self._keys, where=where)
 
     def seal(self, value: Any) -> bytes | None:
         if value is None:
@@ -104,18 +153,46 @@ class Vault:
 
     def seal_json(self, text: str) -> bytes:
         """Seal a value already written as JSON (by a caller that needed the text anyway)."""
+        return self._seal_bytes(text.encode())
+
+    def _seal_bytes(self, data: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        return SEALED_GCM + nonce + self._gcm.encrypt(nonce, text.encode(), None)
+        return SEALED_GCM + nonce + self._gcm.encrypt(nonce, data, None)
 
     def open(self, token: bytes | None) -> Any:
         if token is None:
             return None
+        return json.loads(self.open_bytes(token))
+
+    def open_bytes(self, token: bytes) -> bytes:
+        """The sealed bytes, by whichever of this vault's keys opens them, or KeyProblem."""
+        for gcm, fernet in self._ciphers:
+            try:
+                if token[:1] == SEALED_GCM:
+                    return gcm.decrypt(token[1:1 + NONCE_BYTES], token[1 + NONCE_BYTES:], None)
+                return fernet.decrypt(token)
+            except (InvalidTag, InvalidToken):
+                continue
+        raise KeyProblem("personal data in the store cannot be opened with this key")
+
+    def sealed_with_first_key(self, token: bytes) -> bool:
+        """Whether `token` is AES-GCM under this vault's own (first) key: a rotation skips those."""
+        if token[:1] != SEALED_GCM:
+            return False
         try:
-            if token[:1] == SEALED_GCM:
-                return json.loads(self._gcm.decrypt(token[1:1 + NONCE_BYTES], token[1 + NONCE_BYTES:], None))
-            return json.loads(self._fernet.decrypt(token))
-        except (InvalidTag, InvalidToken):
-            raise KeyProblem("personal data in the store cannot be opened with this key") from None
+            self._gcm.decrypt(token[1:1 + NONCE_BYTES], token[1 + NONCE_BYTES:], None)
+        except InvalidTag:
+            return False
+        return True
+
+    def reseal(self, token: bytes) -> bytes:
+        """`token` opened with any key and sealed again under the first, byte for byte."""
+        return self._seal_bytes(self.open_bytes(token))
+
+
+def _vault_key(key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"assist store vault: AES-256-GCM").derive(base64.urlsafe_b64decode(key))
 
 
 # Export files: scrypt parameters recorded in the file so they can be raised later without

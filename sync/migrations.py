@@ -330,6 +330,30 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX resolutions_submission ON resolutions (submission_id, id)",
     ]),
+    (10, "key custody: the store key's check value, and a key rotation under way", [
+        # Recognises the store key without holding it (sync/crypto.py check_value): a process
+        # given another key is refused before it seals anything. `previous_check` is the key in
+        # force before the last rotation, so that one is named as such when it comes back.
+        """CREATE TABLE store_key (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            check_value TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            previous_check TEXT,
+            rotated_at TEXT
+        )""",
+        # A rotation not yet finished (sync/rotation.py): the new key's file and check value, and
+        # how far each table has been re-sealed (JSON: table -> last row id done), so that a
+        # crash resumes where it stopped. Both keys open values until the row is gone.
+        """CREATE TABLE key_rotation (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            new_check TEXT NOT NULL,
+            new_key_file TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            progress TEXT NOT NULL DEFAULT '{}',
+            resealed INTEGER NOT NULL DEFAULT 0,
+            damaged INTEGER NOT NULL DEFAULT 0
+        )""",
+    ]),
     (11, "council status notes sealed; the clear ones of an earlier version found to be resealed", [
         # The council's notes to a resident ("Spoke to ... at 07712 ...") are personal data:
         # sealed with the store key like the rest (sync/notes.py). `notes` keeps what we wrote

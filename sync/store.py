@@ -25,10 +25,11 @@ import sqlite_utils
 
 from sync import catalogue as catalogue_module
 from sync import db as db_module
+from sync import keycheck
 from sync import notes as notes_module
 from sync import reference as reference_module
 from sync.config import DEFAULT_BACKOFFICE, Settings
-from sync.crypto import Vault, load_or_create_key
+from sync.crypto import Vault
 from sync.flow import Draft
 
 log = logging.getLogger(__name__)
@@ -162,8 +163,15 @@ class Store:
 
     @classmethod
     def open(cls, settings: Settings, **overrides: Any) -> "Store":
+        """Open (creating, mode 0600, and migrating) the store with its own key, or raise
+        KeyProblem (sync/keycheck.py decides which key that is)."""
+        keycheck.create_private(settings.store_path)
         db = db_module.connect(settings.store_path)
-        vault = Vault(load_or_create_key(settings.store.key, settings.key_path))
+        try:
+            vault = keycheck.open_vault(db, settings)
+        except BaseException:
+            db.conn.close()
+            raise
         options = dict(device_id=settings.device_id, retention_days=settings.store.retention_days,
                        lease_seconds=settings.sync.lease_seconds,
                        backoff_base_seconds=settings.sync.backoff_base_seconds,

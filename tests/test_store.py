@@ -8,10 +8,11 @@ import stat
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 
 from sync import db as db_module
 from sync import reference
-from sync.crypto import KeyProblem
+from sync.crypto import KeyProblem, Vault
 from sync.config import load_settings
 from sync.db import StoreBusy, StoreFull
 from sync.store import STATES, Store, TransitionError
@@ -54,11 +55,15 @@ def test_the_raw_database_file_holds_no_personal_data_in_clear(store, settings):
 def test_the_key_file_is_private_and_another_key_cannot_open_the_data(store, settings, tmp_path):
     assert stat.S_IMODE(os.stat(settings.key_path).st_mode) == 0o600
     saved = store.enqueue(draft())
-    other = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(settings.store_path),
-                                              "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
+    other_key = Fernet.generate_key()
     with pytest.raises(KeyProblem, match="cannot be opened with this key"):
-        other.personal(saved.reference)
-    other.close()
+        Vault(other_key).open(store.db.conn.execute("SELECT contact FROM submissions WHERE reference = ?",
+                                                    (saved.reference,)).fetchone()[0])
+    (tmp_path / "other.key").write_bytes(other_key)
+    (tmp_path / "other.key").chmod(0o600)
+    with pytest.raises(KeyProblem, match="other.key does not hold the key .* was sealed with"):
+        Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(settings.store_path),
+                                          "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
 
 
 def test_personal_data_sealed_by_an_earlier_version_still_opens(store, settings):
@@ -91,7 +96,7 @@ def test_a_sealed_value_altered_on_disk_is_refused_not_misread(store):
 
 def test_a_malformed_key_is_reported_with_where_it_came_from(tmp_path):
     bad = load_settings(environ={"ASSIST_STORE__PATH": str(tmp_path / "s.db"), "ASSIST_STORE__KEY": "not-a-key"})
-    with pytest.raises(KeyProblem, match="store.key: not a valid key"):
+    with pytest.raises(KeyProblem, match=r"store.key \(from env ASSIST_STORE__KEY\): not a valid key"):
         Store.open(bad)
 
 

@@ -62,18 +62,21 @@ def test_a_council_note_is_shown_to_the_resident_and_recorded_once_but_never_kep
     assert b"Markerfield" not in raw and guessable.encode() not in raw and clear_notes(store) == []
 
 
-def test_a_note_sealed_under_another_key_leaves_the_rest_of_the_status_shown(store, settings, tmp_path, caplog):
+def test_a_note_sealed_under_another_key_leaves_the_rest_of_the_status_shown(store, settings, caplog):
+    """A note another key sealed (a damaged or foreign value; the store itself opens only with its
+    own key) is left out, the rest of the status shown, and one line says so by reference."""
+    from cryptography.fernet import Fernet
+
+    from sync.crypto import Vault
+
     submission_id, ref = accepted(store)
     store.record_status(submission_id, "in_progress", NOTE)
-    store.close()
-    foreign = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(settings.store_path),
-                                                "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
-    try:
-        with caplog.at_level(logging.WARNING):
-            found = foreign.lookup(ref)
-            assert foreign.record_status(submission_id, "in_progress", "Crew booked")  # not mistaken for the same
-    finally:
-        foreign.close()
+    foreign = Vault(Fernet.generate_key())
+    store.db.conn.execute("UPDATE status_history SET notes_sealed = ? WHERE submission_id = ? AND source = 'council'",
+                          (foreign.seal(NOTE), submission_id))
+    with caplog.at_level(logging.WARNING):
+        found = store.lookup(ref)
+        assert store.record_status(submission_id, "in_progress", "Crew booked")  # not mistaken for the same
     assert found.council_status == "in_progress" and latest_notes(found) is None
     assert [entry.status for entry in found.history] == ["queued", "accepted", "in_progress"]
     assert f"council note of {reference.display(ref)} cannot be opened with this store's key" in caplog.text

@@ -5,8 +5,8 @@ Accounts live in each kiosk's store (`assist volunteer add|list|disable`). A PIN
 digits, not one of the commonest (sync/data/common_pins.toml names its source), one digit
 repeated, a run of consecutive digits or a short block repeated; it is kept only as an argon2id
 hash. A PIN set before these rules that breaks them still signs in once, and must then be
-changed (PinChangeRequired, change_pin) before the volunteer can go on. Five wrong PINs in a row lock that volunteer out
-for 15 minutes, by the store's clock. Every sign-in, sign-out, staff action and refusal is
+changed (PinChangeRequired, change_pin) before the volunteer can go on. Five wrong PINs in a
+row lock that volunteer out for 15 minutes, by the store's clock. Every sign-in, sign-out, staff action and refusal is
 written to the audit log (sync/audit.py), never with the PIN.
 
 What the kiosk calls:
@@ -14,7 +14,7 @@ What the kiosk calls:
     names(store)                            -> [Volunteer]  the sign-in list
     sign_in(store, name, pin)               -> Volunteer    or raises SignInRefused(reason, ...)
                                                             or PinChangeRequired (a weak PIN)
-    change_pin(store, required, new_pin)    -> Volunteer    or raises AccountError (weak) / SignInRefused
+    change_pin(store, required, new_pin)    -> Volunteer    or raises AccountError (weak) / AccountChanged
     sign_out(store, volunteer, "button" | "inactivity")
     volunteer.can(action)                   -> bool         to show or hide an action
     require(store, volunteer, action)       raises NotAllowed (audited) when the role may not
@@ -113,6 +113,11 @@ class SignInRefused(Exception):
         detail = {"wrong_pin": f"wrong PIN, {attempts_left} tries left", "locked": f"locked until {until}",
                   "disabled": "account disabled", "unknown": "no such volunteer"}[reason]
         super().__init__(detail)
+
+
+class AccountChanged(AccountError):
+    """The account changed between a sign-in and what followed it (switched off, or its PIN
+    changed on another kiosk): sign in again."""
 
 
 class PinChangeRequired(Exception):
@@ -311,12 +316,10 @@ def _pin_problem(pin: str) -> str | None:
 def change_pin(store, required: PinChangeRequired, new_pin: str) -> Volunteer:
     """Replace the weak PIN behind `required` with `new_pin` and sign the volunteer in.
 
-    AccountError when the new PIN breaks the rules or is the old one, and when the account
-    changed meanwhile (disabled, or its PIN changed elsewhere): then sign in again."""
+    AccountError when the new PIN breaks the rules (the old one always does), AccountChanged when
+    the account changed meanwhile (switched off, or its PIN changed elsewhere)."""
     volunteer = required.volunteer
     check_pin(new_pin)
-    if _matches(required.ticket, new_pin):
-        raise AccountError("Choose a PIN different from the one you have now.")
     pin_hash = _hasher.hash(new_pin)  # slow on purpose: before the write lock is taken
     now = iso(store.clock())
     with audit.audited(store, volunteer.name, "change_pin", volunteer.name) as conn:
@@ -324,7 +327,7 @@ def change_pin(store, required: PinChangeRequired, new_pin: str) -> Volunteer:
                                "updated_at = ? WHERE name = ? AND pin_hash = ? AND disabled_at IS NULL",
                                (pin_hash, now, volunteer.name, required.ticket)).rowcount
         if not changed:
-            raise AccountError("This account changed meanwhile (switched off, or its PIN changed); sign in again.")
+            raise AccountChanged("This account changed meanwhile (switched off, or its PIN changed); sign in again.")
         audit.record(store, volunteer.name, "sign_in", "ok", detail=volunteer.role)
     log.info("volunteer %s chose a new PIN and signed in", volunteer.name)
     return volunteer

@@ -71,7 +71,9 @@ def csv_rows(report: Report):
 
 def write_csv(report: Report, path: Path) -> None:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180's CRLF: with "\n" alone, a cell holding a bare "\r" would not be quoted and would
+    # break its row in two.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     writer.writerows([spreadsheet_safe(cell) for cell in row] for row in csv_rows(report))
     _write(path, buffer.getvalue())

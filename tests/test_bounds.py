@@ -245,3 +245,10 @@ def test_assist_config_masks_a_password_written_into_a_url(run, url, shown):
         assert result.exit_code == 0 and shown in result.output
         if shown != url:
             assert "secret" not in result.output and "p%40ss" not in result.output
+
+
+def test_the_back_office_refuses_an_empty_key_file_rather_than_serving_without_a_key(run, tmp_path):
+    empty = tmp_path / "backoffice_api_key"
+    empty.write_text("\n")
+    result = run("council", "serve", "--port", "0", "--db", str(tmp_path / "council.db"), "--api-key-file", str(empty))
+    assert result.exit_code == 2 and "is empty" in result.output

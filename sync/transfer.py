@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zxcvbn import zxcvbn
-
 from sync.crypto import BadPassphrase, open_with_passphrase, seal_with_passphrase, sync_directory
 from sync.flow import Draft
 from sync.store import Store, iso, parse_iso
@@ -102,6 +100,8 @@ def check_passphrase(passphrase: str, *avoid: str) -> str:
              if len(word) >= MIN_WORD_LETTERS and word.casefold() not in OBVIOUS_WORDS}
     if len(words) >= MIN_WORDS:
         return passphrase
+    from zxcvbn import zxcvbn  # here: loading its dictionaries costs every `assist` command 25 ms
+
     if zxcvbn(passphrase[:ZXCVBN_MAX], user_inputs=[*OBVIOUS_WORDS, *avoid])["score"] < STRONG_SCORE:
         raise TransferError(f"That passphrase would be easy to guess; choose a stronger one. {advice}")
     return passphrase

@@ -5,14 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-data
 
-.PHONY: demo test bench install constraints extract update compile clean
+.PHONY: demo test bench install constraints wheel extract update compile clean
 
 PINS_VENV := .venv-pins
 
-# Every dependency installs at the exact version constraints.txt pins, so a fresh clone tests what we tested.
+# Every dependency installs at the exact version constraints.txt pins, so a fresh clone tests what we
+# tested; the build tools too (setuptools and wheel are pinned there), so `make wheel` builds with them.
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip "setuptools>=70" wheel
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt setuptools wheel
+	$(BIN)/pip uninstall --quiet --yes assist 2>/dev/null || true  # this project under its old distribution name
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
@@ -22,10 +25,10 @@ install: $(STAMP) compile
 constraints:
 	rm -rf $(PINS_VENV)
 	$(PYTHON) -m venv $(PINS_VENV)
-	$(PINS_VENV)/bin/pip install --quiet --upgrade pip "setuptools>=70" wheel
+	$(PINS_VENV)/bin/pip install --quiet --upgrade pip setuptools wheel
 	$(PINS_VENV)/bin/pip install --quiet -e '.[dev]'
-	{ echo '# Exact versions `make install` uses (pip constraints). Refresh with `make constraints`.'; \
-	  $(PINS_VENV)/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	{ echo '# Exact versions `make install`, `make wheel` and the deploy guide use (pip constraints). Refresh with `make constraints`.'; \
+	  $(PINS_VENV)/bin/pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(PINS_VENV)
 
@@ -42,6 +45,11 @@ compile: $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The wheel a kiosk installs (deploy/README.md), built by the pinned setuptools in the venv.
+wheel: install
+	rm -rf build
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w dist .
 
 bench: install
 	$(BIN)/python bench/run.py

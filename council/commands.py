@@ -56,6 +56,9 @@ def listen(host: str, port: int) -> socket.socket:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @db_option
 @click.option("--api-key", default=None, help="Key every POST must carry (default: none required).")
+@click.option("--api-key-file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read the key from this file instead (a systemd credential: `%d/backoffice_api_key`), "
+                   "so it is not on the command line for every user to see.")
 @click.option("--token-mode", is_flag=True, help="Answer POSTs with a token; the id comes later.")
 @click.option("--token-delay", default=1.0, show_default=True, type=click.FloatRange(0.0),
               help="Seconds before a token-mode request gets its service_request_id.")
@@ -69,11 +72,16 @@ def listen(host: str, port: int) -> socket.socket:
 @click.option("--page-size", default=None, type=click.IntRange(1, 1000),
               help="Page size of GET requests and servicerequestupdates: the default of page_size=, or the "
                    "fixed size under --profile paged  [default: the profile's own, else 50]")
-def serve(profile: str, host: str, port: int, db_path: str, api_key: str | None, token_mode: bool,
+def serve(profile: str, host: str, port: int, db_path: str, api_key: str | None, api_key_file, token_mode: bool,
           token_delay: float, fail_rate: float, latency: float, drop_after_commit: float, seed: int | None,
           page_size: int | None) -> None:
     """Serve Open311 GeoReport v2 at http://HOST:PORT/ (services.json, requests.json, ...)."""
     import uvicorn
+
+    if api_key_file is not None:
+        api_key = api_key_file.read().strip()
+        if not api_key:  # never quietly serve without a key the operator meant to set
+            raise click.BadParameter(f"{api_key_file.name} is empty", param_hint="--api-key-file")
 
     from council.app import create_app
 

@@ -19,6 +19,7 @@ read a submission's personal columns: the report is safe to hand to anyone.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +32,19 @@ from sync import events
 from sync.store import iso
 
 log = logging.getLogger(__name__)
+
+#: OWASP's CSV injection rule: a text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A CSV cell a spreadsheet will show, not run: text starting like a formula gets a leading
+    single quote (OWASP, "CSV Injection"); numbers, even negative ones, are left as they are.
+    Group names in the report come from councils' catalogues, so they are not ours to trust."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 #: Columns the report must never read, even by mistake: what residents told us.
 PERSONAL_COLUMNS = {"submissions": {"payload", "contact", "notify_phone", "assisted_by"}}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from sync.report import SKIP_REASONS, Column, Report, ReportError, long_date
+from sync.report import SKIP_REASONS, Column, Report, ReportError, long_date, spreadsheet_safe
 from sync.report_charts import alternative, render
 
 TEMPLATES = Path(__file__).parent / "data"
@@ -71,9 +71,11 @@ def csv_rows(report: Report):
 
 def write_csv(report: Report, path: Path) -> None:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180's CRLF: with "\n" alone, a cell holding a bare "\r" would not be quoted and would
+    # break its row in two.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(report))
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in csv_rows(report))
     _write(path, buffer.getvalue())
 
 

@@ -10,8 +10,11 @@ file twice, or two files holding the same submission, adds nothing twice.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
+import re
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +28,24 @@ from sync.store import Store, iso, parse_iso
 FORMAT = "assist-outbox-export"
 VERSION = 1
 MIN_PASSPHRASE = 10
+#: zxcvbn's top score: at least 10**10 guesses, years of scrypt at 0.1 s a guess. Four unrelated
+#: words (a Diceware-style phrase) reach it, and are accepted even where zxcvbn's dictionaries
+#: underrate them.
+STRONG_SCORE, MIN_WORDS, MIN_WORD_LETTERS = 4, 4, 3
+#: zxcvbn's time grows quickly with length; a longer passphrase is judged by its first 72
+#: characters, a lower bound on its strength.
+ZXCVBN_MAX = 72
+#: Words a passphrase should not lean on: a guesser would try them first.
+OBVIOUS_WORDS = ("assist", "outbox", "export", "passphrase")
+
+# The file's own scrypt settings are read before anything is authenticated: a changed file
+# could ask for p=-1 (a crash), n=2**24 (16 GiB) or p=10**6 (hours of CPU). Fixed maxima, four
+# times this version's own work (sync.crypto: n=2**15, r=8, p=1, about 0.1 s and 32 MiB), leave
+# room to raise the settings later and bound any file to about half a second and 128 MiB.
+SCRYPT_MAX_N, SCRYPT_MAX_R, SCRYPT_MAX_P = 2**17, 16, 4
+SCRYPT_MAX_WORK = 4 * 2**15 * 8  # n * r * p: the CPU time
+SCRYPT_MAX_MEMORY = 128 * 2**20  # 128 * n * r bytes
+SALT_BYTES, NONCE_BYTES, TAG_BYTES = (16, 64), 12, 16
 
 
 class TransferError(Exception):
@@ -43,8 +64,7 @@ def is_export_file(path: Path) -> bool:
 
 def export(store: Store, path: Path, passphrase: str) -> list[str]:
     """Write every queued submission to `path`, sealed with `passphrase`; returns the references."""
-    if len(passphrase) < MIN_PASSPHRASE:
-        raise TransferError(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters.")
+    check_passphrase(passphrase, store.device_id)
     if path.exists():
         raise TransferError(f"{path} already exists; choose a new file name.")
     owner = f"export-{uuid.uuid4()}"
@@ -68,6 +88,76 @@ def export(store: Store, path: Path, passphrase: str) -> list[str]:
     return references
 
 
+def check_passphrase(passphrase: str, *avoid: str) -> str:
+    """The passphrase if it is strong enough to seal a file that may be lost, else TransferError.
+
+    Strong enough: four or more different words of three letters or more, or zxcvbn's top score
+    (`avoid` names things a guesser knows, such as the device id)."""
+    advice = "Four or more unrelated words, such as \"orbit lamp river toast\", are easy to type and hard to guess."
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise TransferError(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters. {advice}")
+    words = {word.casefold() for word in re.findall(r"[^\W\d_]+", passphrase)
+             if len(word) >= MIN_WORD_LETTERS and word.casefold() not in OBVIOUS_WORDS}
+    if len(words) >= MIN_WORDS:
+        return passphrase
+    from zxcvbn import zxcvbn  # here: loading its dictionaries costs every `assist` command 25 ms
+
+    if zxcvbn(passphrase[:ZXCVBN_MAX], user_inputs=[*OBVIOUS_WORDS, *avoid])["score"] < STRONG_SCORE:
+        raise TransferError(f"That passphrase would be easy to guess; choose a stronger one. {advice}")
+    return passphrase
+
+
+def _header_problem(envelope: Any) -> str | None:
+    """What is wrong with an export file's readable part, or None; checked before any key is
+    derived from its settings (they are authenticated only once the key exists)."""
+    if not isinstance(envelope, dict):
+        return "it is not a JSON object"
+    if envelope.get("format") != FORMAT:
+        return "it is not an assist export file"
+    version = envelope.get("version")
+    if not _is_int(version) or version != VERSION:
+        return f"export format version {version!r} is not supported (this assist reads version {VERSION})"
+    if not _is_int(envelope.get("count")) or envelope["count"] < 0:
+        return "its count is not a whole number"
+    for name in ("exported_at", "device_id"):
+        if not isinstance(envelope.get(name), str):
+            return f"its {name} is missing or not text"
+    if envelope.get("cipher") != "AES-256-GCM":
+        return f"its cipher {envelope.get('cipher')!r} is not AES-256-GCM"
+    kdf = envelope.get("kdf")
+    if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
+        return "its key derivation is not scrypt"
+    n, r, p = (kdf.get(name) for name in ("n", "r", "p"))
+    if not all(_is_int(value) for value in (n, r, p)):
+        return "its scrypt settings n, r and p are not whole numbers"
+    if not (2 <= n <= SCRYPT_MAX_N and n & (n - 1) == 0):
+        return f"its scrypt n={n} is not a power of two from 2 to {SCRYPT_MAX_N}"
+    if not (1 <= r <= SCRYPT_MAX_R and 1 <= p <= SCRYPT_MAX_P):
+        return f"its scrypt r={r}, p={p} are outside 1 to {SCRYPT_MAX_R} and 1 to {SCRYPT_MAX_P}"
+    if n * r * p > SCRYPT_MAX_WORK or 128 * n * r > SCRYPT_MAX_MEMORY:
+        return f"its scrypt settings n={n}, r={r}, p={p} ask for more work than this assist allows"
+    for name, sizes in (("salt", SALT_BYTES), ("nonce", (NONCE_BYTES, NONCE_BYTES)), ("ciphertext", (TAG_BYTES, None))):
+        raw = _base64(kdf.get(name) if name == "salt" else envelope.get(name))
+        if raw is None:
+            return f"its {name} is missing or not base64"
+        if len(raw) < sizes[0] or (sizes[1] is not None and len(raw) > sizes[1]):
+            return f"its {name} is {len(raw)} bytes long"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _base64(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 @dataclass
 class ImportResult:
     added: list[str] = field(default_factory=list)
@@ -81,11 +171,9 @@ def import_file(store: Store, path: Path, passphrase: str) -> ImportResult:
         envelope = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise TransferError(f"{path}: not a readable export file ({error})") from None
-    if envelope.get("format") != FORMAT:
-        raise TransferError(f"{path}: not an assist export file")
-    if envelope.get("version") != VERSION:
-        raise TransferError(f"{path}: export format version {envelope.get('version')} is not supported "
-                            f"(this assist reads version {VERSION})")
+    problem = _header_problem(envelope)
+    if problem is not None:
+        raise TransferError(f"{path}: not a readable export file: {problem}.")
     try:
         records = json.loads(open_with_passphrase(envelope, passphrase))["submissions"]
     except BadPassphrase as error:

@@ -1,15 +1,20 @@
 """Volunteers and staff at a kiosk: their accounts, PINs, lockout and roles, and the staff actions
 they take on residents' requests.
 
-Accounts live in each kiosk's store (`assist volunteer add|list|disable`). A PIN is at least six
-digits and is kept only as an argon2id hash. Five wrong PINs in a row lock that volunteer out
-for 15 minutes, by the store's clock. Every sign-in, sign-out, staff action and refusal is
+Accounts live in each kiosk's store (`assist volunteer add|list|disable`). A PIN is six to twelve
+digits, not one of the commonest (sync/data/common_pins.toml names its source), one digit
+repeated, a run of consecutive digits or a short block repeated; it is kept only as an argon2id
+hash. A PIN set before these rules that breaks them still signs in once, and must then be
+changed (PinChangeRequired, change_pin) before the volunteer can go on. Five wrong PINs in a
+row lock that volunteer out for 15 minutes, by the store's clock. Every sign-in, sign-out, staff action and refusal is
 written to the audit log (sync/audit.py), never with the PIN.
 
 What the kiosk calls:
 
     names(store)                            -> [Volunteer]  the sign-in list
     sign_in(store, name, pin)               -> Volunteer    or raises SignInRefused(reason, ...)
+                                                            or PinChangeRequired (a weak PIN)
+    change_pin(store, required, new_pin)    -> Volunteer    or raises AccountError (weak) / AccountChanged
     sign_out(store, volunteer, "button" | "inactivity")
     volunteer.can(action)                   -> bool         to show or hide an action
     require(store, volunteer, action)       raises NotAllowed (audited) when the role may not
@@ -31,8 +36,11 @@ whoever can run `assist` on the kiosk holds the store and its key already.
 from __future__ import annotations
 
 import logging
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -107,6 +115,21 @@ class SignInRefused(Exception):
         super().__init__(detail)
 
 
+class AccountChanged(AccountError):
+    """The account changed between a sign-in and what followed it (switched off, or its PIN
+    changed on another kiosk): sign in again."""
+
+
+class PinChangeRequired(Exception):
+    """The PIN was right but breaks the PIN rules (it was set before them): the volunteer must
+    choose a new one (change_pin) before they are signed in. `ticket` is opaque to the caller
+    (the PIN hash that was verified, never the PIN); it is good for one change."""
+
+    def __init__(self, volunteer: Volunteer, ticket: str, problem: str) -> None:
+        self.volunteer, self.ticket, self.problem = volunteer, ticket, problem
+        super().__init__(f"{volunteer.name} must choose a new PIN: {problem}")
+
+
 class NotAllowed(Exception):
     """A volunteer tried an action their role does not allow (it has been audited)."""
 
@@ -124,7 +147,32 @@ def check_pin(pin: str) -> str:
         raise AccountError("A PIN is digits only (0 to 9), with no spaces or letters.")
     if not PIN_MIN_DIGITS <= len(pin) <= PIN_MAX_DIGITS:
         raise AccountError(f"A PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits long.")
+    problem = weak_pin(pin)
+    if problem is not None:
+        raise AccountError(f"That PIN is {problem}, among the first anyone would try; choose another.")
     return pin
+
+
+def weak_pin(pin: str) -> str | None:
+    """Why a PIN of the right shape is too easy to guess, or None."""
+    if pin in common_pins():
+        return "one of the commonest PINs"
+    if len(set(pin)) == 1:
+        return "one digit repeated"
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:])}
+    if steps in ({1}, {9}):  # 9: down by one; 9 to 0 going up, and 0 to 9 going down, continue a run
+        return "a run of consecutive digits"
+    for size in range(2, len(pin) // 2 + 1):
+        if len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size):
+            return "a short block of digits repeated"
+    return None
+
+
+@cache
+def common_pins() -> frozenset[str]:
+    """The published list of the commonest PINs (its source is named in the file)."""
+    text = resources.files("sync").joinpath("data/common_pins.toml").read_text(encoding="utf-8")
+    return frozenset(tomllib.loads(text)["pins"])
 
 
 def _clean_name(name: str) -> str:
@@ -226,8 +274,10 @@ def sign_in(store, name: str, pin: str) -> Volunteer:
             raise _refuse(store, name, SignInRefused("locked", until=parse_iso(locked_until)))
         if pin_hash not in verified:
             verified[pin_hash] = _matches(pin_hash, pin)
+        weak = None
         if verified[pin_hash]:
             counts, refusal = (0, None), None
+            weak = _pin_problem(pin)
         elif failed + 1 >= MAX_WRONG_PINS:
             until = now + LOCKOUT
             counts, refusal = (0, iso(until)), SignInRefused("locked", until=until)
@@ -238,7 +288,9 @@ def sign_in(store, name: str, pin: str) -> Volunteer:
                 "UPDATE volunteers SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE name = ? "
                 "AND failed_pins = ? AND locked_until IS ? AND pin_hash = ? AND disabled_at IS NULL",
                 (*counts, iso(now), name, failed, locked_until, pin_hash)).rowcount
-            if recorded and refusal is None:
+            if recorded and weak is not None:
+                audit.record(store, name, "sign_in", "ok", detail=f"{role}; weak PIN: a new one is required")
+            elif recorded and refusal is None:
                 audit.record(store, name, "sign_in", "ok", detail=role)
             elif recorded:
                 _refuse(store, name, refusal)
@@ -246,8 +298,39 @@ def sign_in(store, name: str, pin: str) -> Volunteer:
             continue  # another try was recorded first
         if refusal is not None:
             raise refusal
+        if weak is not None:
+            log.warning("volunteer %s gave a right but weak PIN: a new one is required", name)
+            raise PinChangeRequired(Volunteer(name, role), pin_hash, weak)
         log.info("volunteer %s signed in", name)
         return Volunteer(name, role)
+
+
+def _pin_problem(pin: str) -> str | None:
+    try:
+        check_pin(pin)
+    except AccountError as error:
+        return str(error)
+    return None
+
+
+def change_pin(store, required: PinChangeRequired, new_pin: str) -> Volunteer:
+    """Replace the weak PIN behind `required` with `new_pin` and sign the volunteer in.
+
+    AccountError when the new PIN breaks the rules (the old one always does), AccountChanged when
+    the account changed meanwhile (switched off, or its PIN changed elsewhere)."""
+    volunteer = required.volunteer
+    check_pin(new_pin)
+    pin_hash = _hasher.hash(new_pin)  # slow on purpose: before the write lock is taken
+    now = iso(store.clock())
+    with audit.audited(store, volunteer.name, "change_pin", volunteer.name) as conn:
+        changed = conn.execute("UPDATE volunteers SET pin_hash = ?, failed_pins = 0, locked_until = NULL, "
+                               "updated_at = ? WHERE name = ? AND pin_hash = ? AND disabled_at IS NULL",
+                               (pin_hash, now, volunteer.name, required.ticket)).rowcount
+        if not changed:
+            raise AccountChanged("This account changed meanwhile (switched off, or its PIN changed); sign in again.")
+        audit.record(store, volunteer.name, "sign_in", "ok", detail=volunteer.role)
+    log.info("volunteer %s chose a new PIN and signed in", volunteer.name)
+    return volunteer
 
 
 def sign_out(store, volunteer: Volunteer, reason: str) -> None:

@@ -16,8 +16,10 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
-    [wheel] = tmp_path.glob("assist-*.whl")
+    [wheel] = tmp_path.glob("assist_council_kiosk-*.whl")  # `assist` on PyPI is another project
     names = set(zipfile.ZipFile(wheel).namelist())
+    metadata = zipfile.ZipFile(wheel).read(next(name for name in names if name.endswith(".dist-info/METADATA")))
+    assert b"\nLicense-Expression: MIT\n" in metadata and any(name.endswith("licenses/LICENSE") for name in names)
     sources = {str(path.relative_to(ROOT)) for package in PACKAGES for path in (ROOT / package).rglob("*.py")
                if "__pycache__" not in path.parts}
     assert sources and sources <= names, sorted(sources - names)

@@ -94,6 +94,9 @@ class PinScreen(OneFieldScreen, StaffScreen):
         app = self.app
         try:
             volunteer = volunteers.sign_in(app.store, self.volunteer_name, pin)  # type: ignore[attr-defined]
+        except volunteers.PinChangeRequired as required:  # right, but too easy to guess: a new one first
+            app.switch_screen(NewPinScreen(required))
+            return
         except volunteers.SignInRefused as refused:
             self.show_error(self.refusal(refused), field)
             return
@@ -111,6 +114,62 @@ class PinScreen(OneFieldScreen, StaffScreen):
         if refused.reason == "disabled":
             return self._("This name has been switched off on this kiosk. Please ask a supervisor.")
         return self._("This name cannot sign in here. Please ask a supervisor.")
+
+
+class NewPinScreen(OneFieldScreen, StaffScreen):
+    """A right but weak PIN (set before the PIN rules) must be replaced before the volunteer goes
+    on: the new PIN twice, then they are signed in. Nothing is kept but the first entry, until
+    the second; leaving (Back, or the inactivity wipe) leaves the old PIN and nobody signed in."""
+
+    FIELD = "#pin"
+
+    def __init__(self, required: volunteers.PinChangeRequired) -> None:
+        super().__init__()
+        self.required = required
+        self.first: str | None = None
+
+    def compose_body(self):
+        yield ErrorSummary()
+        heading = self._("Choose a new PIN, {name}").format(name=self.required.volunteer.name)
+        self.title = heading
+        yield Static(heading, classes="heading speak", markup=False)
+        yield Static(self._("Your PIN is too easy to guess. Choose a new one to go on."), id="new-pin-hint",
+                     classes="hint speak", markup=False)
+        yield FieldError()
+        yield Input(id="pin", classes="answer-field", password=True, restrict=r"[0-9]*",
+                    max_length=volunteers.PIN_MAX_DIGITS, select_on_focus=False)
+        yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
+
+    def action_continue(self) -> None:
+        field = self.query_one("#pin", Input)
+        pin, field.value = field.value, ""  # the PIN leaves the field at once
+        if self.first is None:
+            try:
+                volunteers.check_pin(pin)
+            except volunteers.AccountError:
+                self.show_error(self._("That PIN is too easy to guess or too short. Choose another."), field)
+                return
+            self.first = pin
+            self.clear_error()
+            self.query_one("#new-pin-hint", Static).update(self._("Type the new PIN again."))
+            field.focus()
+            return
+        first, self.first = self.first, None
+        if pin != first:
+            self.query_one("#new-pin-hint", Static).update(
+                self._("Your PIN is too easy to guess. Choose a new one to go on."))
+            self.show_error(self._("The two PINs were not the same. Choose a new PIN again."), field)
+            return
+        app = self.app
+        try:
+            volunteer = volunteers.change_pin(app.store, self.required, pin)  # type: ignore[attr-defined]
+        except volunteers.AccountChanged:  # switched off, or its PIN changed elsewhere, meanwhile
+            self.show_error(self._("This name cannot sign in here. Please ask a supervisor."), field)
+            return
+        except StoreError:
+            self.show_error(self._("Volunteer sign-in is not available just now. Please tell library staff."), field)
+            return
+        app.signed_in(volunteer)  # type: ignore[attr-defined]
 
 
 class ConsentScreen(KioskScreen):

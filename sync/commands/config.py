@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -23,9 +24,28 @@ def config(app: AppContext, as_json: bool) -> None:
         value = getattr(getattr(app.settings, section), key)
         if dotted in SECRETS and value:
             value = "********"
+        elif isinstance(value, str):
+            value = mask_url_password(value)
         rows[dotted] = {"value": value, "source": app.settings.sources.get(dotted, "default")}
     if as_json:
         click.echo(json.dumps(rows))
         return
     for dotted, row in rows.items():
         click.echo(f"{dotted} = {json.dumps(row['value'])}  ({row['source']})")
+
+
+def mask_url_password(value: str) -> str:
+    """`https://user:secret@host/` as `https://user:***@host/`: a password written into a URL
+    setting (such as `backoffice.url`) is as secret as the ones kept in their own settings."""
+    if "@" not in value or "://" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    user, host = parts.netloc.rpartition("@")[0], parts.netloc.rpartition("@")[2]
+    masked = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=masked))

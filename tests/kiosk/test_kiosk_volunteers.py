@@ -10,7 +10,7 @@ import json
 
 import locales
 from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
-from kiosk.screens.volunteer import ConsentScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
+from kiosk.screens.volunteer import ConsentScreen, NewPinScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
 from sync import audit, volunteers
 from sync import reference as reference_module
 from tests.helpers import draft
@@ -451,3 +451,25 @@ async def test_a_request_that_may_be_at_the_council_is_resolved_by_a_supervisor_
     assert store.lookup(reference).state == "queued"
     assert store.db.conn.execute("SELECT maybe_sent FROM submissions").fetchone()[0] == 0
     assert [row for row in audit_rows(store) if row[1] == "resolve"] == [("Pat", "resolve", "ok")] * 2
+
+
+async def test_a_right_but_weak_pin_must_be_changed_before_the_volunteer_goes_on(make_app, store):
+    volunteers.add(store, "Sam", "volunteer", PIN)
+    store.db.conn.execute("UPDATE volunteers SET pin_hash = ? WHERE name = 'Sam'", (volunteers._hasher.hash("123456"),))
+    store.db.conn.commit()  # an account from before the PIN rules
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, pin="123456")
+        assert isinstance(app.screen, NewPinScreen) and app.volunteer is None
+        assert "Your PIN is too easy to guess. Choose a new one to go on." in words(app)
+        await type_in(pilot, "111111", "enter")
+        assert "That PIN is too easy to guess or too short. Choose another." in words(app)
+        await retype(pilot, "480617")
+        assert "Type the new PIN again." in words(app)
+        await type_in(pilot, "480618", "enter")
+        assert "The two PINs were not the same" in words(app) and app.volunteer is None
+        for pin in ("480617", "480617"):
+            await retype(pilot, pin)
+        assert app.volunteer == volunteers.Volunteer("Sam", "volunteer")
+        assert "480617" not in screen_text(app)
+    assert volunteers.sign_in(store, "Sam", "480617").name == "Sam"

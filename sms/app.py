@@ -39,8 +39,9 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from sync import texts
+from sync import health, texts
 from sync.config import Settings
+from sync.db import describe_error
 
 from sms import templates as tpl
 from sms.bot import MIXED, Bot, Inbound, Reply
@@ -292,18 +293,25 @@ def create_app(settings: Settings, *, store=None, own_process: bool = False) -> 
         return Response(status_code=200)
 
     async def healthz(request: Request) -> Response:
+        """200 only when the next text could be saved: a write probe (rolled back), the key, free
+        space (sync/health.py). Otherwise 503 with each reason, so a monitor says what is wrong."""
         def check():
-            service.store.db.conn.execute("SELECT 1").fetchone()
-            return {"backoffices": {name: {"reachable": None if state["reachable"] is None else bool(state["reachable"]),
-                                           "checked_at": state["checked_at"], "paused": bool(state["paused"])}
-                                    for name, state in service.store.backoffice_states().items()},
-                    "texts": texts.text_states(service.store)}
+            found = health.problems(service.store, settings)
+            if found:
+                return 503, {"status": "error", "database": "error", "problems": found}
+            offices = {name: {"reachable": None if state["reachable"] is None else bool(state["reachable"]),
+                              "checked_at": state["checked_at"], "paused": bool(state["paused"])}
+                       for name, state in service.store.backoffice_states().items()}
+            return 200, {"status": "ok", "database": "ok", "backoffices": offices,
+                         "texts": texts.text_states(service.store)}
 
         try:
-            found = check()  # quick reads; a locked database answers within its busy timeout
-        except Exception as error:
-            return JSONResponse({"status": "error", "database": type(error).__name__}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", **found})
+            code, found = check()  # quick: the probe waits a quarter of a second at most for a lock
+        except Exception as error:  # a read that failed after all: the store is not usable
+            log.warning("health check failed: %s", describe_error(error))
+            return JSONResponse({"status": "error", "database": type(error).__name__,
+                                 "problems": [str(describe_error(error))]}, status_code=503)
+        return JSONResponse(found, status_code=code)
 
     @asynccontextmanager
     async def lifespan(app):

@@ -55,7 +55,9 @@ def serve(app: AppContext, host: str, port: int) -> None:
 
     from sms.app import create_app
 
-    server = uvicorn.Server(server_config(create_app(app.settings, own_process=True), host, port))
+    # The store is opened here, before serving, so that a key or store problem stops the service
+    # with one line and its exit code rather than a failed start-up inside uvicorn.
+    server = uvicorn.Server(server_config(create_app(app.settings, store=app.store, own_process=True), host, port))
     click.echo(f"SMS service on http://{host}:{port}/ for {twilio.public_url.rstrip('/')}/sms/inbound", err=True)
     if not run_until_signalled(server):
         raise click.ClickException(f"the SMS service did not start on {host}:{port}")

@@ -41,6 +41,9 @@ def load_or_create_key(key_text: str, key_path: Path) -> bytes:
         return _checked(key_path.read_bytes().strip(), str(key_path))
     except FileNotFoundError:
         pass
+    except OSError as error:  # a folder, or a file this user may not read
+        raise KeyProblem(f"{key_path}: the key file cannot be read ({error.strerror}); "
+                         "point store.key_file at the store's key file") from None
     key_path.parent.mkdir(parents=True, exist_ok=True)
     aside = key_path.with_name(f".{key_path.name}.{os.getpid()}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -8,8 +8,10 @@ the wall: a submission acknowledged to a resident must survive the power going.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -37,28 +39,82 @@ class StoreFull(StoreError):
     """The disk (or the database's size limit) is full: nothing new can be saved."""
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be opened or read at all: a damaged file, a disk that fails, no access."""
+
+
+class StoreTooNew(StoreUnavailable):
+    """The store was migrated by a newer version of assist than this one: it is left untouched,
+    since this version would not know what the newer tables mean."""
+
+
+#: Below this much free space an I/O error while opening the store is taken to be a full disk:
+#: SQLite says only "disk I/O error" when it cannot create the WAL's shared-memory file.
+FULL_DISK_BYTES = 1024 * 1024
+
+_FULL = "There is no room left to save on this machine. Nothing already saved has been lost."
+_BUSY = "The local database is busy in another program; please try again in a moment."
+
+
 def translate_error(error: sqlite3.Error) -> StoreError | None:
     """Map SQLite's errors to the two a person can do something about, or None."""
     message = str(error).lower()
     if "locked" in message or "busy" in message:
-        return StoreBusy("The local database is busy in another program; please try again in a moment.")
+        return StoreBusy(_BUSY)
     if "disk is full" in message or getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-        return StoreFull("There is no room left to save on this machine. Nothing already saved has been lost.")
+        return StoreFull(_FULL)
     return None
 
 
-def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
-    """Open (creating if need be) the store at `path` with the pragmas every process must share."""
+def describe_error(error: BaseException, path: str | Path | None = None) -> StoreError:
+    """Any SQLite or OS error met opening or using the store, as the StoreError a person can act
+    on: busy, full (also when the disk the store is on has no room, whatever SQLite called it),
+    or unavailable, naming the file. Never None, so callers at the top can always say one line."""
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, sqlite3.Error) and (friendly := translate_error(error)):
+        return friendly
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull(_FULL)
+    if path is not None and _nearly_full(Path(path)):
+        return StoreFull(_FULL)
+    where = f" {path}" if path is not None else ""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return StoreUnavailable(f"The local database{where} cannot be used ({reason}); "
+                            "check the disk and the file, or restore it from a backup.")
+
+
+def _nearly_full(path: Path) -> bool:
+    folder = path if path.is_dir() else path.parent
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
+def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | None = None) -> sqlite_utils.Database:
+    """Open (creating if need be) the store at `path` with the pragmas every process must share.
+
+    Whatever goes wrong here (a full disk fails the WAL pragma with "disk I/O error", a damaged
+    file says "file is not a database", a store from a newer version) comes out as a StoreError
+    naming the file, and nothing is left open."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
-    _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    db = sqlite_utils.Database(conn)
-    if migrate:
-        migrations.apply(db)
-    return db
+    timeout = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+    conn = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=timeout / 1000, isolation_level=None, check_same_thread=False)
+        _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        if migrate:
+            migrations.apply(db)
+        return db
+    except (sqlite3.Error, OSError, StoreError) as error:
+        if conn is not None:
+            conn.close()
+        raise describe_error(error, path) from error
 
 
 def _retry_busy(action, attempts: int = 50):
@@ -117,3 +173,24 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         if isinstance(error, sqlite3.Error) and (friendly := translate_error(error)):
             raise friendly from error
         raise
+
+
+def probe_write(db: sqlite_utils.Database, timeout_ms: int = 250) -> None:
+    """Prove a write can be made now, and make none: a row written inside a transaction that is
+    then rolled back. Waits at most `timeout_ms` for another writer (a health check must answer
+    quickly, and the SMS webhook shares this connection's thread). Raises StoreError."""
+    conn = db.conn
+    if conn.in_transaction:
+        return  # this connection is writing right now: that is proof enough
+    waited = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT OR REPLACE INTO requests (name, requested_at) VALUES ('health probe', '')")
+        finally:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        raise describe_error(error) from error
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(waited)}")

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import re
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from sync import reference as reference_module
 from sync import resolve, texts
 from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
-from sync.db import StoreError
+from sync.db import StoreError, describe_error
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
 from sync.followups import FollowUpSender
@@ -725,10 +726,18 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: a round every `sync.poll_seconds`, or at once on "sync now"."""
         while not stop.is_set():
-            await self.tick()
+            try:
+                await self.tick()
+            except (StoreError, sqlite3.Error) as error:  # a full disk, a long lock: wait, try again
+                log.warning("sync round stopped by the store, trying again in %d s: %s",
+                            self.sync.poll_seconds, describe_error(error))
             waited = 0.0
             while waited < self.sync.poll_seconds and not stop.is_set():
-                if self.store.take_request("sync_now"):
+                try:
+                    asked = self.store.take_request("sync_now")
+                except (StoreError, sqlite3.Error):
+                    asked = False  # the round after the wait says what is wrong
+                if asked:
                     self._last_status = float("-inf")
                     self.store.expedite()
                     break

@@ -29,6 +29,7 @@ import asyncio
 import gc
 import hmac
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
@@ -41,7 +42,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from sync import health, texts
 from sync.config import Settings
-from sync.db import describe_error
+from sync.db import StoreError, describe_error
 
 from sms import templates as tpl
 from sms.bot import MIXED, Bot, Inbound, Reply
@@ -139,6 +140,10 @@ class Batcher:
                 batch, self.pending = self.pending[:self.max_batch], self.pending[self.max_batch:]
                 try:
                     results = await self.service.run(self.service.bot.handle_many, [item for item, _ in batch])
+                except (StoreError, sqlite3.Error) as error:  # busy, full, unusable: one line, no traceback
+                    log.warning("a batch of %d message(s) could not be saved (%s); apologised", len(batch),
+                                describe_error(error))
+                    results = [self.service.bot.apology() if self.service.bot else None] * len(batch)
                 except Exception:
                     log.exception("a batch of %d message(s) could not be handled; apologised", len(batch))
                     results = [self.service.bot.apology() if self.service.bot else None] * len(batch)

@@ -56,13 +56,28 @@ _FULL = "There is no room left to save on this machine. Nothing already saved ha
 _BUSY = "The local database is busy in another program; please try again in a moment."
 
 
-def translate_error(error: sqlite3.Error) -> StoreError | None:
-    """Map SQLite's errors to the two a person can do something about, or None."""
+#: SQLite's primary result codes that mean the file itself cannot be used (as opposed to a
+#: constraint or a bug in a statement): I/O error, damaged, not a database, cannot open, read-only.
+_UNUSABLE = {sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN,
+             sqlite3.SQLITE_READONLY}
+
+
+def translate_error(error: sqlite3.Error, path: str | Path | None = None) -> StoreError | None:
+    """SQLite's errors a person can do something about as StoreBusy, StoreFull or StoreUnavailable;
+    None for the rest (a constraint, a statement's bug), which callers handle or let show.
+
+    On a full disk SQLite often says only "disk I/O error" (it could not grow the WAL's shared
+    memory file): with `path`, an I/O error on a disk with (almost) no room is StoreFull."""
     message = str(error).lower()
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if code is not None else None
     if "locked" in message or "busy" in message:
         return StoreBusy(_BUSY)
-    if "disk is full" in message or getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+    if "disk is full" in message or primary == sqlite3.SQLITE_FULL:
         return StoreFull(_FULL)
+    if primary in _UNUSABLE or any(words in message for words in (
+            "disk i/o error", "not a database", "malformed", "unable to open", "readonly")):
+        return describe_error(OSError(str(error)), path)
     return None
 
 
@@ -72,7 +87,7 @@ def describe_error(error: BaseException, path: str | Path | None = None) -> Stor
     or unavailable, naming the file. Never None, so callers at the top can always say one line."""
     if isinstance(error, StoreError):
         return error
-    if isinstance(error, sqlite3.Error) and (friendly := translate_error(error)):
+    if isinstance(error, sqlite3.Error) and (friendly := translate_error(error, path)):
         return friendly
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return StoreFull(_FULL)
@@ -82,6 +97,14 @@ def describe_error(error: BaseException, path: str | Path | None = None) -> Stor
     reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     return StoreUnavailable(f"The local database{where} cannot be used ({reason}); "
                             "check the disk and the file, or restore it from a backup.")
+
+
+def path_of(db: sqlite_utils.Database) -> str | None:
+    """The store's file, for messages; None for one in memory or a connection past asking."""
+    try:
+        return db.conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None
 
 
 def _nearly_full(path: Path) -> bool:
@@ -162,15 +185,18 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         return
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        raise (translate_error(error) or error) from error
+    except sqlite3.Error as error:
+        raise (translate_error(error, path_of(db)) or error) from error
     try:
         yield conn
         conn.execute("COMMIT")
     except BaseException as error:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if isinstance(error, sqlite3.Error) and (friendly := translate_error(error)):
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite rolls back itself after an I/O error; the first error is the one to tell
+        if isinstance(error, sqlite3.Error) and (friendly := translate_error(error, path_of(db))):
             raise friendly from error
         raise
 

@@ -312,3 +312,16 @@ def test_an_older_store_is_still_migrated_forward(tmp_path):
     migrations.apply(old, target=1)
     old.conn.close()
     assert migrations.current_version(db_module.connect(path)) == migrations.LATEST
+
+
+def test_the_readme_lists_every_exit_code_the_cli_uses():
+    from assist import cli as cli_module
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    documented = {int(line.split("|")[1]) for line in table.splitlines() if line.startswith("| ") and
+                  line.split("|")[1].strip().isdigit()}
+    used = {value for name, value in vars(cli_module).items() if name.startswith("EXIT_")}
+    assert used <= documented == {0, 1, 2, 3, 4, 5, 6}
+    assert (KEY, STORE, FULL, CONFIG) == (cli_module.EXIT_KEY, cli_module.EXIT_STORE, cli_module.EXIT_DISK_FULL,
+                                          cli_module.EXIT_CONFIG)

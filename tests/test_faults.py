@@ -9,6 +9,7 @@ held lock is another connection inside BEGIN EXCLUSIVE, keys are real files.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
@@ -194,43 +195,56 @@ def test_a_held_lock_does_not_stop_a_command_that_only_reads(held_lock, caplog, 
     assert not traced and result.exit_code == OK, result.output
 
 
-def test_the_worker_logs_one_line_and_keeps_looping_while_the_store_is_held(settings, caplog):
-    store = Store.open(settings)
-    store.enqueue(draft())
-    store.db.conn.execute("PRAGMA busy_timeout = 100")
-    holder = sqlite3.connect(settings.store_path, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    fast = type(settings.sync)(**{**settings.sync.__dict__, "poll_seconds": 1})
-    worker = Worker(store, type(settings)(**{**settings.__dict__, "sync": fast}))
+def run_worker_briefly(settings, store, seconds: float = 2.2) -> bool:
+    """Run `assist sync run`'s loop (a round a second) for a while: is it still running then?"""
+    fast = dataclasses.replace(settings, sync=dataclasses.replace(settings.sync, poll_seconds=1))
+    worker = Worker(store, fast)
 
     async def go():
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
-        await asyncio.sleep(2.2)
+        await asyncio.sleep(seconds)
         still_running = not running.done()
         stop.set()
         await running
         await worker.aclose()
         return still_running
+    return asyncio.run(go())
 
+
+@pytest.mark.parametrize("fault", ["held lock", "full disk"])
+def test_the_worker_logs_one_line_and_keeps_looping(request, seeded, caplog, fault):
+    if fault == "full disk":
+        env, _, _, mountpoint = request.getfixturevalue("small_disk")
+    else:
+        env = seeded[0]
+    settings = load_settings(environ=env)
+    store = Store.open(settings)
+    store.db.conn.execute("PRAGMA busy_timeout = 100")
+    holder = sqlite3.connect(settings.store_path, isolation_level=None)
+    if fault == "held lock":
+        holder.execute("BEGIN EXCLUSIVE")
+    else:
+        fill(mountpoint)
     try:
         with caplog.at_level(logging.WARNING, logger="sync.worker"):
-            assert asyncio.run(go())
+            assert run_worker_briefly(settings, store)
     finally:
-        holder.execute("ROLLBACK")
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
         holder.close()
         store.close()
-    said = [record for record in caplog.records if "stopped by the store" in record.getMessage()]
-    assert len(said) >= 2  # it tried again after the wait
+    said = [record.getMessage() for record in caplog.records if "stopped by the store" in record.getMessage()]
+    assert len(said) >= 2, said  # it tried again after the wait
     assert not any(record.exc_info for record in caplog.records)
-    assert "busy in another program" in said[0].getMessage()
+    assert ("no room left" if fault == "full disk" else "busy in another program") in said[0]
 
 
 # -- a full disk --------------------------------------------------------------------------------------
 
 @pytest.fixture
-def full_disk(seeded):
-    """The seeded store moved onto a 3 MB tmpfs, which is then filled to the last byte."""
+def small_disk(seeded):
+    """The seeded store moved onto a 3 MB tmpfs of its own: (env, reference, tmp_path, mountpoint)."""
     env, reference, tmp_path = seeded
     mountpoint = tmp_path / "disk"
     mountpoint.mkdir()
@@ -242,20 +256,30 @@ def full_disk(seeded):
         old = Path(env["ASSIST_STORE__PATH"])
         for name in ("assist.db", "assist.key"):
             (mountpoint / name).write_bytes((old.parent / name).read_bytes())
-        env = {**env, "ASSIST_STORE__PATH": str(mountpoint / "assist.db")}
-        filler = os.open(mountpoint / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            for size in (65536, 1):  # then the last few bytes too
-                try:
-                    while True:
-                        os.write(filler, b"\0" * size)
-                except OSError:
-                    pass
-        finally:
-            os.close(filler)
-        yield env, reference, tmp_path
+        yield {**env, "ASSIST_STORE__PATH": str(mountpoint / "assist.db")}, reference, tmp_path, mountpoint
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def fill(mountpoint: Path) -> None:
+    """Fill the disk to the last byte."""
+    filler = os.open(mountpoint / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 1):  # then the last few bytes too
+            try:
+                while True:
+                    os.write(filler, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(filler)
+
+
+@pytest.fixture
+def full_disk(small_disk):
+    env, reference, tmp_path, mountpoint = small_disk
+    fill(mountpoint)
+    return env, reference, tmp_path
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -60,10 +60,22 @@ def invoke(args, env, reference, tmp_path, caplog):
     """The real CLI, in this process (CliRunner): its output, exit code, and whether anything
     anywhere (the output, a log record, an escaped exception) carried a traceback."""
     args = [reference if arg == "REF" else str(tmp_path / "kiosk.log") if arg == "LOG" else arg for arg in args]
-    result = CliRunner().invoke(cli, args, env=env)
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        result = CliRunner().invoke(cli, args, env=env)
+    finally:  # `assist kiosk` sends the log to its file: put the test's logging back
+        for handler in [handler for handler in root.handlers if handler not in before]:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in before:
+            if handler not in root.handlers:
+                root.addHandler(handler)
     escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
     logged = [record for record in caplog.records if record.exc_info]
-    traced = escaped or bool(logged) or "Traceback" in result.output
+    kiosk_log = tmp_path / "kiosk.log"  # where `assist kiosk` logs instead of the screen
+    traced = escaped or bool(logged) or "Traceback" in result.output or (
+        kiosk_log.exists() and "Traceback" in kiosk_log.read_text())
     return result, traced
 
 

@@ -8,6 +8,8 @@ sealed, and room on the disk.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -40,12 +42,8 @@ def problems(store, settings) -> list[str]:
 def check_key(store) -> None:
     """Raise KeyProblem unless the key in force opens this store's sealed values: the store's
     recorded key check (sync.keycheck) where this version has one, else one sealed value."""
-    try:
-        from sync import keycheck
-    except ImportError:
-        keycheck = None
-    if keycheck is not None:
-        keycheck.verify(store)
+    if importlib.util.find_spec("sync.keycheck") is not None:
+        importlib.import_module("sync.keycheck").verify(store)
         return
     row = store.db.conn.execute(
         "SELECT payload FROM submissions WHERE payload IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()

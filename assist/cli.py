@@ -21,7 +21,7 @@ import click
 from assist.context import AppContext
 from sync.config import ConfigError, load_settings
 from sync.crypto import KeyProblem
-from sync.db import StoreError, StoreFull, describe_error
+from sync.db import StoreError, StoreFull, describe_error, translate_error
 
 #: Exit codes, as the README's "Exit codes" table lists them. Click's own usage errors exit 2.
 EXIT_REFUSED = 1  # a refusal the operator can fix (click.ClickException)
@@ -62,9 +62,9 @@ def as_failure(error: BaseException) -> Failure | None:
     if isinstance(error, KeyProblem):
         return Failure(f"key problem: {error}", EXIT_KEY)
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        error = StoreFull(str(describe_error(error)))
+        error = describe_error(error)  # a log or export file that met the full disk
     if isinstance(error, sqlite3.Error):
-        error = describe_error(error)
+        error = translate_error(error) or error  # a constraint or a bad statement stays a bug
     if isinstance(error, StoreError):
         return Failure(str(error), EXIT_DISK_FULL if isinstance(error, StoreFull) else EXIT_STORE)
     return None

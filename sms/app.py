@@ -291,9 +291,12 @@ def create_app(settings: Settings, *, store=None, own_process: bool = False) -> 
             return Response(status_code=400)
         try:
             new = await service.run(texts.record_delivery, service.store, sid, state, form.get("ErrorCode"))
+        except (StoreError, sqlite3.Error) as error:  # busy, full: one line, no traceback
+            log.warning("%s: could not record delivery status %s (%s)", sid, state[:20], describe_error(error))
+            return Response(status_code=200)  # nothing to gain from Twilio retrying
         except Exception:
             log.exception("%s: could not record delivery status %s", sid, state[:20])
-            return Response(status_code=200)  # nothing to gain from Twilio retrying
+            return Response(status_code=200)
         log.info("%s: delivery status %s%s", sid, state[:20], "" if new else " (seen before)")
         return Response(status_code=200)
 

@@ -217,6 +217,6 @@ def probe_write(db: sqlite_utils.Database, timeout_ms: int = 250) -> None:
         finally:
             conn.execute("ROLLBACK")
     except sqlite3.Error as error:
-        raise describe_error(error) from error
+        raise describe_error(error, path_of(db)) from error
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(waited)}")

@@ -29,7 +29,7 @@ from sync import reference as reference_module
 from sync import resolve, texts
 from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
-from sync.db import StoreError, describe_error
+from sync.db import StoreError, translate_error
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
 from sync.followups import FollowUpSender
@@ -729,8 +729,11 @@ class Worker:
             try:
                 await self.tick()
             except (StoreError, sqlite3.Error) as error:  # a full disk, a long lock: wait, try again
+                problem = error if isinstance(error, StoreError) else translate_error(error)
+                if problem is None:
+                    raise  # a constraint or a bad statement: a bug, not the store's state
                 log.warning("sync round stopped by the store, trying again in %d s: %s",
-                            self.sync.poll_seconds, describe_error(error))
+                            self.sync.poll_seconds, problem)
             waited = 0.0
             while waited < self.sync.poll_seconds and not stop.is_set():
                 try:

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from assist.context import pass_app
-from sync.db import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +40,10 @@ def kiosk(app, log_file: Path | None, allow_quit: bool) -> None:
 
     settings = app.settings
     _log_to_file(log_file or settings.store_path.with_name("kiosk.log"))
-    try:
-        store = app.store
-        if gazetteer.count(store.db) == 0:
-            log.warning("the gazetteer is empty: residents can only describe places in words "
-                        "(load it with `assist gazetteer import`)")
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
+    store = app.store  # a store or key problem stops here, as one line and its exit code (assist/cli.py)
+    if gazetteer.count(store.db) == 0:
+        log.warning("the gazetteer is empty: residents can only describe places in words "
+                    "(load it with `assist gazetteer import`)")
     running = KioskApp(settings, store, handle_signals=True, allow_quit=allow_quit)
     running.run()
     if running.return_code:

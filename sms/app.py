@@ -29,6 +29,7 @@ import asyncio
 import gc
 import hmac
 import logging
+import sqlite3
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
@@ -39,8 +40,9 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from sync import texts
+from sync import health, texts
 from sync.config import Settings
+from sync.db import StoreError, describe_error
 
 from sms import templates as tpl
 from sms.bot import MIXED, Bot, Inbound, Reply
@@ -138,6 +140,10 @@ class Batcher:
                 batch, self.pending = self.pending[:self.max_batch], self.pending[self.max_batch:]
                 try:
                     results = await self.service.run(self.service.bot.handle_many, [item for item, _ in batch])
+                except (StoreError, sqlite3.Error) as error:  # busy, full, unusable: one line, no traceback
+                    log.warning("a batch of %d message(s) could not be saved (%s); apologised", len(batch),
+                                describe_error(error))
+                    results = [self.service.bot.apology() if self.service.bot else None] * len(batch)
                 except Exception:
                     log.exception("a batch of %d message(s) could not be handled; apologised", len(batch))
                     results = [self.service.bot.apology() if self.service.bot else None] * len(batch)
@@ -285,25 +291,35 @@ def create_app(settings: Settings, *, store=None, own_process: bool = False) -> 
             return Response(status_code=400)
         try:
             new = await service.run(texts.record_delivery, service.store, sid, state, form.get("ErrorCode"))
+        except (StoreError, sqlite3.Error) as error:  # busy, full: one line, no traceback
+            log.warning("%s: could not record delivery status %s (%s)", sid, state[:20], describe_error(error))
+            return Response(status_code=200)  # nothing to gain from Twilio retrying
         except Exception:
             log.exception("%s: could not record delivery status %s", sid, state[:20])
-            return Response(status_code=200)  # nothing to gain from Twilio retrying
+            return Response(status_code=200)
         log.info("%s: delivery status %s%s", sid, state[:20], "" if new else " (seen before)")
         return Response(status_code=200)
 
     async def healthz(request: Request) -> Response:
+        """200 only when the next text could be saved: a write probe (rolled back), the key, free
+        space (sync/health.py). Otherwise 503 with each reason, so a monitor says what is wrong."""
         def check():
-            service.store.db.conn.execute("SELECT 1").fetchone()
-            return {"backoffices": {name: {"reachable": None if state["reachable"] is None else bool(state["reachable"]),
-                                           "checked_at": state["checked_at"], "paused": bool(state["paused"])}
-                                    for name, state in service.store.backoffice_states().items()},
-                    "texts": texts.text_states(service.store)}
+            found = health.problems(service.store, settings)
+            if found:
+                return 503, {"status": "error", "database": "error", "problems": found}
+            offices = {name: {"reachable": None if state["reachable"] is None else bool(state["reachable"]),
+                              "checked_at": state["checked_at"], "paused": bool(state["paused"])}
+                       for name, state in service.store.backoffice_states().items()}
+            return 200, {"status": "ok", "database": "ok", "backoffices": offices,
+                         "texts": texts.text_states(service.store)}
 
         try:
-            found = check()  # quick reads; a locked database answers within its busy timeout
-        except Exception as error:
-            return JSONResponse({"status": "error", "database": type(error).__name__}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", **found})
+            code, found = check()  # quick: the probe waits a quarter of a second at most for a lock
+        except Exception as error:  # a read that failed after all: the store is not usable
+            log.warning("health check failed: %s", describe_error(error))
+            return JSONResponse({"status": "error", "database": type(error).__name__,
+                                 "problems": [str(describe_error(error))]}, status_code=503)
+        return JSONResponse(found, status_code=code)
 
     @asynccontextmanager
     async def lifespan(app):

@@ -4,8 +4,8 @@
     assist sms chat [--from +447700900123]
 
 `serve` refuses to start without `twilio.auth_token` and `twilio.public_url` (it could not check
-a single signature), naming what is missing. It stops cleanly on SIGTERM and Ctrl+C: uvicorn
-finishes the requests in hand and the store is closed.
+a single signature), naming what is missing, with the configuration error's exit code (3). It
+stops cleanly on SIGTERM and Ctrl+C: uvicorn finishes the requests in hand and the store is closed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 
 from assist.serving import run_until_signalled
 
+from assist.cli import EXIT_CONFIG, Failure
 from assist.context import AppContext, pass_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -49,13 +50,16 @@ def serve(app: AppContext, host: str, port: int) -> None:
                                          ("twilio.public_url", twilio.public_url)) if not value]
     if missing:
         variables = ", ".join("ASSIST_" + name.upper().replace(".", "__") for name in missing)
-        raise click.ClickException(f"cannot start the SMS service: {' and '.join(missing)} "
-                                   f"{'is' if len(missing) == 1 else 'are'} not set (in the config file, or {variables})")
+        raise Failure(f"cannot start the SMS service: {' and '.join(missing)} "
+                      f"{'is' if len(missing) == 1 else 'are'} not set (in the config file, or {variables})",
+                      EXIT_CONFIG)
     import uvicorn
 
     from sms.app import create_app
 
-    server = uvicorn.Server(server_config(create_app(app.settings, own_process=True), host, port))
+    # The store is opened here, before serving, so that a key or store problem stops the service
+    # with one line and its exit code rather than a failed start-up inside uvicorn.
+    server = uvicorn.Server(server_config(create_app(app.settings, store=app.store, own_process=True), host, port))
     click.echo(f"SMS service on http://{host}:{port}/ for {twilio.public_url.rstrip('/')}/sms/inbound", err=True)
     if not run_until_signalled(server):
         raise click.ClickException(f"the SMS service did not start on {host}:{port}")

@@ -8,8 +8,10 @@ the wall: a submission acknowledged to a resident must survive the power going.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -37,31 +39,108 @@ class StoreFull(StoreError):
     """The disk (or the database's size limit) is full: nothing new can be saved."""
 
 
-def translate_error(error: sqlite3.Error) -> StoreError | None:
-    """Map SQLite's errors to the two a person can do something about, or None."""
+class StoreUnavailable(StoreError):
+    """The store cannot be opened or read at all: a damaged file, a disk that fails, no access."""
+
+
+class StoreTooNew(StoreUnavailable):
+    """The store was migrated by a newer version of assist than this one: it is left untouched,
+    since this version would not know what the newer tables mean."""
+
+
+#: Below this much free space an I/O error while opening the store is taken to be a full disk:
+#: SQLite says only "disk I/O error" when it cannot create the WAL's shared-memory file.
+FULL_DISK_BYTES = 1024 * 1024
+
+_FULL = "There is no room left to save on this machine. Nothing already saved has been lost."
+_BUSY = "The local database is busy in another program; please try again in a moment."
+
+
+#: SQLite's primary result codes that mean the file itself cannot be used (as opposed to a
+#: constraint or a bug in a statement): I/O error, damaged, not a database, cannot open, read-only.
+_UNUSABLE = {sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN,
+             sqlite3.SQLITE_READONLY}
+
+
+def translate_error(error: sqlite3.Error, path: str | Path | None = None) -> StoreError | None:
+    """SQLite's errors a person can do something about as StoreBusy, StoreFull or StoreUnavailable;
+    None for the rest (a constraint, a statement's bug), which callers handle or let show.
+
+    On a full disk SQLite often says only "disk I/O error" (it could not grow the WAL's shared
+    memory file): with `path`, an I/O error on a disk with (almost) no room is StoreFull."""
     message = str(error).lower()
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if code is not None else None
     if "locked" in message or "busy" in message:
-        return StoreBusy("The local database is busy in another program; please try again in a moment.")
-    if "disk is full" in message or getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-        return StoreFull("There is no room left to save on this machine. Nothing already saved has been lost.")
+        return StoreBusy(_BUSY)
+    if "disk is full" in message or primary == sqlite3.SQLITE_FULL:
+        return StoreFull(_FULL)
+    if primary in _UNUSABLE or any(words in message for words in (
+            "disk i/o error", "not a database", "malformed", "unable to open", "readonly")):
+        return describe_error(OSError(str(error)), path)
     return None
 
 
-def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
-    """Open (creating if need be) the store at `path` with the pragmas every process must share."""
+def describe_error(error: BaseException, path: str | Path | None = None) -> StoreError:
+    """Any SQLite or OS error met opening or using the store, as the StoreError a person can act
+    on: busy, full (also when the disk the store is on has no room, whatever SQLite called it),
+    or unavailable, naming the file. Never None, so callers at the top can always say one line."""
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, sqlite3.Error) and (friendly := translate_error(error, path)):
+        return friendly
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull(_FULL)
+    if path is not None and _nearly_full(Path(path)):
+        return StoreFull(_FULL)
+    where = f" {path}" if path is not None else ""
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return StoreUnavailable(f"The local database{where} cannot be used ({reason}); "
+                            "check the disk and the file, or restore it from a backup.")
+
+
+def path_of(db: sqlite_utils.Database) -> str | None:
+    """The store's file, for messages; None for one in memory or a connection past asking."""
+    try:
+        return db.conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except sqlite3.Error:
+        return None
+
+
+def _nearly_full(path: Path) -> bool:
+    folder = path if path.is_dir() else path.parent
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
+def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | None = None) -> sqlite_utils.Database:
+    """Open (creating if need be) the store at `path` with the pragmas every process must share.
+
+    Whatever goes wrong here (a full disk fails the WAL pragma with "disk I/O error", a damaged
+    file says "file is not a database", a store from a newer version) comes out as a StoreError
+    naming the file, and nothing is left open."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
-    _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # What is deleted or overwritten (a purged note, a resealed clear one) is zeroed in the file,
-    # not left in free space for anyone with a copy of it to read.
-    conn.execute("PRAGMA secure_delete = ON")
-    db = sqlite_utils.Database(conn)
-    if migrate:
-        migrations.apply(db)
-    return db
+    timeout = BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+    conn = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=timeout / 1000, isolation_level=None, check_same_thread=False)
+        _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        # What is deleted or overwritten (a purged note, a resealed clear one) is zeroed in the file,
+        # not left in free space for anyone with a copy of it to read.
+        conn.execute("PRAGMA secure_delete = ON")
+        db = sqlite_utils.Database(conn)
+        if migrate:
+            migrations.apply(db)
+        return db
+    except (sqlite3.Error, OSError, StoreError) as error:
+        if conn is not None:
+            conn.close()
+        raise describe_error(error, path) from error
 
 
 def _retry_busy(action, attempts: int = 50):
@@ -123,14 +202,38 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         return
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as error:
-        raise (translate_error(error) or error) from error
+    except sqlite3.Error as error:
+        raise (translate_error(error, path_of(db)) or error) from error
     try:
         yield conn
         conn.execute("COMMIT")
     except BaseException as error:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if isinstance(error, sqlite3.Error) and (friendly := translate_error(error)):
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite rolls back itself after an I/O error; the first error is the one to tell
+        if isinstance(error, sqlite3.Error) and (friendly := translate_error(error, path_of(db))):
             raise friendly from error
         raise
+
+
+def probe_write(db: sqlite_utils.Database, timeout_ms: int = 250) -> None:
+    """Prove a write can be made now, and make none: a row written inside a transaction that is
+    then rolled back. Waits at most `timeout_ms` for another writer (a health check must answer
+    quickly, and the SMS webhook shares this connection's thread). Raises StoreError."""
+    conn = db.conn
+    if conn.in_transaction:
+        return  # this connection is writing right now: that is proof enough
+    waited = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT OR REPLACE INTO requests (name, requested_at) VALUES ('health probe', '')")
+        finally:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        raise describe_error(error, path_of(db)) from error
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(waited)}")

@@ -369,24 +369,45 @@ LATEST = max(number for number, _, _ in MIGRATIONS)
 
 
 def current_version(db: sqlite_utils.Database) -> int:
-    db.conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    row = db.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    """The newest migration recorded in the file (0 for a new one); reads only, so that a
+    store this version must refuse is left exactly as it was."""
+    conn = db.conn
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone():
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
     return row[0] or 0
+
+
+def refuse_newer(db: sqlite_utils.Database) -> int:
+    """The store's version, after making sure this version of assist understands it: a store
+    migrated by a newer one raises sync.db.StoreTooNew naming both numbers (going on would
+    write rows the newer version's tables may not expect, and an operator rolling back an
+    update must restore the backup taken before it instead)."""
+    found = current_version(db)
+    if found > LATEST:
+        from sync.db import StoreTooNew  # sync.db imports this module
+
+        raise StoreTooNew(f"The local database was updated by a newer version of assist (schema version "
+                          f"{found}; this version knows up to {LATEST}). Nothing was changed: run the newer "
+                          "version, or restore the backup taken before the update.")
+    return found
 
 
 def apply(db: sqlite_utils.Database, target: int | None = None) -> list[int]:
     """Bring the schema up to `target` (default: the latest); returns the versions applied.
 
     Several processes may open a new file at once: each migration re-checks the version inside
-    its own write transaction, so only one of them applies it.
+    its own write transaction, so only one of them applies it. A store from a newer version is
+    refused before anything is written (refuse_newer).
     """
     target = LATEST if target is None else target
-    if current_version(db) >= target:
+    if refuse_newer(db) >= target:
         return []
     applied = []
     conn = db.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
     for number, name, statements in MIGRATIONS:
         if number > target:
             break

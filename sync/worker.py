@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import re
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from sync import reference as reference_module
 from sync import resolve, texts
 from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
-from sync.db import StoreError
+from sync.db import StoreError, translate_error
 from sync.db import write as db_write
 from sync.flow import DESCRIPTION_MAX
 from sync.followups import FollowUpSender
@@ -780,10 +781,21 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: a round every `sync.poll_seconds`, or at once on "sync now"."""
         while not stop.is_set():
-            await self.tick()
+            try:
+                await self.tick()
+            except (StoreError, sqlite3.Error) as error:  # a full disk, a long lock: wait, try again
+                problem = error if isinstance(error, StoreError) else translate_error(error)
+                if problem is None:
+                    raise  # a constraint or a bad statement: a bug, not the store's state
+                log.warning("sync round stopped by the store, trying again in %d s: %s",
+                            self.sync.poll_seconds, problem)
             waited = 0.0
             while waited < self.sync.poll_seconds and not stop.is_set():
-                if self.store.take_request("sync_now"):
+                try:
+                    asked = self.store.take_request("sync_now")
+                except (StoreError, sqlite3.Error):
+                    asked = False  # the round after the wait says what is wrong
+                if asked:
                     self._last_status = float("-inf")
                     self.store.expedite()
                     break

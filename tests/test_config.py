@@ -87,11 +87,11 @@ def test_the_command_line_reports_a_bad_file_without_a_traceback(run, tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('[store]\nretention_days = 0\n')
     result = run("--config", str(path), "outbox", "status")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # configuration error (README, "Exit codes")
     assert f"configuration error: {path}: store.retention_days: expected a whole number of at least 1" in result.output
     assert "Traceback" not in result.output
     missing = run("--config", str(tmp_path / "nope.toml"), "outbox", "status")
-    assert missing.exit_code == 1 and "expected an existing TOML file" in missing.output
+    assert missing.exit_code == 3 and "expected an existing TOML file" in missing.output
 
 
 def test_assist_config_shows_values_and_sources_with_secrets_masked(run):

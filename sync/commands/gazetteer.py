@@ -8,7 +8,6 @@ import click
 
 from assist.context import pass_app
 from sync import gazetteer as gz
-from sync.db import StoreError
 
 
 @click.group()
@@ -42,7 +41,7 @@ def import_command(app, file: Path | None, demo: bool, columns: dict[str, str]) 
         raise click.UsageError("Give either a CSV file or --demo.")
     try:
         report = gz.import_csv(app.store.db, gz.DEMO_CSV if demo else file, columns)
-    except (gz.GazetteerError, StoreError) as error:
+    except gz.GazetteerError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Loaded {report.loaded} addresses")
     if report.skipped:
@@ -58,10 +57,7 @@ def import_command(app, file: Path | None, demo: bool, columns: dict[str, str]) 
 def search_command(app, query: tuple[str, ...], limit: int) -> None:
     """Look up addresses by postcode ("BF1 2AB", "BF1") or street and number ("12 high st")."""
     text = " ".join(query)
-    try:
-        places = gz.search(app.store.db, text, limit)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
+    places = gz.search(app.store.db, text, limit)
     if not places:
         click.echo(f"No addresses found for {text!r}.")
         return

@@ -11,7 +11,6 @@ import click
 
 from assist.context import AppContext, pass_app
 from sync import reference, resolve as resolving, volunteers
-from sync.db import StoreError
 from sync.paper import import_jsonl
 from sync.store import STATES, TransitionError, parse_iso
 from sync.transfer import TransferError, export, import_file, is_export_file
@@ -85,7 +84,7 @@ def export_(app: AppContext, file: Path, passphrase: str) -> None:
     """
     try:
         references = export(app.store, file, passphrase)
-    except (TransferError, StoreError) as error:
+    except TransferError as error:
         raise click.ClickException(str(error)) from None
     if not references:
         click.echo("Nothing is queued: no file written.")
@@ -122,7 +121,7 @@ def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
             for line, problem in paper.errors:
                 click.echo(f"line {line}: not imported: {problem}", err=True)
             counts = (len(paper.added), len(paper.already_here), len(paper.errors))
-    except (TransferError, StoreError, ValueError) as error:
+    except (TransferError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     click.echo("{} added, {} already here, {} not imported.".format(*counts))
     if counts[2]:
@@ -139,7 +138,7 @@ def cancel(app: AppContext, ref: str, reason: str) -> None:
     Recorded in the audit log as done by `cli`."""
     try:
         volunteers.cancel(app.store, volunteers.OPERATOR, ref, reason)
-    except (TransitionError, ValueError, StoreError) as error:
+    except (TransitionError, ValueError) as error:
         raise click.ClickException(f"{ref}: cannot be cancelled ({error})") from None
     click.echo(f"cancelled {reference.display(reference.parse(ref))}")
 
@@ -154,7 +153,7 @@ def requeue(app: AppContext, ref: str, note: str) -> None:
     Recorded in the audit log as done by `cli`."""
     try:
         volunteers.resend(app.store, volunteers.OPERATOR, ref, note)
-    except (TransitionError, StoreError) as error:
+    except TransitionError as error:
         raise click.ClickException(f"{ref}: cannot be sent again ({error})") from None
     click.echo(f"queued {reference.display(reference.parse(ref))} again")
 
@@ -237,6 +236,6 @@ def resolve_(app: AppContext, ref: str, council_id: str | None, not_at_council: 
     except resolving.Unreachable as error:
         raise click.ClickException(f"{shown}: not resolved, nothing was changed: {error}. "
                                    "Try again once the council can be reached.") from None
-    except (TransitionError, StoreError, ValueError) as error:
+    except (TransitionError, ValueError) as error:
         raise click.ClickException(f"{shown}: not resolved ({error})") from None
     click.echo(f"{shown} is at the council as {council_id.strip()} (status {status}): accepted")

@@ -9,7 +9,6 @@ import click
 
 from assist.context import AppContext, pass_app
 from sync import audit, volunteers
-from sync.db import StoreError
 from sync.store import iso
 
 WHEN = "%Y-%m-%d %H:%M UTC"
@@ -59,7 +58,7 @@ def add(app: AppContext, name: str, role: str) -> None:
     pin = read_pin()
     try:
         added = volunteers.add(app.store, name, role, pin)
-    except (volunteers.AccountError, StoreError) as error:
+    except volunteers.AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Added {added.name} as a {added.role}. They sign in at the kiosk's Volunteer action with their PIN.")
 
@@ -94,7 +93,7 @@ def disable(app: AppContext, name: str) -> None:
     """Stop NAME signing in. The account is kept: the audit log refers to it."""
     try:
         changed = volunteers.disable(app.store, name)
-    except (volunteers.AccountError, StoreError) as error:
+    except volunteers.AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Disabled {name}: they can no longer sign in here." if changed else f"{name} was already disabled.")
 

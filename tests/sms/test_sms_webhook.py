@@ -201,7 +201,7 @@ def test_escapes_and_control_characters_never_come_back(phone, sms_store):
 ])
 def test_serve_refuses_to_start_without_its_secrets_and_says_which(run, env, missing, named):
     result = run("sms", "serve", extra_env={**sms_env(env), **missing})
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a configuration error (README, "Exit codes")
     assert named in result.output and "Traceback" not in result.output
 
 

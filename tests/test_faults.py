@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -267,7 +268,7 @@ def small_disk(seeded):
     try:
         old = Path(env["ASSIST_STORE__PATH"])
         for name in ("assist.db", "assist.key"):
-            (mountpoint / name).write_bytes((old.parent / name).read_bytes())
+            shutil.copy2(old.parent / name, mountpoint / name)  # with its mode: a shared key is refused
         yield {**env, "ASSIST_STORE__PATH": str(mountpoint / "assist.db")}, reference, tmp_path, mountpoint
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)

@@ -1,0 +1,214 @@
+"""One scrub for every place a council's (or a provider's) words are stored or logged.
+
+A back office may echo the whole form back in its error: in JSON, in XML, as plain text, URL-
+encoded, cut short. Whatever was sent must not come back into `last_error`, outbox events, the
+status history or the logs. `scrub(text, fields)` takes the form fields as they were sent and
+removes every value that could carry personal data, in any of the shapes it may come back in:
+
+* free text (description, address, email, any value not listed below): whole and case-
+  insensitively, each line or clause of it, escaped as JSON or XML or URL-encoded, and cut
+  short (a council that quotes the first 200 characters, or an echo cut off at the end);
+* names: the whole name, and first and last name each as a word (`first_name`, `last_name`,
+  `name`: an echo may say `first_name=Ann; last_name=Resident`);
+* phone numbers by their digits, in any format: spaces, dashes, dots, brackets, +44, 0044,
+  `+44 (0)`, or the national 0;
+* coordinates (`lat`, `long`) in any decimal form with at least two decimals, rounded or cut
+  (52.2053 also as 52.205, 52.21, "52.2053,0.1218" or 52.20530000);
+* attribute values, except the keys of a list attribute (`road`, `yes`: the council's own
+  words, which say nothing about anyone) and values of fewer than four characters, which
+  name nobody and would shred the text if removed wherever they occur.
+
+Kept: our own vocabulary and identifiers (`service_code`, `device_id`, the council's ids).
+What is removed reads "[removed]"; removing too much is harmless, too little is not.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Iterable
+from urllib.parse import quote, quote_plus
+
+REMOVED = "[removed]"
+#: Fields whose values are ours or the council's, never the resident's.
+NOT_PERSONAL = frozenset({"service_code", "device_id", "service_request_id", "update_id", "status",
+                          "updated_datetime", "jurisdiction_id", "api_key"})
+NAME_FIELDS = frozenset({"first_name", "last_name", "name"})
+COORDINATE_FIELDS = frozenset({"lat", "long", "lon", "latitude", "longitude"})
+#: Shorter free text is left alone (unless it is a name, which is matched as a whole word).
+SHORTEST = 4
+#: A value this long is also removed where only its start comes back (an echo cut short).
+PREFIX = 12
+_SEPARATORS = r"(?:[\s().\-/+]|%20)*"
+_DECIMAL = re.compile(r"(?<![\d.])-?\d{1,3}\.\d{2,}(?![\d])")
+_CLAUSES = re.compile(r"[\n\r;,]+|(?<=[.!?])\s+")
+_LETTER_BEFORE = r"(?<![^\W\d_])"
+_LETTER_AFTER = r"(?![^\W\d_])"
+
+
+def scrub(text: str, fields: Iterable[tuple[str, str]] = (), *, extra: Iterable[str] = (),
+          list_keys: Iterable[str] = ()) -> str:
+    """`text` with every value of `fields` (the form as sent) and of `extra` (more values that
+    were sent or are personal, such as the resident's own words before they were composed into
+    the description, or a volunteer's name) replaced by REMOVED. `list_keys`: the keys of the
+    list attributes in force, which are kept."""
+    if not text:
+        return text
+    keys = {str(key).lower() for key in list_keys}
+    spans: list[tuple[int, int]] = []
+    lowered = text.lower()
+    for name, value in fields:
+        value = str(value or "").strip()
+        field = name.split("[", 1)[0].lower()
+        if not value or field in NOT_PERSONAL:
+            continue
+        if field in NAME_FIELDS:
+            spans += _name_spans(text, value)
+        elif field in COORDINATE_FIELDS:
+            spans += _coordinate_spans(text, value)
+        elif field == "attribute" and (value.lower() in keys or len(value) < SHORTEST):
+            continue
+        else:
+            spans += _value_spans(text, lowered, value)
+    for value in extra:
+        value = str(value or "").strip()
+        if value:
+            spans += _value_spans(text, lowered, value)
+    return _cut(text, spans)
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the spans (merged where they touch) replaced by REMOVED."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, at = [], 0
+    for start, end in merged:
+        out += [text[at:start], REMOVED]
+        at = end
+    return "".join(out) + text[at:]
+
+
+def _value_spans(text: str, lowered: str, value: str) -> list[tuple[int, int]]:
+    """Free text: a phone number by its digits, a name-like word whole, else the value and each
+    of its clauses in every escaped form, whole or cut short."""
+    spans = _phone_spans(text, value)
+    pieces = {value} | {piece.strip() for piece in _CLAUSES.split(value)}
+    for piece in pieces:
+        if len(piece) < SHORTEST:
+            continue
+        for form in _forms(piece):
+            spans += _literal_spans(lowered, form.lower())
+    return spans
+
+
+def _forms(value: str) -> set[str]:
+    """The shapes a value may come back in: as sent, JSON-escaped, XML-escaped, URL-encoded."""
+    xml = html.escape(value, quote=False)
+    return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], html.escape(value), xml,
+            xml.replace("'", "&apos;").replace('"', "&quot;"), xml.replace("'", "&#39;").replace('"', "&#34;"),
+            quote_plus(value), quote(value, safe="")}
+
+
+def _literal_spans(lowered: str, form: str) -> list[tuple[int, int]]:
+    """Where `form` occurs whole; for a long one, also any part of it of PREFIX characters or
+    more that begins at one of its words (a council that quotes a few words, or the first 200
+    characters), as far as it goes on matching; and its start, cut off at the end of the text."""
+    spans = []
+    starts = [0] + [at + 1 for at, char in enumerate(form) if char.isspace() and at + 1 < len(form)
+                    and not form[at + 1].isspace()] if len(form) > PREFIX else [0]
+    for begin in starts:
+        probe = form[begin:begin + PREFIX] if len(form) > PREFIX else form
+        if len(probe) < min(PREFIX, len(form)):
+            break
+        start = lowered.find(probe)
+        while start != -1:
+            end = start + len(probe)
+            while end < len(lowered) and begin + end - start < len(form) and lowered[end] == form[begin + end - start]:
+                end += 1
+            spans.append((start, end))
+            start = lowered.find(probe, end)
+    for length in range(min(len(form), PREFIX) - 1, SHORTEST - 1, -1):  # an echo cut off mid-value
+        if lowered.endswith(form[:length]):
+            spans.append((len(lowered) - length, len(lowered)))
+            break
+    return spans
+
+
+def _name_spans(text: str, value: str) -> list[tuple[int, int]]:
+    """The whole name and each part of it as a word of its own, in any case and escaping."""
+    parts = {value} | set(value.split())
+    spans = []
+    for part in parts:
+        if len(part) < 2:
+            continue
+        for form in _forms(part):
+            pattern = _LETTER_BEFORE + re.escape(form) + _LETTER_AFTER
+            spans += [match.span() for match in re.finditer(pattern, text, re.IGNORECASE)]
+    return spans
+
+
+def phone_digits(value: str) -> str | None:
+    """The digits that identify a phone number, whatever its format: a UK number without +44,
+    0044 or its national 0 (+44 (0)7911 123456 and 07911-123456 give 7911123456); another
+    country's with its code. None for a value that is not a phone number (fewer than 7 digits,
+    or letters)."""
+    if re.search(r"[^\d\s().+\-/]", value):
+        return None
+    international = value.strip().startswith(("+", "00"))
+    digits = re.sub(r"\D", "", value)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if international or (digits.startswith("44") and len(digits) >= 12):
+        if digits.startswith("44"):
+            digits = digits[2:]
+            international = False  # a UK number: compared by its national digits
+    if not international:
+        digits = digits[1:] if digits.startswith("0") else digits
+    return digits if len(digits) >= 7 else None
+
+
+def _phone_spans(text: str, value: str) -> list[tuple[int, int]]:
+    digits = phone_digits(value)
+    if digits is None:
+        return []
+    prefix = r"(?:(?:\+|%2B|00)\s*)?(?:44\s*(?:\(0\)\s*)?|0)?" + _SEPARATORS
+    pattern = r"(?<!\d)" + prefix + _SEPARATORS.join(digits) + r"(?!\d)"
+    return [match.span() for match in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def _coordinate_spans(text: str, value: str) -> list[tuple[int, int]]:
+    """Decimal numbers in `text` that are this coordinate, rounded or cut to at least two
+    decimals, or written with more."""
+    try:
+        sent = Decimal(value)
+    except InvalidOperation:
+        return []
+    spans = []
+    for match in _DECIMAL.finditer(text):
+        if same_coordinate(match.group(), sent):
+            spans.append(match.span())
+    return spans
+
+
+def same_coordinate(found: str, sent: Decimal) -> bool:
+    """Whether `found` (from a council's text) is the coordinate `sent`, in any decimal form
+    with at least two decimals: rounded or cut to fewer decimals, or padded with more."""
+    try:
+        number = abs(Decimal(found))
+    except InvalidOperation:
+        return False
+    sent = abs(sent)
+    places = -number.as_tuple().exponent
+    if places < 2:
+        return False
+    quantum = Decimal(1).scaleb(-places)
+    if sent.quantize(quantum, ROUND_HALF_UP) == number or sent.quantize(quantum, ROUND_DOWN) == number:
+        return True
+    sent_places = max(2, -sent.as_tuple().exponent)
+    return number.quantize(Decimal(1).scaleb(-sent_places), ROUND_HALF_UP) == sent

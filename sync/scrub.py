@@ -19,6 +19,7 @@ removes every value that could carry personal data, in any of the shapes it may 
   name nobody and would shred the text if removed wherever they occur.
 
 Kept: our own vocabulary and identifiers (`service_code`, `device_id`, the council's ids).
+An `api_key` field is removed like free text: a secret has no place in an error either.
 What is removed reads "[removed]"; removing too much is harmless, too little is not.
 """
 
@@ -34,7 +35,7 @@ from urllib.parse import quote, quote_plus
 REMOVED = "[removed]"
 #: Fields whose values are ours or the council's, never the resident's.
 NOT_PERSONAL = frozenset({"service_code", "device_id", "service_request_id", "update_id", "status",
-                          "updated_datetime", "jurisdiction_id", "api_key"})
+                          "updated_datetime", "jurisdiction_id"})
 NAME_FIELDS = frozenset({"first_name", "last_name", "name"})
 COORDINATE_FIELDS = frozenset({"lat", "long", "lon", "latitude", "longitude"})
 #: Shorter free text is left alone (unless it is a name, which is matched as a whole word).
@@ -177,7 +178,7 @@ def _phone_spans(text: str, value: str) -> list[tuple[int, int]]:
     digits = phone_digits(value)
     if digits is None:
         return []
-    prefix = r"(?:(?:\+|%2B|00)\s*)?(?:44\s*(?:\(0\)\s*)?|0)?" + _SEPARATORS
+    prefix = r"(?:\(\s*)?(?:(?:\+|%2B|00)\s*)?(?:44\s*(?:\(0\)\s*)?|0)?" + _SEPARATORS
     pattern = r"(?<!\d)" + prefix + _SEPARATORS.join(digits) + r"(?!\d)"
     return [match.span() for match in re.finditer(pattern, text, re.IGNORECASE)]
 

@@ -295,12 +295,11 @@ class Worker:
             try:
                 await self._send(item, client, report, found)
             except Unauthorised as error:
-                self._pause(client.name, self._scrub(item, f"the council refused our API key ({error})",
-                                                     self._sent_form(item)), report)
+                self._pause(client.name, self._clean(item, f"the council refused our API key ({error})"), report)
                 await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
                                   retry_after=0)
             except Transient as error:
-                self._note_reachable(client.name, error.reachable, self._scrub(item, error.reason, self._sent_form(item)))
+                self._note_reachable(client.name, error.reachable, self._clean(item, error.reason))
                 await self._after_transient(item, client, error, report, posted=False)
             except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
                 log.warning("%s: %s", reference_module.display(item.reference), error)
@@ -322,9 +321,9 @@ class Worker:
                 fields = []
         return scrub.scrub(reason, [*fields, *personal_fields(item)], list_keys=keys)
 
-    def _sent_form(self, item: Claimed) -> tuple[list[tuple[str, str]], frozenset[str]] | None:
-        """What was (or would be) posted for `item` in this round, for `_scrub`."""
-        return self._forms.get(item.id)
+    def _clean(self, item: Claimed, words: str) -> str:
+        """`_scrub` with the form posted for `item` in this batch, where it got that far."""
+        return self._scrub(item, words, self._forms.get(item.id))
 
     async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object) -> None:
         ref = reference_module.display(item.reference)
@@ -356,25 +355,25 @@ class Worker:
             return
         catalogue = self.store.catalogue()
         fields = request_fields(item, self.settings.kiosk, catalogue, self._place_for(item))
-        self._forms[item.id] = (fields, list_keys(catalogue, item.service_code))
+        secret = [("api_key", client.settings.api_key)] if client.settings.api_key else []  # the form carries it too
+        self._forms[item.id] = (fields + secret, list_keys(catalogue, item.service_code))
         await self._commit(self._logged(item, ("sending", f"to {client.name}"),
                                         lambda: self.store.mark_sending(item.id, self.owner)))
         try:
             outcome = await client.create(fields)
         except Transient as error:
-            self._note_reachable(client.name, error.reachable, self._scrub(item, error.reason, self._sent_form(item)))
+            self._note_reachable(client.name, error.reachable, self._clean(item, error.reason))
             await self._after_transient(item, client, error, report, posted=True)
             return
         self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
             if await self._is_key_refusal(client, outcome, fields):
-                self._pause(client.name, self._scrub(item, f"the council refused our request for a reason that "
+                self._pause(client.name, self._clean(item, f"the council refused our request for a reason that "
                                                            f"names none of its fields, as it refuses one with none "
-                                                           f"({outcome.status}: {outcome.message})",
-                                                     self._sent_form(item)), report)
+                                                           f"({outcome.status}: {outcome.message})"), report)
                 await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=False, retry_after=0)
                 return
-            reason = self._scrub(item, await self._refusal_reason(item, client, outcome), self._sent_form(item))
+            reason = self._clean(item, await self._refusal_reason(item, client, outcome))
             await self._record(item, ("refused", reason),
                                lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
                                lambda: log.warning("%s: refused by %s: %s", ref, client.name, reason), report,
@@ -414,9 +413,9 @@ class Worker:
             count, since = self.store.server_errors(item.id)
             if count + 1 >= self.sync.poison_attempts and since is not None and \
                     self.store.accepted_since(client.name, since):
-                reason = self._scrub(item, f"the council answered {error.reason} to this request "
+                reason = self._clean(item, f"the council answered {error.reason} to this request "
                                            f"{count + 1} times in a row while accepting others; it may be at the "
-                                           "council: check with the council, then resolve it", self._sent_form(item))
+                                           "council: check with the council, then resolve it")
                 await self._record(item, ("poison", reason),
                                    lambda: self.store.mark_needs_attention(item.id, self.owner, reason,
                                                                            maybe_sent=True),
@@ -433,7 +432,7 @@ class Worker:
         `sync.reconcile_give_up_hours`, it goes to staff, maybe sent."""
         waited = self.store.unsearchable(item.id, answered=answered)
         if waited >= self.sync.reconcile_give_up_hours * 3600:
-            reason = GIVE_UP_REASON
+            reason, why = GIVE_UP_REASON, self._clean(item, why)
             await self._record(item, ("gave_up", why),
                                lambda: self.store.mark_needs_attention(item.id, self.owner, reason, maybe_sent=True),
                                lambda: log.warning("%s: %s (%s)", reference_module.display(item.reference), reason,
@@ -596,10 +595,10 @@ class Worker:
                      retry_after: float | None = None, server_error: bool | None = None,
                      event: tuple[str, str] | None = None) -> None:
         at_least = self.sync.backoff_base_seconds if maybe_sent else 0
-        reason = self._scrub(item, reason, self._sent_form(item))
+        reason = self._clean(item, reason)
         kind, detail = event or ("retry", reason)
         due: list[datetime] = []
-        await self._record(item, (kind, self._scrub(item, detail, self._sent_form(item))),
+        await self._record(item, (kind, self._clean(item, detail)),
                            lambda: due.append(self.store.retry_later(
                                item.id, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after,
                                at_least=at_least, server_error=server_error)),

@@ -26,6 +26,7 @@ from sync.store import Store
 from sync.worker import Worker
 from tests.helpers import draft
 from tests.peers import serve_in_thread
+from tests.sms.sms_support import notify  # noqa: F401
 
 API_KEY = "echo-key-7f3a"
 PHONE = "+447911123456"
@@ -204,3 +205,25 @@ def test_a_number_with_one_decimal_or_another_place_is_kept():
     assert not same_coordinate("52.2", Decimal("52.2053"))  # ten kilometres: nobody's home
     assert not same_coordinate("52.3053", Decimal("52.2053"))
     assert scrub("code 400.25 at 52.2", [("lat", "52.2053")]) == "code 400.25 at 52.2"
+
+
+def test_a_text_providers_error_that_quotes_the_number_and_the_text_is_stored_without_them(store, env, notify):
+    from sync import texts
+    from sync.sender import TextSender
+    from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, notify_error
+
+    settings = load_settings(environ={**env, "ASSIST_SMS__PROVIDER": "notify", "ASSIST_NOTIFY__API_KEY": NOTIFY_KEY,
+                                      "ASSIST_NOTIFY__TEMPLATE_ID": NOTIFY_TEMPLATE})
+    body = "Brackenford council: your request about the burnt-out car is fixed."
+    queued = texts.queue_text(store, PHONE, body, kind="status", dedupe_key="s1", language="en")
+    notify.fail(notify_error(400, "BadRequestError", f"Cannot send '{body}' to (07911) 123-456 today"))
+
+    async def go():
+        sender = TextSender(store, settings, notify_base_url=notify.url)
+        try:
+            return await sender.send_due()
+        finally:
+            await sender.aclose()
+    assert asyncio.run(go()).failed == 1
+    error = store.db.conn.execute("SELECT error FROM sms_texts WHERE id = ?", (queued.id,)).fetchone()[0]
+    assert error == f"Notify 400 (BadRequestError: Cannot send '{REMOVED}' to {REMOVED} today)"

@@ -541,6 +541,23 @@ def _service_name(store, code: str, t) -> str:
     return t(service.name) if service else code.replace("_", " ")
 
 
+#: References whose texting number did not open, already logged (once per process, not every round).
+_UNOPENED_LOGGED: set[str] = set()
+
+
+def _texting_number(store, reference: str, sealed: bytes) -> str | None:
+    """A submission's texting number, or None (logged once, by reference) when it cannot be
+    opened: no text is queued for it, and nothing else stops."""
+    try:
+        return store.vault.open(sealed)
+    except UNOPENABLE_ERRORS:
+        if reference not in _UNOPENED_LOGGED:
+            _UNOPENED_LOGGED.add(reference)
+            log.error("%s: its texting number %s; no text is sent for it", reference_module.display(reference),
+                      UNOPENABLE)
+        return None
+
+
 def queue_status_text(store, submission_id: int, status: str, notes: str | None, *, settings=None) -> Queued | None:
     """The worker calls this when `store.record_status` has recorded a council update: the
     resident is texted if they asked for texts (the submission's sealed `notify_phone`).
@@ -565,7 +582,10 @@ def queue_status_text(store, submission_id: int, status: str, notes: str | None,
     body = status_text(t, council=settings.council.name, reference=reference_module.display(reference),
                        service=_service_name(store, service_code, t), status=status, notes=notes, language=language)
     digest = hashlib.sha256(f"{status}\x1f{notes or ''}".encode()).hexdigest()[:16]
-    return queue_text(store, store.vault.open(sealed_phone), body, kind="status",
+    number = _texting_number(store, reference, sealed_phone)
+    if number is None:
+        return None
+    return queue_text(store, number, body, kind="status",
                       dedupe_key=f"status:{submission_id}:{digest}", language=language, submission_id=submission_id)
 
 
@@ -582,7 +602,10 @@ def queue_reference_text(store, submission_id: int, *, settings=None) -> Queued 
     body = reference_text(t, council=settings.council.name, reference=reference_module.display(reference),
                           service=_service_name(store, service_code, t), language=language,
                           stop_line=settings.sms.provider == "twilio")
-    return queue_text(store, store.vault.open(sealed_phone), body, kind="reference",
+    number = _texting_number(store, reference, sealed_phone)
+    if number is None:
+        return None
+    return queue_text(store, number, body, kind="reference",
                       dedupe_key=f"reference:{submission_id}", language=language, submission_id=submission_id)
 
 

@@ -143,3 +143,21 @@ def test_a_text_whose_number_does_not_open_is_failed_and_a_whole_damaged_batch_d
     assert store.db.conn.execute("SELECT state FROM sms_texts WHERE id = ?", (other,)).fetchone()[0] == "sent"
     store.close()
 
+
+
+def test_a_damaged_texting_number_costs_that_residents_texts_only(env, council_server, twilio, caplog):
+    from tests.test_sync_texts import rounds
+
+    url = council_server(api_key="k")
+    settings = load_settings(environ=sms_env(env, ASSIST_BACKOFFICE__URL=url, ASSIST_BACKOFFICE__API_KEY="k"))
+    store = Store.open(settings)
+    damaged = store.enqueue(draft(idempotency_key="a"))
+    fine = store.enqueue(draft(idempotency_key="b", notify_phone="+447700900123"))
+    store.db.conn.execute("UPDATE submissions SET notify_phone = x'02deadbeef' WHERE id = ?", (damaged.id,))
+    rounds(store, settings, twilio, count=2)
+    assert store.counts()["accepted"] == 2
+    assert [request["To"] for request in twilio.requests] == ["+447700900123"]
+    assert fine.display_reference in twilio.requests[0]["Body"]
+    lines = [record.getMessage() for record in caplog.records if UNOPENABLE in record.getMessage()]
+    assert lines == [f"{damaged.display_reference}: its texting number {UNOPENABLE}; no text is sent for it"]
+    store.close()

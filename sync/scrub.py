@@ -25,6 +25,7 @@ What is removed reads "[removed]"; removing too much is harmless, too little is 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -45,6 +46,7 @@ PREFIX = 12
 _SEPARATORS = r"(?:[\s().\-/+]|%20)*"
 _DECIMAL = re.compile(r"(?<![\d.])-?\d{1,3}\.\d{2,}(?![\d])")
 _CLAUSES = re.compile(r"[\n\r;,]+|(?<=[.!?])\s+")
+_WORD_START = re.compile(r"(?<!\w)\w")
 _LETTER_BEFORE = r"(?<![^\W\d_])"
 _LETTER_AFTER = r"(?![^\W\d_])"
 
@@ -60,6 +62,12 @@ def scrub(text: str, fields: Iterable[tuple[str, str]] = (), *, extra: Iterable[
     keys = {str(key).lower() for key in list_keys}
     spans: list[tuple[int, int]] = []
     lowered = text.lower()
+    if len(lowered) != len(text):  # a letter whose lower case is longer: match as written
+        lowered = text
+    index: dict[str, list[int]] = {}  # every PREFIX characters of the text: where they begin
+    for at in range(len(lowered) - PREFIX + 1):
+        index.setdefault(lowered[at:at + PREFIX], []).append(at)
+    found = _Text(lowered, index)
     for name, value in fields:
         value = str(value or "").strip()
         field = name.split("[", 1)[0].lower()
@@ -72,11 +80,11 @@ def scrub(text: str, fields: Iterable[tuple[str, str]] = (), *, extra: Iterable[
         elif field == "attribute" and (value.lower() in keys or len(value) < SHORTEST):
             continue
         else:
-            spans += _value_spans(text, lowered, value)
+            spans += _value_spans(text, found, value)
     for value in extra:
         value = str(value or "").strip()
         if value:
-            spans += _value_spans(text, lowered, value)
+            spans += _value_spans(text, found, value)
     return _cut(text, spans)
 
 
@@ -95,45 +103,71 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out) + text[at:]
 
 
-def _value_spans(text: str, lowered: str, value: str) -> list[tuple[int, int]]:
+def _value_spans(text: str, found: "_Text", value: str) -> list[tuple[int, int]]:
     """Free text: a phone number by its digits, a name-like word whole, else the value and each
     of its clauses in every escaped form, whole or cut short."""
     spans = _phone_spans(text, value)
-    pieces = {value} | {piece.strip() for piece in _CLAUSES.split(value)}
+    # a clause longer than PREFIX is found by the whole value's windows; shorter ones on their own
+    pieces = {value} | {piece.strip() for piece in _CLAUSES.split(value) if len(piece.strip()) <= PREFIX}
     for piece in pieces:
         if len(piece) < SHORTEST:
             continue
         for form in _forms(piece):
-            spans += _literal_spans(lowered, form.lower())
+            spans += _literal_spans(found, form.lower())
     return spans
 
 
-def _forms(value: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def _windows(form: str) -> dict[str, list[int]]:
+    """The PREFIX characters from each word start of a (long) form: where each begins. Cached:
+    one submission's values are scrubbed several times over (each outcome, its event, its log)."""
+    windows: dict[str, list[int]] = {}
+    for word in _WORD_START.finditer(form):
+        if word.start() + PREFIX > len(form):
+            break
+        windows.setdefault(form[word.start():word.start() + PREFIX], []).append(word.start())
+    return windows
+
+
+@functools.lru_cache(maxsize=512)
+def _forms(value: str) -> frozenset[str]:
     """The shapes a value may come back in: as sent, JSON-escaped, XML-escaped, URL-encoded."""
     xml = html.escape(value, quote=False)
-    return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], html.escape(value), xml,
-            xml.replace("'", "&apos;").replace('"', "&quot;"), xml.replace("'", "&#39;").replace('"', "&#34;"),
-            quote_plus(value), quote(value, safe="")}
+    return frozenset({value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], html.escape(value),
+                      xml, xml.replace("'", "&apos;").replace('"', "&quot;"),
+                      xml.replace("'", "&#39;").replace('"', "&#34;"), quote_plus(value), quote(value, safe="")})
 
 
-def _literal_spans(lowered: str, form: str) -> list[tuple[int, int]]:
+class _Text:
+    """The text being scrubbed, lower-cased, with where each PREFIX characters of it begin."""
+
+    def __init__(self, lowered: str, index: dict[str, list[int]]) -> None:
+        self.lowered, self.index = lowered, index
+
+
+def _literal_spans(found: _Text, form: str) -> list[tuple[int, int]]:
     """Where `form` occurs whole; for a long one, also any part of it of PREFIX characters or
     more that begins at one of its words (a council that quotes a few words, or the first 200
     characters), as far as it goes on matching; and its start, cut off at the end of the text."""
-    spans = []
-    starts = [0] + [at + 1 for at, char in enumerate(form) if char.isspace() and at + 1 < len(form)
-                    and not form[at + 1].isspace()] if len(form) > PREFIX else [0]
-    for begin in starts:
-        probe = form[begin:begin + PREFIX] if len(form) > PREFIX else form
-        if len(probe) < min(PREFIX, len(form)):
-            break
-        start = lowered.find(probe)
+    lowered, spans = found.lowered, []
+    if len(form) <= PREFIX:
+        start = lowered.find(form)
         while start != -1:
-            end = start + len(probe)
+            spans.append((start, start + len(form)))
+            start = lowered.find(form, start + len(form))
+    else:
+        windows = _windows(form)
+        if len(found.index) < len(windows):  # look the smaller side up in the larger
+            pairs = [(start, begin) for key, starts in found.index.items() for begin in windows.get(key, ())
+                     for start in starts]
+        else:
+            pairs = [(start, begin) for key, begins in windows.items() for start in found.index.get(key, ())
+                     for begin in begins]
+        for start, begin in pairs:
+            end = start + PREFIX
             while end < len(lowered) and begin + end - start < len(form) and lowered[end] == form[begin + end - start]:
                 end += 1
             spans.append((start, end))
-            start = lowered.find(probe, end)
     for length in range(min(len(form), PREFIX) - 1, SHORTEST - 1, -1):  # an echo cut off mid-value
         if lowered.endswith(form[:length]):
             spans.append((len(lowered) - length, len(lowered)))

@@ -51,12 +51,12 @@ _LETTER_BEFORE = r"(?<![^\W\d_])"
 _LETTER_AFTER = r"(?![^\W\d_])"
 
 
-def scrub(text: str, fields: Iterable[tuple[str, str]] = (), *, extra: Iterable[str] = (),
-          list_keys: Iterable[str] = ()) -> str:
-    """`text` with every value of `fields` (the form as sent) and of `extra` (more values that
-    were sent or are personal, such as the resident's own words before they were composed into
-    the description, or a volunteer's name) replaced by REMOVED. `list_keys`: the keys of the
-    list attributes in force, which are kept."""
+def scrub(text: str, fields: Iterable[tuple[str, str]] = (), *, list_keys: Iterable[str] = ()) -> str:
+    """`text` with every value of `fields` replaced by REMOVED. `fields`: (name, value) as sent
+    (the form), plus any value held that the form carries reshaped (the resident's own words
+    before the reference was added, the whole name as `name`); how each is found follows from
+    its name (see the module's notes). `list_keys`: the keys of the list attributes in force,
+    which are kept."""
     if not text:
         return text
     keys = {str(key).lower() for key in list_keys}
@@ -81,10 +81,6 @@ def scrub(text: str, fields: Iterable[tuple[str, str]] = (), *, extra: Iterable[
             continue
         else:
             spans += _value_spans(text, found, value)
-    for value in extra:
-        value = str(value or "").strip()
-        if value:
-            spans += _value_spans(text, found, value)
     return _cut(text, spans)
 
 
@@ -104,8 +100,8 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _value_spans(text: str, found: "_Text", value: str) -> list[tuple[int, int]]:
-    """Free text: a phone number by its digits, a name-like word whole, else the value and each
-    of its clauses in every escaped form, whole or cut short."""
+    """Free text: a phone number by its digits, and the value and each of its short clauses in
+    every escaped form, whole, in part or cut short."""
     spans = _phone_spans(text, value)
     # a clause longer than PREFIX is found by the whole value's windows; shorter ones on their own
     pieces = {value} | {piece.strip() for piece in _CLAUSES.split(value) if len(piece.strip()) <= PREFIX}

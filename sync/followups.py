@@ -394,12 +394,18 @@ class FollowUpSender:
 
     @staticmethod
     def _scrub(item: Due, text: str) -> str:
-        """An error as it may be stored and logged: the resident's comment taken out of it (a
-        council may quote what it refused), and short."""
-        for secret in (item.comment, *(str(v) for v in (item.original.get("location") or {}).values())):
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "[removed]")
-        return text[:300]
+        """An error as it may be stored and logged: what was sent of the resident's taken out of it
+        (a council may quote what it refused; sync.scrub), and short."""
+        from sync.scrub import scrub
+
+        original = item.original or {}
+        sent = [("description", item.comment or "")]
+        sent += [(key, str(value)) for key, value in (original.get("location") or {}).items() if value is not None]
+        sent += [(f"attribute[{code}]", str(value)) for code, value in (original.get("attributes") or {}).items()
+                 if not isinstance(value, list)]
+        sent += [(f"attribute[{code}]", str(one)) for code, value in (original.get("attributes") or {}).items()
+                 if isinstance(value, list) for one in value]
+        return scrub(text, sent)[:300]
 
     async def _send(self, item: Due, report: SendReport) -> None:
         from sync.open311 import Refused

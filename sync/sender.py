@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sync import texts
+from sync.scrub import scrub
 from sync.config import Settings
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,11 @@ class Outcome:
     retry_after: float | None = None
 
 
-def _masked(text: str) -> str:
+def _masked(text: str, sent: texts.OutboundText | None = None) -> str:
+    """A provider's words as they may be stored and logged: what was sent (the number in any
+    format, the text itself) taken out by sync.scrub, then any other long run of digits."""
+    if sent is not None:
+        text = scrub(str(text), [("phone", sent.number or ""), ("description", sent.body or "")])
     return _DIGITS.sub("[number]", str(text))[:200]
 
 
@@ -284,7 +289,7 @@ class TextSender:
         except InvalidResponse:
             return Outcome("retry", error="Notify answered with something that is not JSON")
         except HTTPError as error:
-            return self._notify_error(error)
+            return self._notify_error(error, text)
         except APIError as error:  # pragma: no cover - the client raises HTTPError subclasses
             return Outcome("retry", error=f"Notify error {type(error).__name__}")
         except AssertionError:
@@ -295,11 +300,11 @@ class TextSender:
             return Outcome("retry", error="Notify answered without a notification id")
         return Outcome("sent", provider_id=notification_id, provider_status="created")
 
-    def _notify_error(self, error) -> Outcome:
+    def _notify_error(self, error, text: texts.OutboundText | None = None) -> Outcome:
         status = error.status_code
         details = error.message if isinstance(error.message, list) else [{"error": "", "message": str(error.message)}]
         kinds = {str(item.get("error", "")) for item in details if isinstance(item, dict)}
-        said = "; ".join(_masked(f"{item.get('error', '')}: {item.get('message', '')}".strip(": "))
+        said = "; ".join(_masked(f"{item.get('error', '')}: {item.get('message', '')}".strip(": "), text)
                          for item in details if isinstance(item, dict))
         where = f"Notify {status}" + (f" ({said})" if said else "")
         if status == 400 and "ValidationError" in kinds and "phone_number" in said.lower():

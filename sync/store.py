@@ -29,7 +29,7 @@ from sync import keycheck
 from sync import notes as notes_module
 from sync import reference as reference_module
 from sync.config import DEFAULT_BACKOFFICE, Settings
-from sync.crypto import Vault
+from sync.crypto import KeyProblem, Vault
 from sync.flow import Draft
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,11 @@ FINISHED = ("accepted", "cancelled", "exported")
 #: helped is kept (it is not personal), who it was is not.
 PURGED_VOLUNTEER = "(purged)"
 LONGEST_WAIT = 7 * 24 * 3600  # seconds: whatever a server asks, we try again within a week
+#: Why a row whose sealed values do not open is set aside (and what staff and status show).
+UNOPENABLE = "cannot be opened with this store's key"
+#: What opening a damaged or foreign sealed value raises (KeyProblem from Vault.open; the others
+#: for a value that decrypts but is not JSON, or is not bytes at all).
+UNOPENABLE_ERRORS = (KeyProblem, ValueError, TypeError)
 
 
 class TransitionError(Exception):
@@ -253,7 +258,33 @@ class Store:
         Due means claimable, with its next attempt time passed (or passed by `due_by`), not
         leased (or the lease has lapsed, as it does when a worker crashes), and not bound for a
         paused back office (unless probing it with `include_paused`).
+
+        A submission whose sealed details cannot be opened is not returned: it is quarantined
+        (`needs_attention`, see `_quarantine`) and the claim goes on, so one damaged row never
+        stops the rest, nor comes back to stop the next run.
         """
+        while True:
+            rows = self._lease(owner, limit, backoffices=backoffices, due_by=due_by, include_paused=include_paused)
+            claimed, unreadable = [], []
+            for row in rows:
+                try:
+                    payload, contact = self.vault.open(row[10]) or {}, self.vault.open(row[11])
+                except UNOPENABLE_ERRORS:
+                    unreadable.append(row)
+                    continue
+                claimed.append(Claimed(
+                    id=row[0], reference=row[1], state=row[2], service_code=row[3], backoffice=row[4],
+                    attempts=row[5], token=row[6], created_at=parse_iso(row[7]),
+                    first_sent_at=parse_iso(row[8]) if row[8] else None, device_id=row[9], payload=payload,
+                    contact=contact, assisted_by=row[12]))
+            if unreadable:
+                self._quarantine(unreadable, owner)
+            if claimed or not unreadable:  # all of this batch quarantined: take the next one
+                return sorted(claimed, key=lambda item: item.id)
+
+    def _lease(self, owner: str, limit: int, *, backoffices: Iterable[str] | None, due_by: datetime | None,
+               include_paused: bool) -> list[tuple]:
+        """The leasing half of `claim`: the rows just leased to `owner`, still sealed."""
         now = self._now()
         until = iso(self.clock() + self.lease)
         due = iso(due_by) if due_by else now
@@ -265,7 +296,7 @@ class Store:
             scope += f" AND backoffice IN ({', '.join('?' * len(names))})"
             params = names
         with db_module.write(self.db) as conn:
-            rows = conn.execute(f"""
+            return conn.execute(f"""
                 UPDATE submissions SET lease_owner = ?, lease_expires_at = ?
                 WHERE id IN (
                     SELECT id FROM submissions
@@ -276,13 +307,27 @@ class Store:
                 RETURNING id, reference, state, service_code, backoffice, attempts, token, created_at,
                           first_sent_at, device_id, payload, contact, assisted_by""",
                 (owner, until, due, now, *params, limit)).fetchall()
-        claimed = [Claimed(
-            id=row[0], reference=row[1], state=row[2], service_code=row[3], backoffice=row[4], attempts=row[5],
-            token=row[6], created_at=parse_iso(row[7]), first_sent_at=parse_iso(row[8]) if row[8] else None,
-            device_id=row[9], payload=self.vault.open(row[10]) or {}, contact=self.vault.open(row[11]),
-            assisted_by=row[12],
-        ) for row in rows]
-        return sorted(claimed, key=lambda item: item.id)
+
+    def _quarantine(self, rows: list[tuple], owner: str) -> None:
+        """Submissions whose sealed details do not open (a damaged byte, or sealed under another
+        key) go to staff, maybe sent if they had been sent, each with one line by reference. Their
+        sealed columns are left as they are, for whoever can recover the key or restore a backup."""
+        with db_module.write(self.db) as conn:
+            for row in rows:
+                self.mark_needs_attention(row[0], owner, UNOPENABLE, maybe_sent=self._was_sent(row[2], row[8]))
+                self._event(conn, row[0], "unopenable", UNOPENABLE)
+        for row in rows:
+            log.error("%s: %s; it needs attention%s", reference_module.display(row[1]), UNOPENABLE,
+                      " (it may be at the council already)" if self._was_sent(row[2], row[8]) else "")
+
+    @staticmethod
+    def _was_sent(state: str, first_sent_at: str | None) -> bool:
+        return state in ("sending", "awaiting_id") or first_sent_at is not None
+
+    def unopenable(self) -> int:
+        """How many submissions wait for staff because they cannot be opened (`assist sync status`)."""
+        return self.db.conn.execute("SELECT count(*) FROM submissions WHERE state = 'needs_attention' AND "
+                                    "last_error = ?", (UNOPENABLE,)).fetchone()[0]
 
     def _move(self, conn: sqlite3.Connection, submission_id: int, owner: str | None, to: str,
               changes: dict[str, Any], history: tuple[str, str | None] | None = None) -> None:

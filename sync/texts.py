@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterable, Mapping
 from locales import N_, translator
 from sync import db as db_module
 from sync import reference as reference_module
-from sync.store import iso, parse_iso
+from sync.store import UNOPENABLE, UNOPENABLE_ERRORS, iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -541,6 +541,23 @@ def _service_name(store, code: str, t) -> str:
     return t(service.name) if service else code.replace("_", " ")
 
 
+#: References whose texting number did not open, already logged (once per process, not every round).
+_UNOPENED_LOGGED: set[str] = set()
+
+
+def _texting_number(store, reference: str, sealed: bytes) -> str | None:
+    """A submission's texting number, or None (logged once, by reference) when it cannot be
+    opened: no text is queued for it, and nothing else stops."""
+    try:
+        return store.vault.open(sealed)
+    except UNOPENABLE_ERRORS:
+        if reference not in _UNOPENED_LOGGED:
+            _UNOPENED_LOGGED.add(reference)
+            log.error("%s: its texting number %s; no text is sent for it", reference_module.display(reference),
+                      UNOPENABLE)
+        return None
+
+
 def queue_status_text(store, submission_id: int, status: str, notes: str | None, *, settings=None) -> Queued | None:
     """The worker calls this when `store.record_status` has recorded a council update: the
     resident is texted if they asked for texts (the submission's sealed `notify_phone`).
@@ -566,7 +583,10 @@ def queue_status_text(store, submission_id: int, status: str, notes: str | None,
                        service=_service_name(store, service_code, t), status=status, notes=notes, language=language)
     # Keyed, like the numbers: a plain hash of a short note ("Spoke to Mr X") could be guessed back.
     digest = hmac.new(number_key(store), f"{status}\x1f{notes or ''}".encode(), hashlib.sha256).hexdigest()[:16]
-    return queue_text(store, store.vault.open(sealed_phone), body, kind="status",
+    number = _texting_number(store, reference, sealed_phone)
+    if number is None:
+        return None
+    return queue_text(store, number, body, kind="status",
                       dedupe_key=f"status:{submission_id}:{digest}", language=language, submission_id=submission_id)
 
 
@@ -583,7 +603,10 @@ def queue_reference_text(store, submission_id: int, *, settings=None) -> Queued 
     body = reference_text(t, council=settings.council.name, reference=reference_module.display(reference),
                           service=_service_name(store, service_code, t), language=language,
                           stop_line=settings.sms.provider == "twilio")
-    return queue_text(store, store.vault.open(sealed_phone), body, kind="reference",
+    number = _texting_number(store, reference, sealed_phone)
+    if number is None:
+        return None
+    return queue_text(store, number, body, kind="reference",
                       dedupe_key=f"reference:{submission_id}", language=language, submission_id=submission_id)
 
 
@@ -619,7 +642,10 @@ class OutboundText:
 def claim_texts(store, owner: str, limit: int, *, lease: timedelta, give_up_after: timedelta) -> list[OutboundText]:
     """Take the lease on due texts, writing `sending` before any leaves. First: texts to numbers
     that opted out or cannot receive are suppressed, stale ones given up, and a text found
-    `sending` after its lease lapsed (a sender crashed mid-send) is failed, never resent."""
+    `sending` after its lease lapsed (a sender crashed mid-send) is failed, never resent.
+
+    A text whose number or body cannot be opened is failed (never sent) with the reason
+    UNOPENABLE, which `assist sync status` counts, and the claim goes on without it."""
     now_moment = store.clock()
     now = iso(now_moment)
     with db_module.write(store.db) as conn:
@@ -635,22 +661,49 @@ def claim_texts(store, owner: str, limit: int, *, lease: timedelta, give_up_afte
             "UPDATE sms_texts SET state = 'failed', body = NULL, lease_owner = NULL, lease_expires_at = NULL, "
             "updated_at = ?, error = 'interrupted while sending; not sent again so as never to text twice' "
             "WHERE state = 'sending' AND lease_expires_at <= ? RETURNING id", (now, now)).fetchall()
-        rows = conn.execute(
-            "UPDATE sms_texts SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, "
-            "updated_at = ? WHERE id IN (SELECT id FROM sms_texts WHERE state = 'queued' AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, id LIMIT ?) "
-            "RETURNING id, number_id, body, kind, language, attempts, created_at, dedupe_key",
-            (owner, iso(now_moment + lease), now, now, limit)).fetchall()
-        numbers = {}
-        for row in rows:
+    for (text_id,) in lapsed:
+        log.warning("text %s was interrupted while sending; not sent again", text_id)
+    while True:
+        with db_module.write(store.db) as conn:
+            rows = conn.execute(
+                "UPDATE sms_texts SET state = 'sending', lease_owner = ?, lease_expires_at = ?, "
+                "attempts = attempts + 1, updated_at = ? WHERE id IN (SELECT id FROM sms_texts WHERE state = 'queued' "
+                "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) "
+                "RETURNING id, number_id, body, kind, language, attempts, created_at, dedupe_key",
+                (owner, iso(now_moment + lease), now, now, limit)).fetchall()
+            opened, unreadable = _open_texts(conn, store, rows)
+            for text_id in unreadable:
+                conn.execute("UPDATE sms_texts SET state = 'failed', body = NULL, lease_owner = NULL, "
+                             "lease_expires_at = NULL, updated_at = ?, error = ? WHERE id = ?",
+                             (now, UNOPENABLE, text_id))
+        for text_id in unreadable:
+            log.error("text %s %s; failed, not sent", text_id, UNOPENABLE)
+        if opened or not unreadable:  # a batch of nothing but unreadable texts: take the next one
+            return sorted(opened, key=lambda text: text.id)
+
+
+def _open_texts(conn: sqlite3.Connection, store, rows: list[tuple]) -> tuple[list[OutboundText], list[int]]:
+    """The claimed rows opened as texts, and the ids of those whose number or body do not open."""
+    numbers: dict[int, Any] = {}
+    opened, unreadable = [], []
+    for row in rows:
+        try:
             if row[1] not in numbers:
                 sealed = conn.execute("SELECT number FROM sms_numbers WHERE id = ?", (row[1],)).fetchone()
                 numbers[row[1]] = store.vault.open(sealed[0]) if sealed else None
-    for (text_id,) in lapsed:
-        log.warning("text %s was interrupted while sending; not sent again", text_id)
-    return sorted((OutboundText(id=row[0], number=numbers[row[1]], body=store.vault.open(row[2]), kind=row[3],
-                                language=row[4], attempts=row[5], created_at=parse_iso(row[6]), dedupe_key=row[7])
-                   for row in rows), key=lambda text: text.id)
+            body = store.vault.open(row[2])
+        except UNOPENABLE_ERRORS:
+            unreadable.append(row[0])
+            continue
+        opened.append(OutboundText(id=row[0], number=numbers[row[1]], body=body, kind=row[3], language=row[4],
+                                   attempts=row[5], created_at=parse_iso(row[6]), dedupe_key=row[7]))
+    return opened, unreadable
+
+
+def unopenable_count(store) -> int:
+    """Texts failed because they could not be opened with this store's key (`assist sync status`)."""
+    return store.db.conn.execute("SELECT count(*) FROM sms_texts WHERE state = 'failed' AND error = ?",
+                                 (UNOPENABLE,)).fetchone()[0]
 
 
 def _finish(store, text_id: int, owner: str, changes: dict[str, Any]) -> bool:

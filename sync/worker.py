@@ -27,7 +27,7 @@ import httpx
 
 from sync import gazetteer
 from sync import reference as reference_module
-from sync import resolve, texts
+from sync import resolve, scrub, texts
 from sync.catalogue import Catalogue, to_council
 from sync.config import DEFAULT_BACKOFFICE, KioskSettings, Settings, parse_point
 from sync.db import StoreError, translate_error
@@ -132,6 +132,25 @@ def request_fields(item: Claimed, kiosk: KioskSettings, catalogue: Catalogue | N
             fields.append((key, contact[key]))
     fields.append(("device_id", item.device_id))
     return fields
+
+
+def personal_fields(item: Claimed) -> list[tuple[str, str]]:
+    """What a claimed submission holds that is personal, as (field, value) for sync.scrub: its
+    contact details and place as stored, the resident's own words before the reference was added
+    to them, and the volunteer's name. (The form as posted holds them too, but reshaped.)"""
+    pairs = [(key, str(value)) for key, value in (item.contact or {}).items() if value]
+    pairs += [(key, str(value)) for key, value in (item.payload.get("location") or {}).items() if value is not None]
+    pairs.append(("description", str(item.payload.get("description") or "")))
+    if item.assisted_by:
+        pairs.append(("name", item.assisted_by))
+    return pairs
+
+
+def list_keys(catalogue: Catalogue | None, service_code: str) -> frozenset[str]:
+    """The keys of the service's list attributes: the council's own words, kept by sync.scrub."""
+    service = catalogue.get(service_code) if catalogue is not None else None
+    return frozenset(value.key for attribute in (service.attributes if service else ())
+                     if attribute.datatype in ("singlevaluelist", "multivaluelist") for value in attribute.values)
 
 
 @dataclass
@@ -245,6 +264,7 @@ class Worker:
         self.texts = text_sender or TextSender(store, settings)
         self.followups = FollowUpSender(store, settings, self.clients, owner=self.owner)
         self._batch_catalogue: asyncio.Future | None = None  # one catalogue refresh per batch of refusals
+        self._forms: dict[int, tuple[list[tuple[str, str]], frozenset[str]]] = {}  # this batch's, for _scrub
         self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
 
@@ -270,6 +290,7 @@ class Worker:
     async def _process(self, batch: list[Claimed], report: DrainReport) -> None:
         self._batch_catalogue = None
         self._verdicts = {}
+        self._forms = {}
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
         await asyncio.gather(*(self._handle(item, report, found.get(item.id)) for item in batch))
         await self._settled()
@@ -328,11 +349,11 @@ class Worker:
                 try:
                     await self._send(item, client, report, found)
                 except Unauthorised as error:
-                    self._pause(client.name, f"the council refused our API key ({error})", report)
+                    self._pause(client.name, self._clean(item, f"the council refused our API key ({error})"), report)
                     await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
                                       retry_after=0)
                 except Transient as error:
-                    self._note_reachable(client.name, error.reachable, error.reason)
+                    self._note_reachable(client.name, error.reachable, self._clean(item, error.reason))
                     await self._after_transient(item, client, error, report, posted=False)
                 except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
                     log.warning("%s: %s", reference_module.display(item.reference), error)
@@ -342,15 +363,21 @@ class Worker:
                     await self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
 
     @staticmethod
-    def _scrub(item: Claimed, reason: str) -> str:
-        """A council's error may echo the form back: keep the resident's own details out of
-        `last_error`, `assist outbox list` and the logs."""
-        personal = [str(value) for value in (item.contact or {}).values() if value]
-        personal += [str(item.payload.get("description") or "")]
-        personal += [str(value) for value in (item.payload.get("location") or {}).values() if isinstance(value, str)]
-        for value in sorted((value for value in personal if len(value) >= 4), key=len, reverse=True):
-            reason = reason.replace(value, "[removed]")
-        return reason
+    def _scrub(item: Claimed, reason: str, sent: tuple[list[tuple[str, str]], frozenset[str]] | None = None) -> str:
+        """A council's words as they may be stored (`last_error`, outbox events, the history) and
+        logged: every value that was sent taken out (sync.scrub). `sent`: the form fields as
+        posted and the list keys of its service (kept), else the fields are built again here."""
+        fields, keys = sent or (None, frozenset())
+        if fields is None:
+            try:
+                fields = request_fields(item, KioskSettings())
+            except Exception:  # a payload request_fields cannot read: what it holds is still removed below
+                fields = []
+        return scrub.scrub(reason, [*fields, *personal_fields(item)], list_keys=keys)
+
+    def _clean(self, item: Claimed, words: str) -> str:
+        """`_scrub` with the form posted for `item` in this batch, where it got that far."""
+        return self._scrub(item, words, self._forms.get(item.id))
 
     async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object) -> None:
         ref = reference_module.display(item.reference)
@@ -380,24 +407,27 @@ class Worker:
         if client.name in report.paused:  # paused while this one waited its turn: not sent
             self.store.release(item.id, self.owner)
             return
-        fields = request_fields(item, self.settings.kiosk, self.store.catalogue(), self._place_for(item))
+        catalogue = self.store.catalogue()
+        fields = request_fields(item, self.settings.kiosk, catalogue, self._place_for(item))
+        secret = [("api_key", client.settings.api_key)] if client.settings.api_key else []  # the form carries it too
+        self._forms[item.id] = (fields + secret, list_keys(catalogue, item.service_code))
         await self._commit(self._logged(item, ("sending", f"to {client.name}"),
                                         lambda: self.store.mark_sending(item.id, self.owner)))
         try:
             outcome = await client.create(fields)
         except Transient as error:
-            self._note_reachable(client.name, error.reachable, error.reason)
+            self._note_reachable(client.name, error.reachable, self._clean(item, error.reason))
             await self._after_transient(item, client, error, report, posted=True)
             return
         self._note_reachable(client.name, True)
         if isinstance(outcome, Refused):
             if await self._is_key_refusal(client, outcome, fields):
-                self._pause(client.name, f"the council refused our request for a reason that names none of its "
-                                         f"fields, as it refuses one with none ({outcome.status}: {outcome.message})",
-                            report)
+                self._pause(client.name, self._clean(item, f"the council refused our request for a reason that "
+                                                           f"names none of its fields, as it refuses one with none "
+                                                           f"({outcome.status}: {outcome.message})"), report)
                 await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=False, retry_after=0)
                 return
-            reason = self._scrub(item, await self._refusal_reason(item, client, outcome))
+            reason = self._clean(item, await self._refusal_reason(item, client, outcome))
             await self._record(item, ("refused", reason),
                                lambda: self.store.mark_needs_attention(item.id, self.owner, reason),
                                lambda: log.warning("%s: refused by %s: %s", ref, client.name, reason), report,
@@ -437,7 +467,7 @@ class Worker:
             count, since = self.store.server_errors(item.id)
             if count + 1 >= self.sync.poison_attempts and since is not None and \
                     self.store.accepted_since(client.name, since):
-                reason = self._scrub(item, f"the council answered {error.reason} to this request "
+                reason = self._clean(item, f"the council answered {error.reason} to this request "
                                            f"{count + 1} times in a row while accepting others; it may be at the "
                                            "council: check with the council, then resolve it")
                 await self._record(item, ("poison", reason),
@@ -456,7 +486,7 @@ class Worker:
         `sync.reconcile_give_up_hours`, it goes to staff, maybe sent."""
         waited = self.store.unsearchable(item.id, answered=answered)
         if waited >= self.sync.reconcile_give_up_hours * 3600:
-            reason = GIVE_UP_REASON
+            reason, why = GIVE_UP_REASON, self._clean(item, why)
             await self._record(item, ("gave_up", why),
                                lambda: self.store.mark_needs_attention(item.id, self.owner, reason, maybe_sent=True),
                                lambda: log.warning("%s: %s (%s)", reference_module.display(item.reference), reason,
@@ -619,10 +649,10 @@ class Worker:
                      retry_after: float | None = None, server_error: bool | None = None,
                      event: tuple[str, str] | None = None) -> None:
         at_least = self.sync.backoff_base_seconds if maybe_sent else 0
-        reason = self._scrub(item, reason)
+        reason = self._clean(item, reason)
         kind, detail = event or ("retry", reason)
         due: list[datetime] = []
-        await self._record(item, (kind, self._scrub(item, detail)),
+        await self._record(item, (kind, self._clean(item, detail)),
                            lambda: due.append(self.store.retry_later(
                                item.id, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after,
                                at_least=at_least, server_error=server_error)),

@@ -12,6 +12,7 @@ import click
 
 from assist.context import AppContext, pass_app
 from sync.commands.outbox import age
+from sync import texts
 from sync.open311 import paging_from_json
 from sync.store import iso, parse_iso
 from sync.worker import Worker
@@ -80,13 +81,17 @@ def status(app: AppContext, as_json: bool) -> None:
             "search_failing_since": state.get("search_failing_since"), "search_error": state.get("search_error"),
         }
     fetched = store.catalogue_fetched_at()
+    unopenable = {"submissions": store.unopenable(), "texts": texts.unopenable_count(store)}
     if as_json:
         click.echo(json.dumps({"states": counts, "oldest_queued_at": oldest.isoformat() if oldest else None,
                                "catalogue_fetched_at": fetched.isoformat() if fetched else None,
-                               "backoffices": offices}))
+                               "backoffices": offices, "unopenable": unopenable}))
         return
     for state, count in counts.items():
         click.echo(f"{state}: {count}")
+    if any(unopenable.values()):  # damaged rows, or sealed under another key: set aside, not sent
+        click.echo(f"cannot be opened with this store's key: {unopenable['submissions']} submission(s) "
+                   f"(they need attention), {unopenable['texts']} text(s) (failed, not sent)")
     click.echo(f"oldest waiting: {age(oldest, now) if oldest else 'none'}")
     successes = [office["last_success_at"] for office in offices.values() if office["last_success_at"]]
     click.echo(f"last success: {_when(max(successes), now) if successes else 'never'}")

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sync import db as db_module
 from sync import reference as reference_module
-from sync.store import iso, parse_iso
+from sync.store import UNOPENABLE, UNOPENABLE_ERRORS, iso, parse_iso
 
 if TYPE_CHECKING:  # the channels import this module, and must import nothing that calls out:
     from sync.open311 import Open311Client  # the sender imports sync.open311 only when it sends
@@ -212,10 +212,27 @@ class FollowUps:
                 FROM followups AS f JOIN submissions AS s ON s.id = f.submission_id
                 WHERE f.id IN ({", ".join("?" * len(ids))}) ORDER BY f.id""", ids).fetchall() if ids else []
         vault = self.store.vault
-        return [Due(id=r[0], submission_id=r[1], reference=r[2], number=r[3], kind=r[4], comment=vault.open(r[5]) or "",
-                    original=vault.open(r[6]) or {}, state=r[7], route=r[8], attempts=r[9], created_at=parse_iso(r[10]),
-                    first_sent_at=parse_iso(r[11]) if r[11] else None, service_code=r[12], backoffice=r[13],
-                    device_id=r[14], service_request_id=str(r[15])) for r in found]
+        due = []
+        for r in found:
+            try:
+                comment, original = vault.open(r[5]) or "", vault.open(r[6]) or {}
+            except UNOPENABLE_ERRORS:  # quarantined, as a submission would be: the rest still go
+                self._hold_unopenable(r[0], r[2], r[3], owner, sent=r[7] == "sending" or r[11] is not None)
+                continue
+            due.append(Due(id=r[0], submission_id=r[1], reference=r[2], number=r[3], kind=r[4], comment=comment,
+                           original=original, state=r[7], route=r[8], attempts=r[9], created_at=parse_iso(r[10]),
+                           first_sent_at=parse_iso(r[11]) if r[11] else None, service_code=r[12], backoffice=r[13],
+                           device_id=r[14], service_request_id=str(r[15])))
+        return due
+
+    def _hold_unopenable(self, followup_id: int, reference: str, number: int, owner: str, *, sent: bool) -> None:
+        """A follow-up whose sealed words cannot be opened is held for staff, never sent; by
+        reference only in the log."""
+        reason = UNOPENABLE + ("; it may have reached the council" if sent else "")
+        with db_module.write(self.store.db) as conn:
+            conn.execute("UPDATE followups SET state = 'needs_attention', last_error = ?, lease_owner = NULL, "
+                         "lease_expires_at = NULL WHERE id = ? AND lease_owner = ?", (reason, followup_id, owner))
+        log.warning("%s: follow-up %d %s; held for staff", reference_module.display(reference), number, reason)
 
     def _finish(self, conn: sqlite3.Connection, item: Due, owner: str, changes: dict[str, Any]) -> None:
         values = {**changes, "lease_owner": None, "lease_expires_at": None}

@@ -392,3 +392,24 @@ def test_not_fixed_reopens_the_request_at_the_reference_back_office(tmp_path, co
     [row] = FollowUps(store).listing(reference)
     assert row["state"] == "sent" and row["route"] == "update"
     store.close()
+
+
+def test_a_follow_up_that_cannot_be_opened_is_held_and_the_rest_go(made, council, caplog):
+    """One damaged sealed comment never stops the worker's round: it is held for staff, by
+    reference only, and the other follow-ups are sent."""
+    settings, store = made
+    damaged = accepted(store, idempotency_key="damaged")
+    fine = accepted(store, council_id="4343", idempotency_key="fine")
+    FollowUps(store).add(damaged, "not_fixed", COMMENT, channel="kiosk")
+    FollowUps(store).add(fine, "not_fixed", COMMENT, channel="kiosk")
+    row_id, sealed = store.db.conn.execute("SELECT f.id, f.comment FROM followups AS f JOIN submissions AS s "
+                                           "ON s.id = f.submission_id WHERE s.reference = ?", (damaged,)).fetchone()
+    flipped = bytearray(sealed)
+    flipped[20] ^= 0x01  # one flipped bit
+    store.db.conn.execute("UPDATE followups SET comment = ? WHERE id = ?", (bytes(flipped), row_id))
+    with caplog.at_level(logging.WARNING):
+        report = send(store, settings)
+    assert report.sent == 1 and [u["service_request_id"] for u in council.updates] == ["4343"]
+    [held] = FollowUps(store).listing(damaged)
+    assert held["state"] == "needs_attention"
+    assert "cannot be opened with this store's key" in caplog.text and COMMENT not in caplog.text

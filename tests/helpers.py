@@ -30,3 +30,18 @@ IN_FLIGHT_SQL = """
 def in_flight(conn, pid: int) -> int:
     """How many sends the worker process `pid` had marked `sending` without a recorded outcome."""
     return conn.execute(IN_FLIGHT_SQL, (f"%:{pid}:%",)).fetchone()[0]
+
+
+def worker_round(store, settings, **options):
+    """One round of `assist sync run` (Worker.tick) in this process; its DrainReport."""
+    import asyncio
+
+    from sync.worker import Worker
+
+    async def go():
+        worker = Worker(store, settings, **options)
+        try:
+            return await worker.tick()
+        finally:
+            await worker.aclose()
+    return asyncio.run(go())

@@ -22,7 +22,7 @@ from sync.followups import FollowUps, FollowUpSender, Refusal
 from sync.open311 import Open311Client
 from sync.store import Store
 from tests.conftest import Clock
-from tests.helpers import draft
+from tests.helpers import draft, worker_round
 from tests.peers import serve_in_thread
 
 API_KEY = "council-key-1"
@@ -342,19 +342,12 @@ def test_a_lost_answer_where_updates_cannot_be_listed_is_held_for_staff_not_rese
 
 
 def test_the_workers_round_sends_due_follow_ups(made, council):
-    from sync.worker import Worker
 
     settings, store = made
     reference = accepted(store)
     FollowUps(store).add(reference, "not_fixed", channel="kiosk")
 
-    async def one_round():
-        worker = Worker(store, settings)
-        try:
-            await worker.tick()
-        finally:
-            await worker.aclose()
-    asyncio.run(one_round())
+    worker_round(store, settings)
 
     assert [update["update_id"] for update in council.updates] == [f"{reference}-1"]
 
@@ -364,7 +357,6 @@ def test_not_fixed_reopens_the_request_at_the_reference_back_office(tmp_path, co
     """End to end against the reference back office's FixMyStreet update extension, including
     a closed input schema: the request is accepted there, closed by the council, and a resident's
     "not fixed" reopens it, once."""
-    from sync.worker import Worker
 
     url = council_server(profile=profile, api_key=API_KEY)
     settings = load_settings(environ={
@@ -374,18 +366,12 @@ def test_not_fixed_reopens_the_request_at_the_reference_back_office(tmp_path, co
     store = Store.open(settings)
     reference = store.enqueue(draft()).reference
 
-    async def round_():
-        worker = Worker(store, settings)
-        try:
-            return await worker.tick()
-        finally:
-            await worker.aclose()
-    assert asyncio.run(round_()).accepted == 1
+    assert worker_round(store, settings).accepted == 1
     council_id = store.db.conn.execute("SELECT service_request_id FROM submissions").fetchone()[0]
     url.app.state.db.change_status(council_id, status="closed", note="Filled", now=datetime.now(timezone.utc))
     FollowUps(store).add(reference, "not_fixed", COMMENT, channel="sms")
-    asyncio.run(round_())
-    asyncio.run(round_())
+    worker_round(store, settings)
+    worker_round(store, settings)
     [update] = [u for u in url.app.state.db.updates(start=None, end=None, limit=None) if u["status"] == "reopen"]
     assert update["service_request_id"] == council_id and COMMENT in update["description"]
     assert url.app.state.db.get(council_id)["status"] == "open"

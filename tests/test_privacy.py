@@ -4,7 +4,6 @@ anywhere on disk, in clear or in a stale page of the file or its write-ahead log
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 
@@ -12,10 +11,8 @@ import pytest
 
 from kiosk.statuses import latest_notes
 from sync import audit, reference, texts, volunteers
-from sync.config import load_settings
-from sync.store import PURGED_VOLUNTEER, Store
-from sync.worker import Worker
-from tests.helpers import draft
+from sync.store import PURGED_VOLUNTEER
+from tests.helpers import draft, worker_round
 from tests.test_sync_worker import make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
@@ -117,14 +114,7 @@ def test_the_sync_worker_reseals_clear_notes_in_its_first_round(tmp_path, counci
         submission_id, ref = accepted(store)
         plant_clear_note(store, submission_id, NOTE)
 
-        async def one_round():
-            worker = Worker(store, settings)
-            try:
-                await worker.tick()
-            finally:
-                await worker.aclose()
-
-        asyncio.run(one_round())
+        worker_round(store, settings)
         assert clear_notes(store) == [] and latest_notes(store.lookup(ref)) == NOTE
     finally:
         store.close()

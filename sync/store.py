@@ -454,6 +454,9 @@ class Store:
 
     def log_event(self, submission_id: int, kind: str, detail: str | None = None) -> None:
         """What the worker did with a submission, for `assist outbox show` (never personal data)."""
+        if self.db.conn.in_transaction:  # one statement: whole or not at all, no savepoint needed
+            self._event(self.db.conn, submission_id, kind, detail)
+            return
         with db_module.write(self.db) as conn:
             self._event(conn, submission_id, kind, detail)
 

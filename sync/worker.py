@@ -226,9 +226,8 @@ class GroupCommit:
         try:
             with db_write(self.store.db):
                 for write, future in pending:
-                    try:
-                        with db_write(self.store.db):  # a savepoint: each write whole or not at all
-                            results.append((future, write(), None))
+                    try:  # each store method is whole or not at all (a savepoint of its own)
+                        results.append((future, write(), None))
                     except (TransitionError, StoreError) as error:
                         results.append((future, None, error))
         except StoreError as failure:  # the commit itself failed: none of them is written
@@ -257,6 +256,8 @@ class Worker:
         self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
         self._commit = GroupCommit(store)
         self._settling: list[asyncio.Future] = []
+        self._in_force = store.catalogue()
+        self._has_gazetteer = False
         self._no_updates: set[str] = set()
         self._reachability: dict[str, tuple[bool, float]] = {}
         self._search_failures: dict[str, int] = {}
@@ -290,6 +291,8 @@ class Worker:
     async def _process(self, batch: list[Claimed], report: DrainReport) -> None:
         self._batch_catalogue = None
         self._verdicts = {}
+        self._in_force = self.store.catalogue()  # read once a batch, not once a send
+        self._has_gazetteer = gazetteer.count(self.store.db) > 0
         self._forms = {}
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
         await asyncio.gather(*(self._handle(item, report, found.get(item.id)) for item in batch))
@@ -407,7 +410,7 @@ class Worker:
         if client.name in report.paused:  # paused while this one waited its turn: not sent
             self.store.release(item.id, self.owner)
             return
-        catalogue = self.store.catalogue()
+        catalogue = self._in_force
         fields = request_fields(item, self.settings.kiosk, catalogue, self._place_for(item))
         secret = [("api_key", client.settings.api_key)] if client.settings.api_key else []  # the form carries it too
         self._forms[item.id] = (fields + secret, list_keys(catalogue, item.service_code))
@@ -453,7 +456,7 @@ class Worker:
         if location.get("lat") is not None and location.get("long") is not None:
             return None
         words = str(location.get("address_string") or "")
-        if words and (places := gazetteer.search(self.store.db, words, limit=1)):
+        if words and self._has_gazetteer and (places := gazetteer.search(self.store.db, words, limit=1)):
             if places[0].lat is not None and places[0].lon is not None:
                 return places[0].lat, places[0].lon
         return parse_point(self.settings.kiosk.location)

@@ -77,7 +77,7 @@ class SyncSettings:
     lease_seconds: int = setting(120, "How long a worker's claim on a submission lasts before another worker may take it.", minimum=1)
     backoff_base_seconds: int = setting(30, "First retry delay ceiling; full-jitter exponential backoff doubles it each attempt.", minimum=0)
     backoff_cap_seconds: int = setting(3600, "Largest retry delay ceiling, however many attempts.", minimum=0)
-    concurrency: int = setting(8, "Requests in flight at once to each back office.", minimum=1)
+    concurrency: int = setting(8, "Submissions to each back office marked `sending` without a recorded outcome at once, at most (the write-ahead bound after a crash): half of them in flight, each with the next one marked ahead while it waits for the council's answer.", minimum=1)
     batch_size: int = setting(100, "Submissions claimed, marked `sending` and recorded at a time (one commit each).", minimum=1)
     timeout_seconds: int = setting(15, "Timeout for each call to a back office (connect, read, write).", minimum=1)
     max_response_bytes: int = setting(5_000_000, "Largest answer read from a back office; a larger one is refused unread.", minimum=1024)

@@ -12,6 +12,7 @@ reference among the council's requests and adopts the id it finds (see docs/sync
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -198,6 +199,13 @@ class GroupCommit:
         self._schedule(loop)
         return future
 
+    async def wait_for(self, written: asyncio.Future) -> None:
+        """Wait, holding up this lane, for a write queued earlier (a mark made ahead)."""
+        if not written.done():
+            self._waiting += 1
+            self._schedule(asyncio.get_running_loop())
+        await written
+
     @contextlib.contextmanager
     def lane(self) -> Iterator[None]:
         """A send under way, whose writes the others' may wait for."""
@@ -253,7 +261,6 @@ class Worker:
         states = store.backoffice_states()
         for name, client in self.clients.items():
             client.paging = paging_from_json(states.get(name, {}).get("search_mode"))
-        self._limits = {name: asyncio.Semaphore(settings.sync.concurrency) for name in self.clients}
         self._commit = GroupCommit(store)
         self._settling: list[asyncio.Future] = []
         self._in_force = store.catalogue()
@@ -295,7 +302,27 @@ class Worker:
         self._has_gazetteer = gazetteer.count(self.store.db) > 0
         self._forms = {}
         found = await self._reconcile_batch([item for item in batch if item.ambiguous])
-        await asyncio.gather(*(self._handle(item, report, found.get(item.id)) for item in batch))
+        waiting: dict[str, collections.deque[Claimed]] = {}
+        for item in batch:
+            waiting.setdefault(self._client(item).name, collections.deque()).append(item)
+        ahead = self.sync.concurrency >= 2  # each lane may mark its next send while this one is out
+        lanes = max(1, self.sync.concurrency // 2) if ahead else 1
+
+        async def lane(queue: collections.deque[Claimed]) -> None:
+            """Sends to one back office, one after another. While one is out, the next new one is
+            marked `sending` (its fsync overlaps the wait for the council's answer), so a lane
+            holds at most two marks without an outcome and `sync.concurrency // 2` lanes stay
+            within `sync.concurrency`."""
+            with self._commit.lane():
+                marked: tuple[Claimed, asyncio.Future] | None = None
+                while queue or marked:
+                    item, mark = marked if marked else (queue.popleft(), None)
+                    marked = None
+                    if ahead and queue and queue[0].state == "queued":
+                        following = queue.popleft()
+                        marked = (following, self._commit(self._mark(following), holds_lane=False))
+                    await self._handle(item, report, found.get(item.id), mark)
+        await asyncio.gather(*(lane(queue) for queue in waiting.values() for _ in range(min(lanes, len(queue)))))
         await self._settled()
 
     def _logged(self, item: Claimed, event: tuple[str, str], write: Callable[[], object]) -> Callable[[], None]:
@@ -345,25 +372,24 @@ class Worker:
         self.store.set_backoffice_state(name, reachable=reachable, error=error)
         self._reachability[name] = (reachable, now)
 
-    async def _handle(self, item: Claimed, report: DrainReport, found: object) -> None:
+    async def _handle(self, item: Claimed, report: DrainReport, found: object,
+                      mark: asyncio.Future | None = None) -> None:
         client = self._client(item)
-        async with self._limits[client.name]:
-            with self._commit.lane():
-                try:
-                    await self._send(item, client, report, found)
-                except Unauthorised as error:
-                    self._pause(client.name, self._clean(item, f"the council refused our API key ({error})"), report)
-                    await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
-                                      retry_after=0)
-                except Transient as error:
-                    self._note_reachable(client.name, error.reachable, self._clean(item, error.reason))
-                    await self._after_transient(item, client, error, report, posted=False)
-                except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
-                    log.warning("%s: %s", reference_module.display(item.reference), error)
-                except Exception as error:  # a bug must cost one submission a retry, never the worker
-                    log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
-                              type(error).__name__, exc_info=True)
-                    await self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
+        try:
+            await self._send(item, client, report, found, mark)
+        except Unauthorised as error:
+            self._pause(client.name, self._clean(item, f"the council refused our API key ({error})"), report)
+            await self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous,
+                              retry_after=0)
+        except Transient as error:
+            self._note_reachable(client.name, error.reachable, self._clean(item, error.reason))
+            await self._after_transient(item, client, error, report, posted=False)
+        except (TransitionError, StoreError) as error:  # our lease lapsed, or the store could not write
+            log.warning("%s: %s", reference_module.display(item.reference), error)
+        except Exception as error:  # a bug must cost one submission a retry, never the worker
+            log.error("%s: unexpected %s; it will be tried again", reference_module.display(item.reference),
+                      type(error).__name__, exc_info=True)
+            await self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
 
     @staticmethod
     def _scrub(item: Claimed, reason: str, sent: tuple[list[tuple[str, str]], frozenset[str]] | None = None) -> str:
@@ -382,7 +408,13 @@ class Worker:
         """`_scrub` with the form posted for `item` in this batch, where it got that far."""
         return self._scrub(item, words, self._forms.get(item.id))
 
-    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object) -> None:
+    def _mark(self, item: Claimed) -> Callable[[], None]:
+        """The write-ahead of one send: `sending`, and the outbox event that says so."""
+        return self._logged(item, ("sending", f"to {self._client(item).name}"),
+                            lambda: self.store.mark_sending(item.id, self.owner))
+
+    async def _send(self, item: Claimed, client: Open311Client, report: DrainReport, found: object,
+                    mark: asyncio.Future | None = None) -> None:
         ref = reference_module.display(item.reference)
         if item.state == "awaiting_id":
             await self._poll_token(item, client, report)
@@ -408,14 +440,17 @@ class Worker:
                                                     client.name, found), report, "accepted", "reconciled")
                 return
         if client.name in report.paused:  # paused while this one waited its turn: not sent
-            self.store.release(item.id, self.owner)
+            if mark is None:
+                self.store.release(item.id, self.owner)
+            else:  # marked ahead, never sent: back to the queue, nothing counted against it
+                await self._commit.wait_for(mark)
+                await self._retry(item, f"{client.name} is paused", report, maybe_sent=False, retry_after=0)
             return
         catalogue = self._in_force
         fields = request_fields(item, self.settings.kiosk, catalogue, self._place_for(item))
         secret = [("api_key", client.settings.api_key)] if client.settings.api_key else []  # the form carries it too
         self._forms[item.id] = (fields + secret, list_keys(catalogue, item.service_code))
-        await self._commit(self._logged(item, ("sending", f"to {client.name}"),
-                                        lambda: self.store.mark_sending(item.id, self.owner)))
+        await self._commit.wait_for(mark if mark is not None else self._commit(self._mark(item), holds_lane=False))
         try:
             outcome = await client.create(fields)
         except Transient as error:

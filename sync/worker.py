@@ -174,11 +174,11 @@ class GroupCommit:
     this (see Worker._send), and nothing waits for a whole batch.
 
     A commit (an fsync) blocks the event loop, so committing each write as it comes would leave
-    the other sends idle behind every one. Instead the writes wait until every send in a lane
-    (see `lane`) is held up by one, which is when nothing else could happen anyway, or at most
+    the other sends idle behind every one. Instead the writes wait until every lane (see `lane`)
+    is held up by one (`wait_for`), which is when nothing else could happen anyway, or at most
     `WAIT` seconds, so an answer slow to come never holds the others' writes back for long. An
-    outcome holds no lane: its send lets the next one start, whose `sending` mark then shares the
-    commit, after the outcome, so no more than one per lane is ever marked without an outcome."""
+    outcome holds no lane up. Writes are committed in the order they came, so an outcome is never
+    durable after the mark of the send that follows it in its lane."""
 
     WAIT = 0.002
 
@@ -189,18 +189,16 @@ class GroupCommit:
         self._waiting = 0  # sends held up until their write is committed
         self._timer: asyncio.TimerHandle | None = None
 
-    def __call__(self, write: Callable[[], object], *, holds_lane: bool = True) -> asyncio.Future:
-        """Queue `write`; the future is done once it is committed. `holds_lane`: the send that
-        queued it cannot go on until then (a `sending` mark); an outcome holds nobody up."""
+    def __call__(self, write: Callable[[], object]) -> asyncio.Future:
+        """Queue `write`; the future is done once it is committed."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((write, future))
-        self._waiting += holds_lane
         self._schedule(loop)
         return future
 
     async def wait_for(self, written: asyncio.Future) -> None:
-        """Wait, holding up this lane, for a write queued earlier (a mark made ahead)."""
+        """Wait, holding up this lane, for a write queued earlier (a `sending` mark)."""
         if not written.done():
             self._waiting += 1
             self._schedule(asyncio.get_running_loop())
@@ -208,7 +206,7 @@ class GroupCommit:
 
     @contextlib.contextmanager
     def lane(self) -> Iterator[None]:
-        """A send under way, whose writes the others' may wait for."""
+        """A lane of sends under way, whose writes the others' may wait for."""
         self._lanes += 1
         try:
             yield
@@ -320,7 +318,7 @@ class Worker:
                     marked = None
                     if ahead and queue and queue[0].state == "queued":
                         following = queue.popleft()
-                        marked = (following, self._commit(self._mark(following), holds_lane=False))
+                        marked = (following, self._commit(self._mark(following)))
                     await self._handle(item, report, found.get(item.id), mark)
         await asyncio.gather(*(lane(queue) for queue in waiting.values() for _ in range(min(lanes, len(queue)))))
         await self._settled()
@@ -338,7 +336,7 @@ class Worker:
         holding up the send's lane; `then` (a log line) and the report's counters follow only once
         it is written (see `_settled`). A lapsed lease means another worker has the submission
         now: nothing is recorded, nothing is lost."""
-        written = self._commit(self._logged(item, event, write), holds_lane=False)
+        written = self._commit(self._logged(item, event, write))
         self._settling.append(asyncio.ensure_future(self._settle(item, written, then, report, counters)))
 
     @staticmethod
@@ -450,7 +448,7 @@ class Worker:
         fields = request_fields(item, self.settings.kiosk, catalogue, self._place_for(item))
         secret = [("api_key", client.settings.api_key)] if client.settings.api_key else []  # the form carries it too
         self._forms[item.id] = (fields + secret, list_keys(catalogue, item.service_code))
-        await self._commit.wait_for(mark if mark is not None else self._commit(self._mark(item), holds_lane=False))
+        await self._commit.wait_for(mark if mark is not None else self._commit(self._mark(item)))
         try:
             outcome = await client.create(fields)
         except Transient as error:

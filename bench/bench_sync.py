@@ -42,6 +42,7 @@ FAULT_BACKOFF = {"ASSIST_SYNC__BACKOFF_BASE_SECONDS": "1", "ASSIST_SYNC__BACKOFF
 FAULT_TIME_LIMIT = 300.0  # seconds; a fault drain is reported as unfinished beyond this
 SMALL = 1_000  # the fault drain is also measured at this size, where reconciliation can finish
 PENDING = ("queued", "sending", "awaiting_id")
+RUNS = 3  # alternated runs of the bare loop and the worker drain; the best of each is kept
 MATRIX = 500  # submissions per profile and format
 MATRIX_TIME_LIMIT = 60.0
 PROFILES = ("default", "strict", "paged", "capped", "xml-bare", "truncating", "unsearchable", "tokens")
@@ -242,7 +243,8 @@ def run(report) -> None:
         report("store prepared (not measured)", COUNT, "subs", f"{time.perf_counter() - began:.1f} s")
 
         # The bare loop: the same form fields the worker sends (request_fields + api_key), built
-        # beforehand from a copy of the store, then only urlencode + POST are timed.
+        # beforehand from a copy of the store, then only urlencode + POST are timed. The machine is
+        # shared, so the two are run alternately RUNS times and the best of each kept.
         bare_folder = _copy(template, folder / "bare")
         settings = load_settings(environ=_env(bare_folder))
         store = Store.open(settings)
@@ -250,39 +252,48 @@ def run(report) -> None:
         while batch := store.claim("bench", 1000):
             items += batch
         store.close()
-        signed = [[*request_fields(item, settings.kiosk), ("api_key", API_KEY)] for item in items]
-        council = Council(folder, "council-bare")
-        try:
-            start = time.perf_counter()
-            created = asyncio.run(_bare_loop(council.url, [urlencode(fields).encode() for fields in signed],
-                                             settings.sync.concurrency, settings.sync.timeout_seconds))
-            bare_seconds = time.perf_counter() - start
-            assert created == COUNT == council.count(), (created, council.count())
-        finally:
-            council.stop()
-        bare_rate = COUNT / bare_seconds
+        bodies = [urlencode([*request_fields(item, settings.kiosk), ("api_key", API_KEY)]).encode() for item in items]
+        bare_rates, worker_rates = [], []
+        for run_number in range(RUNS):
+            bare_rates.append(COUNT / _bare_seconds(folder, f"bare-{run_number}", bodies, settings))
+            worker_rates.append(COUNT / _worker_seconds(folder, f"worker-{run_number}", template))
+        bare_rate, worker_rate = max(bare_rates), max(worker_rates)
         report(f"bare httpx loop, {settings.sync.concurrency} in flight (baseline)", bare_rate, "req/s",
-               f"{COUNT:,} POSTs in {bare_seconds:.1f} s")
-
-        council = Council(folder, "council-worker")
-        try:
-            worker_folder = _copy(template, folder / "worker")
-            settings = load_settings(environ=_env(worker_folder, council.url))
-            store = Store.open(settings)
-            seconds = asyncio.run(_drain_until_done(store, settings, limit=600))
-            counts = store.counts()
-            store.close()
-            assert counts["accepted"] == COUNT == council.count(), (counts, council.count())
-        finally:
-            council.stop()
-        worker_rate = COUNT / seconds
+               f"{COUNT:,} POSTs; best of {', '.join(f'{rate:,.0f}' for rate in bare_rates)}")
         report("worker drain (claim, write-ahead, POST, record)", worker_rate, "subs/s",
-               f"{COUNT:,} in {seconds:.1f} s; ratio {worker_rate / bare_rate:.2f} of the bare loop (target >= 0.70)")
+               f"{COUNT:,}; best of {', '.join(f'{rate:,.0f}' for rate in worker_rates)}; "
+               f"ratio {worker_rate / bare_rate:.2f} of the bare loop (target >= 0.70)")
 
         _fault_drain(report, folder, template, COUNT, FAULT_TIME_LIMIT)
         _fault_drain(report, folder, _prepare(folder, SMALL), SMALL, FAULT_TIME_LIMIT)
         _profile_matrix(report, folder, _prepare(folder, MATRIX))
     report("whole bench", time.perf_counter() - began, "s")
+
+
+def _bare_seconds(folder: Path, name: str, bodies: list[bytes], settings) -> float:
+    council = Council(folder, f"council-{name}")
+    try:
+        start = time.perf_counter()
+        created = asyncio.run(_bare_loop(council.url, bodies, settings.sync.concurrency, settings.sync.timeout_seconds))
+        seconds = time.perf_counter() - start
+        assert created == COUNT == council.count(), (created, council.count())
+    finally:
+        council.stop()
+    return seconds
+
+
+def _worker_seconds(folder: Path, name: str, template: Path) -> float:
+    council = Council(folder, f"council-{name}")
+    try:
+        settings = load_settings(environ=_env(_copy(template, folder / name), council.url))
+        store = Store.open(settings)
+        seconds = asyncio.run(_drain_until_done(store, settings, limit=600))
+        counts = store.counts()
+        store.close()
+        assert counts["accepted"] == COUNT == council.count(), (counts, council.count())
+    finally:
+        council.stop()
+    return seconds
 
 
 def _profile_matrix(report, folder: Path, template: Path) -> None:

@@ -34,6 +34,15 @@ def in_flight(conn, pid: int) -> int:
 
 def worker_round(store, settings, **options):
     """One round of `assist sync run` (Worker.tick) in this process; its DrainReport."""
+    return _with_worker(store, settings, "tick", **options)
+
+
+def worker_drain(store, settings, **options):
+    """One Worker.drain() in this process (only what is due now is sent); its DrainReport."""
+    return _with_worker(store, settings, "drain", **options)
+
+
+def _with_worker(store, settings, what: str, **options):
     import asyncio
 
     from sync.worker import Worker
@@ -41,7 +50,7 @@ def worker_round(store, settings, **options):
     async def go():
         worker = Worker(store, settings, **options)
         try:
-            return await worker.tick()
+            return await getattr(worker, what)()
         finally:
             await worker.aclose()
     return asyncio.run(go())

@@ -80,6 +80,15 @@ def invoke(args, env, reference, tmp_path, caplog):
     return result, traced
 
 
+def said_once(fault, caplog, args, code: int, words: str) -> None:
+    """The command under `fault` (env, reference, folder) ends with one clear line and `code`."""
+    env, reference, tmp_path = fault
+    result, traced = invoke(args, env, reference, tmp_path, caplog)
+    assert not traced, result.output
+    assert result.exit_code == code, result.output
+    assert words in result.output
+
+
 def key_path(env) -> Path:
     return Path(env["ASSIST_STORE__PATH"]).with_name("assist.key")
 
@@ -194,11 +203,7 @@ def held_lock(seeded, monkeypatch):
 
 @pytest.mark.parametrize("command", WRITES)
 def test_a_held_lock_stops_a_writing_command_with_exit_code_5(held_lock, caplog, command):
-    env, reference, tmp_path = held_lock
-    result, traced = invoke(WRITES[command], env, reference, tmp_path, caplog)
-    assert not traced, result.output
-    assert result.exit_code == STORE, result.output
-    assert "busy in another program" in result.output
+    said_once(held_lock, caplog, WRITES[command], STORE, "busy in another program")
 
 
 @pytest.mark.parametrize("command", READS)
@@ -297,11 +302,7 @@ def full_disk(small_disk):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_full_disk_is_one_line_and_exit_code_6(full_disk, caplog, command):
-    env, reference, tmp_path = full_disk
-    result, traced = invoke(COMMANDS[command], env, reference, tmp_path, caplog)
-    assert not traced, result.output
-    assert result.exit_code == FULL, result.output
-    assert "no room left" in result.output
+    said_once(full_disk, caplog, COMMANDS[command], FULL, "no room left")
 
 
 def run_assist(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -9,7 +9,6 @@ the store), at the client where the classification alone is the point.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import tracemalloc
@@ -22,8 +21,8 @@ from sync import reference
 from sync.config import BackofficeSettings, SyncSettings, load_settings
 from sync.open311 import Open311Client, Refused, Transient, parse_body
 from sync.store import Store, parse_iso
-from sync.worker import Worker
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
+from tests.helpers import worker_drain as drain
 from tests.misbehaving import (BILLION_LAUGHS, JSON, XML, RawServer, canned, gzipped, start_misbehaving_server,
                                stop_misbehaving_server)
 
@@ -55,16 +54,6 @@ def make(tmp_path, url, *, fmt="json", name="kiosk"):
            "ASSIST_SYNC__TIMEOUT_SECONDS": "1", "ASSIST_SYNC__MAX_RESPONSE_BYTES": str(MAX_BYTES)}
     settings = load_settings(environ=env)
     return settings, Store.open(settings)
-
-
-def drain(store, settings):
-    async def go():
-        worker = Worker(store, settings)
-        try:
-            return await worker.drain()
-        finally:
-            await worker.aclose()
-    return asyncio.run(go())
 
 
 def send_one(tmp_path, url, *, fmt="json"):

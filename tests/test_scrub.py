@@ -23,8 +23,7 @@ from starlette.routing import Route
 from sync.config import load_settings
 from sync.scrub import REMOVED, phone_digits, same_coordinate, scrub
 from sync.store import Store
-from sync.worker import Worker
-from tests.helpers import draft
+from tests.helpers import draft, worker_drain
 from tests.peers import serve_in_thread
 from tests.sms.sms_support import notify  # noqa: F401
 
@@ -113,14 +112,7 @@ def test_a_council_that_echoes_the_whole_form_leaves_no_value_sent_in_store_or_l
         store.enqueue(draft(idempotency_key="hole", contact=contact, location={"address_string": ADDRESS},
                             description=DESCRIPTION, assisted_by=VOLUNTEER, assist_consent="volunteer_types"))
         caplog.set_level(logging.DEBUG)
-
-        async def go():
-            worker = Worker(store, settings)
-            try:
-                return await worker.drain()
-            finally:
-                await worker.aclose()
-        report = asyncio.run(go())
+        report = worker_drain(store, settings)
     finally:
         running.stop()
 

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from sync import db as store_db
-from sync import gazetteer
+from sync.places import gazetteer
+from sync.store import db as store_db
 
 ADDRESSES = 300_000
 QUERIES = 500

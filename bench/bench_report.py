@@ -19,11 +19,10 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sync import db as db_module
-from sync import events
-from sync.report import Period, build
-from sync.report_page import write_csv, write_html
-from sync.store import iso
+from sync.reporting.page import write_csv, write_html
+from sync.reporting.report import Period, build
+from sync.store import db as db_module
+from sync.store import events, iso
 
 SESSIONS = 100_000
 KIOSK_SHARE = 0.7

@@ -6,7 +6,7 @@ same server settings (each measured three times, alternately, the best run of ea
 p99 under 50 ms.
 
 Each server runs in a subprocess with the uvicorn settings and logging of `assist sms serve`
-(one worker, uvicorn's access log, the bot's own line a message: sms.commands.server_config,
+(one worker, uvicorn's access log, the bot's own line a message: assist.cli.sms.server_config,
 assist.cli.configure_logging; its own port, so accepted connections get TCP_NODELAY), so the
 figures are the service's as deployed, and it does not share the GIL with the clients,
 which run here: 16 asyncio tasks on keep-alive connections speaking HTTP/1.1 directly, every
@@ -49,7 +49,7 @@ SERVE = """
 import sys
 import uvicorn
 from assist.cli import configure_logging
-from sms.commands import server_config
+from assist.cli.sms import server_config
 which, port = sys.argv[1], int(sys.argv[2])
 configure_logging()  # as every `assist` command logs: the bot's line a message goes to the log
 if which == "full":
@@ -72,9 +72,9 @@ uvicorn.Server(server_config(app, "127.0.0.1", port)).run()  # both as `assist s
 
 def corpus_figures(folder: Path):
     from sms.recognise import Recogniser
-    from sync import db as db_module
-    from sync import gazetteer
     from sync.catalogue import bundled
+    from sync.places import gazetteer
+    from sync.store import db as db_module
     from tests.sms.sms_corpus import CORPUS
 
     db = db_module.connect(folder / "corpus.db")

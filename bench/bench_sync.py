@@ -27,12 +27,11 @@ from urllib.parse import urlencode
 import httpx
 
 from bench import processes
-
 from sync import reference as reference_module
 from sync.config import load_settings
-from sync.open311 import FORM
+from sync.open311.client import FORM
+from sync.open311.worker import RECONCILED_NOTE, Worker, request_fields
 from sync.store import Store
-from sync.worker import RECONCILED_NOTE, Worker, request_fields
 from tests.helpers import draft
 
 COUNT = 10_000

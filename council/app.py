@@ -42,8 +42,17 @@ from starlette.routing import Route
 
 from council.db import STATUSES, CouncilDB, UnknownRequest, UpdateIdTaken
 from council.edge import Edge
-from council.formats import (FORMATS, definition_view, format_of, render_errors, render_list, render_object,
-                             request_view, service_view, update_view)
+from council.formats import (
+    FORMATS,
+    definition_view,
+    format_of,
+    render_errors,
+    render_list,
+    render_object,
+    request_view,
+    service_view,
+    update_view,
+)
 from council.profiles import profile_named
 from council.validate import Rejected, check_api_key, parse_form, validate_request, validate_update
 from sync.catalogue import Catalogue, bundled

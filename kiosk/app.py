@@ -34,6 +34,7 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen, Receipt
 from kiosk.screens.contact import ContactScreen
+from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.error import ErrorScreen
 from kiosk.screens.location import LocationScreen
 from kiosk.screens.question import QuestionScreen
@@ -41,17 +42,16 @@ from kiosk.screens.services import GroupScreen, ServiceScreen, UrgentScreen
 from kiosk.screens.start import ChangeLanguageScreen, LanguageScreen, WelcomeScreen
 from kiosk.screens.status import ReferenceScreen
 from kiosk.screens.timeout import TimeoutScreen
+from kiosk.screens.volunteer import ConsentScreen, VolunteerMenuScreen, VolunteerNameScreen
 from kiosk.session import CONTACT, URGENT, Session
 from kiosk.speech import Speaker
 from kiosk.statuses import Connection
-from locales import N_
-from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
-from kiosk.screens.volunteer import ConsentScreen, VolunteerMenuScreen, VolunteerNameScreen
 from kiosk.widgets.banner import VolunteerBanner
-from sync import events as events_module
-from sync import volunteers
+from locales import N_
 from sync.config import Settings
-from sync.db import StoreError
+from sync.store import events as events_module
+from sync.store import volunteers
+from sync.store.db import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from locales import SOURCE_LANGUAGE
-from sync import events, flow
+from sync import flow
 from sync.catalogue import Service
+from sync.store import events
 
 URGENT = "urgent"  # the service's urgent notice, before any question
 CONTACT = "contact"  # why contact details help, before the first contact question

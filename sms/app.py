@@ -40,12 +40,12 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from sync import health, texts
-from sync.config import Settings
-from sync.db import StoreError, describe_error
-
 from sms import templates as tpl
 from sms.bot import MIXED, Bot, Inbound, Reply
+from sync.config import Settings
+from sync.store import health
+from sync.store.db import StoreError, describe_error
+from sync.texting import texts
 
 log = logging.getLogger(__name__)
 

@@ -52,21 +52,19 @@ from babel import Locale
 
 import locales
 from locales import translator
-from sync import db as db_module
-from sync import events
-from sync import flow
-from sync import reference as reference_module
-from sync import texts
-from sync.db import StoreError
-from sync.flow import Invalid, Question
-from sync.followups import FollowUps, Refusal
-from sync.gazetteer import Place
-from sync.store import iso
-
 from sms import keywords as kw
 from sms import templates as tpl
 from sms.memory import Known, Memory, dump
 from sms.recognise import PlaceGuess, Recogniser, _tokens
+from sync import flow
+from sync import reference as reference_module
+from sync.flow import Invalid, Question
+from sync.open311.followups import FollowUps, Refusal
+from sync.places.gazetteer import Place
+from sync.store import db as db_module
+from sync.store import events, iso
+from sync.store.db import StoreError
+from sync.texting import texts
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from sync import flow, texts
+from sync import flow
+from sync.texting import texts
 
 #: Numbers remembered at most; past that the memory starts afresh (a few megabytes).
 LIMIT = 20_000

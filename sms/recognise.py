@@ -27,11 +27,11 @@ from rapidfuzz import fuzz, process
 
 from locales import N_, translator
 from sms.keywords import WORD_CHAR, plain
-from sync import gazetteer
 from sync.catalogue import Catalogue
 from sync.catalogue_extract import keyword_message
 from sync.flow import Invalid, Question, clean_text, questions, validate
-from sync.gazetteer import Place
+from sync.places import gazetteer
+from sync.places.gazetteer import Place
 
 # TRANSLATORS: Comma-separated words to ignore when working out what a text message is about
 # (little words like "the", "my", "is"). Give your language's, lower case.

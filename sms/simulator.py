@@ -14,9 +14,8 @@ from xml.etree import ElementTree
 import httpx
 from twilio.request_validator import RequestValidator
 
-from sync import texts
-
 from sms.app import INBOUND_PATH, STATUS_PATH
+from sync.texting import texts
 
 SIMULATOR_URL = "https://sms.simulator.invalid"
 COUNCIL_NUMBER = "+447700900000"

@@ -19,10 +19,9 @@ from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from locales import N_, NP_, native_name, translator
-from sync import texts
-from sync.flow import Question
-
 from sms import keywords as kw
+from sync.flow import Question
+from sync.texting import texts
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
-from kiosk.widgets.text import Button
 
 from kiosk.bidi import isolate
 from kiosk.i18n import Speaks
-from kiosk.widgets.choices import ChoiceList
 from kiosk.widgets.banner import VolunteerBanner
+from kiosk.widgets.choices import ChoiceList
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
+from kiosk.widgets.text import Button
 from locales import N_
 
 

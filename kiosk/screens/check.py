@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from kiosk.widgets.text import Button, Static
 
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.screens.question import typed_form
 from kiosk.widgets.fields import ErrorSummary
+from kiosk.widgets.text import Button, Static
 from sync import flow
-from sync.db import StoreBusy, StoreError, StoreFull
+from sync.store.db import StoreBusy, StoreError, StoreFull
 
 
 class CheckAnswersScreen(KioskScreen):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from textual.containers import Vertical
 from textual.content import Content
-from kiosk.widgets.text import Button, Static
 
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.bigtext import BigText
+from kiosk.widgets.text import Button, Static
 
 
 @dataclass(frozen=True)

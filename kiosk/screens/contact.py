@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from kiosk.widgets.text import Static
-
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.choices import Choice, ChoiceList
+from kiosk.widgets.text import Static
 
 
 class ContactScreen(KioskScreen):

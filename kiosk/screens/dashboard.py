@@ -13,19 +13,18 @@ from __future__ import annotations
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Input, TextArea
-from kiosk.widgets.text import Button, Static
 
 from kiosk.i18n import local_time
 from kiosk.screens.base import actions
 from kiosk.screens.volunteer import StaffScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
+from kiosk.widgets.text import Button, Static
 from locales import N_
-from sync import audit, flow
+from sync import flow
 from sync import reference as references
-from sync import volunteers
-from sync.store import MaybeSent, TransitionError, parse_iso
-from sync.db import StoreError
+from sync.store import MaybeSent, TransitionError, audit, parse_iso, volunteers
+from sync.store.db import StoreError
 
 #: The outbox's states in a word or two, for staff.
 STATE_NAMES = {

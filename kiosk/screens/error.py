@@ -4,9 +4,9 @@ staff log; the kiosk goes back to the start by itself after a few seconds."""
 from __future__ import annotations
 
 from textual.content import Content
-from kiosk.widgets.text import Button, Static
 
 from kiosk.screens.base import OneButtonScreen, actions
+from kiosk.widgets.text import Button, Static
 
 
 class ErrorScreen(OneButtonScreen):

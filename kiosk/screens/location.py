@@ -8,15 +8,15 @@ from __future__ import annotations
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Input
-from kiosk.widgets.text import Button, Static
 
 from kiosk.screens.base import actions
 from kiosk.screens.question import AnswerScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
+from kiosk.widgets.text import Button, Static
 from locales import NP_
-from sync import gazetteer
-from sync.gazetteer import Place
+from sync.places import gazetteer
+from sync.places.gazetteer import Place
 
 #: Addresses shown at once: every one has a number key.
 SHOWN = 8

@@ -11,13 +11,13 @@ from typing import Any
 import phonenumbers
 from textual.content import Content
 from textual.widgets import Input
-from kiosk.widgets.text import Button, Static
 
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
-from sync import flow
+from kiosk.widgets.text import Button, Static
 from locales import N_
+from sync import flow
 from sync.flow import Invalid, Question
 
 #: Questions whose prompt already says "(optional)" in every language.

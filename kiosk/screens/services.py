@@ -4,10 +4,10 @@ plain words (the council's names, translated), and a service's urgent notice bef
 from __future__ import annotations
 
 from textual.content import Content
-from kiosk.widgets.text import Button, Static
 
 from kiosk.screens.base import KioskScreen, OneButtonScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
+from kiosk.widgets.text import Button, Static
 from sync.catalogue import Service
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 
 from textual.content import Content
-from kiosk.widgets.text import Button, Static
 
 import locales
 from kiosk.screens.base import KioskScreen, OneButtonScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
+from kiosk.widgets.text import Button, Static
 from locales import N_, NP_
 
 CHOOSE_LANGUAGE = N_("Choose your language")

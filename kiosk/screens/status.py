@@ -7,13 +7,13 @@ from __future__ import annotations
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Input
-from kiosk.widgets.text import Button, Static
 
 from kiosk import statuses
 from kiosk.i18n import local_time
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.screens.followup import FollowUpScreen
 from kiosk.widgets.fields import ErrorSummary, FieldError
+from kiosk.widgets.text import Button, Static
 from sync import reference as references
 from sync.store import Lookup
 

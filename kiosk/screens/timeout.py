@@ -7,11 +7,11 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from kiosk.widgets.text import Static
 
 from kiosk.i18n import Speaks
 from kiosk.screens.base import translated_bindings
 from kiosk.widgets.choices import Choice, ChoiceList
+from kiosk.widgets.text import Static
 from locales import NP_
 
 COUNTDOWN = NP_("To keep your answers private, the kiosk will clear them in {seconds} second.",

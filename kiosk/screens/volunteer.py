@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.widgets import Input
-from kiosk.widgets.text import Button, Static
 
 from kiosk.i18n import local_time
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
+from kiosk.widgets.text import Button, Static
 from locales import NP_
-from sync import volunteers
-from sync.db import StoreError
-from sync.store import ASSIST_CONSENTS
+from sync.store import ASSIST_CONSENTS, volunteers
+from sync.store.db import StoreError
 
 WRONG_PIN = NP_("That PIN is not right. {count} more wrong try locks this name for 15 minutes.",
                 "That PIN is not right. {count} more wrong tries lock this name for 15 minutes.")

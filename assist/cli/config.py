@@ -1,0 +1,51 @@
+"""`assist config`: the settings in force and where each came from."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit, urlunsplit
+
+import click
+
+from assist.cli.context import AppContext, pass_app
+from sync.config import documented_keys
+
+SECRETS = frozenset({"store.key", "backoffice.api_key", "twilio.auth_token", "notify.api_key"})
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_app
+def config(app: AppContext, as_json: bool) -> None:
+    """Every setting with its value (secrets masked) and its source: default, file or environment."""
+    rows = {}
+    for dotted, _default, _doc in documented_keys():
+        section, key = dotted.split(".")
+        value = getattr(getattr(app.settings, section), key)
+        if dotted in SECRETS and value:
+            value = "********"
+        elif isinstance(value, str):
+            value = mask_url_password(value)
+        rows[dotted] = {"value": value, "source": app.settings.sources.get(dotted, "default")}
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for dotted, row in rows.items():
+        click.echo(f"{dotted} = {json.dumps(row['value'])}  ({row['source']})")
+
+
+def mask_url_password(value: str) -> str:
+    """`https://user:secret@host/` as `https://user:***@host/`: a password written into a URL
+    setting (such as `backoffice.url`) is as secret as the ones kept in their own settings."""
+    if "@" not in value or "://" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    user, host = parts.netloc.rpartition("@")[0], parts.netloc.rpartition("@")[2]
+    masked = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=masked))

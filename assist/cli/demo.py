@@ -1,0 +1,237 @@
+"""`assist demo` (`make demo`): assist on embedded defaults, all on loopback.
+
+In a terminal it runs the kiosk in the foreground, with the reference back office and the sync
+worker beside it, and stops them all when the kiosk exits (Ctrl+Q: the demo allows quitting,
+a library machine never does). Without a terminal, or with `--script`, it walks through the same
+machinery as a story instead: it loads the demo council's gazetteer, takes two residents through
+the shared question flow (one in English, one in Welsh), saves their requests with a reference
+each, types up a few paper forms (one of them wrong, to show the error staff would see), lets the
+worker find the council unreachable and lose nothing, then starts the back office and the worker,
+which send everything once and bring a closed status back. Everything lands in ./demo-data; run
+it again freely.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from sync import reference
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "paper-forms.jsonl"
+#: A volunteer the demo kiosk knows, to try volunteer mode (F9) with. Never on a real kiosk.
+DEMO_VOLUNTEER, DEMO_PIN = "Demo Volunteer", "246810"
+
+
+def assist(*args: str, env: dict[str, str]) -> str:
+    print(f"\n$ assist {' '.join(args)}", flush=True)
+    done = subprocess.run([sys.executable, "-m", "assist", *args], env=env, check=False, text=True,
+                          stdout=subprocess.PIPE)
+    print(done.stdout, end="", flush=True)
+    return done.stdout
+
+
+def free_port(preferred: int = 8311) -> int:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", preferred)) != 0:
+            return preferred
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        return spare.getsockname()[1]
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def start_council(folder: Path, port: int, env: dict[str, str], output=None) -> subprocess.Popen:
+    print(f"\n$ assist council serve --port {port} --db {folder / 'council.db'} --api-key demo-key &", flush=True)
+    council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port),
+                                "--db", str(folder / "council.db"), "--api-key", "demo-key"], env=env,
+                               stdout=output, stderr=output)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return council
+        time.sleep(0.1)
+    council.terminate()
+    raise SystemExit("the reference back office did not start")
+
+
+def resident(store, language: str, service_code: str, place_query: str, typed: dict[str, str]) -> str:
+    import locales
+    from sync import flow
+    from sync.places import gazetteer
+    from sync.store import events
+
+    t = locales.translator(language)
+    catalogue = store.catalogue()
+    service = catalogue.get(service_code)
+    session = events.new_session()
+
+    def record(event: str, step: str | None = None) -> None:  # what the kiosk records, for the report
+        events.record(store, session, event, channel="kiosk", language=language, service_code=service_code,
+                      step=step)
+
+    record(events.STARTED)
+    record(events.SERVICE)
+    print(f"\n=== {locales.native_name(language)}: {t(service.name)} ===")
+    if service.urgent_notice:
+        print("!", t(service.urgent_notice).format(phone="01632 960000"))
+    answers: dict = {}
+    while (question := flow.next_question(service, answers)) is not None:
+        record(events.QUESTION, question.key)
+        print(f"? {t(question.prompt)}")
+        for number, choice in enumerate(question.choices, 1):
+            print(f"    {number}. {t(choice.label)}")
+        if question.key == "location":
+            places = gazetteer.search(store.db, place_query, limit=3)
+            print(f"  [searching the gazetteer for {place_query!r}: {len(places)} found]")
+            raw = places[0] if places else place_query
+        else:
+            raw = typed.get(question.key, "")
+        try:
+            answers[question.key] = flow.validate(question, raw, translate=t.gettext)
+        except flow.Invalid as invalid:
+            print(f"  ! {invalid.render(t)}")
+            answers[question.key] = flow.validate(question, typed[question.key + "!retry"], translate=t.gettext)
+        print(f"  > {flow.display(question, answers[question.key], t)}")
+    draft = flow.to_draft(service, answers, channel="kiosk", language=language,
+                          catalogue_version=catalogue.version)
+    record(events.CHECK)
+    saved = store.enqueue(draft)
+    record(events.SUBMITTED)
+    print(f"\n  saved to the outbox: reference {saved.display_reference}")
+    return saved.reference
+
+
+def prepare(folder: Path) -> tuple[dict[str, str], int]:
+    """The demo's environment (its own store and back office on loopback) and the demo gazetteer."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "ASSIST_STORE__PATH": str(folder / "assist.db"), "ASSIST_KIOSK__DEVICE_ID": "demo-kiosk-1",
+           "ASSIST_KIOSK__LIBRARY_NAME": "Brackenford Central Library",
+           "ASSIST_BACKOFFICE__URL": f"http://127.0.0.1:{port}/", "ASSIST_BACKOFFICE__API_KEY": "demo-key",
+           "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
+    os.environ.update(env)
+    assist("gazetteer", "import", "--demo", env=env)
+    add_demo_volunteer()
+    return env, port
+
+
+def add_demo_volunteer() -> None:
+    from sync.config import load_settings
+    from sync.store import Store, volunteers
+
+    store = Store.open(load_settings())
+    try:
+        if DEMO_VOLUNTEER not in {volunteer.name for volunteer in volunteers.names(store)}:
+            volunteers.add(store, DEMO_VOLUNTEER, "supervisor", DEMO_PIN)
+    finally:
+        store.close()
+
+
+def start_worker(env: dict[str, str], output=None) -> subprocess.Popen:
+    print("\n$ assist sync run &", flush=True)
+    return subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], env={**env, "ASSIST_SYNC__POLL_SECONDS": "2"},
+                            stdout=output, stderr=output)
+
+
+def stop_all(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=15)
+
+
+def kiosk(folder: Path) -> None:
+    """The kiosk in the foreground, the back office and the worker beside it."""
+    env, port = prepare(folder)
+    log = folder / "services.log"
+    with log.open("a") as services_log:
+        council = start_council(folder, port, env, services_log)
+        worker = start_worker(env, services_log)
+        try:
+            subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
+        finally:
+            stop_all(worker, council)
+    print(f"The back office and the worker logged to {log}. Volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}.\n"
+          "Text the bot beside the demo with:\n"
+          f"  ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist sms chat --from +447911123456")
+
+
+def story(folder: Path) -> None:
+    """The same machinery as a story told on standard output."""
+    env, port = prepare(folder)
+    assist("gazetteer", "search", "12 hihg st", env=env)
+
+    from sync.config import load_settings
+    from sync.store import Store
+
+    store = Store.open(load_settings())
+    references = []
+    references.append(resident(store, "en", "missed_bin", "12 High Street", {
+        "attribute.bin_type": "recycling bin", "attribute.collection_date": "yesterday",
+        "description": "Left at the kerb as usual", "name": "Sam Okafor", "phone": "0791l 123456",
+        "phone!retry": "07911 123456", "email": "", "updates_by_text": "yes", "consent": "yes"}))
+    references.append(resident(store, "cy", "pothole", "BF1", {
+        "attribute.size": "3", "attribute.surface": "1", "description": "Twll dwfn ger yr arhosfan bws",
+        "name": "", "phone": "", "email": ""}))
+    assist("outbox", "import", str(EXAMPLES), env=env)
+    assist("outbox", "status", env=env)
+
+    print("\n--- no connection yet: the worker tries, and nothing is lost ---")
+    assist("sync", "run", "--once", env=env)
+    assist("sync", "status", env=env)
+
+    print("\n--- the council's back office comes up, and the sync worker runs beside it ---")
+    council = start_council(folder, port, env)
+    worker = start_worker(env)
+    try:
+        store.request("sync_now")  # what a volunteer's "sync now" does: a request left in the store
+        wait_for(lambda: store.counts()["queued"] == 0 and store.counts()["sending"] == 0, "the outbox to drain")
+        assist("outbox", "list", env=env)
+        request_id = store.db.conn.execute("SELECT service_request_id FROM submissions WHERE reference = ?",
+                                           (references[0],)).fetchone()[0]
+        assist("council", "update", request_id, "--status", "closed", "--note", "Collected this morning. Sorry!",
+               "--db", str(folder / "council.db"), env=env)
+        store.request("sync_now")
+        wait_for(lambda: store.lookup(references[0]).council_status == "closed", "the status to come back")
+        found = store.lookup(references[0])
+        print(f"\nA resident checks {reference.display(found.reference)}:")
+        for entry in found.history:
+            print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
+        assist("sync", "status", env=env)
+        today = store.clock().date().isoformat()
+        assist("report", "--since", today, "--out", str(folder / "report.html"), "--csv", str(folder / "report.csv"),
+               env=env)
+    finally:
+        stop_all(worker, council)
+        store.close()
+    print(f"\nThe take-up report is {folder / 'report.html'}. The demo store is {folder / 'assist.db'}; try "
+          f"`ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist outbox list`, or `make demo` in a terminal "
+          f"for the kiosk (volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}).")
+
+
+@click.command()
+@click.option("--dir", "folder", default="demo-data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo's store, key and back office live.")
+@click.option("--script", is_flag=True, help="Tell the story on standard output instead of running the kiosk.")
+def demo(folder: Path, script: bool) -> None:
+    """The kiosk with the reference back office and the sync worker beside it, all on loopback."""
+    folder = folder.resolve()
+    if script or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        story(folder)
+    else:
+        kiosk(folder)

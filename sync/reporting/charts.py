@@ -1,0 +1,144 @@
+"""The take-up report's charts: matplotlib drawing SVG, inlined into the page.
+
+Matplotlib runs on its Agg backend (no display: reports are made on servers and over SSH) and
+draws figures directly, without pyplot's global state. Text stays text (`svg.fonttype = none`),
+so it can be searched, read aloud and printed sharp. Each chart's SVG is made repeatable, so that
+the same stores give the same file: a fixed hash salt per chart (its element ids, unique on the
+page), no date or creator metadata, no ids matplotlib invents by counting.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from datetime import date, timedelta
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import rc_context  # after choosing the backend
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.figure import Figure
+
+from sync.reporting.report import Section
+
+#: GOV.UK's blue, green, orange and dark grey, in the order series use them.
+COLOURS = ("#1d70b8", "#00703c", "#f47738", "#505a5f")
+TEXT = "#0b0c0c"
+STYLE = {"svg.fonttype": "none", "font.size": 9, "text.color": TEXT, "axes.labelcolor": TEXT,
+         "axes.edgecolor": "#b1b4b6", "xtick.color": TEXT, "ytick.color": TEXT, "axes.spines.top": False,
+         "axes.spines.right": False, "legend.frameon": False,
+         "text.parse_math": False}  # labels come from event rows: "$...$" is text, never a formula
+#: Up to this many days a chart has a bar a day; a longer period is drawn as steps.
+DAILY_BARS = 62
+#: Horizontal bars list at most this many labels in their text alternative; the table has the rest.
+ALT_ROWS = 12
+
+
+def time_unit(longest: float) -> tuple[str, float]:
+    """The unit a chart of durations reads best in, and its size in seconds."""
+    if longest >= 2 * 86400:
+        return "days", 86400
+    if longest >= 2 * 3600:
+        return "hours", 3600
+    if longest >= 120:
+        return "minutes", 60
+    return "seconds", 1
+
+
+def _series(section: Section, key: str) -> list[float]:
+    """A column's values to plot: a figure there is none of (no duration yet) as 0."""
+    return [value or 0 for value in section.values(key)]
+
+
+def _days(section: Section, figure: Figure) -> None:
+    axes = figure.add_subplot()
+    days = [date.fromisoformat(row.key) for row in section.rows]
+    for colour, key in zip(COLOURS, section.chart.series):
+        label = section.label(key)
+        if len(days) <= DAILY_BARS:
+            axes.bar(days, _series(section, key), width=0.8, color=colour, label=label, linewidth=0)
+        else:  # one shape a series, not a bar a day: a year stays small and quick to draw
+            edges = date2num(days + [days[-1] + timedelta(days=1)])
+            axes.stairs(_series(section, key), edges, fill=True, color=colour, label=label)
+    locator = AutoDateLocator(maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
+    axes.set_ylabel(section.chart.axis.capitalize())
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    figure.legend(loc="outside upper left", ncols=len(section.chart.series))
+
+
+def _bars(section: Section, figure: Figure) -> None:
+    axes = figure.add_subplot()
+    series = section.chart.series
+    labels = [row.label for row in section.rows]
+    unit, size = ("", 1.0)
+    if section.chart.axis == "time":
+        unit, size = time_unit(max(max(_series(section, key)) for key in series))
+    height = 0.8 / len(series)
+    for number, (colour, key) in enumerate(zip(COLOURS, series)):
+        values = [value / size for value in _series(section, key)]
+        positions = [index + (number - (len(series) - 1) / 2) * height for index in range(len(labels))]
+        bars = axes.barh(positions, values, height=height, color=colour, label=section.label(key))
+        axes.bar_label(bars, fmt="{:,.1f}" if unit else "{:,.0f}", padding=3, fontsize=8)
+    axes.set_yticks(range(len(labels)), labels)
+    axes.invert_yaxis()  # the table's order, top to bottom
+    axes.set_xlabel(unit.capitalize() if unit else section.chart.axis.capitalize())
+    axes.margins(x=0.15)
+    if len(series) > 1:
+        figure.legend(loc="outside upper left", ncols=len(series))
+
+
+def alternative(section: Section) -> str:
+    """The chart said in words, for people who cannot see it (and for print in black and white)."""
+    chart = section.chart
+    if chart.kind == "days":
+        counts = _series(section, chart.series[0])
+        busiest = max(range(len(counts)), key=lambda index: counts[index])
+        others = "".join(f", {sum(_series(section, key)):,.0f} {section.label(key).lower()}" for key in chart.series[1:])
+        return (f"Chart of {chart.axis} per day from {section.rows[0].label} to {section.rows[-1].label}: "
+                f"{sum(counts):,.0f} in all{others}; the most on {section.rows[busiest].label} "
+                f"({counts[busiest]:,.0f}).")
+    parts = []
+    for row in section.rows[:ALT_ROWS]:
+        values = [(section.label(key).lower(), row.values[section.index(key)]) for key in chart.series]
+        if chart.axis == "time":
+            said = ", ".join(f"{name} {_spoken(value, chart.axis)}" for name, value in values)
+        else:  # "1,203 sessions, 950 submitted"
+            said = ", ".join(f"{_spoken(value, chart.axis)} {name}" for name, value in values)
+        parts.append(f"{row.label}: {said}")
+    more = len(section.rows) - ALT_ROWS
+    return (f"Horizontal bar chart of {section.title.lower()}. " + "; ".join(parts) + "."
+            + (f" And {more} more in the table." if more > 0 else ""))
+
+
+def _spoken(value: float | None, axis: str) -> str:
+    if value is None:
+        return "none"
+    if axis == "time":
+        unit, size = time_unit(value)
+        return f"{value / size:,.1f} {unit}"
+    return f"{value:,.0f}"
+
+
+def render(section: Section, element_id: str) -> str:
+    """`section`'s chart as an inline <svg> element, labelled by its title and described by the
+    element `element_id`-caption (the page's caption, which holds `alternative(section)`)."""
+    rows = len(section.rows) * max(1, len(section.chart.series) - 0.5) if section.chart.kind == "bars" else 10
+    with rc_context({**STYLE, "svg.hashsalt": f"assist-report-{section.key}"}):
+        figure = Figure(figsize=(6.4, min(12.0, 1.2 + 0.3 * rows)), layout="constrained")
+        (_days if section.chart.kind == "days" else _bars)(section, figure)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # no XML declaration or DOCTYPE inside HTML
+    svg = re.sub(r'<g id="[^"]*"', "<g", svg)  # matplotlib's counted ids would repeat from chart to chart
+    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r"<svg \1", svg, count=1)
+    opening_end = svg.index(">") + 1
+    return (svg[:opening_end].replace(
+        "<svg ", f'<svg id="{element_id}" class="chart" role="img" aria-labelledby="{element_id}-title" '
+                 f'aria-describedby="{element_id}-caption" ', 1)
+        + f'<title id="{element_id}-title">{html.escape(section.title)}</title>' + svg[opening_end:])

@@ -1,0 +1,108 @@
+"""The take-up report as files: one self-contained HTML page, and the same figures as a CSV.
+
+The page has everything inside it (styles, and charts as inline SVG), so it can be emailed,
+opened offline and printed; every chart sits beside a table of its figures and has a text
+alternative. The CSV is tidy, one figure a row (`section,group,measure,value`; docs/report.md),
+so a spreadsheet's pivot table can rebuild any table of the page. Both are written whole or not
+at all (a temporary file renamed into place).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from sync.reporting.charts import alternative, render
+from sync.reporting.report import SKIP_REASONS, Column, Report, ReportError, long_date, spreadsheet_safe
+
+TEMPLATES = Path(__file__).parents[1] / "data"
+CSV_HEADER = ("section", "group", "measure", "value")
+
+
+def duration(seconds: float) -> str:
+    """A duration as people say it: "45 s", "6 min 5 s", "2 h 10 min", "3 days 4 h"."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, whole = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {whole} s" if whole else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
+
+
+def shown(value: float | None, column: Column) -> str:
+    """A figure for the page."""
+    if value is None:
+        return "–"
+    if column.kind == "rate":
+        return f"{value * 100:.1f}%"
+    if column.kind == "seconds":
+        return duration(value)
+    return f"{value:,.0f}"
+
+
+def stored(value: float | None, column: Column) -> str:
+    """A figure for the CSV: counts whole, rates as fractions, durations in whole seconds."""
+    if value is None:
+        return ""
+    if column.kind == "rate":
+        return f"{value:.4f}"
+    return str(round(value))
+
+
+def csv_rows(report: Report):
+    """Every figure of the report, one a row, in the page's order."""
+    yield "period", "all", "since", report.period.since.isoformat()
+    yield "period", "all", "until", report.period.until.isoformat()
+    for section in [report.headline, *report.sections]:
+        for row in section.rows:
+            for column, value in zip(section.columns, row.values):
+                yield section.key, row.key, column.key, stored(value, column)
+
+
+def write_csv(report: Report, path: Path) -> None:
+    buffer = io.StringIO()
+    # RFC 4180's CRLF: with "\n" alone, a cell holding a bare "\r" would not be quoted and would
+    # break its row in two.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in csv_rows(report))
+    _write(path, buffer.getvalue())
+
+
+def page(report: Report, *, produced: date, council: str = "") -> str:
+    """The HTML page: figures first, then how to read them."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["shown"] = shown
+    charts = {section.key: (render(section, f"chart-{section.key}"), alternative(section))
+              for section in report.sections if section.in_html and section.chart}
+    return environment.get_template("report.html.j2").render(
+        report=report, council=council, period=report.period.described, produced=long_date(produced),
+        sections=[section for section in report.sections if section.in_html], charts=charts,
+        skipped_total=sum(report.skipped.values()), reasons=SKIP_REASONS)
+
+
+def write_html(report: Report, path: Path, *, produced: date, council: str = "") -> None:
+    _write(path, page(report, produced=produced, council=council))
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace `path` whole: a reader never sees half a report, and a failure leaves the old one."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8", newline="")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {error.strerror or error}") from None
+

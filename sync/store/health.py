@@ -1,0 +1,42 @@
+"""Can this store take a resident's next submission? The answer `/healthz` gives a monitor.
+
+A health check that only reads says "ok" while nothing can be saved: a held lock lets every
+read through, and a full disk fails only the write that needs a new page. So the check tries
+what a submission needs: a write (rolled back, so it changes nothing), the key opening what is
+sealed, and room on the disk.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sync.crypto import KeyProblem
+from sync.store import keycheck
+from sync.store.db import probe_write
+
+
+def problems(store, settings) -> list[str]:
+    """Each reason the store cannot take a submission now, as one line; empty when it can."""
+    found = []
+    try:
+        probe_write(store.db)
+    except Exception as error:  # noqa: BLE001 - any failure of the probe is the answer
+        found.append(f"the store cannot be written: {error}")
+    try:
+        keycheck.verify(store)
+    except KeyProblem as error:
+        found.append(f"the key does not match the store: {error}")
+    minimum = settings.store.min_free_mb
+    free = free_mb(store)
+    if free is not None and free < minimum:
+        found.append(f"only {free} MB free on the store's disk (store.min_free_mb is {minimum})")
+    return found
+
+
+def free_mb(store) -> int | None:
+    """Megabytes free on the disk holding the store file (None for a store in memory)."""
+    name = store.db.conn.execute("PRAGMA database_list").fetchone()[2]
+    if not name:
+        return None
+    return shutil.disk_usage(Path(name).parent).free // (1024 * 1024)

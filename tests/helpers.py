@@ -45,7 +45,7 @@ def worker_drain(store, settings, **options):
 def _with_worker(store, settings, what: str, **options):
     import asyncio
 
-    from sync.worker import Worker
+    from sync.open311.worker import Worker
 
     async def go():
         worker = Worker(store, settings, **options)

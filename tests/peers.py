@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from assist.cli.council import listen
 from council.app import create_app
-from council.commands import listen
 
 
 class CouncilServer(str):

@@ -27,11 +27,10 @@ from cryptography.fernet import Fernet
 
 import assist
 from assist.cli import cli, version
-from sync import db as db_module
-from sync import migrations
 from sync.config import load_settings
-from sync.store import Store
-from sync.worker import Worker
+from sync.open311.worker import Worker
+from sync.store import Store, migrations
+from sync.store import db as db_module
 from tests.helpers import draft
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,7 +244,7 @@ def test_the_worker_logs_one_line_and_keeps_looping(request, seeded, caplog, fau
     else:
         fill(mountpoint)
     try:
-        with caplog.at_level(logging.WARNING, logger="sync.worker"):
+        with caplog.at_level(logging.WARNING, logger="sync.open311.worker"):
             assert run_worker_briefly(settings, store)
     finally:
         if holder.in_transaction:

@@ -10,10 +10,11 @@ import logging
 import pytest
 
 from kiosk.statuses import latest_notes
-from sync import audit, reference, texts, volunteers
-from sync.store import PURGED_VOLUNTEER
+from sync import reference
+from sync.store import PURGED_VOLUNTEER, audit, volunteers
+from sync.texting import texts
 from tests.helpers import draft, worker_round
-from tests.test_sync_worker import make
+from tests.sync.open311.test_worker import make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
 NOTE = "Spoke to Mrs Markerfield at 07712 900111"
@@ -94,7 +95,7 @@ def test_clear_notes_of_an_earlier_version_are_resealed_in_batches_and_a_crash_l
         return real_seal(value)
 
     monkeypatch.setattr(store.vault, "seal", seal_then_lose_power)
-    monkeypatch.setattr("sync.notes.RESEAL_BATCH", 2)
+    monkeypatch.setattr("sync.store.notes.RESEAL_BATCH", 2)
     with pytest.raises(OSError):
         store.seal_clear_notes()
     assert len(clear_notes(store)) == 3  # the first batch is sealed, the interrupted one untouched

@@ -6,9 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sync import volunteers
 from sync.config import load_settings
-from sync.store import Store
+from sync.store import Store, volunteers
 
 
 def test_the_demo_story_runs_end_to_end(tmp_path):

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from stdnum import luhn
 
-from assist.context import AppContext
+from assist.cli.context import AppContext
+from assist.cli.outbox import outbox
 from sync import reference
-from sync.commands.outbox import outbox
 from sync.config import load_settings
 from sync.store import Store, iso
 from tests.conftest import Clock

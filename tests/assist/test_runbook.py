@@ -19,7 +19,7 @@ from sync.crypto import KeyProblem
 from sync.store import Store
 from tests.helpers import EMAIL, draft
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "### Runbook"
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from sync.config import load_settings
+from sync.open311.worker import Worker
 from sync.store import Store
-from sync.worker import Worker
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:

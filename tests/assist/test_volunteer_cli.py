@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from sync import volunteers
 from sync.config import load_settings
-from sync.store import Store
+from sync.store import Store, volunteers
 
 PIN = "55501234"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-import council.commands
+import assist.cli.council
 from assist.cli import cli
 from council.app import create_app
 from council.db import CouncilDB
@@ -388,7 +388,7 @@ def test_serve_passes_its_profile_and_options_to_the_app(tmp_path, monkeypatch):
         served["app"] = server.config.app
         return True
 
-    monkeypatch.setattr(council.commands, "run_until_signalled", fake_run)
+    monkeypatch.setattr(assist.cli.council, "run_until_signalled", fake_run)
     result = CliRunner().invoke(cli, ["council", "serve", "--profile", "paged", "--port", "0",
                                       "--db", str(tmp_path / "c.db")])
     assert result.exit_code == 0, result.output

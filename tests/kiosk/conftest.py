@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.app import KioskApp
 from kiosk.speech import Speaker
-from sync import gazetteer
+from sync.places import gazetteer
 from tests.kiosk.kiosk_support import FakePopen, Monotonic
 
 ADDRESSES = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kiosk.screens.followup import FollowUpScreen, FollowUpSentScreen
 from kiosk.screens.status import RequestStatusScreen
-from sync.followups import FollowUps
+from sync.open311.followups import FollowUps
 from tests.helpers import draft
 from tests.kiosk.kiosk_support import keys, tap, type_in, words
 

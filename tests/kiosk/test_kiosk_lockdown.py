@@ -15,7 +15,7 @@ from kiosk.screens.error import ErrorScreen
 from kiosk.speech import Speaker
 from sync import flow
 from sync.catalogue import Catalogue, Service
-from sync.db import StoreFull
+from sync.store.db import StoreFull
 from tests.helpers import draft
 from tests.kiosk.kiosk_support import NO_CONTACT, POTHOLE, choose, keys, open_page, page, tap, words
 

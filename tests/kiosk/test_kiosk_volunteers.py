@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import json
 
-
 import locales
 from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.volunteer import ConsentScreen, NewPinScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
-from sync import audit, volunteers
 from sync import reference as reference_module
+from sync.store import audit, volunteers
 from tests.helpers import draft
-from tests.kiosk.kiosk_support import (NO_CONTACT, POTHOLE, choose, keys, open_page, page, screen_text, tap,
-                                       type_in, words)
+from tests.kiosk.kiosk_support import (
+    NO_CONTACT,
+    POTHOLE,
+    choose,
+    keys,
+    open_page,
+    page,
+    screen_text,
+    tap,
+    type_in,
+    words,
+)
 
 PIN = "246810"
 
@@ -361,9 +370,9 @@ async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp
     in at the kiosk, and the next worker round delivers it, corrected, over HTTP."""
     from kiosk.app import KioskApp
     from kiosk.speech import Speaker
-    from sync.worker import Worker
-    from tests.test_staff_actions import council_row
-    from tests.test_sync_worker import API_KEY, make
+    from sync.open311.worker import Worker
+    from tests.sync.open311.test_worker import API_KEY, make
+    from tests.sync.store.test_staff_actions import council_row
 
     url = council_server(api_key=API_KEY)
     settings, store = make(tmp_path, url)

@@ -19,12 +19,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from sync import db as db_module
-from sync import gazetteer
-from sync.config import load_settings
-from sync.store import Store
 from sms.app import INBOUND_PATH, STATUS_PATH, create_app
 from sms.simulator import Exchange, inbound_params, replies, sign
+from sync.config import load_settings
+from sync.places import gazetteer
+from sync.store import Store
+from sync.store import db as db_module
 from tests.peers import Running, serve_in_thread
 from tests.sms.sms_fakes import FakeNotify, FakeTwilio
 

@@ -16,13 +16,26 @@ from sms import bot as bot_module
 from sms.bot import Inbound
 from sms.recognise import Recogniser
 from sms.simulator import inbound_params, replies, sign
-from sync import texts
 from sync.catalogue import Catalogue, Service
-from sync.db import StoreBusy, StoreFull
 from sync.store import Store
+from sync.store.db import StoreBusy, StoreFull
+from sync.texting import texts
 from tests.helpers import draft
-from tests.sms.sms_support import (AUTH_TOKEN, MOBILE, OTHER_MOBILE, PUBLIC_URL, Phone, client, english,  # noqa: F401
-                                   gazetteer_template, phone, sms_app, sms_settings, sms_store, welsh)
+from tests.sms.sms_support import (  # noqa: F401
+    AUTH_TOKEN,
+    MOBILE,
+    OTHER_MOBILE,
+    PUBLIC_URL,
+    Phone,
+    client,
+    english,
+    gazetteer_template,
+    phone,
+    sms_app,
+    sms_settings,
+    sms_store,
+    welsh,
+)
 
 SORRY = "Sorry, something went wrong"
 

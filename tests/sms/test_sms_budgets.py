@@ -10,9 +10,9 @@ import pytest
 
 import locales
 from sms import templates as tpl
-from sync import texts
 from sync.catalogue import bundled
 from sync.flow import CONSENT, EMAIL, LOCATION, NAME, PHONE, UPDATES, questions
+from sync.texting import texts
 
 SHIPPED = locales.shipped()
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

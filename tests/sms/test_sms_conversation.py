@@ -11,13 +11,27 @@ import pytest
 import locales
 from sms import keywords as kw
 from sms import templates as tpl
-from sync import texts
 from sync.config import load_settings
-from sync.sender import TextSender
 from sync.store import Store
+from sync.texting import texts
+from sync.texting.sender import TextSender
 from tests.sms.sms_fakes import FakeTwilio
-from tests.sms.sms_support import (MOBILE, OTHER_MOBILE, Phone, client, english, gazetteer_template,  # noqa: F401
-                                   phone, serve, sms_app, sms_env, sms_settings, sms_store, stop, welsh)
+from tests.sms.sms_support import (  # noqa: F401
+    MOBILE,
+    OTHER_MOBILE,
+    Phone,
+    client,
+    english,
+    gazetteer_template,
+    phone,
+    serve,
+    sms_app,
+    sms_env,
+    sms_settings,
+    sms_store,
+    stop,
+    welsh,
+)
 
 SHIPPED = locales.shipped()
 _numbers = itertools.count(1000)
@@ -79,8 +93,9 @@ def test_the_language_can_be_changed_in_the_middle_and_the_question_comes_again(
 
 
 def test_a_language_is_not_asked_when_only_one_is_offered(env, clock, gazetteer_template):
-    from tests.sms.sms_support import TestClient, create_app
     import shutil
+
+    from tests.sms.sms_support import TestClient, create_app
 
     settings = load_settings(environ=sms_env(env, ASSIST_LANGUAGES__ENABLED="en"))
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)

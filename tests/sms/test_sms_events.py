@@ -7,9 +7,19 @@ import pytest
 
 import locales
 from sms.simulator import inbound_params, replies
-from sync import events, texts
-from tests.sms.sms_support import (MOBILE, Phone, client, english, gazetteer_template, phone,  # noqa: F401
-                                   sms_app, sms_settings, sms_store)
+from sync.store import events
+from sync.texting import texts
+from tests.sms.sms_support import (  # noqa: F401
+    MOBILE,
+    Phone,
+    client,
+    english,
+    gazetteer_template,
+    phone,
+    sms_app,
+    sms_settings,
+    sms_store,
+)
 
 ONE_SHOT = "missed recycling bin 12 High St"
 

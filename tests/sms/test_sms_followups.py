@@ -14,11 +14,10 @@ import locales
 from sms import keywords as kw
 from sms import templates as tpl
 from sync import reference as reference_module
-from sync import texts
-from sync.followups import FollowUps
+from sync.open311.followups import FollowUps
+from sync.texting import texts
 from tests.helpers import draft
-from tests.sms.sms_support import (MOBILE, Phone, client, gazetteer_template, phone, sms_app,  # noqa: F401
-                                   sms_settings, sms_store)
+from tests.sms.sms_support import MOBILE, Phone, client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
 
 SHIPPED = locales.shipped()
 _numbers = itertools.count(3000)

@@ -10,14 +10,21 @@ import time
 
 from cryptography.fernet import Fernet
 
-from sync import health
+from sms.app import create_app
 from sync.config import load_settings
 from sync.crypto import check_value
-from sync.store import Store
-from sms.app import create_app
+from sync.store import Store, health
 from tests.helpers import draft
-from tests.sms.sms_support import (TestClient, client, gazetteer_template, phone, sms_app,  # noqa: F401
-                                   sms_env, sms_settings, sms_store)
+from tests.sms.sms_support import (  # noqa: F401
+    TestClient,
+    client,
+    gazetteer_template,
+    phone,
+    sms_app,
+    sms_env,
+    sms_settings,
+    sms_store,
+)
 
 
 def test_a_healthy_store_answers_200(client):

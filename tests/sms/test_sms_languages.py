@@ -14,11 +14,12 @@ import locales
 from sms import keywords as kw
 from sms import templates as tpl
 from sms.app import create_app
-from sync import flow, texts
+from sync import flow
 from sync.config import load_settings
-from sync.sender import TextSender
+from sync.open311.worker import Worker
 from sync.store import Store
-from sync.worker import Worker
+from sync.texting import texts
+from sync.texting.sender import TextSender
 from tests.sms.sms_support import MOBILE, Phone, TestClient, gazetteer_template, sms_env, twilio  # noqa: F401
 
 SHIPPED = locales.shipped()

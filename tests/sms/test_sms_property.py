@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from sms import templates as tpl
 from sms.bot import MIXED
 from sms.simulator import inbound_params, replies
-from sync import texts
-from tests.sms.sms_support import (client, gazetteer_template, phone, sms_app, sms_settings,  # noqa: F401
-                                   sms_store)
+from sync.texting import texts
+from tests.sms.sms_support import client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
 
 bodies = st.one_of(
     st.text(max_size=200),  # any Unicode, surrogates excepted (a form post cannot carry them)

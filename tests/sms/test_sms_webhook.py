@@ -14,10 +14,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sms.simulator import inbound_params, replies, sign
-from sync import texts
-from tests.sms.sms_support import (AUTH_TOKEN, MOBILE, PUBLIC_URL, Phone, client, english, gazetteer_template,  # noqa: F401
-                                   phone, sms_app, sms_env, sms_settings, sms_store)
-
+from sync.texting import texts
+from tests.sms.sms_support import (  # noqa: F401
+    AUTH_TOKEN,
+    MOBILE,
+    PUBLIC_URL,
+    Phone,
+    client,
+    english,
+    gazetteer_template,
+    phone,
+    sms_app,
+    sms_env,
+    sms_settings,
+    sms_store,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -223,10 +234,10 @@ def test_the_help_of_the_sms_commands(run):
 
 
 def test_the_channel_imports_nothing_from_the_kiosk_and_nothing_that_calls_out():
-    code = ("import sys, sms.app, sms.bot, sms.commands, sms.simulator, sms.recognise; "
+    code = ("import sys, sms.app, sms.bot, assist.cli.sms, sms.simulator, sms.recognise; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('kiosk', 'textual', "
             "'notifications_python_client') or m.startswith('twilio.rest') "
-            "or m in ('sync.sender', 'sync.worker', 'sync.open311')); print(bad)")
+            "or m in ('sync.texting.sender', 'sync.open311.worker', 'sync.open311.client')); print(bad)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
 

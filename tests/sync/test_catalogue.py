@@ -13,7 +13,7 @@ import pytest
 from sync.catalogue import BUNDLED_PATH, Attribute, Catalogue, CatalogueError, Service, bundled, parse_bundled
 from sync.catalogue_extract import extract
 
-SERVICES_NOTE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "services.md"
+SERVICES_NOTE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "services.md"
 LGSL = {524, 526, 528, 530, 1130, 854, 587, 588, 557, 537, 564, 567, 584, 372, 577, 580, 581, 582, 576, 428, 555, 561}
 
 

@@ -14,8 +14,8 @@ from sms.recognise import Recogniser
 from sync import catalogue as catalogue_module
 from sync.catalogue import Attribute, Catalogue, Service, Value, bundled, merge
 from sync.config import ConfigError, load_settings
+from sync.open311.worker import Worker, request_fields
 from sync.store import Store
-from sync.worker import Worker, request_fields
 from tests.helpers import draft
 
 API_KEY = "council-key-1"
@@ -223,7 +223,7 @@ def test_assist_catalogue_show_of_an_unknown_code_says_so(run, store):
 def test_a_lost_answer_under_the_council_code_is_found_and_resolved_by_it(tmp_path, council_server):
     """Queued as `pothole`, at the council as `POT`: reconciliation searches POT and staff's
     resolve accepts a request the council files under POT."""
-    from sync import resolve
+    from sync.open311 import resolve
 
     url = council_server(api_key=API_KEY, catalogue=council_catalogue())
     settings = load_settings(environ={

@@ -10,7 +10,7 @@ import pytest
 
 from sync.config import ConfigError, documented_keys, load_settings
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 REQUIRED = """store.path store.key_file store.retention_days backoffice.url backoffice.api_key
 backoffice.jurisdiction_id backoffice.format sync.lease_seconds sync.backoff_base_seconds
 sync.backoff_cap_seconds kiosk.device_id kiosk.library_name kiosk.timeout_seconds kiosk.warning_seconds

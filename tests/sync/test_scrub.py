@@ -14,7 +14,9 @@ from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -200,8 +202,8 @@ def test_a_number_with_one_decimal_or_another_place_is_kept():
 
 
 def test_a_text_providers_error_that_quotes_the_number_and_the_text_is_stored_without_them(store, env, notify):
-    from sync import texts
-    from sync.sender import TextSender
+    from sync.texting import texts
+    from sync.texting.sender import TextSender
     from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, notify_error
 
     settings = load_settings(environ={**env, "ASSIST_SMS__PROVIDER": "notify", "ASSIST_NOTIFY__API_KEY": NOTIFY_KEY,

@@ -19,12 +19,20 @@ import pytest
 
 from sync import reference
 from sync.config import BackofficeSettings, SyncSettings, load_settings
-from sync.open311 import Open311Client, Refused, Transient, parse_body
+from sync.open311.client import Open311Client, Refused, Transient, parse_body
 from sync.store import Store, parse_iso
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
 from tests.helpers import worker_drain as drain
-from tests.misbehaving import (BILLION_LAUGHS, JSON, XML, RawServer, canned, gzipped, start_misbehaving_server,
-                               stop_misbehaving_server)
+from tests.misbehaving import (
+    BILLION_LAUGHS,
+    JSON,
+    XML,
+    RawServer,
+    canned,
+    gzipped,
+    start_misbehaving_server,
+    stop_misbehaving_server,
+)
 
 MAX_BYTES = 2048
 PERSONAL = (PHONE, EMAIL, DESCRIPTION, "Ann Resident", "Station Road")
@@ -77,7 +85,7 @@ def make_due(store) -> None:
 def logged(caplog, ref, *fragments) -> str:
     """The worker's log line about `ref` that names every fragment (fails if there is none)."""
     shown = reference.display(ref)
-    lines = [r.getMessage() for r in caplog.records if r.name == "sync.worker" and shown in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if r.name == "sync.open311.worker" and shown in r.getMessage()]
     matching = [line for line in lines if all(fragment in line for fragment in fragments)]
     assert matching, f"no worker log line about {shown} with {fragments}: {lines}"
     return matching[0]

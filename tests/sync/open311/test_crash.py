@@ -22,12 +22,12 @@ from pathlib import Path
 
 from sync import reference
 from sync.config import load_settings
-from sync.worker import RECONCILED_NOTE
+from sync.open311.worker import RECONCILED_NOTE
 from sync.store import Store
 from tests import helpers
 from tests.helpers import draft
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 COUNT = 1000
 KILLS = 6
 SEED = 20261124

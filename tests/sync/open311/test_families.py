@@ -15,11 +15,11 @@ import pytest
 
 from sync import reference
 from sync.config import BackofficeSettings, SyncSettings
-from sync.open311 import DEFAULT_CAP, Open311Client, Paging, Unsearchable, parse_body, records
-from sync.worker import GIVE_UP_REASON
+from sync.open311.client import DEFAULT_CAP, Open311Client, Paging, Unsearchable, parse_body, records
+from sync.open311.worker import GIVE_UP_REASON
 from tests.helpers import draft
 from tests.misbehaving import canned, start_misbehaving_server, stop_misbehaving_server
-from tests.test_sync_worker import drain, make
+from tests.sync.open311.test_worker import drain, make
 
 KEY = "family-key"
 
@@ -189,7 +189,7 @@ def test_a_server_that_cuts_descriptions_still_finds_the_reference(tmp_path, cou
 
 
 async def _post_and_lose(url, store, item):
-    from sync.worker import request_fields
+    from sync.open311.worker import request_fields
 
     store.mark_sending(item.id, "crashed")
     client = client_for(url)
@@ -273,7 +273,7 @@ def test_a_wrong_key_answered_with_400_pauses_and_fails_nothing(tmp_path, counci
     fixed, _ = make(tmp_path, url, key=KEY, extra={"ASSIST_KIOSK__LOCATION": "52.2,0.12"})
 
     async def reprobe():
-        from sync.worker import Worker
+        from sync.open311.worker import Worker
 
         worker = Worker(store, fixed)
         try:
@@ -326,7 +326,7 @@ def test_a_request_answered_with_500_again_and_again_goes_to_staff(tmp_path, cou
 def test_a_place_in_words_takes_the_gazetteers_coordinates_before_the_librarys(tmp_path, council_server):
     """Words the gazetteer can place ("near 12 high st") are sent with that street's coordinates;
     only words it cannot place fall back to `kiosk.location`."""
-    from sync import gazetteer
+    from sync.places import gazetteer
 
     url = council_server(profile="strict", api_key=KEY)
     settings, store = make(tmp_path, url, key=KEY, extra={"ASSIST_KIOSK__LOCATION": "51.0,-1.0"})

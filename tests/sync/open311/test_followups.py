@@ -15,12 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sync import migrations
-from sync.reference import display
 from sync.config import load_settings
-from sync.followups import FollowUps, FollowUpSender, Refusal
-from sync.open311 import Open311Client
-from sync.store import Store
+from sync.open311.client import Open311Client
+from sync.open311.followups import FollowUps, FollowUpSender, Refusal
+from sync.reference import display
+from sync.store import Store, migrations
 from tests.conftest import Clock
 from tests.helpers import draft, worker_round
 from tests.peers import serve_in_thread
@@ -320,7 +319,7 @@ def test_the_retention_purge_takes_a_held_comment_but_keeps_an_open_requests_pla
 
 
 def test_the_migration_is_number_8_and_applies_on_an_existing_store(tmp_path):
-    from sync import db as db_module
+    from sync.store import db as db_module
 
     db = db_module.connect(tmp_path / "old.db", migrate=False)
     migrations.apply(db, target=7)

@@ -28,12 +28,12 @@ import pytest
 
 from sync import reference
 from sync.config import load_settings
+from sync.open311.worker import Worker
 from sync.store import Store
-from sync.worker import Worker
 from tests import helpers
 from tests.helpers import draft
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 PROFILES = ("default", "strict", "paged", "capped", "xml-bare", "truncating", "unsearchable", "tokens")
 COUNT = 24
 CONCURRENCY = 4

@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from sync import audit, reference, resolve, volunteers
-from sync.store import MaybeSent, Store
-from sync.worker import Worker, request_fields
+from sync import reference
+from sync.open311 import resolve
+from sync.open311.worker import Worker, request_fields
+from sync.store import MaybeSent, Store, audit, volunteers
 from tests.helpers import draft
-from tests.test_sync_worker import API_KEY, council_requests, drain, make
+from tests.sync.open311.test_worker import API_KEY, council_requests, drain, make
 
 SUPERVISOR = volunteers.Volunteer("Priya", "supervisor")
 VOLUNTEER = volunteers.Volunteer("Sam", "volunteer")

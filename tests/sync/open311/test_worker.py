@@ -12,8 +12,8 @@ import pytest
 from sync import reference
 from sync.config import load_settings
 from sync.flow import Draft
+from sync.open311.worker import Worker, compose_description
 from sync.store import Store
-from sync.worker import Worker, compose_description
 from tests.helpers import draft
 
 API_KEY = "council-key-1"
@@ -291,7 +291,7 @@ def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, co
         client = worker.clients["default"]
 
         async def unsearchable(*args, **kwargs):
-            from sync.open311 import Unsearchable
+            from sync.open311.client import Unsearchable
             raise Unsearchable("the council's server has no search of requests (404)")
         client.search = unsearchable
         try:
@@ -382,8 +382,8 @@ def test_many_refusals_in_a_batch_fetch_the_catalogue_once(tmp_path, council_ser
 def test_outcomes_are_reported_only_once_they_are_written(store, settings, caplog):
     """An outcome is logged and counted once it is written, and one that could not be written
     (the disk is full) is neither: it stays ambiguous, and is looked for next time."""
-    from sync.db import StoreFull
-    from sync.worker import DrainReport
+    from sync.open311.worker import DrainReport
+    from sync.store.db import StoreFull
 
     said = []
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import locales
-from sync import texts
 from sync.config import load_settings
-from sync.sender import TextSender
+from sync.open311.worker import Worker
 from sync.store import Store
-from sync.worker import Worker
+from sync.texting import texts
+from sync.texting.sender import TextSender
 from tests.helpers import PHONE, draft
 from tests.sms.sms_support import sms_env, twilio  # noqa: F401
 

@@ -7,13 +7,14 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sync import db as store_db
-from sync import gazetteer as gz
-from sync.gazetteer import GazetteerError, Place
+from sync.places import gazetteer as gz
+from sync.places.gazetteer import GazetteerError, Place
+from sync.store import db as store_db
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "make_demo_gazetteer.py"
+TOOL = Path(__file__).resolve().parents[3] / "tools" / "make_demo_gazetteer.py"
 
 
 def load_tool():

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync import db as db_module
-from sync.report import Period, build
+from sync.reporting.report import Period, build
+from sync.store import db as db_module
 from sync.store import iso
 
 DAY = date(2026, 11, 24)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sync import db as db_module
-from sync import events, migrations, report
 from sync.config import load_settings
-from sync.store import Store
+from sync.reporting import report
+from sync.store import Store, events, migrations
+from sync.store import db as db_module
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
 
 SINCE, UNTIL = "2026-11-02", "2026-11-04"
@@ -370,7 +370,7 @@ def test_the_report_is_made_without_a_display(tmp_path, stores):
     out = tmp_path / "headless.html"
     finished = subprocess.run([sys.executable, "-m", "assist", "report", "--since", SINCE, "--until", UNTIL,
                                "--store", str(stores[1]), "--out", str(out)], env=environ, capture_output=True,
-                              text=True, cwd=Path(__file__).parents[1], check=False)
+                              text=True, cwd=Path(__file__).parents[3], check=False)
     assert finished.returncode == 0, finished.stderr
     assert Page.parse(out.read_text(encoding="utf-8")).elements("svg")
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from sync import reference
-from sync.worker import compose_description
+from sync.open311.worker import compose_description
 from tests.helpers import DESCRIPTION, draft
-from tests.test_sync_worker import API_KEY, council_requests, drain, make
+from tests.sync.open311.test_worker import API_KEY, council_requests, drain, make
 
 NOTE = "Submitted at Central Library with help from a volunteer."
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from sync import keycheck, rotation, texts
 from sync.config import ConfigError, load_settings
 from sync.crypto import KeyProblem, Vault
-from sync.store import Store
+from sync.store import Store, keycheck, rotation
+from sync.texting import texts
 from tests.helpers import EMAIL, PHONE, draft
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet
 
-from sync import db as db_module
-from sync import migrations
 from sync.crypto import Vault
-from sync.store import Store
+from sync.store import Store, migrations
+from sync.store import db as db_module
 from tests.helpers import PHONE, draft
 
 

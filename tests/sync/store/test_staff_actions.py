@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from sync import audit, reference, volunteers
-from sync.store import Store, TransitionError
+from sync import reference
+from sync.store import Store, TransitionError, audit, volunteers
 from tests.helpers import draft
-from tests.test_sync_worker import API_KEY, drain, make
+from tests.sync.open311.test_worker import API_KEY, drain, make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
 

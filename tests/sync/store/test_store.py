@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from sync import db as db_module
 from sync import reference
-from sync.crypto import KeyProblem, Vault
 from sync.config import load_settings
-from sync.db import StoreBusy, StoreFull
+from sync.crypto import KeyProblem, Vault
 from sync.store import STATES, Store, TransitionError
+from sync.store import db as db_module
+from sync.store.db import StoreBusy, StoreFull
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sync.config import load_settings
 from sync.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 WORKER = textwrap.dedent("""
     import sys

@@ -6,9 +6,8 @@ import logging
 
 import pytest
 
-from sync import audit, volunteers
-from sync.store import Store
-from sync.volunteers import NotAllowed, SignInRefused
+from sync.store import Store, audit, volunteers
+from sync.store.volunteers import NotAllowed, SignInRefused
 from tests.helpers import draft
 
 PIN = "90817263"

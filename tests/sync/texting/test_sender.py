@@ -8,13 +8,12 @@ import asyncio
 
 import pytest
 
-from sync import texts
 from sync.config import load_settings
-from sync.sender import TextSender
+from sync.texting import texts
+from sync.texting.sender import TextSender
 from tests.helpers import PHONE
 from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, notify_error, twilio_error
 from tests.sms.sms_support import notify, sms_env, stop, twilio  # noqa: F401
-
 
 
 @pytest.fixture

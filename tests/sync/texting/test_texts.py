@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sync import db as db_module
-from sync import migrations, texts
-from sync.store import Store, iso
+from sync.store import Store, iso, migrations
+from sync.store import db as db_module
+from sync.texting import texts
 from tests.helpers import PHONE, draft
 
 LEASE = timedelta(seconds=60)
@@ -184,6 +184,7 @@ def test_purging_removes_texting_personal_data_and_keeps_opt_outs_as_a_hash(stor
 
 def test_migration_4_applies_on_a_store_with_data(tmp_path):
     from cryptography.fernet import Fernet
+
     from sync.crypto import Vault
 
     path = tmp_path / "old.db"

@@ -45,7 +45,7 @@ from sms.bot import MIXED, Bot, Inbound, Reply
 from sync.config import Settings
 from sync.store import health
 from sync.store.db import StoreError, describe_error
-from sync.texting import texts
+from sync.texting import deliveries, numbers, outbound
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class SmsService:
             self.store = Store.open(self.settings)
         if self.bot is None:
             self.bot = Bot(self.store, self.settings)
-        texts.number_key(self.store)  # made once, up front
+        numbers.number_key(self.store)  # made once, up front
         # The webhook is the store's busiest writer, and most of what it writes (conversations, rate
         # counts, recent claims) is written again within seconds: checkpointing the write-ahead log
         # less often copies each such page to the database once instead of many times.
@@ -290,7 +290,7 @@ def create_app(settings: Settings, *, store=None, own_process: bool = False) -> 
         if not sid or not state:
             return Response(status_code=400)
         try:
-            new = await service.run(texts.record_delivery, service.store, sid, state, form.get("ErrorCode"))
+            new = await service.run(deliveries.record_delivery, service.store, sid, state, form.get("ErrorCode"))
         except (StoreError, sqlite3.Error) as error:  # busy, full: one line, no traceback
             log.warning("%s: could not record delivery status %s (%s)", sid, state[:20], describe_error(error))
             return Response(status_code=200)  # nothing to gain from Twilio retrying
@@ -311,7 +311,7 @@ def create_app(settings: Settings, *, store=None, own_process: bool = False) -> 
                               "checked_at": state["checked_at"], "paused": bool(state["paused"])}
                        for name, state in service.store.backoffice_states().items()}
             return 200, {"status": "ok", "database": "ok", "backoffices": offices,
-                         "texts": texts.text_states(service.store)}
+                         "texts": outbound.text_states(service.store)}
 
         try:
             code, found = check()  # quick: the probe waits a quarter of a second at most for a lock

@@ -64,7 +64,8 @@ from sync.places.gazetteer import Place
 from sync.store import db as db_module
 from sync.store import events, iso
 from sync.store.db import StoreError
-from sync.texting import texts
+from sync.texting import conversations, intake, numbers, wording
+from sync.texting.segments import MAX_MESSAGE_CHARS, budget, normalise, segments
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class Read:
 
     @classmethod
     def of(cls, inbound: Inbound, keywords: kw.Keywords) -> "Read":
-        text = flow.clean_text(inbound.body or "")[:texts.MAX_MESSAGE_CHARS + 1]
+        text = flow.clean_text(inbound.body or "")[:MAX_MESSAGE_CHARS + 1]
         return cls(text, keywords.match(text) if text else None)
 
     def may_change_opt_out(self, known: Known | None) -> bool:
@@ -183,7 +184,7 @@ class Bot:
                         written.add(turn)
                     except _SeenBefore:
                         conn.execute("ROLLBACK TO message")
-                        previous = texts.inbound_reply(conn, self.store, inbound.sid)
+                        previous = intake.inbound_reply(conn, self.store, inbound.sid)
                         log.info("%s: seen before; answered as then, nothing done again", inbound.sid)
                         results.append(Reply(previous or "", MIXED, "repeat"))
                     except Exception:
@@ -273,7 +274,7 @@ class Batch:
 
     def count(self, conn) -> None:
         """Count the whole batch against the service-wide limit, in one statement."""
-        total, self.global_warned = texts.count_message(conn, "global", self.minute, self.iso, self.size)
+        total, self.global_warned = intake.count_message(conn, "global", self.minute, self.iso, self.size)
         self.global_before = total - self.size
 
     @property
@@ -321,11 +322,11 @@ class Written:
 
     def write(self, conn) -> None:
         if self.states:
-            texts.save_conversations(conn, self.store, self.states.items(), self.batch.iso, self.batch.expires)
+            conversations.save_conversations(conn, self.store, self.states.items(), self.batch.iso, self.batch.expires)
         if self.rates:
-            texts.set_counts(conn, self.rates.values())
+            intake.set_counts(conn, self.rates.values())
         if self.seen:
-            texts.touch_numbers(conn, self.seen, self.batch.iso)
+            numbers.touch_numbers(conn, self.seen, self.batch.iso)
         if self.events:
             events.insert(conn, self.events)
 
@@ -383,7 +384,7 @@ class Turn:
         return text
 
     def set_language(self, language: str) -> None:
-        texts.set_language(self.conn, self.number.id, language)
+        numbers.set_language(self.conn, self.number.id, language)
         self.number = replace(self.number, language=language)
         self.language = language
         self.reply_language = language
@@ -425,7 +426,7 @@ class Turn:
                 self.state["session"] = self.session
             else:
                 self.state.pop("session", None)
-        if not texts.claim_inbound(self.conn, self.inbound.sid, self.batch.iso, self.number.id,
+        if not intake.claim_inbound(self.conn, self.inbound.sid, self.batch.iso, self.number.id,
                                    self.store.vault.seal(text)):
             raise _SeenBefore()
         return Reply(text, self.reply_language, self.action, shared=shared)
@@ -437,7 +438,7 @@ class Turn:
 
         # Opting out and back in come before everything, rate limits included.
         if match and match.action == kw.OPT_OUT:
-            texts.set_opted_out(self.conn, self.number.id, now, "keyword")
+            numbers.set_opted_out(self.conn, self.number.id, now, "keyword")
             self.opted = True
             self.number = replace(self.number, opted_out=True)
             self.state = {}  # the conversation ends with the opt-out
@@ -449,7 +450,7 @@ class Turn:
             return self.say("opted_out", start=kw.shown(kw.OPT_IN, self.language))
         if self.number.opted_out:
             if (match and match.action == kw.OPT_IN) or kw.fold(text) in kw.TWILIO_OPT_IN:
-                texts.set_opted_in(self.conn, self.number.id)
+                numbers.set_opted_in(self.conn, self.number.id)
                 self.opted = True
                 self.number = replace(self.number, opted_out=False, cannot_receive=False)
                 self.action = "opted in"
@@ -468,9 +469,9 @@ class Turn:
         if limited is not None:
             return limited
 
-        if len(inbound.body or "") > texts.MAX_MESSAGE_CHARS:
+        if len(inbound.body or "") > MAX_MESSAGE_CHARS:
             self.action = "too long"
-            return self.say("too_long", max=texts.MAX_MESSAGE_CHARS) if self.language else self.mixed("too_long", max=texts.MAX_MESSAGE_CHARS)
+            return self.say("too_long", max=MAX_MESSAGE_CHARS) if self.language else self.mixed("too_long", max=MAX_MESSAGE_CHARS)
         if not text:
             self.action = "media only" if inbound.num_media else "empty"
             name = "media" if inbound.num_media else "empty"
@@ -503,7 +504,7 @@ class Turn:
             values = {"council": self.settings.council.name, "phone": self.settings.council.phone, **params}
             part = tpl.render(name, code, **values)
             trial = "\n".join([*parts, part])
-            if parts and texts.segments(texts.normalise(trial)) > texts.budget(MIXED):
+            if parts and segments(normalise(trial)) > budget(MIXED):
                 break
             parts.append(part)
         return "\n".join(dict.fromkeys(parts))
@@ -522,7 +523,7 @@ class Turn:
         elif batch.global_count > per_minute:
             name, warned = "busy", batch.global_warned
             if not warned:
-                texts.mark_warned(self.conn, "global", batch.minute)
+                intake.mark_warned(self.conn, "global", batch.minute)
                 self.warned_busy = True  # the batch knows once this turn is kept (Written.add)
         if name is None:
             return None
@@ -974,7 +975,7 @@ class Turn:
         latest = found.history[-1] if found.history else None
         council = [entry for entry in found.history if entry.source == "council"]
         notes = council[-1].notes if council else None
-        status = texts.status_label(found.council_status or found.state, t)
+        status = wording.status_label(found.council_status or found.state, t)
         when = (latest.at if latest else found.updated_at).date()
         self.action = f"status of {display}"
         return self.filled(tpl.status_reply(self.language, reference=display,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync import flow
-from sync.texting import texts
+from sync.texting import conversations, intake, numbers
 
 #: Numbers remembered at most; past that the memory starts afresh (a few megabytes).
 LIMIT = 20_000
@@ -43,7 +43,7 @@ def dump(state: dict[str, Any]) -> str:
 class Known:
     """One number as last written to the store."""
 
-    number: texts.Number
+    number: numbers.Number
     conversation: str  # the conversation's state, dumped; "{}" for none
     expires_at: str | None  # when the conversation expires; None for none
     seen: str  # the number's last_seen_at
@@ -62,12 +62,12 @@ class Memory:
         self._version = 0
 
     def number_hash(self, e164: str) -> str:
-        """The number's keyed hash (texts.number_hash), remembered too."""
+        """The number's keyed hash (numbers.number_hash), remembered too."""
         found = self._hashes.get(e164)
         if found is None:
             if len(self._hashes) >= LIMIT:
                 self._hashes.clear()
-            found = self._hashes[e164] = texts.number_hash(self.store, e164)
+            found = self._hashes[e164] = numbers.number_hash(self.store, e164)
         return found
 
     def phone(self, e164: str) -> str | None:
@@ -96,9 +96,9 @@ class Memory:
         found = self.known.get(hashed)
         if found is not None:
             return found
-        number = texts.number_row(conn, self.store, e164, now, hashed=hashed)
-        conversation = texts.load_conversation(conn, self.store, number.id) if not number.created else None
-        count, warned = texts.rate_count(conn, f"number:{hashed}", hour)
+        number = numbers.number_row(conn, self.store, e164, now, hashed=hashed)
+        conversation = conversations.load_conversation(conn, self.store, number.id) if not number.created else None
+        count, warned = intake.rate_count(conn, f"number:{hashed}", hour)
         return Known(number, dump(conversation.state) if conversation else "{}",
                      conversation.expires_at if conversation else None, now, (hour, count, warned))
 

@@ -15,7 +15,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from sms.app import INBOUND_PATH, STATUS_PATH
-from sync.texting import texts
+from sync.texting.segments import segments
 
 SIMULATOR_URL = "https://sms.simulator.invalid"
 COUNCIL_NUMBER = "+447700900000"
@@ -38,7 +38,7 @@ def inbound_params(sender: str, body: str, *, sid: str | None = None, media: int
     """The fields Twilio posts for an incoming text."""
     sid = sid or "SM" + uuid.uuid4().hex
     params = {"ToCountry": "GB", "SmsMessageSid": sid, "NumMedia": str(media), "SmsSid": sid, "SmsStatus": "received",
-              "Body": body, "To": to, "FromCountry": "GB", "NumSegments": str(max(texts.segments(body), 1)),
+              "Body": body, "To": to, "FromCountry": "GB", "NumSegments": str(max(segments(body), 1)),
               "MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "ApiVersion": "2010-04-01"}
     for index in range(media):
         params[f"MediaUrl{index}"] = f"https://api.twilio.com/2010-04-01/Accounts/AC/Messages/{sid}/Media/ME{index}"

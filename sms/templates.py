@@ -2,7 +2,7 @@
 
 All of them are gettext messages (translated like the kiosk's), with `{placeholders}` filled in
 at send time. Keywords inside them (`{help}`, `{stop}`...) are filled with the resident's own
-language's word. Budgets (sync/texts.py): English at most 2 segments, most replies in 1; other
+language's word. Budgets (sync/texting/segments.py): English at most 2 segments, most replies in 1; other
 languages at most 3. Read-backs, addresses and council notes are shortened to fit; nothing ever
 leaves over budget (the last resort cuts the text and logs it).
 
@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 from locales import N_, NP_, native_name, translator
 from sms import keywords as kw
 from sync.flow import Question
-from sync.texting import texts
+from sync.texting.segments import MAX_MESSAGE_CHARS, budget, fit, normalise, segments, shorten, truncate_to
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ EXAMPLE_REFERENCE = "K7Q-4MB-XP9P"
 #: The longest values each placeholder is tested with.
 LONGEST = {
     "council": "Rhondda Cynon Taf County Borough Council", "phone": "+44 (0)1632 960 000", "reference": "K7Q-4MB-XP9P",
-    "example": EXAMPLE_REFERENCE, "hours": 24, "max": texts.MAX_MESSAGE_CHARS, "street": "Cherry Tree Walk",
+    "example": EXAMPLE_REFERENCE, "hours": 24, "max": MAX_MESSAGE_CHARS, "street": "Cherry Tree Walk",
     "date": "24 Tachwedd 2026", "status": "passed on: it is not the council's responsibility",
     "service": "Collection of bulky waste", "place": "Brackenford Central Library, Market Square, Oakhurst, BF1 4AA",
     "summary": "x" * 600, "notes": "y" * 600, "text": "",
@@ -148,7 +148,7 @@ def raw(name: str, language: str, params: dict[str, Any]) -> str:
         text = t.ngettext(*template.message, int(values.get("hours", 2))).format(**values)
     else:
         text = t(template.message).format(**values)
-    return texts.normalise(text)
+    return normalise(text)
 
 
 def render(name: str, language: str, **params: Any) -> str:
@@ -163,7 +163,7 @@ def render(name: str, language: str, **params: Any) -> str:
             return t.ngettext(*template.message, int(params.get("hours", 2))).format(**merged)
         return t(template.message).format(**merged)
 
-    return texts.fit(build, {key: value for key, value in params.items()}, template.shrink, texts.budget(language))
+    return fit(build, {key: value for key, value in params.items()}, template.shrink, budget(language))
 
 
 @lru_cache(maxsize=512)
@@ -175,11 +175,11 @@ def fixed(name: str, language: str, council: str, phone: str) -> str:
 
 def final(text: str, language: str) -> str:
     """Normalised, safe for XML, and within budget: the last step before any reply leaves."""
-    text = xml_safe(texts.normalise(text)).strip()
-    limit = texts.budget(language)
-    if texts.segments(text) > limit:
+    text = xml_safe(normalise(text)).strip()
+    limit = budget(language)
+    if segments(text) > limit:
         log.warning("a %s reply was over its budget of %d segments and was cut", language, limit)
-        text = texts.truncate_to(text, limit)
+        text = truncate_to(text, limit)
     return text
 
 
@@ -200,7 +200,7 @@ def join(language: str, *parts: str) -> str:
     """Several messages as one reply if they fit the budget together; else the last one alone."""
     kept = [part for part in parts if part]
     together = "\n".join(kept)
-    if texts.segments(texts.normalise(together)) <= texts.budget(language) or len(kept) <= 1:
+    if segments(normalise(together)) <= budget(language) or len(kept) <= 1:
         return together
     return kept[-1]
 
@@ -217,12 +217,12 @@ def numbered(options: Sequence[str], start: int = 1) -> list[str]:
 def options_text(head: str, options: Sequence[str], tail: str, language: str) -> str:
     """A heading, numbered options and a footer, labels shortened if need be to fit."""
     def build(limit: int | None) -> str:
-        labels = [texts.shorten(label, limit) if limit else label for label in options]
+        labels = [shorten(label, limit) if limit else label for label in options]
         return "\n".join(part for part in (head, *numbered(labels), tail) if part)
 
     text = build(None)
     for limit in (48, 36, 28, 22, 16):
-        if texts.segments(texts.normalise(text)) <= texts.budget(language):
+        if segments(normalise(text)) <= budget(language):
             break
         text = build(limit)
     return text
@@ -239,7 +239,7 @@ def pages(options: Sequence[str], head: str, language: str) -> list[list[int]]:
         while index < len(options):
             trial = page + [index]
             labels = [options[i] for i in trial] + ([more] if index + 1 < len(options) else [])
-            if page and texts.segments(texts.normalise(options_text(head, labels, "", language))) > texts.budget(language):
+            if page and segments(normalise(options_text(head, labels, "", language))) > budget(language):
                 break
             page = trial
             index += 1
@@ -259,7 +259,7 @@ def language_menu(languages: Sequence[str]) -> str:
     questions = list(dict.fromkeys(translator(code)(LANGUAGE_QUESTION) for code in languages))
     options = numbered([native_name(code) for code in languages])
     text = "\n".join([*questions, *options])
-    while texts.segments(texts.normalise(text)) > texts.budget("xx") and len(questions) > 1:
+    while segments(normalise(text)) > budget("xx") and len(questions) > 1:
         questions.pop()
         text = "\n".join([*questions, *options])
     return text
@@ -297,12 +297,12 @@ def question_text(question: Question, language: str, *, phone: str, prefix: str 
         return options_text("\n".join(lines), options, " ".join(tail), language)
 
     text = build(True, prefix, error)
-    if hint and texts.segments(texts.normalise(text)) > preferred(language):
+    if hint and segments(normalise(text)) > preferred(language):
         text = build(False, prefix, error)
     # Too long even so (a long prefix and an error together): the question and its options
     # matter most, then the service's name and urgent notice, then what was wrong.
     for fewer in ((prefix, ""), ("", error), ("", "")):
-        if texts.segments(texts.normalise(text)) <= texts.budget(language):
+        if segments(normalise(text)) <= budget(language):
             break
         text = build(False, *fewer)
     return text
@@ -316,7 +316,7 @@ def _sentence(text: str) -> str:
 
 def read_back(items: Iterable[str], language: str) -> str:
     """"Please check: ...": each answer shortened to 60 characters, then the whole to fit."""
-    summary = "; ".join(texts.shorten(item, 60) for item in items if item)
+    summary = "; ".join(shorten(item, 60) for item in items if item)
     return render("read_back", language, summary=summary)
 
 
@@ -330,7 +330,7 @@ def status_reply(language: str, *, reference: str, service: str, status: str, da
             text = t(STATUS_NOTES).format(text=text, notes=values["notes"])
         return text
 
-    return texts.fit(build, {"reference": reference, "service": service, "status": status, "date": date,
+    return fit(build, {"reference": reference, "service": service, "status": status, "date": date,
                              "notes": " ".join((notes or "").split())},
-                     ("notes", "service", "status"), texts.budget(language))
+                     ("notes", "service", "status"), budget(language))
 

@@ -12,7 +12,7 @@ import pytest
 from kiosk.statuses import latest_notes
 from sync import reference
 from sync.store import PURGED_VOLUNTEER, audit, volunteers
-from sync.texting import texts
+from sync.texting import notices
 from tests.helpers import draft, worker_round
 from tests.sync.open311.test_worker import make
 
@@ -53,7 +53,7 @@ def test_a_council_note_is_shown_to_the_resident_and_recorded_once_but_never_kep
     found = store.lookup(ref)
     assert latest_notes(found) == NOTE + ", booked Friday"  # what the kiosk and the SMS reply show
     assert [entry.notes for entry in found.history if entry.source == "council"] == [NOTE, NOTE + ", booked Friday"]
-    assert texts.queue_status_text(store, submission_id, "in_progress", NOTE) is not None  # texted to the resident
+    assert notices.queue_status_text(store, submission_id, "in_progress", NOTE) is not None  # texted to the resident
     guessable = hashlib.sha256(f"in_progress\x1f{NOTE}".encode()).hexdigest()[:16]  # a plain hash could be guessed
     store.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
     raw = raw_bytes(settings)

@@ -8,7 +8,7 @@ import locales
 from council.db import STATUSES
 from kiosk.statuses import COUNCIL, describe
 from sync.open311.worker import CLOSED_STATUSES
-from sync.texting.texts import STATUS_LABELS, status_label
+from sync.texting.wording import STATUS_LABELS, status_label
 
 REPORTED = set(STATUSES) | {"unable_to_fix"}  # FixMyStreet's too
 

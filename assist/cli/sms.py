@@ -89,7 +89,7 @@ async def _chat(app: AppContext, sender: str) -> None:
 
     from sms.app import create_app
     from sms.simulator import SIMULATOR_URL, Simulator
-    from sync.texting.texts import segments_label
+    from sync.texting.segments import segments_label
 
     if logging.getLogger().level > logging.DEBUG:  # the conversation is on screen; keep the log quiet
         logging.getLogger("sms").setLevel(logging.WARNING)

@@ -15,7 +15,7 @@ from assist.cli.outbox import age
 from sync.open311.client import paging_from_json
 from sync.open311.worker import Worker
 from sync.store import iso, parse_iso
-from sync.texting import texts
+from sync.texting import outbound
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def status(app: AppContext, as_json: bool) -> None:
             "search_failing_since": state.get("search_failing_since"), "search_error": state.get("search_error"),
         }
     fetched = store.catalogue_fetched_at()
-    unopenable = {"submissions": store.unopenable(), "texts": texts.unopenable_count(store)}
+    unopenable = {"submissions": store.unopenable(), "texts": outbound.unopenable_count(store)}
     if as_json:
         click.echo(json.dumps({"states": counts, "oldest_queued_at": oldest.isoformat() if oldest else None,
                                "catalogue_fetched_at": fetched.isoformat() if fetched else None,

@@ -49,7 +49,7 @@ from sync.places import gazetteer
 from sync.store import Claimed, Store, TransitionError
 from sync.store.db import StoreError, translate_error
 from sync.store.db import write as db_write
-from sync.texting import texts
+from sync.texting import notices, retention
 from sync.texting.sender import TextSender
 
 log = logging.getLogger(__name__)
@@ -805,7 +805,7 @@ class Worker:
         recorded = self.store.record_status(submission_id, status, notes, at, closed=status in CLOSED_STATUSES,
                                             external_id=external_id)
         if recorded:
-            texts.queue_status_text(self.store, submission_id, status, notes, settings=self.settings)
+            notices.queue_status_text(self.store, submission_id, status, notes, settings=self.settings)
         return recorded
 
     async def _pull_updates(self, name: str, client: Open311Client, open_requests: dict[str, int]) -> int:
@@ -845,13 +845,13 @@ class Worker:
         await resolve.check_pending(self.store, self.clients)  # staff's "it is at the council as N", checked there
         if time.monotonic() - self._last_status >= self.sync.status_poll_seconds:
             await self.pull_statuses()
-        texts.queue_reference_texts(self.store, settings=self.settings)
+        notices.queue_reference_texts(self.store, settings=self.settings)
         await self.followups.send_due()
         await self.texts.send_due()
         await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:
             self._last_purge = time.monotonic()
-            purged = {**self.store.purge(), **{f"texts_{k}": v for k, v in texts.purge(self.store).items()}}
+            purged = {**self.store.purge(), **{f"texts_{k}": v for k, v in retention.purge(self.store).items()}}
             if any(purged.values()):
                 log.info("purged personal data: %s", ", ".join(f"{k} {v}" for k, v in purged.items() if v))
         return report

@@ -1,6 +1,6 @@
 """Sending the queued texts: the worker's side of texting, and so one of the few places that calls out.
 
-`TextSender.send_due()` claims due texts from the store (`sync/texts.py`: a lease, and `sending`
+`TextSender.send_due()` claims due texts from the store (sync/texting/outbound.py: a lease, and `sending`
 written before anything leaves), hands each to the provider chosen by `sms.provider` and records
 what happened:
 
@@ -21,7 +21,7 @@ what happened:
 
 Delivery: Twilio calls the SMS service's `/sms/status` back. GOV.UK Notify can only be asked (a
 kiosk has no address to be called back on), so `check_deliveries()` asks Notify for each sent
-text's status, soon after sending and then less and less often (sync/texts.py); Notify's
+text's status, soon after sending and then less and less often (sync/texting/deliveries.py); Notify's
 `permanent-failure` records the number as unable to receive texts, as Twilio's codes do, and its
 `technical-failure` (never sent) sends the text again.
 
@@ -44,10 +44,17 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sync.config import Settings
 from sync.scrub import scrub
-from sync.texting import texts
+from sync.texting.deliveries import SETTLED, deliveries_to_check, delivery_checked, record_delivery
+from sync.texting.outbound import OutboundText, claim_texts, text_failed, text_retry, text_sent, text_states
+
+if TYPE_CHECKING:
+    from notifications_python_client.errors import HTTPError
+
+    from sync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +82,14 @@ class SendReport:
 @dataclass(frozen=True)
 class Outcome:
     kind: str  # sent | retry | failed
-    provider_id: str | None = None
+    provider_id: str = ""  # the provider's id for a text it took
     provider_status: str | None = None
     error: str = ""
     number_problem: str | None = None  # opted_out | cannot_receive
     retry_after: float | None = None
 
 
-def _masked(text: str, sent: texts.OutboundText | None = None) -> str:
+def _masked(text: str, sent: OutboundText | None = None) -> str:
     """A provider's words as they may be stored and logged: what was sent (the number in any
     format, the text itself) taken out by sync.scrub, then any other long run of digits."""
     if sent is not None:
@@ -91,7 +98,7 @@ def _masked(text: str, sent: texts.OutboundText | None = None) -> str:
 
 
 class TextSender:
-    def __init__(self, store, settings: Settings, *, owner: str | None = None, concurrency: int = 4,
+    def __init__(self, store: Store, settings: Settings, *, owner: str | None = None, concurrency: int = 4,
                  twilio_base_url: str | None = None, notify_base_url: str | None = None) -> None:
         """`twilio_base_url` and `notify_base_url` replace the providers' API addresses (for a
         local stand-in in tests); production leaves them alone."""
@@ -102,7 +109,7 @@ class TextSender:
         self.twilio_base_url = (twilio_base_url or TWILIO_API).rstrip("/")
         self.notify_base_url = (notify_base_url or NOTIFY_API).rstrip("/")
         self._local = threading.local()
-        self._clients: list = []
+        self._clients: list[Any] = []
         self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="texts")
         self._warned_unconfigured = False
         logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -116,7 +123,8 @@ class TextSender:
     def missing(self) -> str | None:
         """What is missing to send texts with the configured provider, or None."""
         if self.provider == "notify":
-            needed = {"notify.api_key": self.settings.notify.api_key, "notify.template_id": self.settings.notify.template_id}
+            notify = self.settings.notify
+            needed = {"notify.api_key": notify.api_key, "notify.template_id": notify.template_id}
         else:
             twilio = self.settings.twilio
             needed = {"twilio.account_sid": twilio.account_sid, "twilio.auth_token": twilio.auth_token,
@@ -133,13 +141,13 @@ class TextSender:
         missing = self.missing()
         if missing:
             report.not_configured = missing
-            if not self._warned_unconfigured and texts.text_states(self.store)["queued"]:
+            if not self._warned_unconfigured and text_states(self.store)["queued"]:
                 log.warning("texts are waiting but cannot be sent: set %s (sms.provider = %s)", missing, self.provider)
                 self._warned_unconfigured = True
             return report
         lease = timedelta(seconds=self.settings.sync.lease_seconds)
         give_up = timedelta(hours=self.settings.sms.send_for_hours)
-        while batch := texts.claim_texts(self.store, self.owner, self.concurrency, lease=lease, give_up_after=give_up):
+        while batch := claim_texts(self.store, self.owner, self.concurrency, lease=lease, give_up_after=give_up):
             loop = asyncio.get_running_loop()
             outcomes = await asyncio.gather(*(loop.run_in_executor(self._executor, self._deliver, text)
                                               for text in batch))
@@ -152,7 +160,7 @@ class TextSender:
         the module's notes); returns how many were asked about. Twilio calls back instead."""
         if self.provider != "notify" or self.missing():
             return 0
-        due = texts.deliveries_to_check(self.store, "notify", DELIVERY_CHECKS_PER_ROUND)
+        due = deliveries_to_check(self.store, "notify", DELIVERY_CHECKS_PER_ROUND)
         if not due:
             return 0
         loop = asyncio.get_running_loop()
@@ -160,9 +168,9 @@ class TextSender:
                                        for _text_id, provider_id, _sent_at in due))
         for (text_id, provider_id, sent_at), status in zip(due, found):
             if status:
-                texts.record_delivery(self.store, provider_id, status)
-            if status not in texts.SETTLED:
-                texts.delivery_checked(self.store, text_id, sent_at)
+                record_delivery(self.store, provider_id, status)
+            if status not in SETTLED:
+                delivery_checked(self.store, text_id, sent_at)
             log.info("text %s: Notify says %s", text_id, status or "nothing (asked again later)")
         return len(due)
 
@@ -179,32 +187,33 @@ class TextSender:
         status = str((found or {}).get("status") or "").strip().lower()[:40]
         return status or None
 
-    def _notify_client(self):
+    def _notify_client(self) -> Any:
         from notifications_python_client.notifications import NotificationsAPIClient
 
         # A client per call: the library says it is not thread-safe, and it is cheap to make.
-        return NotificationsAPIClient(self.settings.notify.api_key, base_url=self.notify_base_url,
-                                      timeout=self.settings.sync.timeout_seconds)
+        # notifications-python-client ships py.typed but leaves its client unannotated (so: Any).
+        return NotificationsAPIClient(  # type: ignore[no-untyped-call]
+            self.settings.notify.api_key, base_url=self.notify_base_url, timeout=self.settings.sync.timeout_seconds)
 
-    def _record(self, text: texts.OutboundText, outcome: Outcome, report: SendReport) -> None:
+    def _record(self, text: OutboundText, outcome: Outcome, report: SendReport) -> None:
         if outcome.kind == "sent":
-            texts.text_sent(self.store, text.id, self.owner, provider=self.provider, provider_id=outcome.provider_id,
-                            provider_status=outcome.provider_status)
+            text_sent(self.store, text.id, self.owner, provider=self.provider, provider_id=outcome.provider_id,
+                      provider_status=outcome.provider_status)
             log.info("text %s (%s) sent via %s as %s", text.id, text.kind, self.provider, outcome.provider_id)
             report.sent += 1
         elif outcome.kind == "retry":
-            due = texts.text_retry(self.store, text.id, self.owner, outcome.error, attempts=text.attempts,
-                                   retry_after=outcome.retry_after)
+            due = text_retry(self.store, text.id, self.owner, outcome.error, attempts=text.attempts,
+                             retry_after=outcome.retry_after)
             log.info("text %s: %s; will try again at %s", text.id, outcome.error, due.strftime("%H:%M:%S"))
             report.retried += 1
             report.errors.append(outcome.error)
         else:
-            texts.text_failed(self.store, text.id, self.owner, outcome.error, number_problem=outcome.number_problem)
+            text_failed(self.store, text.id, self.owner, outcome.error, number_problem=outcome.number_problem)
             log.warning("text %s not sent: %s", text.id, outcome.error)
             report.failed += 1
             report.errors.append(outcome.error)
 
-    def _deliver(self, text: texts.OutboundText) -> Outcome:
+    def _deliver(self, text: OutboundText) -> Outcome:
         """One call to the provider (in a worker thread): never raises."""
         if not text.number or not text.body:
             return Outcome("failed", error="nothing to send (the number or text was purged)")
@@ -218,27 +227,21 @@ class TextSender:
 
     # -- Twilio -------------------------------------------------------------------------------
 
-    def _twilio_client(self):
+    def _twilio_client(self) -> Any:
+        """This thread's Twilio client (the library's clients are not shared between threads)."""
         client = getattr(self._local, "twilio", None)
         if client is None:
             from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
 
-            base = self.twilio_base_url
-
-            class HttpClient(TwilioHttpClient):
-                def request(self, method, url, *args, **kwargs):
-                    if base != TWILIO_API and url.startswith(TWILIO_API):
-                        url = base + url[len(TWILIO_API):]
-                    return super().request(method, url, *args, **kwargs)
-
-            http = HttpClient(timeout=self.settings.sync.timeout_seconds)
+            http = TwilioHttpClient(timeout=self.settings.sync.timeout_seconds)
             client = Client(self.settings.twilio.account_sid, self.settings.twilio.auth_token, http_client=http)
+            client.api.base_url = self.twilio_base_url  # where Messages go: Twilio's API, or its stand-in
             self._local.twilio = client
             self._clients.append(client)
         return client
 
-    def _twilio(self, text: texts.OutboundText) -> Outcome:
+    def _twilio(self, text: OutboundText) -> Outcome:
         import requests
         from twilio.base.exceptions import TwilioRestException
 
@@ -258,8 +261,9 @@ class TextSender:
             return Outcome("retry", error=f"could not reach Twilio ({type(error).__name__})")
         return Outcome("sent", provider_id=message.sid, provider_status=message.status)
 
-    def _twilio_error(self, status: int, code: int | None) -> Outcome:
-        code = int(code) if isinstance(code, int) or str(code).isdigit() else None
+    def _twilio_error(self, status: int, code: int | str | None) -> Outcome:
+        if not isinstance(code, int):
+            code = int(code) if code is not None and str(code).isdigit() else None
         where = f"Twilio {status}" + (f" error {code}" if code else "")
         if code == TWILIO_OPTED_OUT:
             return Outcome("failed", error=f"{where}: the resident has opted out (STOP)", number_problem="opted_out")
@@ -273,12 +277,13 @@ class TextSender:
         if status in (401, 403):
             log.error("Twilio refused our credentials (%s): check twilio.account_sid and twilio.auth_token; "
                       "texts wait and are retried every %s s", where, self.settings.sync.reprobe_seconds)
-            return Outcome("retry", error=f"{where}: credentials refused", retry_after=self.settings.sync.reprobe_seconds)
+            return Outcome("retry", error=f"{where}: credentials refused",
+                           retry_after=self.settings.sync.reprobe_seconds)
         return Outcome("failed", error=f"{where}: refused")
 
     # -- GOV.UK Notify ------------------------------------------------------------------------
 
-    def _notify(self, text: texts.OutboundText) -> Outcome:
+    def _notify(self, text: OutboundText) -> Outcome:
         from notifications_python_client.errors import APIError, HTTPError, InvalidResponse
 
         notify = self.settings.notify
@@ -300,7 +305,7 @@ class TextSender:
             return Outcome("retry", error="Notify answered without a notification id")
         return Outcome("sent", provider_id=notification_id, provider_status="created")
 
-    def _notify_error(self, error, text: texts.OutboundText | None = None) -> Outcome:
+    def _notify_error(self, error: HTTPError, text: OutboundText | None = None) -> Outcome:
         status = error.status_code
         details = error.message if isinstance(error.message, list) else [{"error": "", "message": str(error.message)}]
         kinds = {str(item.get("error", "")) for item in details if isinstance(item, dict)}

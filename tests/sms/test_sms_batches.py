@@ -19,7 +19,7 @@ from sms.simulator import inbound_params, replies, sign
 from sync.catalogue import Catalogue, Service
 from sync.store import Store
 from sync.store.db import StoreBusy, StoreFull
-from sync.texting import texts
+from sync.texting import conversations, numbers, wording
 from tests.helpers import draft
 from tests.sms.sms_support import (  # noqa: F401
     AUTH_TOKEN,
@@ -68,7 +68,8 @@ def test_messages_from_several_numbers_in_one_batch_are_each_answered_in_order(c
     assert "How big" in answers[0].text and "Which bin" in answers[1].text
     assert "Where on the street" in answers[2].text
     assert all(claimed(sms_store, item.sid) for item in batch)
-    state = texts.load_conversation(sms_store.db.conn, sms_store, texts.number_state(sms_store, MOBILE)["id"]).state
+    number_id = numbers.number_state(sms_store, MOBILE)["id"]
+    state = conversations.load_conversation(sms_store.db.conn, sms_store, number_id).state
     assert state["answers"]["attribute.size"] and state["question"] != "attribute.size"  # both steps kept
 
 
@@ -135,8 +136,8 @@ def test_one_message_failing_in_a_batch_is_apologised_for_and_touches_no_other(c
     assert answers[1].text.startswith(SORRY) and "01632 960000" in answers[1].text
     assert f"{batch[1].sid}: could not handle the message" in caplog.text and "boom" not in caplog.text
     assert not claimed(sms_store, batch[1].sid)  # nothing of it was kept: Twilio's retry is taken afresh
-    other = texts.number_state(sms_store, OTHER_MOBILE)["id"]
-    assert texts.load_conversation(sms_store.db.conn, sms_store, other).state == {}
+    other = numbers.number_state(sms_store, OTHER_MOBILE)["id"]
+    assert conversations.load_conversation(sms_store.db.conn, sms_store, other).state == {}
     monkeypatch.undo()
     retried = bot.handle_many([message(OTHER_MOBILE, "boom 12 High Street", sid=batch[1].sid)])[0]
     assert not retried.text.startswith(SORRY) and claimed(sms_store, batch[1].sid)
@@ -206,7 +207,7 @@ def test_a_welsh_status_request_for_a_request_that_exists_is_answered_in_welsh(c
     answer = phone.say(f"STATWS {saved.display_reference.lower()}")
     t = locales.translator("cy")
     assert saved.display_reference in answer and "Bydd criw yno ddydd Gwener" in answer
-    assert t(texts.STATUS_LABELS["in_progress"]) in answer and "in progress" not in answer
+    assert t(wording.STATUS_LABELS["in_progress"]) in answer and "in progress" not in answer
     assert t.date(clock.now.date(), format="medium") in answer
     assert t("Pothole") in answer
 
@@ -216,10 +217,10 @@ def test_the_memory_of_numbers_follows_what_others_write_to_the_store(phone, sms
     english(phone)
     assert "How big" in phone.say("pothole outside 12 High Street")
     if writer == "this process":  # a delivery callback or a staff command, on the bot's own connection
-        texts.opt_out(sms_store, MOBILE, by="staff")
+        numbers.opt_out(sms_store, MOBILE, by="staff")
     else:  # the sync worker, or `assist sms` run by staff
         other = Store.open(sms_settings)
-        texts.opt_out(other, MOBILE, by="staff")
+        numbers.opt_out(other, MOBILE, by="staff")
         other.close()
     assert phone.say("3") == ""  # opted out: not answered, and the conversation not moved on
     assert "Welcome back" in phone.say("START")
@@ -257,10 +258,10 @@ def test_saved_requests_opt_outs_and_opt_ins_are_on_disk_before_the_reply_leaves
     assert commits("YES") == ["full"]  # YES opts back in a number known to have opted out
     assert commits("YES") == ["normal"]  # ...and means nothing of the sort for one that has not
     other = Store.open(sms_settings)  # the worker hears Twilio's 21610 for this number
-    texts.opt_out(other, MOBILE, by="provider")
+    numbers.opt_out(other, MOBILE, by="provider")
     other.close()
     assert commits("YES") == ["normal", "full"]  # not foreseen: made durable before the reply all the same
-    assert texts.number_state(sms_store, MOBILE)["opted_out_at"] is None
+    assert numbers.number_state(sms_store, MOBILE)["opted_out_at"] is None
     sms_store.db.conn.set_trace_callback(None)
 
 

@@ -12,7 +12,8 @@ import locales
 from sms import templates as tpl
 from sync.catalogue import bundled
 from sync.flow import CONSENT, EMAIL, LOCATION, NAME, PHONE, UPDATES, questions
-from sync.texting import texts
+from sync.texting import wording
+from sync.texting.segments import budget, normalise, segments
 
 SHIPPED = locales.shipped()
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -41,8 +42,8 @@ def test_every_template_fits_with_its_longest_values(name, language):
         text = tpl.render(name, language, **values)
     else:
         text = tpl.raw(name, language, values)
-    assert texts.segments(text) <= texts.budget(language), (name, language, text)
-    assert texts.normalise(text) == text
+    assert segments(text) <= budget(language), (name, language, text)
+    assert normalise(text) == text
 
 
 @pytest.mark.parametrize("language", SHIPPED)
@@ -56,7 +57,7 @@ def test_every_question_of_every_service_fits(language):
             for text in (tpl.question_text(question, language, phone=phone),
                          tpl.question_text(question, language, phone=phone, prefix=prefix,
                                            error="Choose from the numbered options, like 1 or 1, 3")):
-                assert texts.segments(texts.normalise(text)) <= texts.budget(language), (service.code, question.key, text)
+                assert segments(normalise(text)) <= budget(language), (service.code, question.key, text)
 
 
 @pytest.mark.parametrize("language", SHIPPED)
@@ -64,22 +65,22 @@ def test_menus_and_choices_fit(language):
     t = locales.translator(language)
     catalogue = bundled()
     groups = [t(group) for group in catalogue.groups()]
-    assert texts.segments(tpl.menu_text(t(tpl.GROUP_MENU), groups, language, more=False)) <= texts.budget(language)
+    assert segments(tpl.menu_text(t(tpl.GROUP_MENU), groups, language, more=False)) <= budget(language)
     head = tpl.render("problem_at", language, place=tpl.LONGEST["place"])
-    assert texts.segments(texts.normalise(tpl.menu_text(head, groups, language, more=False))) <= texts.budget(language)
+    assert segments(normalise(tpl.menu_text(head, groups, language, more=False))) <= budget(language)
     for services in catalogue.groups().values():
         names = [t(service.name) for service in services]
         for page in tpl.pages(names, t(tpl.SERVICE_MENU), language):
             text = tpl.menu_text(t(tpl.SERVICE_MENU), [names[i] for i in page], language, more=True)
-            assert texts.segments(texts.normalise(text)) <= texts.budget(language)
+            assert segments(normalise(text)) <= budget(language)
     addresses = ["Flat 12, 140 Cherry Tree Walk, Thornley Green"] * 5
     text = tpl.options_text(t(tpl.WHICH_ADDRESS), addresses, "", language)
-    assert texts.segments(texts.normalise(text)) <= texts.budget(language)
+    assert segments(normalise(text)) <= budget(language)
 
 
 def test_the_language_menu_fits_as_a_message_in_several_languages():
     text = tpl.language_menu(SHIPPED)
-    assert texts.segments(texts.normalise(text)) <= 3
+    assert segments(normalise(text)) <= 3
     for code in SHIPPED:
         assert locales.native_name(code) in text
 
@@ -87,19 +88,19 @@ def test_the_language_menu_fits_as_a_message_in_several_languages():
 @pytest.mark.parametrize("language", SHIPPED)
 def test_status_and_reference_texts_fit_with_the_longest_notes(language):
     t = locales.translator(language)
-    for status in texts.STATUS_LABELS:
-        text = texts.status_text(t, council=texts.LONGEST["council"], reference=texts.LONGEST["reference"],
-                                 service=texts.LONGEST["service"], status=status, notes=texts.LONGEST["notes"],
+    for status in wording.STATUS_LABELS:
+        text = wording.status_text(t, council=wording.LONGEST["council"], reference=wording.LONGEST["reference"],
+                                 service=wording.LONGEST["service"], status=status, notes=wording.LONGEST["notes"],
                                  language=language)
-        assert texts.segments(text) <= texts.budget(language)
+        assert segments(text) <= budget(language)
     for stop_line in (True, False):
-        text = texts.reference_text(t, council=texts.LONGEST["council"], reference=texts.LONGEST["reference"],
-                                    service=texts.LONGEST["service"], language=language, stop_line=stop_line)
-        assert texts.segments(text) <= texts.budget(language)
-        assert texts.LONGEST["reference"] in text  # the reference is never shortened away
+        text = wording.reference_text(t, council=wording.LONGEST["council"], reference=wording.LONGEST["reference"],
+                                    service=wording.LONGEST["service"], language=language, stop_line=stop_line)
+        assert segments(text) <= budget(language)
+        assert wording.LONGEST["reference"] in text  # the reference is never shortened away
     reply = tpl.status_reply(language, reference="K7Q-4MB-XP9P", service=tpl.LONGEST["service"],
                              status=tpl.LONGEST["status"], date=tpl.LONGEST["date"], notes="n" * 900)
-    assert texts.segments(reply) <= texts.budget(language) and "K7Q-4MB-XP9P" in reply
+    assert segments(reply) <= budget(language) and "K7Q-4MB-XP9P" in reply
 
 
 def test_most_english_replies_are_one_segment():
@@ -112,21 +113,21 @@ def test_most_english_replies_are_one_segment():
         if "notes" in values:
             values["notes"] = "A crew will fill it this week"
         text = tpl.render(name, "en", **values)
-        singles += texts.segments(text) == 1
+        singles += segments(text) == 1
         total += 1
     for service in bundled().services:
         for question in questions(service, {"phone": "+447911123456"}):
-            singles += texts.segments(tpl.question_text(question, "en", phone="01632 960000")) == 1
+            singles += segments(tpl.question_text(question, "en", phone="01632 960000")) == 1
             total += 1
     assert singles / total >= 0.8, f"{singles} of {total} English replies in one segment"
 
 
 def test_text_is_normalised_before_it_is_counted():
-    assert texts.segments(tpl.final("It\u2019s \u201cfixed\u201d\u2026 " * 10, "en")) == 1
+    assert segments(tpl.final("It\u2019s \u201cfixed\u201d\u2026 " * 10, "en")) == 1
     assert tpl.final("a\x00b\ufffe\ud800c", "en") == "abc"
 
 
 @pytest.mark.parametrize("question", [LOCATION, NAME, PHONE, EMAIL, UPDATES, CONSENT])
 def test_the_shared_questions_read_well_as_texts(question):
     text = tpl.question_text(question, "en", phone="01632 960000")
-    assert text.startswith(question.prompt) and texts.segments(text) == 1
+    assert text.startswith(question.prompt) and segments(text) == 1

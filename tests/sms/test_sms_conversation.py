@@ -13,7 +13,8 @@ from sms import keywords as kw
 from sms import templates as tpl
 from sync.config import load_settings
 from sync.store import Store
-from sync.texting import texts
+from sync.texting import conversations, notices, numbers, outbound, retention
+from sync.texting.segments import segments
 from sync.texting.sender import TextSender
 from tests.sms.sms_fakes import FakeTwilio
 from tests.sms.sms_support import (  # noqa: F401
@@ -71,7 +72,7 @@ def test_first_contact_asks_the_language_in_each_language_and_answers_the_first_
         assert locales.translator("cy")(tpl.LANGUAGE_QUESTION) in menu  # Welsh is offered, in Welsh
     answer = phone.say("1")
     assert "How big is it?" in answer  # the first message was kept and understood: only the size is asked
-    assert texts.number_state(sms_store, MOBILE)["language"] == "en"
+    assert numbers.number_state(sms_store, MOBILE)["language"] == "en"
 
 
 @pytest.mark.skipif("cy" not in SHIPPED, reason="Welsh not shipped")
@@ -80,8 +81,8 @@ def test_welsh_is_remembered_and_every_reply_after_is_in_welsh(phone, sms_store)
     answer = phone.say("twll yn y ffordd tu allan i 12 High Street")
     t = locales.translator("cy")
     assert t("How big is it?") in answer and "How big" not in answer
-    assert texts.number_state(sms_store, MOBILE)["language"] == "cy"
-    assert tpl.final(answer, "cy") == answer and texts.segments(answer) <= 3
+    assert numbers.number_state(sms_store, MOBILE)["language"] == "cy"
+    assert tpl.final(answer, "cy") == answer and segments(answer) <= 3
 
 
 def test_the_language_can_be_changed_in_the_middle_and_the_question_comes_again(phone):
@@ -126,7 +127,7 @@ def test_every_keyword_in_every_shipped_language(client, sms_store, language, ac
 
 def check_keyword(phone: Phone, store, language: str, action: str, word: str, variant: str) -> None:
     t = locales.translator(language)
-    state = lambda: texts.number_state(store, phone.sender)  # noqa: E731
+    state = lambda: numbers.number_state(store, phone.sender)  # noqa: E731
     if action == kw.OPT_OUT:
         answer = phone.say(variant)
         assert state()["opted_out_at"], (language, variant)
@@ -160,7 +161,7 @@ def check_keyword(phone: Phone, store, language: str, action: str, word: str, va
         phone.say("1")
         answer = phone.say(variant)  # skips the name: the description came with the message
         assert t("What is your email address? (optional)") in answer
-        conversation = texts.load_conversation(store.db.conn, store, state()["id"])
+        conversation = conversations.load_conversation(store.db.conn, store, state()["id"])
         assert conversation.state["answers"]["name"] is None  # not taken as a name
     elif action in (kw.YES, kw.NO):
         go_to_confirm(phone)
@@ -180,7 +181,7 @@ def test_cancel_stops_all_texts_and_never_just_abandons(phone, sms_store):
     english(phone)
     phone.say("pothole outside 12 High Street")
     assert phone.say("CANCEL") == ""
-    assert texts.number_state(sms_store, MOBILE)["opted_out_at"] is not None
+    assert numbers.number_state(sms_store, MOBILE)["opted_out_at"] is not None
     assert phone.say("3") == ""
     assert phone.say("START")
     assert "How big" not in phone.say("3")  # the conversation went with the opt-out
@@ -190,7 +191,7 @@ def test_new_and_menu_abandon_the_conversation_without_opting_out(phone, sms_sto
     english(phone)
     phone.say("pothole outside 12 High Street")
     assert "Started again" in phone.say("MENU")
-    assert texts.number_state(sms_store, MOBILE)["opted_out_at"] is None
+    assert numbers.number_state(sms_store, MOBILE)["opted_out_at"] is None
     assert "Sorry, we could not tell" in phone.say("3")
 
 
@@ -206,7 +207,7 @@ def test_a_one_shot_report_asks_only_what_is_missing_reads_back_and_saves_on_yes
     phone.say("YES")  # texts: yes
     readback = phone.say("NO")  # contact details: no
     assert readback.startswith("Please check: Missed bin collection; 12 High Street")
-    assert "Recycling bin" in readback and texts.segments(readback) <= 2
+    assert "Recycling bin" in readback and segments(readback) <= 2
     done = phone.say("YES")
     reference, channel, service, language = saved(sms_store)[0]
     assert channel == "sms" and service == "missed_bin" and language == "en"
@@ -250,7 +251,7 @@ def test_the_read_back_shortens_long_answers_to_fit(phone):
     phone.say("NO")
     readback = phone.say("NO")
     assert readback.startswith("Please check:") and "Reply YES to send it" in readback
-    assert texts.segments(readback) <= 2 and "..." in readback
+    assert segments(readback) <= 2 and "..." in readback
 
 
 def test_status_by_reference(phone, sms_store):
@@ -322,7 +323,7 @@ def test_the_per_number_limit_answers_politely_once_then_silently(limited, clock
     assert "a lot of messages" in phone.say("hi")
     assert phone.say("hi") == "" and phone.say("REPORT") == ""
     phone.say("STOP")  # an opt-out is honoured whatever the limits
-    assert texts.number_state(store, MOBILE)["opted_out_at"] is not None
+    assert numbers.number_state(store, MOBILE)["opted_out_at"] is not None
     phone.say("START")
     clock.advance(hours=1)
     assert "What is it about?" in phone.say("REPORT")
@@ -349,13 +350,13 @@ def test_after_stop_a_status_change_sends_nothing(phone, sms_store, sms_settings
     server = serve(twilio.app)
     try:
         sms_store.record_status(submission_id, "fixed", "Cleared")
-        queued = texts.queue_status_text(sms_store, submission_id, "fixed", "Cleared", settings=sms_settings)
+        queued = notices.queue_status_text(sms_store, submission_id, "fixed", "Cleared", settings=sms_settings)
         assert queued.state == "suppressed"
         report = asyncio.run(TextSender(sms_store, sms_settings, twilio_base_url=server).send_due())
         assert report.sent == 0 and twilio.requests == []
     finally:
         stop(server)
-    assert texts.text_states(sms_store)["suppressed"] == 1
+    assert outbound.text_states(sms_store)["suppressed"] == 1
 
 
 def test_a_welsh_opt_out_word_is_confirmed_in_welsh(client, sms_store):
@@ -366,7 +367,7 @@ def test_a_welsh_opt_out_word_is_confirmed_in_welsh(client, sms_store):
     assert welsh_only, "Welsh needs its own opt-out words"
     answer = phone.say(welsh_only[0].upper())
     assert kw.shown(kw.OPT_IN, "cy") in answer
-    assert texts.number_state(sms_store, MOBILE)["opted_out_at"] is not None
+    assert numbers.number_state(sms_store, MOBILE)["opted_out_at"] is not None
 
 
 def test_logs_carry_message_sids_and_references_never_numbers_or_words(phone, sms_store, caplog):
@@ -423,7 +424,7 @@ def test_a_number_the_purge_removes_is_gone_from_the_webhooks_memory_too(client,
     clock.advance(days=sms_settings.store.retention_days + 2)
     worker_side = Store.open(sms_settings, clock=clock)
     try:
-        assert texts.purge(worker_side)["numbers"] == 1
+        assert retention.purge(worker_side)["numbers"] == 1
     finally:
         worker_side.close()
     english(Phone(client, OTHER_MOBILE))

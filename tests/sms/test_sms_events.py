@@ -8,7 +8,7 @@ import pytest
 import locales
 from sms.simulator import inbound_params, replies
 from sync.store import events
-from sync.texting import texts
+from sync.texting import conversations, numbers
 from tests.sms.sms_support import (  # noqa: F401
     MOBILE,
     Phone,
@@ -48,7 +48,8 @@ def test_a_report_by_text_is_recorded_step_by_step_without_anything_personal(pho
         (events.QUESTION, "missed_bin", "attribute.collection_date"), (events.QUESTION, "missed_bin", "name"),
         (events.QUESTION, "missed_bin", "email"), (events.QUESTION, "missed_bin", "updates_by_text"),
         (events.QUESTION, "missed_bin", "consent"), (events.CHECK, "missed_bin", None)]
-    state = texts.load_conversation(sms_store.db.conn, sms_store, texts.number_state(sms_store, MOBILE)["id"]).state
+    number_id = numbers.number_state(sms_store, MOBILE)["id"]
+    state = conversations.load_conversation(sms_store.db.conn, sms_store, number_id).state
     assert state["session"] == recorded(sms_store)[0][0]  # the session goes on in the conversation
     assert "Your reference is" in phone.say("YES")
     rows = sms_store.db.conn.execute("SELECT session, channel, device_id, event, language, assisted FROM session_events "

@@ -15,7 +15,7 @@ from sms import keywords as kw
 from sms import templates as tpl
 from sync import reference as reference_module
 from sync.open311.followups import FollowUps
-from sync.texting import texts
+from sync.texting import notices, outbound
 from tests.helpers import draft
 from tests.sms.sms_support import MOBILE, Phone, client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
 
@@ -79,9 +79,9 @@ def status_text_sent(store, reference: str) -> None:
     submission_id = store.db.conn.execute("SELECT id FROM submissions WHERE reference = ?",
                                           (reference_module.parse(reference),)).fetchone()[0]
     store.record_status(submission_id, "fixed", "Filled in", closed=True)
-    texts.queue_status_text(store, submission_id, "fixed", "Filled in")
-    [text] = texts.claim_texts(store, "sender", 10, lease=timedelta(minutes=2), give_up_after=timedelta(days=1))
-    texts.text_sent(store, text.id, "sender", provider="twilio", provider_id="SM" + "9" * 32, provider_status="sent")
+    notices.queue_status_text(store, submission_id, "fixed", "Filled in")
+    [text] = outbound.claim_texts(store, "sender", 10, lease=timedelta(minutes=2), give_up_after=timedelta(days=1))
+    outbound.text_sent(store, text.id, "sender", provider="twilio", provider_id="SM" + "9" * 32, provider_status="sent")
 
 
 def test_a_reply_to_a_status_text_names_the_request_it_was_about(phone, sms_store, clock):

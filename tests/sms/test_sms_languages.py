@@ -18,7 +18,7 @@ from sync import flow
 from sync.config import load_settings
 from sync.open311.worker import Worker
 from sync.store import Store
-from sync.texting import texts
+from sync.texting import conversations, numbers, wording
 from sync.texting.sender import TextSender
 from tests.sms.sms_support import MOBILE, Phone, TestClient, gazetteer_template, sms_env, twilio  # noqa: F401
 
@@ -46,10 +46,10 @@ def own_word(action: str, language: str) -> str:
 def answer_until_read_back(phone: Phone, store, service, language: str, first: str) -> str:
     """Answer what the bot asks as a resident would (the first choice, no contact details shared,
     texts wanted), in the language's own words, until the answers are read back."""
-    number_id = texts.number_state(store, phone.sender)["id"]
+    number_id = numbers.number_state(store, phone.sender)["id"]
     reply = first
     for _ in range(12):
-        state = texts.load_conversation(store.db.conn, store, number_id).state
+        state = conversations.load_conversation(store.db.conn, store, number_id).state
         if state.get("mode") == "confirm":
             return reply
         question = next(q for q in flow.questions(service, state["answers"]) if q.key == state["question"])
@@ -84,7 +84,7 @@ def test_a_report_by_text_is_recorded_in_its_language_and_the_councils_news_come
         assert locales.native_name(language) in menu
         chosen = phone.say(locales.native_name(language))  # "Cymraeg", "Polski": named in itself
         assert any(chosen.startswith(t(message).split("{")[0].strip()) for message in (tpl.LANGUAGE_SET, tpl.WELCOME))
-        assert texts.number_state(store, MOBILE)["language"] == language
+        assert numbers.number_state(store, MOBILE)["language"] == language
         first = phone.say(f"{t(service.name)} 12 High Street")
         assert first.startswith(t(service.name))
         read_back = answer_until_read_back(phone, store, service, language, first)
@@ -103,5 +103,5 @@ def test_a_report_by_text_is_recorded_in_its_language_and_the_councils_news_come
     worker_rounds(store, settings, twilio)
     [news] = twilio.requests
     assert news["To"] == MOBILE and reference[:3] in news["Body"] and "OK 12/11" in news["Body"]
-    assert t(texts.STATUS_LABELS["fixed"]) in news["Body"] and "is now" not in news["Body"]
+    assert t(wording.STATUS_LABELS["fixed"]) in news["Body"] and "is now" not in news["Body"]
     store.close()

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from sms import templates as tpl
 from sms.bot import MIXED
 from sms.simulator import inbound_params, replies
-from sync.texting import texts
+from sync.texting import numbers
+from sync.texting.segments import budget, segments
 from tests.sms.sms_support import client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
 
 bodies = st.one_of(
@@ -35,8 +36,8 @@ def test_any_body_gets_valid_twiml_within_budget_and_never_a_5xx(phone, sms_app,
     assert response.headers["content-type"].startswith("application/xml")
     messages = replies(response.text)
     assert len(messages) <= 1
-    language = (texts.number_state(sms_store, sender) or {}).get("language") or MIXED
+    language = (numbers.number_state(sms_store, sender) or {}).get("language") or MIXED
     menu = tpl.final(tpl.language_menu(sms_app.state.sms.bot.languages), MIXED)  # LANG: every language at once
     for message in messages:
-        budget = texts.budget(MIXED if message == menu else language)
-        assert message.strip() and texts.segments(message) <= budget, (body, message)
+        allowed = budget(MIXED if message == menu else language)
+        assert message.strip() and segments(message) <= allowed, (body, message)

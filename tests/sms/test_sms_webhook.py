@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -14,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sms.simulator import inbound_params, replies, sign
-from sync.texting import texts
+from sync.texting import numbers, outbound
+from sync.texting.segments import segments
 from tests.sms.sms_support import (  # noqa: F401
     AUTH_TOKEN,
     MOBILE,
@@ -107,11 +109,12 @@ def test_a_duplicate_delivery_of_the_confirming_yes_saves_one_request(phone, sms
 # -- delivery status callbacks ---------------------------------------------------------------------
 
 def queued_text(store, sid: str = "SMoutbound0001") -> int:
-    queued = texts.queue_text(store, MOBILE, "Your pothole has been fixed.", kind="status", dedupe_key="t-1",
+    queued = outbound.queue_text(store, MOBILE, "Your pothole has been fixed.", kind="status", dedupe_key="t-1",
                               language="en")
-    claimed = texts.claim_texts(store, "worker", 10, lease=texts.timedelta(seconds=60),
-                                give_up_after=texts.timedelta(hours=48))
-    assert texts.text_sent(store, claimed[0].id, "worker", provider="twilio", provider_id=sid, provider_status="queued")
+    claimed = outbound.claim_texts(store, "worker", 10, lease=timedelta(seconds=60),
+                                give_up_after=timedelta(hours=48))
+    assert outbound.text_sent(store, claimed[0].id, "worker", provider="twilio", provider_id=sid,
+                              provider_status="queued")
     return queued.id
 
 
@@ -142,7 +145,7 @@ def test_each_message_sid_and_status_is_taken_once_and_later_states_are_not_lost
 def test_a_delivery_failure_saying_the_number_cannot_take_texts_is_recorded(phone, sms_store):
     queued_text(sms_store)
     assert phone.delivery("SMoutbound0001", "undelivered", error_code="30006") == 200
-    assert texts.number_state(sms_store, MOBILE)["cannot_receive_at"] is not None
+    assert numbers.number_state(sms_store, MOBILE)["cannot_receive_at"] is not None
 
 
 def test_an_unsigned_status_callback_is_refused(client, sms_store):
@@ -173,7 +176,7 @@ def test_health_reports_the_database_and_the_back_offices_last_known_reachabilit
 def test_a_body_over_1600_characters_gets_a_short_polite_answer(phone):
     english(phone)
     answer = phone.say("a" * 1601)
-    assert "too long" in answer and texts.segments(answer) == 1
+    assert "too long" in answer and segments(answer) == 1
 
 
 def test_an_empty_body_and_a_picture_alone_get_short_polite_answers(phone):

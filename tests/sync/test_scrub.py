@@ -202,14 +202,14 @@ def test_a_number_with_one_decimal_or_another_place_is_kept():
 
 
 def test_a_text_providers_error_that_quotes_the_number_and_the_text_is_stored_without_them(store, env, notify):
-    from sync.texting import texts
+    from sync.texting import outbound
     from sync.texting.sender import TextSender
     from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, notify_error
 
     settings = load_settings(environ={**env, "ASSIST_SMS__PROVIDER": "notify", "ASSIST_NOTIFY__API_KEY": NOTIFY_KEY,
                                       "ASSIST_NOTIFY__TEMPLATE_ID": NOTIFY_TEMPLATE})
     body = "Brackenford council: your request about the burnt-out car is fixed."
-    queued = texts.queue_text(store, PHONE, body, kind="status", dedupe_key="s1", language="en")
+    queued = outbound.queue_text(store, PHONE, body, kind="status", dedupe_key="s1", language="en")
     notify.fail(notify_error(400, "BadRequestError", f"Cannot send '{body}' to (07911) 123-456 today"))
 
     async def go():

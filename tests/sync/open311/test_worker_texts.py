@@ -10,7 +10,7 @@ import locales
 from sync.config import load_settings
 from sync.open311.worker import Worker
 from sync.store import Store
-from sync.texting import texts
+from sync.texting import numbers, wording
 from sync.texting.sender import TextSender
 from tests.helpers import PHONE, draft
 from tests.sms.sms_support import sms_env, twilio  # noqa: F401
@@ -43,7 +43,7 @@ def test_a_welsh_kiosk_resident_is_texted_the_reference_then_the_news_in_welsh(e
     status_text = twilio.requests[-1]["Body"]
     welsh = locales.translator("cy")
     assert len(twilio.requests) == 2 and "Wedi'i drwsio" in status_text
-    assert welsh(texts.STATUS_LABELS["fixed"]) in status_text and "is now" not in status_text
+    assert welsh(wording.STATUS_LABELS["fixed"]) in status_text and "is now" not in status_text
     rounds(store, settings, twilio)
     assert len(twilio.requests) == 2  # the same news is never texted twice
     store.close()
@@ -56,7 +56,7 @@ def test_a_number_that_opted_out_hears_nothing_more(env, council_server, run, tw
     store.enqueue(draft())
     rounds(store, settings, twilio)
     assert len(twilio.requests) == 1
-    texts.opt_out(store, PHONE, by="sms")  # the resident texted STOP
+    numbers.opt_out(store, PHONE, by="sms")  # the resident texted STOP
     request_id = store.db.conn.execute("SELECT service_request_id FROM submissions").fetchone()[0]
     run("council", "update", request_id, "--status", "closed", "--note", "Done", "--db", str(url.db_path))
     rounds(store, settings, twilio)

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from sync.config import ConfigError, load_settings
 from sync.crypto import KeyProblem, Vault
 from sync.store import Store, keycheck, rotation
-from sync.texting import texts
+from sync.texting import numbers, outbound
 from tests.helpers import EMAIL, PHONE, draft
 
 
@@ -26,7 +26,7 @@ def _filled(settings, count=4) -> list[str]:
     """A store holding sealed values in several tables; returns the references."""
     store = Store.open(settings)
     references = [store.enqueue(draft(idempotency_key=f"k{n}")).reference for n in range(count)]
-    texts.queue_text(store, PHONE, "Your reference", kind="reference", dedupe_key="t1", language="en")
+    outbound.queue_text(store, PHONE, "Your reference", kind="reference", dedupe_key="t1", language="en")
     store.close()
     return references
 
@@ -222,7 +222,7 @@ def test_a_rotation_crashed_half_way_resumes_and_then_only_the_new_key_opens(run
     assert all(new_only.sealed_with_first_key(value) for value in _every_sealed_value(rotated))
     assert {reference: rotated.personal(reference) for reference in references} == before
     assert rotated.personal(references[0])["contact"]["email"] == EMAIL
-    assert texts.number_state(rotated, PHONE) is not None
+    assert numbers.number_state(rotated, PHONE) is not None
     rotated.close()
 
 

@@ -14,7 +14,7 @@ import httpx
 
 from sync.config import load_settings
 from sync.store import UNOPENABLE, Store
-from sync.texting import texts
+from sync.texting import outbound
 from sync.texting.sender import TextSender
 from tests.helpers import PHONE, draft
 from tests.sms.sms_support import sms_env, twilio  # noqa: F401
@@ -89,7 +89,7 @@ def test_a_damaged_submission_that_had_been_sent_may_be_at_the_council(store, cl
 
 
 def queue(store, count: int) -> list[int]:
-    return [texts.queue_text(store, PHONE, f"Your reference is {n}", kind="reference", dedupe_key=f"t{n}",
+    return [outbound.queue_text(store, PHONE, f"Your reference is {n}", kind="reference", dedupe_key=f"t{n}",
                              language="en").id for n in range(count)]
 
 
@@ -133,13 +133,13 @@ def test_a_text_whose_number_does_not_open_is_failed_and_a_whole_damaged_batch_d
     settings = load_settings(environ=sms_env(env))
     store = Store.open(settings)
     damaged = queue(store, 4)  # TextSender claims 4 at a time: this whole batch is one number's
-    other = texts.queue_text(store, "+447700900123", "Your reference is X", kind="reference", dedupe_key="other",
+    other = outbound.queue_text(store, "+447700900123", "Your reference is X", kind="reference", dedupe_key="other",
                              language="en").id
     store.db.conn.execute("UPDATE sms_numbers SET number = x'02deadbeef' WHERE id = "
                           "(SELECT number_id FROM sms_texts WHERE id = ?)", (damaged[0],))
     report = send_due(store, settings, twilio)
     assert report.sent == 1 and [request["To"] for request in twilio.requests] == ["+447700900123"]
-    assert texts.unopenable_count(store) == 4
+    assert outbound.unopenable_count(store) == 4
     assert store.db.conn.execute("SELECT state FROM sms_texts WHERE id = ?", (other,)).fetchone()[0] == "sent"
     store.close()
 

@@ -9,11 +9,11 @@ import asyncio
 import pytest
 
 from sync.config import load_settings
-from sync.texting import texts
+from sync.texting import deliveries, numbers, outbound, retention
 from sync.texting.sender import TextSender
 from tests.helpers import PHONE
 from tests.sms.sms_fakes import NOTIFY_KEY, NOTIFY_TEMPLATE, notify_error, twilio_error
-from tests.sms.sms_support import notify, sms_env, stop, twilio  # noqa: F401
+from tests.sms.sms_support import sms_env, stop
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def notify_settings(env):
 
 
 def queue(store, number=PHONE, key="status:1:a", body="Brackenford Borough Council: your request is fixed."):
-    return texts.queue_text(store, number, body, kind="status", dedupe_key=key, language="en")
+    return outbound.queue_text(store, number, body, kind="status", dedupe_key=key, language="en")
 
 
 def send(store, settings, fake, **options):
@@ -71,7 +71,7 @@ def test_error_21610_marks_the_number_stopped_and_nothing_more_is_sent(store, tw
     twilio.fail(twilio_error(21610))
     report = send(store, twilio_settings, twilio)
     assert report.failed == 1 and "21610" in row(store, first.id)["error"]
-    assert texts.number_state(store, PHONE)["opted_out_at"] is not None
+    assert numbers.number_state(store, PHONE)["opted_out_at"] is not None
     later = queue(store, key="status:1:b")
     assert later.state == "suppressed"
     send(store, twilio_settings, twilio)
@@ -84,7 +84,7 @@ def test_a_number_that_cannot_take_texts_is_recorded(store, twilio_settings, twi
     twilio.fail(twilio_error(code))
     send(store, twilio_settings, twilio)
     assert row(store, queued.id)["state"] == "failed"
-    assert texts.number_state(store, PHONE)["cannot_receive_at"] is not None
+    assert numbers.number_state(store, PHONE)["cannot_receive_at"] is not None
     assert "+44" not in row(store, queued.id)["error"]  # Twilio's words quote the number: never kept
 
 
@@ -118,7 +118,7 @@ def test_another_refusal_fails_the_text_only(store, twilio_settings, twilio):
     queued = queue(store)
     twilio.fail(twilio_error(21606))
     assert send(store, twilio_settings, twilio).failed == 1
-    assert row(store, queued.id)["state"] == "failed" and texts.number_state(store, PHONE)["cannot_receive_at"] is None
+    assert row(store, queued.id)["state"] == "failed" and numbers.number_state(store, PHONE)["cannot_receive_at"] is None
 
 
 def test_nothing_is_sent_without_a_configured_provider(store, env, twilio):
@@ -127,7 +127,7 @@ def test_nothing_is_sent_without_a_configured_provider(store, env, twilio):
     report = send(store, settings, twilio)
     assert report.not_configured == ("twilio.account_sid, twilio.auth_token, "
                                      "twilio.from_number or twilio.messaging_service_sid")
-    assert twilio.requests == [] and texts.text_states(store)["queued"] == 1
+    assert twilio.requests == [] and outbound.text_states(store)["queued"] == 1
 
 
 def test_a_messaging_service_sends_in_place_of_a_from_number(store, env, twilio):
@@ -168,7 +168,7 @@ def test_notify_refusing_the_phone_number_records_it_cannot_receive(store, notif
     notify.fail(notify_error(400, "ValidationError", "phone_number Not a UK mobile number"))
     assert send(store, notify_settings, notify).failed == 1
     assert row(store, queued.id)["state"] == "failed"
-    assert texts.number_state(store, PHONE)["cannot_receive_at"] is not None
+    assert numbers.number_state(store, PHONE)["cannot_receive_at"] is not None
 
 
 @pytest.mark.parametrize("answer", [
@@ -188,7 +188,7 @@ def test_notify_team_only_key_fails_the_text_with_notifys_words(store, notify_se
     notify.fail(notify_error(400, "BadRequestError", "Can't send to this recipient using a team-only API key"))
     assert send(store, notify_settings, notify).failed == 1
     assert "team-only" in row(store, queued.id)["error"]
-    assert texts.number_state(store, PHONE)["cannot_receive_at"] is None
+    assert numbers.number_state(store, PHONE)["cannot_receive_at"] is None
 
 
 def test_a_wrong_notify_key_keeps_the_text(store, env, notify):
@@ -238,7 +238,7 @@ def test_notifys_permanent_failure_records_that_the_number_cannot_receive_texts(
     clock.advance(minutes=2)
     check(store, notify_settings, notify)
     assert row(store, queued.id)["provider_status"] == "permanent-failure"
-    assert texts.number_state(store, PHONE)["cannot_receive_at"] is not None
+    assert numbers.number_state(store, PHONE)["cannot_receive_at"] is not None
     assert row(store, waiting.id)["state"] == "suppressed"  # never sent to that number again
 
 
@@ -278,7 +278,7 @@ def test_notifys_technical_failure_sends_the_text_again_once_and_its_words_go_wh
     second = row(store, queued.id)["provider_id"]
     assert second != first and len(notify.requests) == 2
     assert notify.requests[1]["personalisation"] == notify.requests[0]["personalisation"]
-    assert texts.record_delivery(store, first, "delivered")  # a late word on the first try touches nothing
+    assert deliveries.record_delivery(store, first, "delivered")  # a late word on the first try touches nothing
     assert row(store, queued.id)["provider_status"] == "created"
     notify.statuses[second] = "delivered"
     clock.advance(minutes=2)
@@ -293,10 +293,10 @@ def test_a_notify_text_never_settled_loses_its_words_once_it_is_no_longer_asked_
     queued = queue(store)
     send(store, notify_settings, notify)
     clock.advance(hours=24)
-    texts.purge(store)
+    retention.purge(store)
     assert row(store, queued.id)["body"] is not None
     clock.advance(hours=60)
-    assert texts.purge(store)["sent_bodies"] == 1 and row(store, queued.id)["body"] is None
+    assert retention.purge(store)["sent_bodies"] == 1 and row(store, queued.id)["body"] is None
 
 
 def test_twilio_texts_are_never_asked_about_it_calls_back(store, twilio_settings, twilio, clock):
@@ -310,5 +310,5 @@ def test_a_sent_text_can_take_its_delivery_status(store, twilio_settings, twilio
     queued = queue(store)
     send(store, twilio_settings, twilio)
     sid = row(store, queued.id)["provider_id"]
-    assert texts.record_delivery(store, sid, "delivered")
+    assert deliveries.record_delivery(store, sid, "delivered")
     assert row(store, queued.id)["provider_status"] == "delivered"

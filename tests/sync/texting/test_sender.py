@@ -118,7 +118,8 @@ def test_another_refusal_fails_the_text_only(store, twilio_settings, twilio):
     queued = queue(store)
     twilio.fail(twilio_error(21606))
     assert send(store, twilio_settings, twilio).failed == 1
-    assert row(store, queued.id)["state"] == "failed" and numbers.number_state(store, PHONE)["cannot_receive_at"] is None
+    assert row(store, queued.id)["state"] == "failed"
+    assert numbers.number_state(store, PHONE)["cannot_receive_at"] is None
 
 
 def test_nothing_is_sent_without_a_configured_provider(store, env, twilio):
@@ -135,8 +136,8 @@ def test_a_messaging_service_sends_in_place_of_a_from_number(store, env, twilio)
     the sender, and no from_number is needed."""
     queued = queue(store)
     service = "MG" + "2" * 32
-    settings = load_settings(environ={k: v for k, v in sms_env(env, ASSIST_TWILIO__MESSAGING_SERVICE_SID=service).items()
-                                      if k != "ASSIST_TWILIO__FROM_NUMBER"})
+    environ = sms_env(env, ASSIST_TWILIO__MESSAGING_SERVICE_SID=service)
+    settings = load_settings(environ={k: v for k, v in environ.items() if k != "ASSIST_TWILIO__FROM_NUMBER"})
     assert send(store, settings, twilio).sent == 1
     request = twilio.requests[0]
     assert request["MessagingServiceSid"] == service and "From" not in request and request["To"] == PHONE

@@ -60,6 +60,7 @@ def keyed_digest(store: Store, value: str) -> str:
 
 
 def number_hash(store: Store, e164: str) -> str:
+    """How a number is found in the store: its keyed hash, never the number itself."""
     return keyed_digest(store, e164)
 
 

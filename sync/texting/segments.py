@@ -68,16 +68,10 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _cost(char: str, gsm: bool) -> int:
-    """Units one character takes: an extension character's two septets, or an emoji's surrogate pair."""
-    if gsm:
-        return 2 if char in GSM_EXTENSION else 1
-    return 2 if ord(char) > 0xFFFF else 1
-
-
 def segments(text: str) -> int:
     """How many SMS segments the text is sent as (0 for no text). Parts are packed as phones
-    pack them: a character that takes two units is never split across two parts."""
+    pack them: an extension character's two septets, or an emoji's surrogate pair, are never
+    split across two parts."""
     if not text:
         return 0
     gsm = is_gsm(text)
@@ -89,7 +83,7 @@ def segments(text: str) -> int:
         return math.ceil(total / part)
     count, used = 1, 0
     for char in text:
-        cost = _cost(char, gsm)
+        cost = (2 if char in GSM_EXTENSION else 1) if gsm else (2 if ord(char) > 0xFFFF else 1)
         if used + cost > part:
             count, used = count + 1, 0
         used += cost

@@ -48,7 +48,7 @@ def checks(settings: Settings, *, full: bool = False) -> list[Check]:
     return results
 
 
-def _integrity(db, full: bool) -> Check:
+def _integrity(db: db_module.Database, full: bool) -> Check:
     pragma = "integrity_check" if full else "quick_check"
     found = [row[0] for row in db.conn.execute(f"PRAGMA {pragma}(20)")]
     if found == ["ok"]:
@@ -57,7 +57,7 @@ def _integrity(db, full: bool) -> Check:
                  "(restore the store from its last good backup)")
 
 
-def _schema(db) -> Check:
+def _schema(db: db_module.Database) -> Check:
     version = migrations.current_version(db)
     if version > migrations.LATEST:
         return Check("schema", False, f"version {version}, made by a newer assist (this one knows {migrations.LATEST}): "
@@ -67,7 +67,7 @@ def _schema(db) -> Check:
     return Check("schema", True, f"version {version} (latest)")
 
 
-def _key(db, settings: Settings) -> Check:
+def _key(db: db_module.Database, settings: Settings) -> Check:
     try:
         vault = keycheck.open_vault(db, settings, record=False)
     except KeyProblem as problem:

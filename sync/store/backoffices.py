@@ -63,7 +63,8 @@ class Backoffices(StoreBase):
 
     def updates_checked_until(self, backoffice: str) -> datetime | None:
         """How far the back office's updates feed has been read."""
-        row = self.db.conn.execute("SELECT updates_until FROM backoffice_state WHERE name = ?", (backoffice,)).fetchone()
+        row = self.db.conn.execute("SELECT updates_until FROM backoffice_state WHERE name = ?",
+                                   (backoffice,)).fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
     def set_updates_checked_until(self, backoffice: str, when: datetime) -> None:

@@ -90,7 +90,8 @@ class StoreBase:
     def _id_for(self, conn: sqlite3.Connection, reference: str) -> int:
         """The id of the submission a person's reference names, else TransitionError."""
         canonical = reference_module.parse(reference)
-        row = conn.execute("SELECT id FROM submissions WHERE reference = ?", (canonical,)).fetchone() if canonical else None
+        row = (conn.execute("SELECT id FROM submissions WHERE reference = ?", (canonical,)).fetchone()
+               if canonical else None)
         if row is None:
             raise TransitionError(f"no submission with reference {reference}")
         return int(row[0])

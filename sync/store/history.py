@@ -68,7 +68,7 @@ class History(StoreBase):
     def seal_clear_notes(self) -> int:
         """Seal the council notes an earlier version kept in clear (the sync worker does, as it
         starts); resumable, and readers take either form meanwhile. Returns how many."""
-        return notes_module.seal_clear(self)
+        return notes_module.seal_clear(self.db, self.vault)
 
     def open_requests(self, backoffice: str) -> dict[str, int]:
         """Accepted, not yet closed requests bound for `backoffice`: the council's id -> ours."""

@@ -78,7 +78,7 @@ def open_vault(db: Database, settings: Settings, *, record: bool = True) -> Vaul
                              f"and finish it with `assist store rotate-key --new-key-file {recorded.rotation_file}`")
         raise KeyProblem(f"{where} does not hold the key {store} was sealed with: restore the store's own key file "
                          "from its backup, or set store.key_file to it")
-    if recorded.rotation_check is None:
+    if recorded.rotation_check is None or recorded.rotation_file is None:  # both or neither (key_rotation)
         return Vault(key, where=where)
     new_file = Path(recorded.rotation_file)
     try:

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from sync.crypto import KeyProblem, Vault
 from sync.store import db as db_module
-
-if TYPE_CHECKING:  # the Store's own modules import this one
-    from sync.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +41,23 @@ def opened(vault: Vault, sealed: bytes | None, clear: str | None, *, reference: 
     return note
 
 
-def seal_clear(store: Store, batch: int | None = None) -> int:
+def seal_clear(db: db_module.Database, vault: Vault, batch: int | None = None) -> int:
     """Seal the council notes an earlier version kept in clear; returns how many. Resumable:
     each batch (of RESEAL_BATCH) is sealed and its clear text removed in one transaction."""
     batch = batch or RESEAL_BATCH
     total = 0
     while True:
-        with db_module.write(store.db) as conn:
+        with db_module.write(db) as conn:
             rows = conn.execute("SELECT id, notes FROM status_history WHERE source = 'council' AND notes IS NOT NULL "
                                 "LIMIT ?", (batch,)).fetchall()
             conn.executemany("UPDATE status_history SET notes_sealed = ?, notes = NULL WHERE id = ?",
-                             [(store.vault.seal(notes), row_id) for row_id, notes in rows])
+                             [(vault.seal(notes), row_id) for row_id, notes in rows])
         total += len(rows)
         if len(rows) < batch:
             break
     if total:
         log.info("sealed %d council status notes an earlier version kept in clear", total)
-        db_module.truncate_wal(store.db)
+        db_module.truncate_wal(db)
     return total
 
 

@@ -134,7 +134,8 @@ class Sending(StoreBase):
         with db_module.write(self.db) as conn:
             self._event(conn, submission_id, kind, detail)
 
-    def proof_candidate(self, backoffice: str, service_code: str | None, since: datetime) -> tuple[str, str, str] | None:
+    def proof_candidate(self, backoffice: str, service_code: str | None,
+                        since: datetime) -> tuple[str, str, str] | None:
         """A request this store sent and the council accepted since `since` (reference, service
         code, the council's id), newest first: a search that cannot find it proves nothing."""
         scope, params = ("AND service_code = ?", (service_code,)) if service_code else ("", ())

@@ -1,5 +1,6 @@
-"""What every part of the Store shares: its connection, key, clock and settings, and the three
-writes every state change is made of (the move itself, its history row, its outbox event).
+"""What every part of the Store shares: its connection, key, clock and settings, and the steps
+every state change is made of (finding the submission, the move itself, its history row and its
+outbox event).
 
 The Store is composed of one mixin per concern (sync/store/store.py); each derives from
 StoreBase, so each sees the same attributes, typed, and these helpers are written once.

@@ -130,7 +130,7 @@ class Vault:
     about four billion values under one key, far beyond what one store seals.
 
     While a key rotation runs, a vault has the new key first (it seals with it) and the old one
-    as a fallback (it opens with either), so nothing is unreadable half-way (sync/rotation.py)."""
+    as a fallback (it opens with either), so nothing is unreadable half-way (sync/store/rotation.py)."""
 
     def __init__(self, key: bytes, *, fallback: tuple[bytes, ...] = (), where: str = "the store key") -> None:
         self._keys = tuple(dict.fromkeys((key, *fallback)))

@@ -18,9 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sync.store import TransitionError, iso, parse_iso
 from sync.store import db as db_module
+from sync.store.states import TransitionError
+from sync.store.times import iso, parse_iso
+
+if TYPE_CHECKING:  # the Store's own modules import this one
+    from sync.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ class Entry:
     detail: str | None
 
 
-def _insert(conn: sqlite3.Connection, store, actor: str, action: str, outcome: str, subject: str | None,
+def _insert(conn: sqlite3.Connection, store: Store, actor: str, action: str, outcome: str, subject: str | None,
             detail: str | None) -> None:
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
@@ -47,7 +52,7 @@ def _insert(conn: sqlite3.Connection, store, actor: str, action: str, outcome: s
                                                   subject, detail))
 
 
-def record(store, actor: str, action: str, outcome: str, subject: str | None = None,
+def record(store: Store, actor: str, action: str, outcome: str, subject: str | None = None,
            detail: str | None = None) -> bool:
     """Append one entry; returns False (and logs why) when it could not be written.
 
@@ -63,7 +68,7 @@ def record(store, actor: str, action: str, outcome: str, subject: str | None = N
 
 
 @contextmanager
-def audited(store, actor: str, action: str, subject: str | None = None,
+def audited(store: Store, actor: str, action: str, subject: str | None = None,
             detail: str | None = None) -> Iterator[sqlite3.Connection]:
     """Make a change and its "ok" entry in one write transaction: both are kept, or neither.
 
@@ -83,7 +88,7 @@ def audited(store, actor: str, action: str, subject: str | None = None,
         raise
 
 
-def recent(store, limit: int = 50) -> list[Entry]:
+def recent(store: Store, limit: int = 50) -> list[Entry]:
     """The latest entries, newest first."""
     rows = store.db.conn.execute("SELECT at, device_id, actor, action, outcome, subject, detail FROM audit_log "
                                  "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

@@ -48,7 +48,7 @@ def checks(settings: Settings, *, full: bool = False) -> list[Check]:
     return results
 
 
-def _integrity(db, full: bool) -> Check:
+def _integrity(db: db_module.Database, full: bool) -> Check:
     pragma = "integrity_check" if full else "quick_check"
     found = [row[0] for row in db.conn.execute(f"PRAGMA {pragma}(20)")]
     if found == ["ok"]:
@@ -57,17 +57,18 @@ def _integrity(db, full: bool) -> Check:
                  "(restore the store from its last good backup)")
 
 
-def _schema(db) -> Check:
+def _schema(db: db_module.Database) -> Check:
     version = migrations.current_version(db)
     if version > migrations.LATEST:
-        return Check("schema", False, f"version {version}, made by a newer assist (this one knows {migrations.LATEST}): "
+        return Check("schema", False, f"version {version}, made by a newer assist "
+                     f"(this one knows {migrations.LATEST}): "
                      "update assist, or restore the backup taken before the update")
     if version < migrations.LATEST:
         return Check("schema", True, f"version {version}; migrated to {migrations.LATEST} when next opened")
     return Check("schema", True, f"version {version} (latest)")
 
 
-def _key(db, settings: Settings) -> Check:
+def _key(db: db_module.Database, settings: Settings) -> Check:
     try:
         vault = keycheck.open_vault(db, settings, record=False)
     except KeyProblem as problem:
@@ -86,7 +87,8 @@ def _modes(settings: Settings) -> Check:
     if not settings.store.key:
         mode = _mode(settings.key_path)
         if mode is not None and mode & 0o077 and not settings.store.allow_shared_key_file:
-            problems.append(f"{settings.key_path} is open to other users (mode {mode:04o}): chmod 600 {settings.key_path}")
+            problems.append(f"{settings.key_path} is open to other users (mode {mode:04o}): "
+                            f"chmod 600 {settings.key_path}")
     if problems:
         return Check("file modes", False, "; ".join(problems))
     return Check("file modes", True, "store and key private to their owner")

@@ -1,121 +1,65 @@
-"""Opening the local SQLite file: pragmas, migrations and the errors a person can act on.
+"""Opening the local SQLite file, and the few ways the store writes to it.
 
 One file holds everything local. It is shared by several processes at once (on a kiosk, the
 kiosk app and the sync worker), so it runs in WAL mode with a busy timeout, and with
 `synchronous=FULL` because it holds residents' submissions on machines that are switched off at
-the wall: a submission acknowledged to a resident must survive the power going.
+the wall: a submission acknowledged to a resident must survive the power going. Only what a power
+cut may lose (a page's take-up event) is committed without an fsync of its own (`relaxed`).
+
+The connection is wrapped in `Database`, our own few lines: plain sqlite3 underneath, so opening
+the store loads no third-party database library.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
-
-import sqlite_utils
+from typing import Callable, Iterator, TypeVar
 
 from sync.store import migrations
+from sync.store.errors import StoreBusy as StoreBusy
+from sync.store.errors import StoreError as StoreError
+from sync.store.errors import StoreFull as StoreFull
+from sync.store.errors import StoreTooNew as StoreTooNew
+from sync.store.errors import StoreUnavailable as StoreUnavailable
+from sync.store.errors import describe_error as describe_error
+from sync.store.errors import translate_error as translate_error
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 
-
-class StoreError(Exception):
-    """A store problem described for the person in front of the machine."""
+_T = TypeVar("_T")
 
 
-class StoreBusy(StoreError):
-    """Another process held the database for longer than the busy timeout."""
+class Database:
+    """The store's SQLite connection (`conn`): every query goes through it, in plain sqlite3."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def table_names(self) -> list[str]:
+        """The tables the file holds (a store not yet migrated lacks some)."""
+        return [name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 
 
-class StoreFull(StoreError):
-    """The disk (or the database's size limit) is full: nothing new can be saved."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be opened or read at all: a damaged file, a disk that fails, no access."""
-
-
-class StoreTooNew(StoreUnavailable):
-    """The store was migrated by a newer version of assist than this one: it is left untouched,
-    since this version would not know what the newer tables mean."""
-
-
-#: Below this much free space an I/O error while opening the store is taken to be a full disk:
-#: SQLite says only "disk I/O error" when it cannot create the WAL's shared-memory file.
-FULL_DISK_BYTES = 1024 * 1024
-
-_FULL = "There is no room left to save on this machine. Nothing already saved has been lost."
-_BUSY = "The local database is busy in another program; please try again in a moment."
-
-
-#: SQLite's primary result codes that mean the file itself cannot be used (as opposed to a
-#: constraint or a bug in a statement): I/O error, damaged, not a database, cannot open, read-only.
-_UNUSABLE = {sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN,
-             sqlite3.SQLITE_READONLY}
-
-
-def translate_error(error: sqlite3.Error, path: str | Path | None = None) -> StoreError | None:
-    """SQLite's errors a person can do something about as StoreBusy, StoreFull or StoreUnavailable;
-    None for the rest (a constraint, a statement's bug), which callers handle or let show.
-
-    On a full disk SQLite often says only "disk I/O error" (it could not grow the WAL's shared
-    memory file): with `path`, an I/O error on a disk with (almost) no room is StoreFull."""
-    message = str(error).lower()
-    code = getattr(error, "sqlite_errorcode", None)
-    primary = code & 0xFF if code is not None else None
-    if "locked" in message or "busy" in message:
-        return StoreBusy(_BUSY)
-    if "disk is full" in message or primary == sqlite3.SQLITE_FULL:
-        return StoreFull(_FULL)
-    if primary in _UNUSABLE or any(words in message for words in (
-            "disk i/o error", "not a database", "malformed", "unable to open", "readonly")):
-        return describe_error(OSError(str(error)), path)
-    return None
-
-
-def describe_error(error: BaseException, path: str | Path | None = None) -> StoreError:
-    """Any SQLite or OS error met opening or using the store, as the StoreError a person can act
-    on: busy, full (also when the disk the store is on has no room, whatever SQLite called it),
-    or unavailable, naming the file. Never None, so callers at the top can always say one line."""
-    if isinstance(error, StoreError):
-        return error
-    if isinstance(error, sqlite3.Error) and (friendly := translate_error(error, path)):
-        return friendly
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StoreFull(_FULL)
-    if path is not None and _nearly_full(Path(path)):
-        return StoreFull(_FULL)
-    where = f" {path}" if path is not None else ""
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return StoreUnavailable(f"The local database{where} cannot be used ({reason}); "
-                            "check the disk and the file, or restore it from a backup.")
-
-
-def path_of(db: sqlite_utils.Database) -> str | None:
+def path_of(db: Database) -> str | None:
     """The store's file, for messages; None for one in memory or a connection past asking."""
     try:
-        return db.conn.execute("PRAGMA database_list").fetchone()[2] or None
+        name: str = db.conn.execute("PRAGMA database_list").fetchone()[2]
     except sqlite3.Error:
         return None
+    return name or None
 
 
-def _nearly_full(path: Path) -> bool:
-    folder = path if path.is_dir() else path.parent
-    try:
-        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
-    except OSError:
-        return False
-
-
-def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | None = None) -> sqlite_utils.Database:
+def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | None = None) -> Database:
     """Open (creating if need be) the store at `path` with the pragmas every process must share.
 
     Whatever goes wrong here (a full disk fails the WAL pragma with "disk I/O error", a damaged
@@ -127,13 +71,14 @@ def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | No
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=timeout / 1000, isolation_level=None, check_same_thread=False)
-        _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        opened = conn
+        _retry_busy(lambda: opened.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         # What is deleted or overwritten (a purged note, a resealed clear one) is zeroed in the file,
         # not left in free space for anyone with a copy of it to read.
         conn.execute("PRAGMA secure_delete = ON")
-        db = sqlite_utils.Database(conn)
+        db = Database(conn)
         if migrate:
             migrations.apply(db)
         return db
@@ -143,18 +88,19 @@ def connect(path: str | Path, *, migrate: bool = True, busy_timeout_ms: int | No
         raise describe_error(error, path) from error
 
 
-def _retry_busy(action, attempts: int = 50):
+def _retry_busy(action: Callable[[], _T], attempts: int = 50) -> _T:
     """Switching to WAL needs a moment alone with the file; retry while another process has it."""
-    for attempt in range(attempts):
+    for _ in range(attempts - 1):
         try:
             return action()
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or attempt == attempts - 1:
+            if "locked" not in str(error):
                 raise
             time.sleep(0.05)
+    return action()
 
 
-def flush_wal(db: sqlite_utils.Database) -> None:
+def flush_wal(db: Database) -> None:
     """Put what is committed on disk without taking any lock: fsync the write-ahead log. For a
     commit made with synchronous=NORMAL that must survive a power cut after all, when the write
     that would have carried the fsync could not be made (another process held the lock)."""
@@ -166,11 +112,12 @@ def flush_wal(db: sqlite_utils.Database) -> None:
         os.close(descriptor)
 
 
-def truncate_wal(db: sqlite_utils.Database) -> bool:
+def truncate_wal(db: Database) -> bool:
     """After personal data is purged: copy the write-ahead log into the file and cut the log to
     nothing, so no page holding it before the purge is left there (the file's own free space is
     zeroed by secure_delete). Returns False when another process's reader kept it from
     finishing; the next purge tries again."""
+    busy: object
     try:
         busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     except sqlite3.OperationalError as error:
@@ -181,7 +128,7 @@ def truncate_wal(db: sqlite_utils.Database) -> bool:
 
 
 @contextmanager
-def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+def write(db: Database) -> Iterator[sqlite3.Connection]:
     """One write transaction, taken up front (BEGIN IMMEDIATE) so it cannot deadlock half-way.
 
     Inside another write transaction it is a savepoint instead: several changes can share one
@@ -191,14 +138,8 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """
     conn = db.conn
     if conn.in_transaction:
-        conn.execute("SAVEPOINT part")
-        try:
+        with _savepoint(conn):
             yield conn
-            conn.execute("RELEASE part")
-        except BaseException:
-            conn.execute("ROLLBACK TO part")
-            conn.execute("RELEASE part")
-            raise
         return
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -218,14 +159,48 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         raise
 
 
-def probe_write(db: sqlite_utils.Database, timeout_ms: int = 250) -> None:
+@contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("SAVEPOINT part")
+    try:
+        yield
+        conn.execute("RELEASE part")
+    except BaseException:
+        conn.execute("ROLLBACK TO part")
+        conn.execute("RELEASE part")
+        raise
+
+
+@contextmanager
+def relaxed(db: Database) -> Iterator[None]:
+    """Commits inside are made with synchronous=NORMAL, then the connection's own setting is back.
+
+    In WAL mode such a commit is not fsynced by itself: the next FULL commit (or a checkpoint)
+    puts it on disk, so a power cut can lose it, and only it. For what is worth less than the
+    time an fsync takes (a kiosk page's take-up event), never for a submission. Inside a
+    transaction it changes nothing: that commit belongs to someone else and keeps its setting.
+    Each process uses its connection from one thread (the kiosk's and the webhook's event loop),
+    so no other commit of this connection falls inside."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    before = int(conn.execute("PRAGMA synchronous").fetchone()[0])
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA synchronous = {before}")
+
+
+def probe_write(db: Database, timeout_ms: int = 250) -> None:
     """Prove a write can be made now, and make none: a row written inside a transaction that is
     then rolled back. Waits at most `timeout_ms` for another writer (a health check must answer
     quickly, and the SMS webhook shares this connection's thread). Raises StoreError."""
     conn = db.conn
     if conn.in_transaction:
         return  # this connection is writing right now: that is proof enough
-    waited = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    waited = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
     conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -236,4 +211,4 @@ def probe_write(db: sqlite_utils.Database, timeout_ms: int = 250) -> None:
     except sqlite3.Error as error:
         raise describe_error(error, path_of(db)) from error
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        conn.execute(f"PRAGMA busy_timeout = {waited}")

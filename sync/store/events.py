@@ -2,7 +2,7 @@
 
 Councils report how their assisted-digital channels are used: how many people start, where they
 give up, how many finish, with help or alone, in which language. Each channel records a few
-events per session here, and `assist report` (sync/report.py) reads them from one or more stores.
+events per session here, and `assist report` (sync/reporting/report.py) reads them from one or more stores.
 
 Nothing personal is recorded, and nothing the resident typed: a session is a random id, a step
 is a question's key, and the rest is the service, the language, the channel and whether a
@@ -16,9 +16,13 @@ import logging
 import sqlite3
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sync.store import db as db_module
-from sync.store import iso  # the store's one time format, so the report can compare as text
+from sync.store.times import iso  # the store's one time format, so the report can compare as text
+
+if TYPE_CHECKING:
+    from sync.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ COLUMNS = ("session", "channel", "device_id", "at", "event", "service_code", "la
 _INSERT = f"INSERT INTO session_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
-def insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+def insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     """Write rows (tuples in COLUMNS order) inside the caller's write transaction: the SMS bot
     writes a batch's events with the conversation steps that made them, in one commit."""
     conn.executemany(_INSERT, rows)
@@ -63,19 +67,20 @@ def new_session() -> str:
     return uuid.uuid4().hex
 
 
-def record(store, session: str, event: str, *, channel: str, language: str, service_code: str | None = None,
+def record(store: Store, session: str, event: str, *, channel: str, language: str, service_code: str | None = None,
            step: str | None = None, assisted: bool = False, at: datetime | None = None) -> bool:
     """Append one event to `store`; returns False (and logs why) when it could not be written.
 
-    Events are written with the store's ordinary write transaction and never raise: a full disk
-    or a busy database costs the report one row, never the resident their visit.
+    Events never raise: a full disk or a busy database costs the report one row, never the
+    resident their visit. The kiosk writes one on every page, so each is committed without an
+    fsync of its own (`db.relaxed`): a power cut may lose the last page's event, never a submission.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown session event {event!r}")
     row = (session, channel, store.device_id, iso(at or store.clock()), event, service_code, language, step,
            1 if assisted else 0)
     try:
-        with db_module.write(store.db) as conn:
+        with db_module.relaxed(store.db), db_module.write(store.db) as conn:
             insert(conn, [row])
     except (db_module.StoreError, sqlite3.Error) as error:
         log.warning("session event %s not recorded: %s", event, error)

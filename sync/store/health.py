@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sync.config import Settings
 from sync.crypto import KeyProblem
 from sync.store import keycheck
-from sync.store.db import probe_write
+from sync.store.db import path_of, probe_write
+
+if TYPE_CHECKING:
+    from sync.store.store import Store
 
 
-def problems(store, settings) -> list[str]:
+def problems(store: Store, settings: Settings) -> list[str]:
     """Each reason the store cannot take a submission now, as one line; empty when it can."""
     found = []
     try:
@@ -34,9 +39,9 @@ def problems(store, settings) -> list[str]:
     return found
 
 
-def free_mb(store) -> int | None:
+def free_mb(store: Store) -> int | None:
     """Megabytes free on the disk holding the store file (None for a store in memory)."""
-    name = store.db.conn.execute("PRAGMA database_list").fetchone()[2]
-    if not name:
+    name = path_of(store.db)
+    if name is None:
         return None
     return shutil.disk_usage(Path(name).parent).free // (1024 * 1024)

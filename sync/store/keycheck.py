@@ -17,12 +17,15 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from sync.config import Settings
 from sync.crypto import KeyProblem, Vault, check_value, create_key_file, key_from_text, read_key_file
 from sync.store import db as db_module
+from sync.store.db import Database
+
+if TYPE_CHECKING:  # the Store opens its vault here
+    from sync.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ class Recorded:
     rotation_file: str | None
 
 
-def open_vault(db: sqlite_utils.Database, settings: Settings, *, record: bool = True) -> Vault:
+def open_vault(db: Database, settings: Settings, *, record: bool = True) -> Vault:
     """The vault for this store, or KeyProblem. With `record=False` (`assist store check`) nothing
     is written: no key file is made and no check value recorded."""
     recorded = _recorded(db)
@@ -75,7 +78,7 @@ def open_vault(db: sqlite_utils.Database, settings: Settings, *, record: bool = 
                              f"and finish it with `assist store rotate-key --new-key-file {recorded.rotation_file}`")
         raise KeyProblem(f"{where} does not hold the key {store} was sealed with: restore the store's own key file "
                          "from its backup, or set store.key_file to it")
-    if recorded.rotation_check is None:
+    if recorded.rotation_check is None or recorded.rotation_file is None:  # both or neither (key_rotation)
         return Vault(key, where=where)
     new_file = Path(recorded.rotation_file)
     try:
@@ -101,7 +104,7 @@ def create_private(path: Path) -> None:
         pass  # another process made it first
 
 
-def verify(store) -> None:
+def verify(store: Store) -> None:
     """Raise KeyProblem unless the store's recorded key is one this process's vault opens with:
     another process may have rotated the key or the store file been replaced under it. Cheap
     (one row), for /healthz and the worker's loop."""
@@ -114,19 +117,19 @@ def verify(store) -> None:
                          "restart with the store's key in force")
 
 
-def holds_sealed(db: sqlite_utils.Database) -> bool:
+def holds_sealed(db: Database) -> bool:
     """Whether anything in the store is sealed, so that a missing key must not be replaced."""
     return any(db.conn.execute(f"SELECT 1 FROM {table} WHERE {column} IS NOT NULL LIMIT 1").fetchone()
                for table, _order, columns in present(db) for column in columns)
 
 
-def present(db: sqlite_utils.Database) -> list[tuple[str, str, tuple[str, ...]]]:
+def present(db: Database) -> list[tuple[str, str, tuple[str, ...]]]:
     """The SEALED tables this store has (one not yet migrated may lack some)."""
     tables = {name for (name,) in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     return [entry for entry in SEALED if entry[0] in tables]
 
 
-def sealed_values(db: sqlite_utils.Database, table: str, order: str, columns: tuple[str, ...], *,
+def sealed_values(db: Database, table: str, order: str, columns: tuple[str, ...], *,
                   after: int = 0, limit: int = 500) -> list[tuple[int, str, bytes]]:
     """(row id, column, sealed value) of up to `limit` rows after `after`, in order."""
     listed = ", ".join(columns)
@@ -135,7 +138,7 @@ def sealed_values(db: sqlite_utils.Database, table: str, order: str, columns: tu
     return [(row[0], column, value) for row in rows for column, value in zip(columns, row[1:]) if value is not None]
 
 
-def _recorded(db: sqlite_utils.Database) -> Recorded:
+def _recorded(db: Database) -> Recorded:
     try:
         row = db.conn.execute("SELECT check_value, previous_check, rotated_at FROM store_key WHERE id = 1").fetchone()
         rotation = db.conn.execute("SELECT new_check, new_key_file FROM key_rotation WHERE id = 1").fetchone()
@@ -144,7 +147,7 @@ def _recorded(db: sqlite_utils.Database) -> Recorded:
     return Recorded(*(row or (None, None, None)), *(rotation or (None, None)))
 
 
-def _load_key(db: sqlite_utils.Database, settings: Settings, recorded: Recorded, *,
+def _load_key(db: Database, settings: Settings, recorded: Recorded, *,
               may_create: bool) -> tuple[bytes, str]:
     if settings.store.key:
         where = f"store.key (from {settings.sources.get('store.key', 'settings')})"
@@ -162,7 +165,7 @@ def _load_key(db: sqlite_utils.Database, settings: Settings, recorded: Recorded,
     return create_key_file(path), str(path)
 
 
-def _open_sample(db: sqlite_utils.Database, vault: Vault, where: str) -> None:
+def _open_sample(db: Database, vault: Vault, where: str) -> None:
     """Refuse a key that does not open what the store already holds. One damaged value in ten
     is tolerated (that is the quarantine's to report); more means another key sealed them."""
     opened = failed = 0
@@ -184,7 +187,7 @@ def _open_sample(db: sqlite_utils.Database, vault: Vault, where: str) -> None:
         log.warning("key check: %d of %d sampled sealed values are damaged; recording the key", failed, opened + failed)
 
 
-def _record(db: sqlite_utils.Database, check: str) -> Recorded:
+def _record(db: Database, check: str) -> Recorded:
     """Record the key's check value, unless another process just did (then theirs is compared)."""
     with db_module.write(db) as conn:
         conn.execute("INSERT INTO store_key (id, check_value, recorded_at) VALUES (1, ?, ?) "

@@ -15,9 +15,10 @@ carries on. Until it is done, readers take a note in either form.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Iterable
 
-from sync.crypto import KeyProblem
+from sync.crypto import KeyProblem, Vault
 from sync.store import db as db_module
 
 log = logging.getLogger(__name__)
@@ -26,40 +27,41 @@ log = logging.getLogger(__name__)
 RESEAL_BATCH = 500
 
 
-def opened(vault, sealed: bytes | None, clear: str | None, *, reference: str = "") -> str | None:
+def opened(vault: Vault, sealed: bytes | None, clear: str | None, *, reference: str = "") -> str | None:
     """A note in either form. One that cannot be opened with this key is left out, with a log
     line naming the reference: the rest of the status is still shown."""
     if sealed is None:
         return clear
     try:
-        return vault.open(sealed)
+        note: str | None = vault.open(sealed)
     except KeyProblem:
         log.warning("a council note of %s cannot be opened with this store's key; shown without it",
                     reference or "a submission")
         return None
+    return note
 
 
-def seal_clear(store, batch: int | None = None) -> int:
+def seal_clear(db: db_module.Database, vault: Vault, batch: int | None = None) -> int:
     """Seal the council notes an earlier version kept in clear; returns how many. Resumable:
     each batch (of RESEAL_BATCH) is sealed and its clear text removed in one transaction."""
     batch = batch or RESEAL_BATCH
     total = 0
     while True:
-        with db_module.write(store.db) as conn:
+        with db_module.write(db) as conn:
             rows = conn.execute("SELECT id, notes FROM status_history WHERE source = 'council' AND notes IS NOT NULL "
                                 "LIMIT ?", (batch,)).fetchall()
             conn.executemany("UPDATE status_history SET notes_sealed = ?, notes = NULL WHERE id = ?",
-                             [(store.vault.seal(notes), row_id) for row_id, notes in rows])
+                             [(vault.seal(notes), row_id) for row_id, notes in rows])
         total += len(rows)
         if len(rows) < batch:
             break
     if total:
         log.info("sealed %d council status notes an earlier version kept in clear", total)
-        db_module.truncate_wal(store.db)
+        db_module.truncate_wal(db)
     return total
 
 
-def purge(conn, purged_ids: Iterable[int], cutoff: str) -> int:
+def purge(conn: sqlite3.Connection, purged_ids: Iterable[int], cutoff: str) -> int:
     """Inside `Store.purge`'s transaction: every note of the submissions purged just now (ours
     and the council's), and council notes older than `cutoff` that came after their submission
     was purged (a request still open past the retention period). Returns how many rows lost a note."""

@@ -1,62 +1,47 @@
-"""Volunteers and staff at a kiosk: their accounts, PINs, lockout and roles, and the staff actions
-they take on residents' requests.
+"""Volunteers and staff at a kiosk: their accounts, sign-in and roles, and the staff actions they
+take on residents' requests.
 
-Accounts live in each kiosk's store (`assist volunteer add|list|disable`). A PIN is six to twelve
-digits, not one of the commonest (sync/data/common_pins.toml names its source), one digit
-repeated, a run of consecutive digits or a short block repeated; it is kept only as an argon2id
-hash. A PIN set before these rules that breaks them still signs in once, and must then be
-changed (PinChangeRequired, change_pin) before the volunteer can go on. Five wrong PINs in a
-row lock that volunteer out for 15 minutes, by the store's clock. Every sign-in, sign-out, staff action and refusal is
-written to the audit log (sync/audit.py), never with the PIN.
+Accounts live in each kiosk's store (`assist volunteer add|list|disable`). A PIN follows the rules
+of sync/store/pins.py and is kept only as an argon2id hash; one set before those rules that breaks
+them signs in once, and must then be changed (PinChangeRequired, change_pin). Five wrong PINs in a
+row lock the account for 15 minutes, by the store's clock, however many kiosks try at once.
 
-What the kiosk calls:
-
-    names(store)                            -> [Volunteer]  the sign-in list
-    sign_in(store, name, pin)               -> Volunteer    or raises SignInRefused(reason, ...)
-                                                            or PinChangeRequired (a weak PIN)
-    change_pin(store, required, new_pin)    -> Volunteer    or raises AccountError (weak) / AccountChanged
-    sign_out(store, volunteer, "button" | "inactivity")
-    volunteer.can(action)                   -> bool         to show or hide an action
-    require(store, volunteer, action)       raises NotAllowed (audited) when the role may not
-    maintenance(store, volunteer)           a supervisor may leave the kiosk (the kiosk leaves)
-    sync_now(store, volunteer)
-    correct(store, volunteer, reference, location=..., attributes=..., description=..., note=...)
-    resend(store, volunteer, reference, note)
-    cancel(store, volunteer, reference, reason)
-    ask_to_resolve(store, volunteer, reference, council_id)   supervisors: "it is at the council"
-    resolve_not_at_council(store, volunteer, reference, note) supervisors: "it is not: send again"
-
-The staff actions refuse a state the outbox does not allow with sync.store.TransitionError (a
-resend or correction of a request that may already be at the council with its subclass
-MaybeSent: it must be resolved instead), and a cancel without a reason with ValueError; each is
-audited in the same transaction as the change. The command line acts as OPERATOR (`cli`):
-whoever can run `assist` on the kiosk holds the store and its key already.
+The kiosk signs volunteers in and out (names, sign_in, change_pin, sign_out), shows what a role
+may do (Volunteer.can) and takes staff actions (correct, resend, cancel, sync_now, maintenance,
+ask_to_resolve, resolve_not_at_council). Each action is checked (`require`: NotAllowed) and audited
+in the same transaction as its change; the outbox refuses what it does not allow (TransitionError,
+or MaybeSent for a request that may already be at the council: it must be resolved instead). Every
+sign-in, sign-out, action and refusal is in the audit log (sync/store/audit.py), never the PIN.
+The command line acts as OPERATOR (`cli`): whoever can run `assist` on the kiosk holds the store
+and its key already.
 """
 
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from sync import reference as reference_module
 from sync.flow import clean_text
-from sync.store import audit, iso, parse_iso
+from sync.store import audit, pins
 from sync.store import db as db_module
+from sync.store.base import shown
+from sync.store.pins import PIN_MAX_DIGITS as PIN_MAX_DIGITS
+from sync.store.pins import PIN_MIN_DIGITS as PIN_MIN_DIGITS
+from sync.store.pins import common_pins as common_pins
+from sync.store.pins import weak_pin as weak_pin
+from sync.store.times import iso, parse_iso
+
+if TYPE_CHECKING:
+    from sync.store.store import Store
 
 log = logging.getLogger(__name__)
 
 ROLES = ("volunteer", "supervisor")
-PIN_MIN_DIGITS = 6
-#: As long as the kiosk's PIN field takes: a longer PIN could be set but never typed.
-PIN_MAX_DIGITS = 12
 MAX_WRONG_PINS = 5
 LOCKOUT = timedelta(minutes=15)
 NAME_MAX = 40
@@ -137,41 +122,14 @@ class NotAllowed(Exception):
         super().__init__(f"{action} needs a {PERMISSIONS[action]}; {volunteer.name} is a {volunteer.role}")
 
 
-# ---------------------------------------------------------------------------------------------
 # Accounts (the command line)
 
 def check_pin(pin: str) -> str:
     """The PIN if it is acceptable, else AccountError saying what a PIN must be."""
-    if not (pin.isascii() and pin.isdigit()):
-        raise AccountError("A PIN is digits only (0 to 9), with no spaces or letters.")
-    if not PIN_MIN_DIGITS <= len(pin) <= PIN_MAX_DIGITS:
-        raise AccountError(f"A PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits long.")
-    problem = weak_pin(pin)
-    if problem is not None:
-        raise AccountError(f"That PIN is {problem}, among the first anyone would try; choose another.")
+    found = pins.problem(pin)
+    if found is not None:
+        raise AccountError(found)
     return pin
-
-
-def weak_pin(pin: str) -> str | None:
-    """Why a PIN of the right shape is too easy to guess, or None."""
-    if pin in common_pins():
-        return "one of the commonest PINs"
-    if len(set(pin)) == 1:
-        return "one digit repeated"
-    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:])}
-    if steps in ({1}, {9}):  # 9: down by one; 9 to 0 going up, and 0 to 9 going down, continue a run
-        return "a run of consecutive digits"
-    for size in range(2, len(pin) // 2 + 1):
-        if len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size):
-            return "a short block of digits repeated"
-    return None
-
-
-@cache
-def common_pins() -> frozenset[str]:
-    """The published list of the commonest PINs (its source is named in the file)."""
-    text = resources.files("sync").joinpath("data/common_pins.toml").read_text(encoding="utf-8")
-    return frozenset(tomllib.loads(text)["pins"])
 
 
 def _clean_name(name: str) -> str:
@@ -185,7 +143,7 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def add(store, name: str, role: str, pin: str) -> Volunteer:
+def add(store: Store, name: str, role: str, pin: str) -> Volunteer:
     """Add an account; a name already here (in any case) is refused with AccountError."""
     name = _clean_name(name)
     if role not in ROLES:
@@ -201,20 +159,16 @@ def add(store, name: str, role: str, pin: str) -> Volunteer:
     return Volunteer(name, role)
 
 
-def accounts(store) -> list[Account]:
-    """Every account, enabled or not, by name."""
-    rows = store.db.conn.execute("SELECT name, role, disabled_at, locked_until FROM volunteers "
-                                 "ORDER BY name COLLATE NOCASE").fetchall()
+def accounts(store: Store) -> list[Account]:
+    """Every account, enabled or not, by name (a lockout shown only while it lasts)."""
     now = store.clock()
-    found = []
-    for name, role, disabled, locked in rows:
-        locked_until = parse_iso(locked) if locked else None
-        found.append(Account(name, role, parse_iso(disabled) if disabled else None,
-                             locked_until if locked_until and locked_until > now else None))
-    return found
+    return [Account(name, role, parse_iso(disabled) if disabled else None,
+                    parse_iso(locked) if locked and parse_iso(locked) > now else None)
+            for name, role, disabled, locked in store.db.conn.execute(
+                "SELECT name, role, disabled_at, locked_until FROM volunteers ORDER BY name COLLATE NOCASE")]
 
 
-def disable(store, name: str) -> bool:
+def disable(store: Store, name: str) -> bool:
     """Stop an account signing in; the row stays, as the audit log refers to it. False when it
     was disabled already; AccountError when there is no such account."""
     with audit.audited(store, OPERATOR.name, "disable", name) as conn:
@@ -229,10 +183,9 @@ def disable(store, name: str) -> bool:
     return True
 
 
-# ---------------------------------------------------------------------------------------------
 # Signing in and out (the kiosk)
 
-def names(store) -> list[Volunteer]:
+def names(store: Store) -> list[Volunteer]:
     """Enabled volunteers, by name, for the kiosk's sign-in list (locked ones included: choosing
     one says until when)."""
     return [Volunteer(name, role) for name, role in store.db.conn.execute(
@@ -246,13 +199,34 @@ def _matches(pin_hash: str, pin: str) -> bool:
         return False
 
 
-def _refuse(store, name: str, refusal: SignInRefused) -> SignInRefused:
+def _refuse(store: Store, name: str, refusal: SignInRefused) -> SignInRefused:
     audit.record(store, name, "sign_in", "refused", detail=str(refusal))
     log.warning("sign-in refused for %s: %s", name, refusal)
     return refusal
 
 
-def sign_in(store, name: str, pin: str) -> Volunteer:
+@dataclass(frozen=True)
+class _Account:
+    """An account's row as a sign-in found it: what its recorded outcome is compared against."""
+
+    name: str
+    role: str
+    pin_hash: str
+    failed: int
+    locked_until: str | None
+
+
+@dataclass(frozen=True)
+class _Try:
+    """What one sign-in try comes to: the counts it leaves, and why it is refused or must change the PIN."""
+
+    failed: int
+    locked_until: str | None
+    refusal: SignInRefused | None = None
+    weak: str | None = None
+
+
+def sign_in(store: Store, name: str, pin: str) -> Volunteer:
     """The volunteer, if `pin` is theirs and they may sign in; else raise SignInRefused.
 
     The PIN is checked outside any write transaction (argon2 is slow on purpose), then the
@@ -261,58 +235,69 @@ def sign_in(store, name: str, pin: str) -> Volunteer:
     account however many kiosks try at once."""
     verified: dict[str, bool] = {}  # PIN hash -> whether `pin` matches it
     while True:
-        row = store.db.conn.execute("SELECT name, role, pin_hash, failed_pins, locked_until, disabled_at "
-                                    "FROM volunteers WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise _refuse(store, name, SignInRefused("unknown"))
-        name, role, pin_hash, failed, locked_until, disabled_at = row
-        if disabled_at is not None:
-            raise _refuse(store, name, SignInRefused("disabled"))
         now = store.clock()
-        if locked_until is not None and parse_iso(locked_until) > now:
-            raise _refuse(store, name, SignInRefused("locked", until=parse_iso(locked_until)))
-        if pin_hash not in verified:
-            verified[pin_hash] = _matches(pin_hash, pin)
-        weak = None
-        if verified[pin_hash]:
-            counts, refusal = (0, None), None
-            weak = _pin_problem(pin)
-        elif failed + 1 >= MAX_WRONG_PINS:
-            until = now + LOCKOUT
-            counts, refusal = (0, iso(until)), SignInRefused("locked", until=until)
-        else:
-            counts, refusal = (failed + 1, None), SignInRefused("wrong_pin", attempts_left=MAX_WRONG_PINS - failed - 1)
-        with db_module.write(store.db) as conn:
-            recorded = conn.execute(
-                "UPDATE volunteers SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE name = ? "
-                "AND failed_pins = ? AND locked_until IS ? AND pin_hash = ? AND disabled_at IS NULL",
-                (*counts, iso(now), name, failed, locked_until, pin_hash)).rowcount
-            if recorded and weak is not None:
-                audit.record(store, name, "sign_in", "ok", detail=f"{role}; weak PIN: a new one is required")
-            elif recorded and refusal is None:
-                audit.record(store, name, "sign_in", "ok", detail=role)
-            elif recorded:
-                _refuse(store, name, refusal)
+        account = _account(store, name, now)
+        if account.pin_hash not in verified:
+            verified[account.pin_hash] = _matches(account.pin_hash, pin)
+        outcome = _judged(account, verified[account.pin_hash], pin, now)
+        if _recorded(store, account, outcome, now):
+            break
+        name = account.name  # another try was recorded first: judged again on what it left
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    if outcome.weak is not None:
+        log.warning("volunteer %s gave a right but weak PIN: a new one is required", account.name)
+        raise PinChangeRequired(Volunteer(account.name, account.role), account.pin_hash, outcome.weak)
+    log.info("volunteer %s signed in", account.name)
+    return Volunteer(account.name, account.role)
+
+
+def _account(store: Store, name: str, now: datetime) -> _Account:
+    """The account that may try to sign in as `name`, or SignInRefused (unknown, disabled, locked)."""
+    row = store.db.conn.execute("SELECT name, role, pin_hash, failed_pins, locked_until, disabled_at "
+                                "FROM volunteers WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise _refuse(store, name, SignInRefused("unknown"))
+    account = _Account(*row[:5])
+    if row[5] is not None:
+        raise _refuse(store, account.name, SignInRefused("disabled"))
+    if account.locked_until is not None and parse_iso(account.locked_until) > now:
+        raise _refuse(store, account.name, SignInRefused("locked", until=parse_iso(account.locked_until)))
+    return account
+
+
+def _judged(account: _Account, matches: bool, pin: str, now: datetime) -> _Try:
+    """A right PIN clears the count (and may be weak); the fifth wrong one in a row locks the account."""
+    if matches:
+        return _Try(0, None, weak=pins.problem(pin))
+    if account.failed + 1 >= MAX_WRONG_PINS:
+        until = now + LOCKOUT
+        return _Try(0, iso(until), SignInRefused("locked", until=until))
+    left = MAX_WRONG_PINS - account.failed - 1
+    return _Try(account.failed + 1, None, SignInRefused("wrong_pin", attempts_left=left))
+
+
+def _recorded(store: Store, account: _Account, outcome: _Try, now: datetime) -> bool:
+    """Record the try and audit it, unless the account changed since it was read (False)."""
+    with db_module.write(store.db) as conn:
+        recorded = conn.execute(
+            "UPDATE volunteers SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE name = ? "
+            "AND failed_pins = ? AND locked_until IS ? AND pin_hash = ? AND disabled_at IS NULL",
+            (outcome.failed, outcome.locked_until, iso(now), account.name, account.failed, account.locked_until,
+             account.pin_hash)).rowcount
         if not recorded:
-            continue  # another try was recorded first
-        if refusal is not None:
-            raise refusal
-        if weak is not None:
-            log.warning("volunteer %s gave a right but weak PIN: a new one is required", name)
-            raise PinChangeRequired(Volunteer(name, role), pin_hash, weak)
-        log.info("volunteer %s signed in", name)
-        return Volunteer(name, role)
+            return False
+        if outcome.refusal is not None:
+            _refuse(store, account.name, outcome.refusal)
+        elif outcome.weak is not None:
+            audit.record(store, account.name, "sign_in", "ok",
+                         detail=f"{account.role}; weak PIN: a new one is required")
+        else:
+            audit.record(store, account.name, "sign_in", "ok", detail=account.role)
+    return True
 
 
-def _pin_problem(pin: str) -> str | None:
-    try:
-        check_pin(pin)
-    except AccountError as error:
-        return str(error)
-    return None
-
-
-def change_pin(store, required: PinChangeRequired, new_pin: str) -> Volunteer:
+def change_pin(store: Store, required: PinChangeRequired, new_pin: str) -> Volunteer:
     """Replace the weak PIN behind `required` with `new_pin` and sign the volunteer in.
 
     AccountError when the new PIN breaks the rules (the old one always does), AccountChanged when
@@ -332,17 +317,16 @@ def change_pin(store, required: PinChangeRequired, new_pin: str) -> Volunteer:
     return volunteer
 
 
-def sign_out(store, volunteer: Volunteer, reason: str) -> None:
+def sign_out(store: Store, volunteer: Volunteer, reason: str) -> None:
     """Record that the volunteer left: "button" (they signed out) or "inactivity" (the wipe)."""
     if reason not in SIGN_OUT_REASONS:
         raise ValueError(f"unknown sign-out reason {reason!r}")
     audit.record(store, volunteer.name, "sign_out", "ok", detail=reason)
 
 
-# ---------------------------------------------------------------------------------------------
 # What a signed-in volunteer may do
 
-def require(store, volunteer: Volunteer, action: str) -> None:
+def require(store: Store, volunteer: Volunteer, action: str) -> None:
     """Raise NotAllowed, and audit the refusal, when the volunteer's role may not take `action`,
     or when their account was disabled since they signed in (a kiosk's session does not outlive
     the account)."""
@@ -354,67 +338,62 @@ def require(store, volunteer: Volunteer, action: str) -> None:
         raise refusal
 
 
-def maintenance(store, volunteer: Volunteer) -> None:
+def maintenance(store: Store, volunteer: Volunteer) -> None:
     """A supervisor may leave the kiosk for maintenance: allowed and audited, or NotAllowed.
     The kiosk does the leaving."""
     require(store, volunteer, "maintenance")
     audit.record(store, volunteer.name, "maintenance", "ok")
 
 
-def sync_now(store, volunteer: Volunteer) -> None:
+def sync_now(store: Store, volunteer: Volunteer) -> None:
     """Leave a "sync now" request for the worker."""
     require(store, volunteer, "sync_now")
     with audit.audited(store, volunteer.name, "sync_now"):
         store.request("sync_now")
 
 
-def _subject(reference: str) -> str:
-    canonical = reference_module.parse(reference)
-    return reference_module.display(canonical) if canonical else reference
-
-
-def correct(store, volunteer: Volunteer, reference: str, *, location: dict[str, Any] | None = None,
+def correct(store: Store, volunteer: Volunteer, reference: str, *, location: dict[str, Any] | None = None,
             attributes: dict[str, Any] | None = None, description: str | None = None, note: str = "") -> None:
     """Correct a request that needs attention and send it again (Store.correct), audited with
     the names of the fields changed, never their values."""
     require(store, volunteer, "correct")
     changed = [field for field, value in (("location", location), ("attributes", attributes),
                                           ("description", description)) if value is not None]
-    with audit.audited(store, volunteer.name, "correct", _subject(reference), ", ".join(changed) or None):
+    with audit.audited(store, volunteer.name, "correct", shown(reference), ", ".join(changed) or None):
         store.correct(reference, location=location, attributes=attributes, description=description, note=note)
         store.request("sync_now")
 
 
-def resend(store, volunteer: Volunteer, reference: str, note: str = "") -> None:
+def resend(store: Store, volunteer: Volunteer, reference: str, note: str = "") -> None:
     """Send a request that needs attention again, unchanged, once its reason is dealt with."""
     require(store, volunteer, "resend")
-    with audit.audited(store, volunteer.name, "resend", _subject(reference), note or None):
+    with audit.audited(store, volunteer.name, "resend", shown(reference), note or None):
         store.requeue(reference, note)
         store.request("sync_now")
 
 
-def cancel(store, volunteer: Volunteer, reference: str, reason: str) -> None:
+def cancel(store: Store, volunteer: Volunteer, reference: str, reason: str) -> None:
     """Cancel a request that has not gone; the reason goes into its history and the audit log."""
     require(store, volunteer, "cancel")
-    with audit.audited(store, volunteer.name, "cancel", _subject(reference), reason.strip() or None):
+    with audit.audited(store, volunteer.name, "cancel", shown(reference), reason.strip() or None):
         store.cancel(reference, reason)
 
 
-def ask_to_resolve(store, volunteer: Volunteer, reference: str, council_id: str) -> None:
+def ask_to_resolve(store: Store, volunteer: Volunteer, reference: str, council_id: str) -> None:
     """A supervisor says the request is at the council under `council_id`. The kiosk cannot
     check that (it never calls out): the request is left for the sync worker, which checks it
     as `assist outbox resolve --council-id` does (sync.open311.resolve) and records the outcome."""
     require(store, volunteer, "resolve")
-    with audit.audited(store, volunteer.name, "resolve", _subject(reference),
+    with audit.audited(store, volunteer.name, "resolve", shown(reference),
                        f"council id {council_id.strip()}: left for the sync worker to check"):
         store.request_resolution(reference, council_id, volunteer.name)
         store.request("sync_now")
 
 
-def resolve_not_at_council(store, volunteer: Volunteer, reference: str, note: str = "") -> None:
+def resolve_not_at_council(store: Store, volunteer: Volunteer, reference: str, note: str = "") -> None:
     """Staff are sure the request is not at the council (maybe sent or not): queue it again."""
     require(store, volunteer, "resolve")
-    with audit.audited(store, volunteer.name, "resolve", _subject(reference), "not at the council"):
+    with audit.audited(store, volunteer.name, "resolve", shown(reference), "not at the council"):
         store.resolve_not_at_council(reference, note=f"not at the council (said by {volunteer.name}); sent again"
                                                      + (f": {note.strip()}" if note.strip() else ""))
         store.request("sync_now")

@@ -125,7 +125,8 @@ def test_a_store_already_forked_under_two_keys_is_refused_not_blessed(settings, 
 def test_one_damaged_value_does_not_stop_the_first_check(settings):
     references = _filled(settings, count=12)
     store = Store.open(settings)
-    sealed = store.db.conn.execute("SELECT contact FROM submissions WHERE reference = ?", (references[0],)).fetchone()[0]
+    sealed = store.db.conn.execute("SELECT contact FROM submissions WHERE reference = ?",
+                                   (references[0],)).fetchone()[0]
     store.db.conn.execute("UPDATE submissions SET contact = ? WHERE reference = ?",
                           (sealed[:-1] + bytes([sealed[-1] ^ 1]), references[0]))
     store.db.conn.execute("DELETE FROM store_key")
@@ -143,7 +144,8 @@ def test_secrets_come_from_systemd_credentials_and_the_environment_wins(env, tmp
     (credentials / "backoffice_api_key").write_text("open311-secret\n")
     settings = _settings(env, CREDENTIALS_DIRECTORY=str(credentials), ASSIST_TWILIO__AUTH_TOKEN="from-env")
     assert settings.store.key == key and settings.sources["store.key"] == "credential store_key"
-    assert settings.twilio.auth_token == "from-env" and settings.sources["twilio.auth_token"] == "env ASSIST_TWILIO__AUTH_TOKEN"
+    assert settings.twilio.auth_token == "from-env"
+    assert settings.sources["twilio.auth_token"] == "env ASSIST_TWILIO__AUTH_TOKEN"
     assert settings.notify.api_key == "notify-secret" and settings.backoffice.api_key == "open311-secret"
     store = Store.open(settings)
     assert store.vault.where == "store.key (from credential store_key)"
@@ -244,7 +246,8 @@ def test_a_rotation_is_refused_with_another_new_key_while_one_is_under_way(setti
 
     with pytest.raises(RuntimeError):
         rotation.rotate(store, tmp_path / "first.key", batch_rows=2, on_row=crash)
-    with pytest.raises(KeyProblem, match=r"second.key is not the new key of the rotation under way: finish .*first.key"):
+    with pytest.raises(KeyProblem,
+                       match=r"second.key is not the new key of the rotation under way: finish .*first.key"):
         rotation.rotate(store, tmp_path / "second.key")
     store.close()
 

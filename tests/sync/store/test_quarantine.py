@@ -16,8 +16,8 @@ from sync.config import load_settings
 from sync.store import UNOPENABLE, Store
 from sync.texting import outbound
 from sync.texting.sender import TextSender
-from tests.helpers import PHONE, draft
-from tests.sms.sms_support import sms_env, twilio  # noqa: F401
+from tests.helpers import PHONE, draft, worker_round
+from tests.sms.sms_support import sms_env
 
 API_KEY = "council-key-1"
 
@@ -146,15 +146,14 @@ def test_a_text_whose_number_does_not_open_is_failed_and_a_whole_damaged_batch_d
 
 
 def test_a_damaged_texting_number_costs_that_residents_texts_only(env, council_server, twilio, caplog):
-    from tests.sync.open311.test_worker_texts import rounds
-
     url = council_server(api_key="k")
     settings = load_settings(environ=sms_env(env, ASSIST_BACKOFFICE__URL=url, ASSIST_BACKOFFICE__API_KEY="k"))
     store = Store.open(settings)
     damaged = store.enqueue(draft(idempotency_key="a"))
     fine = store.enqueue(draft(idempotency_key="b", notify_phone="+447700900123"))
     store.db.conn.execute("UPDATE submissions SET notify_phone = x'02deadbeef' WHERE id = ?", (damaged.id,))
-    rounds(store, settings, twilio, count=2)
+    for _ in range(2):  # the submissions sent and their reference texts queued, then the texts sent
+        worker_round(store, settings, text_sender=TextSender(store, settings, twilio_base_url=twilio.url))
     assert store.counts()["accepted"] == 2
     assert [request["To"] for request in twilio.requests] == ["+447700900123"]
     assert fine.display_reference in twilio.requests[0]["Body"]

@@ -11,15 +11,14 @@ import pytest
 from sync import reference
 from sync.store import Store, TransitionError, audit, volunteers
 from tests.helpers import draft
-from tests.sync.open311.test_worker import API_KEY, drain, make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
 
 
-def refused_by_the_council(store, settings):
+def refused_by_the_council(kiosk):
     """A pothole report without its required `size`: the council refuses it."""
-    ref = store.enqueue(draft(attributes={"surface": "road"})).reference
-    assert drain(store, settings)[0].needs_attention == 1
+    ref = kiosk.store.enqueue(draft(attributes={"surface": "road"})).reference
+    assert kiosk.drain().needs_attention == 1
     return ref
 
 
@@ -36,10 +35,10 @@ def last_entry(store):
     return entry.actor, entry.action, entry.outcome, entry.subject, entry.detail
 
 
-def test_the_dashboard_shows_the_councils_reason_and_a_correction_reaches_the_council(tmp_path, council_server):
-    url = council_server(api_key=API_KEY)
-    settings, store = make(tmp_path, url)
-    ref = refused_by_the_council(store, settings)
+def test_the_dashboard_shows_the_councils_reason_and_a_correction_reaches_the_council(kiosk):
+    at = kiosk()
+    store, url = at.store, at.url
+    ref = refused_by_the_council(at)
     [waiting] = store.listing(["needs_attention"])
     assert "size" in waiting["last_error"] and store.counts()["needs_attention"] == 1
 
@@ -52,23 +51,25 @@ def test_the_dashboard_shows_the_councils_reason_and_a_correction_reaches_the_co
     assert last_entry(store) == ("Sam", "correct", "ok", reference.display(ref), "location, attributes")
     assert "medium" not in json.dumps([entry.detail for entry in audit.recent(store, 10)])
 
-    assert drain(store, settings)[0].accepted == 1
+    assert at.drain().accepted == 1
     [(attributes, address, description)] = council_row(url)
     assert json.loads(attributes) == {"size": "medium", "surface": "road"}
-    assert address == "outside 6 Station Road, Brackenford" and description.startswith(f"[assist reference {reference.display(ref)}] Deep pothole")
+    assert address == "outside 6 Station Road, Brackenford"
+    assert description.startswith(f"[assist reference {reference.display(ref)}] Deep pothole")
     assert store.lookup(ref).state == "accepted"
 
 
-def test_a_resend_without_changes_reaches_the_council_as_it_was(tmp_path, council_server):
-    url = council_server(api_key=API_KEY)
-    settings, store = make(tmp_path, url)
+def test_a_resend_without_changes_reaches_the_council_as_it_was(kiosk):
+    at = kiosk()
+    store, url = at.store, at.url
     ref = store.enqueue(draft()).reference
     [item] = store.claim("w")
     store.mark_sending(item.id, "w")
     store.mark_needs_attention(item.id, "w", "the council could not be searched after a lost answer")
     volunteers.resend(store, SAM, ref, "the council confirmed it never arrived")
-    assert last_entry(store) == ("Sam", "resend", "ok", reference.display(ref), "the council confirmed it never arrived")
-    assert drain(store, settings)[0].accepted == 1
+    assert last_entry(store) == ("Sam", "resend", "ok", reference.display(ref),
+                                 "the council confirmed it never arrived")
+    assert at.drain().accepted == 1
     [(attributes, address, _)] = council_row(url)
     assert json.loads(attributes) == {"size": "large", "surface": "road"} and address.startswith("outside 4 Station")
 

@@ -12,8 +12,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from sync.config import load_settings
 from sync.store import Store
+
+pytestmark = pytest.mark.slow  # real processes, started and killed
 
 ROOT = Path(__file__).resolve().parents[3]
 

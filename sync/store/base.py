@@ -51,6 +51,8 @@ class StoreBase:
         self.route = route  # which back office a service's submissions go to
         #: The catalogue in force, with the stamp of the council catalogue it was made from.
         self._catalogue: tuple[tuple[Any, ...] | None, catalogue_module.Catalogue] | None = None
+        #: The key of texting's keyed hash of numbers, unsealed once (sync.texting.numbers.number_key).
+        self.number_key: bytes | None = None
 
     def close(self) -> None:
         self.db.conn.close()

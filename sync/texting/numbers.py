@@ -22,24 +22,19 @@ from sync.store import iso
 if TYPE_CHECKING:
     from sync.store import Store
 
-#: Where the unsealed hash key is kept once read: on the store's database object, which owns the
-#: connection it was read through, so the key lives exactly as long as that connection (no
-#: module holds a table of stores) and a store opened again reads it afresh.
-_KEY_ATTRIBUTE = "assist_number_key"
-
-
 def number_key(store: Store) -> bytes:
-    """The key of the numbers' keyed hash: random, made once per store, sealed with the store key."""
-    cached = getattr(store.db, _KEY_ATTRIBUTE, None)
-    if isinstance(cached, bytes):
-        return cached
+    """The key of the numbers' keyed hash: random, made once per store, sealed with the store key.
+
+    Unsealed once and kept on the Store it belongs to, so a store opened again reads it afresh."""
+    if store.number_key is not None:
+        return store.number_key
     conn = store.db.conn
     if conn.in_transaction:
         key = _load_or_make_key(store, conn)
     else:
         with db_module.write(store.db) as connection:
             key = _load_or_make_key(store, connection)
-    setattr(store.db, _KEY_ATTRIBUTE, key)
+    store.number_key = key
     return key
 
 

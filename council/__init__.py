@@ -3,9 +3,9 @@
 It is a test peer, not part of the product. It plays the demo council (Brackenford Borough
 Council) with its own list of the services the kiosk's bundled catalogue was written for, keeps
 requests in its own SQLite file, and validates POSTs as a strict council would, so that the kiosk
-and SMS sync code always talks to a real server over real HTTP. Fault injection (`fail_rate`, `latency`, `drop_after_commit`)
-reproduces the failures the sync worker must survive, above all the ambiguous one: the council
-saved the request but the answer never arrived.
+and SMS sync code always talks to a real server over real HTTP. Fault injection (`fail_rate`,
+`latency`, `drop_after_commit`) reproduces the failures the sync worker must survive, above all the
+ambiguous one: the council saved the request but the answer never arrived.
 
 It imports no product code (an import-linter contract holds it to that), so that nothing the
 product gets wrong is got wrong on both sides of the wire.

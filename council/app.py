@@ -2,7 +2,7 @@
 
 Endpoints are at the root, format by suffix (`.json` or `.xml`):
 
-    GET  /services.{fmt}                    the demo council's services (bundled catalogue codes)
+    GET  /services.{fmt}                    the demo council's services (council/services.toml)
     GET  /services/{service_code}.{fmt}     a service definition; 404 for an unknown code
     POST /requests.{fmt}                    create a request (201); 403 bad api_key; 400 invalid
     GET  /tokens/{token}.{fmt}              token mode: 404 until the id is assigned

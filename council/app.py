@@ -61,14 +61,14 @@ from council.validate import Rejected
 
 DEFAULT_PAGE_SIZE = 50
 
-ROUTES = [
+ROUTES = (
     Route("/services.{fmt}", services, methods=["GET"]),
     Route("/services/{code}.{fmt}", service_definition, methods=["GET"]),
     Route("/requests.{fmt}", Requests),
     Route("/requests/{service_request_id}.{fmt}", one_request, methods=["GET"]),
     Route("/tokens/{token}.{fmt}", token, methods=["GET"]),
     Route("/servicerequestupdates.{fmt}", RequestUpdates),
-]
+)
 
 
 def utc_now() -> datetime:

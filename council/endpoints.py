@@ -69,6 +69,7 @@ class BackOffice:
 
 
 def office(request: Request) -> BackOffice:
+    """The back office this request reached (`create_app` put it on the app's state)."""
     found: BackOffice = request.app.state.office
     return found
 

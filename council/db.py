@@ -103,7 +103,8 @@ def _request_where(*, ids: Sequence[str] = (), service_codes: Sequence[str] = ()
                    updated_after: datetime | None = None,
                    updated_before: datetime | None = None) -> tuple[str, list[Any]]:
     """The WHERE clause of a search of requests that have a service_request_id."""
-    where, params = ["service_request_id IS NOT NULL"], []
+    where: list[str] = ["service_request_id IS NOT NULL"]
+    params: list[Any] = []
     if ids:
         where.append(f"service_request_id IN ({', '.join('?' * len(ids))})")
         params.extend(ids)
@@ -166,7 +167,7 @@ class CouncilDB:
 
     def _create_schema(self) -> None:
         with self._lock:
-            self.db["requests"].create({
+            self.db.table("requests").create({
                 "id": int, "service_request_id": str, "token": str, "service_code": str, "service_name": str,
                 "status": str, "status_notes": str, "description": str, "address_string": str,
                 "address_id": str, "lat": float, "long": float, "attributes": str, "email": str, "phone": str,
@@ -176,14 +177,14 @@ class CouncilDB:
                 "assign_after_ts": float,
             }, pk="id", not_null={"service_code", "status", "requested_datetime", "requested_ts",
                                   "updated_datetime", "updated_ts"}, if_not_exists=True)
-            self.db["updates"].create({
+            self.db.table("updates").create({
                 "id": int, "request_id": int, "service_request_id": str, "status": str, "description": str,
                 "media_url": str, "updated_datetime": str, "updated_ts": int, "client_update_id": str,
             }, pk="id", foreign_keys=[("request_id", "requests", "id")],
                not_null={"request_id", "service_request_id", "status", "updated_datetime", "updated_ts"},
                if_not_exists=True)
             if "client_update_id" not in self.db["updates"].columns_dict:  # a store from before POSTed updates
-                self.db["updates"].add_column("client_update_id", str)
+                self.db.table("updates").add_column("client_update_id", str)
             for sql in (
                 "CREATE UNIQUE INDEX IF NOT EXISTS requests_sri ON requests(service_request_id)",
                 "CREATE UNIQUE INDEX IF NOT EXISTS requests_token ON requests(token)",
@@ -231,6 +232,7 @@ class CouncilDB:
                 f"INSERT INTO requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 [row[column] for column in columns])
             new_id = cursor.lastrowid
+            assert new_id is not None  # an INSERT always has a row id
             service_request_id = None
             if not token_mode:
                 service_request_id = str(new_id)

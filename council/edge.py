@@ -26,17 +26,14 @@ import random
 import re
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from council.db import to_utc
 from council.formats import format_of, render_errors
 
 log = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: The POSTs that write: creating a request, and posting an update to one.
 WRITE_PATH = re.compile(r"^/(requests|servicerequestupdates)\.(json|xml)$")
@@ -52,7 +49,7 @@ def http_date(moment: datetime) -> str:
 
 def _close_connection(send: Send) -> bool:
     """Close the connection under uvicorn's `send` without a response; False if not uvicorn."""
-    cycle = getattr(send, "__self__", None)
+    cycle: Any = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if transport is None or not hasattr(transport, "close"):
         return False
@@ -76,8 +73,20 @@ class Edge:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
+        dated = self._dated(send)
+        if self.fail_rate > 0 and self.rng.random() < self.fail_rate:
+            status = self.rng.choice((500, 503))
+            response = render_errors(format_of(scope["path"]), status,
+                                     "the back office is unavailable (injected fault); try again later")
+            await response(scope, receive, dated)
+            return
+        writing = scope["method"] == "POST" and WRITE_PATH.match(scope["path"]) is not None
+        await app(scope, receive, self._dropping(scope, send, dated) if writing and self.drop_after_commit > 0
+                  else dated)
 
-        async def send_dated(message: dict[str, Any]) -> None:
+    def _dated(self, send: Send) -> Send:
+        """`send` with the server clock's Date on the answer, after the injected latency."""
+        async def send_dated(message: Message) -> None:
             if message["type"] == "http.response.start":
                 if self.latency > 0:
                     await asyncio.sleep(self.latency)
@@ -86,22 +95,14 @@ class Edge:
                 headers.append((b"date", http_date(self.now()).encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)
+        return send_dated
 
-        fmt = format_of(scope["path"])
-        if self.fail_rate > 0 and self.rng.random() < self.fail_rate:
-            status = self.rng.choice((500, 503))
-            response = render_errors(fmt, status, "the back office is unavailable (injected fault); try again later")
-            await response(scope, receive, send_dated)
-            return
-
-        writing = scope["method"] == "POST" and WRITE_PATH.match(scope["path"]) is not None
-        if not (writing and self.drop_after_commit > 0):
-            await app(scope, receive, send_dated)
-            return
-
+    def _dropping(self, scope: Scope, send: Send, dated: Send) -> Send:
+        """`dated`, except that a share of successful answers is never sent: the connection is
+        closed instead, the write already committed."""
         dropped = False
 
-        async def send_or_drop(message: dict[str, Any]) -> None:
+        async def send_or_drop(message: Message) -> None:
             nonlocal dropped
             if dropped:
                 return  # the app thinks it is answering; nobody is listening
@@ -111,9 +112,8 @@ class Edge:
                 self.dropped += 1
                 log.info("dropping the connection after committing %s", scope["path"])
                 if not _close_connection(send):
-                    await send_dated(message)
+                    await dated(message)
                     raise ConnectionDropped("connection dropped after commit (injected fault)")
                 return
-            await send_dated(message)
-
-        await app(scope, receive, send_or_drop)
+            await dated(message)
+        return send_or_drop

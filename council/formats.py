@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from starlette.responses import Response
 
-from sync.catalogue import Attribute, Service
+from council.services import Attribute, Service
 
 FORMATS = ("json", "xml")
 JSON_TYPE = "application/json; charset=utf-8"

@@ -2,7 +2,7 @@
 
 A profile is data, not code: each field names one way a real server departs from the default
 (see ../shared/reference/open311.md, "How real servers deviate" and "Seen on real servers"),
-and the handlers in council/app.py read the fields instead of asking which profile is running.
+and the endpoints in council/endpoints.py read the fields instead of asking which profile is running.
 Faults (council/edge.py), `api_key`, `token_mode` and `page_size` combine with any profile.
 
     strict       a bridge with closed input schemas: unexpected parameters 400, bad key 400,

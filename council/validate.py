@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from council.db import STATUSES
-from sync.catalogue import Attribute, Catalogue
+from council.services import Attribute, Service, Services
 
 MAX_DESCRIPTION = 4000
 MAX_VALUE = 4000
@@ -140,73 +140,86 @@ def _check_attribute(attribute: Attribute, values: list[str], errors: list[str])
     if len(values) > 1:
         errors.append(f"{name} takes one value, not {len(values)}")
         return None
-    value = values[0]
+    problem = _single_value_problem(attribute, values[0], keys)
+    if problem:
+        errors.append(f"{name}{problem}")
+    return values[0]
+
+
+def _single_value_problem(attribute: Attribute, value: str, keys: list[str]) -> str:
+    """What is wrong with the one value of a single-value attribute, worded to follow its name."""
     if attribute.datatype == "singlevaluelist" and value not in keys:
-        errors.append(f"{name}: {value!r} is not one of {', '.join(keys)}")
-    elif attribute.datatype == "number" and _number(value) is None:
-        errors.append(f"{name}: {value!r} is not a number")
-    elif attribute.datatype == "datetime" and not _is_datetime(value):
-        errors.append(f"{name}: {value!r} is not an ISO 8601 date and time")
-    elif attribute.datatype in ("string", "text") and attribute.max_length and len(value) > attribute.max_length:
-        errors.append(f"{name} is longer than {attribute.max_length} characters")
-    return value
+        return f": {value!r} is not one of {', '.join(keys)}"
+    if attribute.datatype == "number" and _number(value) is None:
+        return f": {value!r} is not a number"
+    if attribute.datatype == "datetime" and not _is_datetime(value):
+        return f": {value!r} is not an ISO 8601 date and time"
+    if attribute.datatype in ("string", "text") and attribute.max_length and len(value) > attribute.max_length:
+        return f" is longer than {attribute.max_length} characters"
+    return ""
 
 
-def validate_request(form: Form, catalogue: Catalogue) -> dict[str, Any]:
-    """The fields to store for a valid request, or Rejected(400) listing every problem."""
-    scalars = form.scalars
-    code = scalars.get("service_code", "").strip()
-    if not code:
-        raise Rejected(400, ["service_code is required"])
-    service = catalogue.get(code)
-    if service is None:
-        raise Rejected(400, [f"service_code {code!r} is unknown: no such service"])
-
-    errors: list[str] = [f"{key} was given more than once" for key in form.duplicated]
-
+def _check_location(scalars: dict[str, str], errors: list[str]) -> tuple[float | None, float | None]:
+    """lat and long (None unless both are good), adding a message for each problem; a request
+    needs them, an address_string or an address_id."""
     lat_text, long_text = scalars.get("lat", "").strip(), scalars.get("long", "").strip()
-    address_string = scalars.get("address_string", "").strip()
-    address_id = scalars.get("address_id", "").strip()
-    lat = long = None
-    if lat_text or long_text:
-        if not (lat_text and long_text):
-            errors.append("lat and long must be given together")
-        else:
-            lat, long = _number(lat_text), _number(long_text)
-            if lat is None or long is None:
-                errors.append(f"lat and long must be numbers (WGS84), not {lat_text!r} and {long_text!r}")
-                lat = long = None
-            else:
-                if not -90 <= lat <= 90:
-                    errors.append(f"lat {lat_text} is out of range (-90 to 90)")
-                if not -180 <= long <= 180:
-                    errors.append(f"long {long_text} is out of range (-180 to 180)")
-    elif not (address_string or address_id):
-        errors.append("a location is required: lat and long, address_string or address_id")
+    if not (lat_text or long_text):
+        if not (scalars.get("address_string", "").strip() or scalars.get("address_id", "").strip()):
+            errors.append("a location is required: lat and long, address_string or address_id")
+        return None, None
+    if not (lat_text and long_text):
+        errors.append("lat and long must be given together")
+        return None, None
+    lat, long = _number(lat_text), _number(long_text)
+    if lat is None or long is None:
+        errors.append(f"lat and long must be numbers (WGS84), not {lat_text!r} and {long_text!r}")
+        return None, None
+    if not -90 <= lat <= 90:
+        errors.append(f"lat {lat_text} is out of range (-90 to 90)")
+    if not -180 <= long <= 180:
+        errors.append(f"long {long_text} is out of range (-180 to 180)")
+    return lat, long
 
-    description = scalars.get("description", "")
-    _check_description(description, errors)
-    email, media_url = _check_contact(scalars, errors)
 
-    known = {attribute.code: attribute for attribute in service.attributes}
-    for unknown in sorted(form.attributes.keys() - known.keys()):
-        errors.append(f"attribute[{unknown}] is not an attribute of service {code}")
-    attributes: dict[str, Any] = {}
+def _check_attributes(form: Form, service: Service, errors: list[str]) -> dict[str, Any]:
+    """The answers to store, by attribute code, adding a message for each bad or unknown one."""
+    known = {attribute.code for attribute in service.attributes}
+    for unknown in sorted(form.attributes.keys() - known):
+        errors.append(f"attribute[{unknown}] is not an attribute of service {service.code}")
+    answers: dict[str, Any] = {}
     for attribute in service.questions:
         if not attribute.variable:
             continue
         value = _check_attribute(attribute, form.attributes.get(attribute.code, []), errors)
         if value is not None:
-            attributes[attribute.code] = value
+            answers[attribute.code] = value
+    return answers
 
+
+def validate_request(form: Form, services: Services) -> dict[str, Any]:
+    """The fields to store for a valid request, or Rejected(400) listing every problem."""
+    scalars = form.scalars
+    code = scalars.get("service_code", "").strip()
+    if not code:
+        raise Rejected(400, ["service_code is required"])
+    service = services.get(code)
+    if service is None:
+        raise Rejected(400, [f"service_code {code!r} is unknown: no such service"])
+
+    errors: list[str] = [f"{key} was given more than once" for key in form.duplicated]
+    lat, long = _check_location(scalars, errors)
+    description = scalars.get("description", "")
+    _check_description(description, errors)
+    email, media_url = _check_contact(scalars, errors)
+    attributes = _check_attributes(form, service, errors)
     if errors:
         raise Rejected(400, errors)
     return {
         "service_code": code,
         "service_name": service.name,
         "description": description,  # verbatim: clients find their requests again by it
-        "address_string": address_string or None,
-        "address_id": address_id or None,
+        "address_string": scalars.get("address_string", "").strip() or None,
+        "address_id": scalars.get("address_id", "").strip() or None,
         "lat": lat,
         "long": long,
         "attributes": attributes,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -11,20 +11,8 @@ from click.testing import CliRunner
 from assist.cli import cli
 from sync.config import load_settings
 from sync.store import Store
-from tests.peers import council_clock, council_server  # noqa: F401  (fixtures for the whole suite)
-
-
-class Clock:
-    """A clock tests can move; every store time goes through it."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.helpers import Clock
+from tests.peers import CouncilClock, CouncilServer, start_council_server, stop_council_server
 
 
 @pytest.fixture
@@ -60,3 +48,26 @@ def run(env):
         return runner.invoke(cli, list(args), env={**env, **(extra_env or {})}, input=input, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def council_server(tmp_path) -> Iterator[Any]:
+    """Factory: `council_server(**create_app_options) -> base URL` of a running back office
+    (tests/peers.py); every one started is stopped, its store closed, when the test ends."""
+    running: list[CouncilServer] = []
+
+    def start(db_path: str | Path | None = None, **options: Any) -> CouncilServer:
+        path = Path(db_path) if db_path is not None else tmp_path / f"council-{len(running)}.db"
+        url = start_council_server(path, **options)
+        running.append(url)
+        return url
+
+    yield start
+    for url in reversed(running):
+        stop_council_server(url)
+
+
+@pytest.fixture
+def council_clock() -> CouncilClock:
+    """A settable clock for `council_server(now=council_clock)`, starting 2026-11-24 10:00 UTC."""
+    return CouncilClock()

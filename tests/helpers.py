@@ -1,9 +1,17 @@
-"""Small builders shared by tests."""
+"""Small builders shared by tests (fixtures are in the conftest.py files)."""
 
 from __future__ import annotations
 
-from sync.flow import Draft
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
+from sync.config import Settings, load_settings
+from sync.flow import Draft
+from sync.store import Store
+
+#: The key the kiosks of the sync tests send, and their council_server(api_key=...) expects.
+API_KEY = "council-key-1"
 PHONE = "+447911123456"
 EMAIL = "ann.resident@example.com"
 DESCRIPTION = "Deep pothole by the bus stop, a cyclist nearly fell"
@@ -18,6 +26,31 @@ def draft(**changes) -> Draft:
     )
     values.update(changes)
     return Draft(**values)
+
+
+class Clock:
+    """A clock tests can move; every store time goes through it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def open_kiosk(tmp_path: Path, url: str, *, key: str = API_KEY, fmt: str = "json", extra: dict[str, str] | None = None,
+               clock: Any = None, name: str = "kiosk") -> tuple[Settings, Store]:
+    """A kiosk's settings and open store (under tmp_path/name) sending to the back office at `url`,
+    retrying at once and giving up on an answer after 2 s."""
+    env = {"ASSIST_STORE__PATH": str(tmp_path / name / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
+           "ASSIST_BACKOFFICE__API_KEY": key, "ASSIST_BACKOFFICE__FORMAT": fmt, "ASSIST_KIOSK__DEVICE_ID": name,
+           "ASSIST_SYNC__BACKOFF_BASE_SECONDS": "0", "ASSIST_SYNC__TIMEOUT_SECONDS": "2", **(extra or {})}
+    settings = load_settings(environ=env)
+    store = Store.open(settings, **({"clock": clock} if clock else {}))
+    return settings, store
 
 
 #: Submissions marked `sending` whose outcome is not recorded yet: their last outbox event is the

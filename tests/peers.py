@@ -10,7 +10,8 @@ fresh file in tmp_path), starts uvicorn in a background thread on a free port, w
 listens and returns the base URL with a trailing slash. Call it more than once for several
 servers; all are stopped (and their stores closed) when the test ends.
 
-The fixtures are registered for the whole suite by tests/conftest.py. tests/council/ has no
+The `council_server` and `council_clock` fixtures, in tests/conftest.py, are built on these for the
+whole suite. tests/council/ has no
 __init__.py on purpose: with one, pytest would import it as a package named `council` and shadow
 the real one.
 """
@@ -23,7 +24,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
 
 from assist.cli.council import listen
@@ -113,24 +113,3 @@ def stop_council_server(url: CouncilServer, timeout: float = 10) -> None:
     finally:
         url.app.state.db.close()  # already closed by the lifespan; harmless twice
 
-
-@pytest.fixture
-def council_server(tmp_path):
-    """Factory: `council_server(**create_app_options) -> base URL` of a running back office."""
-    running: list[CouncilServer] = []
-
-    def start(db_path: str | Path | None = None, **options: Any) -> CouncilServer:
-        path = Path(db_path) if db_path is not None else tmp_path / f"council-{len(running)}.db"
-        url = start_council_server(path, **options)
-        running.append(url)
-        return url
-
-    yield start
-    for url in reversed(running):
-        stop_council_server(url)
-
-
-@pytest.fixture
-def council_clock() -> CouncilClock:
-    """A settable clock for `council_server(now=council_clock)`, starting 2026-11-24 10:00 UTC."""
-    return CouncilClock()

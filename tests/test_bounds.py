@@ -182,6 +182,7 @@ def required(store) -> volunteers.PinChangeRequired:
     return caught.value
 
 
+@pytest.mark.slow
 def test_a_weak_pin_must_be_changed_at_the_next_sign_in_before_going_on(store, weak_sam, caplog):
     needed = required(store)
     assert needed.volunteer == volunteers.Volunteer("Sam", "volunteer") and "commonest" in needed.problem

@@ -229,6 +229,7 @@ def run_worker_briefly(settings, store, seconds: float = 2.2) -> bool:
     return asyncio.run(go())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["held lock", "full disk"])
 def test_the_worker_logs_one_line_and_keeps_looping(request, seeded, caplog, fault):
     if fault == "full disk":
@@ -316,6 +317,7 @@ def test_the_sync_service_on_a_full_disk_exits_6_without_a_traceback(full_disk):
     assert "no room left" in done.stderr
 
 
+@pytest.mark.slow
 def test_the_sms_service_with_a_corrupt_key_exits_4_without_a_traceback(seeded):
     env, _, _ = seeded
     fault_corrupt_key(env)
@@ -335,6 +337,7 @@ def test_a_bad_setting_exits_3(seeded, caplog):
 
 # -- versions ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_version_is_the_installed_distributions_and_matches_the_source():
     done = subprocess.run([sys.executable, "-m", "assist", "--version"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0

@@ -48,26 +48,38 @@ COMMANDS = {
 
 
 class Failure(click.ClickException):
-    """One line for the operator, and the exit code that says what kind of failure it was."""
+    """One line for the operator; each kind below exits with the code that says what it was."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+class ConfigFailure(Failure):
+    exit_code = EXIT_CONFIG
+
+
+class KeyFailure(Failure):
+    exit_code = EXIT_KEY
+
+
+class StoreFailure(Failure):
+    exit_code = EXIT_STORE
+
+
+class DiskFull(Failure):
+    exit_code = EXIT_DISK_FULL
 
 
 def as_failure(error: BaseException) -> Failure | None:
     """The Failure an exception stands for, by class; None for one that is not an operator's to
     fix (a bug, which keeps its traceback)."""
     if isinstance(error, ConfigError):
-        return Failure(f"configuration error: {error}", EXIT_CONFIG)
+        return ConfigFailure(f"configuration error: {error}")
     if isinstance(error, KeyProblem):
-        return Failure(f"key problem: {error}", EXIT_KEY)
+        return KeyFailure(f"key problem: {error}")
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         error = describe_error(error)  # a log or export file that met the full disk
     if isinstance(error, sqlite3.Error):
         error = translate_error(error) or error  # a constraint or a bad statement stays a bug
     if isinstance(error, StoreError):
-        return Failure(str(error), EXIT_DISK_FULL if isinstance(error, StoreFull) else EXIT_STORE)
+        return DiskFull(str(error)) if isinstance(error, StoreFull) else StoreFailure(str(error))
     return None
 
 

@@ -19,14 +19,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import click
 
 from sync import reference
 
+if TYPE_CHECKING:
+    from sync.store import Lookup
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "paper-forms.jsonl"
 #: A volunteer the demo kiosk knows, to try volunteer mode (F9) with. Never on a real kiosk.
 DEMO_VOLUNTEER, DEMO_PIN = "Demo Volunteer", "246810"
+
+T = TypeVar("T")
 
 
 def assist(*args: str, env: dict[str, str]) -> str:
@@ -46,12 +52,14 @@ def free_port(preferred: int = 8311) -> int:
         return spare.getsockname()[1]
 
 
-def wait_for(condition, what: str, seconds: float = 30) -> None:
+def wait_for(condition: Callable[[], T | None], what: str, seconds: float = 30) -> T:
+    """The condition's first truthy answer, checked five times a second; gives up after `seconds`."""
     deadline = time.monotonic() + seconds
-    while not condition():
+    while not (answer := condition()):
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up waiting for {what}")
         time.sleep(0.2)
+    return answer
 
 
 def start_council(folder: Path, port: int, env: dict[str, str], output=None) -> subprocess.Popen:
@@ -144,8 +152,8 @@ def add_demo_volunteer() -> None:
 
 def start_worker(env: dict[str, str], output=None) -> subprocess.Popen:
     print("\n$ assist sync run &", flush=True)
-    return subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], env={**env, "ASSIST_SYNC__POLL_SECONDS": "2"},
-                            stdout=output, stderr=output)
+    return subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"],
+                            env={**env, "ASSIST_SYNC__POLL_SECONDS": "2"}, stdout=output, stderr=output)
 
 
 def stop_all(*processes: subprocess.Popen) -> None:
@@ -207,8 +215,11 @@ def story(folder: Path) -> None:
         assist("council", "update", request_id, "--status", "closed", "--note", "Collected this morning. Sorry!",
                "--db", str(folder / "council.db"), env=env)
         store.request("sync_now")
-        wait_for(lambda: store.lookup(references[0]).council_status == "closed", "the status to come back")
-        found = store.lookup(references[0])
+
+        def closed() -> Lookup | None:
+            found = store.lookup(references[0])
+            return found if found is not None and found.council_status == "closed" else None
+        found = wait_for(closed, "the status to come back")
         print(f"\nA resident checks {reference.display(found.reference)}:")
         for entry in found.history:
             print(f"  {entry.at:%d %b %H:%M}  {entry.status:<12} {entry.notes or ''}")
@@ -225,7 +236,8 @@ def story(folder: Path) -> None:
 
 
 @click.command()
-@click.option("--dir", "folder", default="demo-data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--dir", "folder", default="demo-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo's store, key and back office live.")
 @click.option("--script", is_flag=True, help="Tell the story on standard output instead of running the kiosk.")
 def demo(folder: Path, script: bool) -> None:

@@ -40,7 +40,7 @@ def import_command(app, file: Path | None, demo: bool, columns: dict[str, str]) 
     if demo == (file is not None):
         raise click.UsageError("Give either a CSV file or --demo.")
     try:
-        report = gz.import_csv(app.store.db, gz.DEMO_CSV if demo else file, columns)
+        report = gz.import_csv(app.store.db, gz.DEMO_CSV if file is None else file, columns)
     except gz.GazetteerError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Loaded {report.loaded} addresses")

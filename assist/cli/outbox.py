@@ -96,7 +96,8 @@ def export_(app: AppContext, file: Path, passphrase: str) -> None:
 
 @outbox.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--passphrase", envvar=PASSPHRASE_ENV, help=f"Passphrase of an export file (prompted for; or ${PASSPHRASE_ENV}).")
+@click.option("--passphrase", envvar=PASSPHRASE_ENV,
+              help=f"Passphrase of an export file (prompted for; or ${PASSPHRASE_ENV}).")
 @pass_app
 def import_(app: AppContext, file: Path, passphrase: str | None) -> None:
     """Queue the submissions in FILE here: an export file, or JSON Lines of paper forms.
@@ -141,7 +142,7 @@ def cancel(app: AppContext, ref: str, reason: str) -> None:
         volunteers.cancel(app.store, volunteers.OPERATOR, ref, reason)
     except (TransitionError, ValueError) as error:
         raise click.ClickException(f"{ref}: cannot be cancelled ({error})") from None
-    click.echo(f"cancelled {reference.display(reference.parse(ref))}")
+    click.echo(f"cancelled {shown_ref(ref)}")
 
 
 @outbox.command()
@@ -156,7 +157,13 @@ def requeue(app: AppContext, ref: str, note: str) -> None:
         volunteers.resend(app.store, volunteers.OPERATOR, ref, note)
     except TransitionError as error:
         raise click.ClickException(f"{ref}: cannot be sent again ({error})") from None
-    click.echo(f"queued {reference.display(reference.parse(ref))} again")
+    click.echo(f"queued {shown_ref(ref)} again")
+
+
+def shown_ref(ref: str) -> str:
+    """A reference as people read it (`KSK-7Q4M-2P9X`), or as typed if it is not one."""
+    canonical = reference.parse(ref)
+    return reference.display(canonical) if canonical else ref
 
 
 def when(text: str | None) -> str:
@@ -222,10 +229,9 @@ def resolve_(app: AppContext, ref: str, council_id: str | None, not_at_council: 
         raise click.UsageError("Give exactly one of --council-id ID or --not-at-council.")
     if force and council_id is None:
         raise click.UsageError("--force goes with --council-id only.")
-    canonical = reference.parse(ref)
-    shown = reference.display(canonical) if canonical else ref
+    shown = shown_ref(ref)
     try:
-        if not_at_council:
+        if council_id is None:  # --not-at-council
             volunteers.resolve_not_at_council(app.store, volunteers.OPERATOR, ref, note)
             click.echo(f"queued {shown} again: it is not at the council, so it will be sent as a new request")
             return

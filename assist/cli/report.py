@@ -66,8 +66,10 @@ def report(app: AppContext, since: date, until: date | None, stores: tuple[Path,
 
     written = f"{out} and {csv_path}" if csv_path else str(out)
     if figures.sessions:
-        click.echo(f"{period.described}: {figures.sessions:,} sessions from {len(sources)} store(s). Written to {written}.")
+        click.echo(f"{period.described}: {figures.sessions:,} sessions from {len(sources)} store(s). "
+                   f"Written to {written}.")
     else:
-        click.echo(f"{period.described}: there were no sessions in the stores read; the report says so. Written to {written}.")
+        click.echo(f"{period.described}: there were no sessions in the stores read; the report says so. "
+                   f"Written to {written}.")
     if skipped := sum(figures.skipped.values()):
         click.echo(f"{skipped:,} event rows could not be used; the report lists them by store and reason.", err=True)

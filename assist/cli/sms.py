@@ -16,7 +16,7 @@ import secrets
 
 import click
 
-from assist.cli import EXIT_CONFIG, Failure
+from assist.cli import ConfigFailure
 from assist.cli.context import AppContext, pass_app
 from assist.serving import run_until_signalled
 
@@ -49,9 +49,8 @@ def serve(app: AppContext, host: str, port: int) -> None:
                                          ("twilio.public_url", twilio.public_url)) if not value]
     if missing:
         variables = ", ".join("ASSIST_" + name.upper().replace(".", "__") for name in missing)
-        raise Failure(f"cannot start the SMS service: {' and '.join(missing)} "
-                      f"{'is' if len(missing) == 1 else 'are'} not set (in the config file, or {variables})",
-                      EXIT_CONFIG)
+        raise ConfigFailure(f"cannot start the SMS service: {' and '.join(missing)} "
+                            f"{'is' if len(missing) == 1 else 'are'} not set (in the config file, or {variables})")
     import uvicorn
 
     from sms.app import create_app

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 from datetime import datetime
+from typing import Any, Mapping
 
 import click
 
@@ -53,8 +54,23 @@ async def _run(app: AppContext, once: bool) -> None:
         await worker.aclose()
 
 
-def _when(text: str | None, now: datetime) -> str | None:
-    return f"{age(parse_iso(text), now)} ago" if text else None
+def _when(text: str, now: datetime) -> str:
+    """How long ago a stored time was: `12m ago`."""
+    return f"{age(parse_iso(text), now)} ago"
+
+
+def _office_view(state: Mapping[str, Any]) -> dict[str, Any]:
+    """One back office's state as `sync status --json` shows it."""
+    return {
+        "reachable": None if state.get("reachable") is None else bool(state["reachable"]),
+        "paused": bool(state.get("paused")), "paused_reason": state.get("paused_reason"),
+        "checked_at": state.get("checked_at"), "last_success_at": state.get("last_success_at"),
+        "last_error": state.get("last_error"), "last_error_at": state.get("last_error_at"),
+        "search": {endpoint: paging.describe() for endpoint, paging in
+                   sorted(paging_from_json(state.get("search_mode")).items())},
+        "search_proved_at": state.get("search_verified_at"),
+        "search_failing_since": state.get("search_failing_since"), "search_error": state.get("search_error"),
+    }
 
 
 @sync_group.command()
@@ -67,19 +83,7 @@ def status(app: AppContext, as_json: bool) -> None:
     counts = store.counts()
     oldest = store.oldest_queued_at()
     states = store.backoffice_states()
-    offices = {}
-    for name in app.settings.all_backoffices():
-        state = states.get(name, {})
-        offices[name] = {
-            "reachable": None if state.get("reachable") is None else bool(state["reachable"]),
-            "paused": bool(state.get("paused")), "paused_reason": state.get("paused_reason"),
-            "checked_at": state.get("checked_at"), "last_success_at": state.get("last_success_at"),
-            "last_error": state.get("last_error"), "last_error_at": state.get("last_error_at"),
-            "search": {name: paging.describe() for name, paging in
-                       sorted(paging_from_json(state.get("search_mode")).items())},
-            "search_proved_at": state.get("search_verified_at"),
-            "search_failing_since": state.get("search_failing_since"), "search_error": state.get("search_error"),
-        }
+    offices = {name: _office_view(states.get(name, {})) for name in app.settings.all_backoffices()}
     fetched = store.catalogue_fetched_at()
     unopenable = {"submissions": store.unopenable(), "texts": outbound.unopenable_count(store)}
     if as_json:
@@ -99,15 +103,20 @@ def status(app: AppContext, as_json: bool) -> None:
     click.echo(f"last error: {_when(max(errors)[0], now) + ': ' + max(errors)[1] if errors else 'none'}")
     click.echo(f"catalogue: {'fetched ' + _when(iso(fetched), now) if fetched else 'bundled (never fetched)'}")
     for name, office in offices.items():
-        reach = {True: "reachable", False: "unreachable", None: "not tried yet"}[office["reachable"]]
-        paused = f", PAUSED: {office['paused_reason']}" if office["paused"] else ""
-        click.echo(f"back office {name}: {reach}{paused}")
-        if office["search_failing_since"]:
-            click.echo(f"  its searches FAIL since {_when(office['search_failing_since'], now)}: "
-                       f"{office['search_error']}. A submission whose answer was lost waits, never sent again "
-                       f"blindly; after {app.settings.sync.reconcile_give_up_hours} h it needs attention")
-        elif office["search_proved_at"]:
-            click.echo(f"  its searches work (found a request it accepted {_when(office['search_proved_at'], now)})")
+        _echo_office(name, office, now, app.settings.sync.reconcile_give_up_hours)
+
+
+def _echo_office(name: str, office: Mapping[str, Any], now: datetime, give_up_hours: int) -> None:
+    """A back office's lines in `sync status`: whether it answers, and whether its searches work."""
+    reach = {True: "reachable", False: "unreachable", None: "not tried yet"}[office["reachable"]]
+    paused = f", PAUSED: {office['paused_reason']}" if office["paused"] else ""
+    click.echo(f"back office {name}: {reach}{paused}")
+    if office["search_failing_since"]:
+        click.echo(f"  its searches FAIL since {_when(office['search_failing_since'], now)}: "
+                   f"{office['search_error']}. A submission whose answer was lost waits, never sent again "
+                   f"blindly; after {give_up_hours} h it needs attention")
+    elif office["search_proved_at"]:
+        click.echo(f"  its searches work (found a request it accepted {_when(office['search_proved_at'], now)})")
 
 
 @sync_group.command()

@@ -6,10 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from sync.config import load_settings
 from sync.store import Store, volunteers
 
 
+@pytest.mark.slow
 def test_the_demo_story_runs_end_to_end(tmp_path):
     folder = tmp_path / "demo"
     done = subprocess.run([sys.executable, "-m", "assist", "demo", "--script", "--dir", str(folder)],

@@ -13,8 +13,7 @@ from assist.cli.outbox import outbox
 from sync import reference
 from sync.config import load_settings
 from sync.store import Store, iso
-from tests.conftest import Clock
-from tests.helpers import EMAIL, PHONE, draft
+from tests.helpers import EMAIL, PHONE, Clock, draft
 
 LIST_GOLDEN = """\
 QQQ-222-333A  queued          pothole            kiosk     3h  cannot connect: refused
@@ -161,9 +160,11 @@ def test_paper_forms_good_lines_go_in_and_bad_lines_are_reported_by_number(run, 
     lines = result.output.splitlines()
     assert any(line.startswith("line 1: queued ") for line in lines)
     assert any(line.startswith("line 4: queued ") for line in lines)
-    assert "line 2: not imported: attributes.size: Choose one of the numbered options (one of: small, medium, large)" in lines
+    assert ("line 2: not imported: attributes.size: Choose one of the numbered options "
+            "(one of: small, medium, large)") in lines
     assert any(line.startswith("line 3: not imported: not valid JSON") for line in lines)
-    assert any(line.startswith("line 6: not imported: service_code 'teleport' is not in the catalogue") for line in lines)
+    assert any(line.startswith("line 6: not imported: service_code 'teleport' is not in the catalogue")
+               for line in lines)
     assert any(line.startswith("line 7: not imported: unknown field(s): colour") for line in lines)
     assert "2 added, 0 already here, 4 not imported." in lines
 

@@ -72,6 +72,7 @@ def test_the_runbook_has_its_blocks():
     assert "--new-key-file" in _blocks()["rotate"] and "store backup" in _blocks()["backup"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="the install block makes the key with openssl")
 def test_install_backup_restore_and_rotate_as_the_runbook_says(machine):
     done = machine("install")

@@ -33,6 +33,7 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
     raise AssertionError(f"the worker exited: {process.wait()}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_the_worker_stops_cleanly_on_sigterm_and_ctrl_c(env, signum):
     process = start_worker({**env, "ASSIST_BACKOFFICE__URL": "http://127.0.0.1:9/"})
@@ -41,6 +42,7 @@ def test_the_worker_stops_cleanly_on_sigterm_and_ctrl_c(env, signum):
     assert "sync worker stopped" in process.stderr.read()
 
 
+@pytest.mark.slow
 def test_sync_now_left_in_the_store_is_acted_on_at_once(env, council_server):
     url = council_server(api_key="k")
     worker_env = {**env, "ASSIST_BACKOFFICE__URL": url, "ASSIST_BACKOFFICE__API_KEY": "k",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sync.config import load_settings
 from sync.store import Store, volunteers
 
@@ -35,6 +37,7 @@ def test_add_list_and_disable_without_ever_showing_a_pin_or_its_hash(run, env, s
     assert "cli  disable  ok  Sam Okafor" in audit_lines[1] and "cli  add  ok  Ravi  supervisor" in audit_lines[2]
 
 
+@pytest.mark.slow
 def test_a_locked_volunteer_shows_as_locked(run, env):
     run("volunteer", "add", "Sam", input=f"{PIN}\n{PIN}\n")
     store = Store.open(load_settings(environ=env))

@@ -9,7 +9,7 @@ import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
 
-from sync.catalogue import bundled
+from council.services import own
 
 KEY = "test-key"
 POTHOLE = {"service_code": "pothole", "lat": "52.0406", "long": "-0.7594", "attribute[size]": "small",
@@ -37,12 +37,12 @@ def error_texts(response: httpx.Response) -> list[str]:
 
 # -- services ---------------------------------------------------------------------------------
 
-def test_services_json_lists_the_bundled_catalogue(council):
+def test_services_json_lists_the_councils_services(council):
     response = council.get("services.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     services = response.json()
-    assert [service["service_code"] for service in services] == [service.code for service in bundled().services]
+    assert [service["service_code"] for service in services] == [service.code for service in own().services]
     pothole = next(service for service in services if service["service_code"] == "pothole")
     assert pothole["metadata"] is True and pothole["type"] == "realtime"
     assert pothole["service_name"] == "Pothole" and "pothole" in pothole["keywords"]
@@ -56,7 +56,7 @@ def test_services_xml(council):
     root = SafeET.fromstring(response.content)
     assert root.tag == "services"
     codes = [service.findtext("service_code") for service in root.findall("service")]
-    assert codes == [service.code for service in bundled().services]
+    assert codes == [service.code for service in own().services]
     assert root.find("service").findtext("metadata") == "true"
 
 

@@ -15,7 +15,7 @@ from assist.cli import cli
 from council.app import create_app
 from council.db import CouncilDB
 from council.profiles import PROFILES
-from sync.catalogue import Catalogue
+from council.services import Services
 
 KEY = "k"
 FORM = {"service_code": "pothole", "lat": "52.0406", "long": "-0.7594", "attribute[size]": "large",
@@ -316,7 +316,7 @@ def test_xml_bare_writes_requests_roots_and_bare_empty_lists(start):
 
 
 def test_xml_bare_writes_an_empty_list_of_services_as_one_bare_element(council_server):
-    url = council_server(profile="xml-bare", catalogue=Catalogue(version="empty", source="council"))
+    url = council_server(profile="xml-bare", catalogue=Services(version="empty"))
     response = httpx.get(url + "services.xml")
     assert response.text.rstrip().endswith("<services/>")
     assert httpx.get(url + "services.json").json() == []

@@ -14,7 +14,7 @@ from sync import reference
 from sync.store import PURGED_VOLUNTEER, audit, volunteers
 from sync.texting import texts
 from tests.helpers import draft, worker_round
-from tests.sync.open311.test_worker import make
+from tests.sync.open311.worker_support import make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
 NOTE = "Spoke to Mrs Markerfield at 07712 900111"

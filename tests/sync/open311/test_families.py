@@ -14,18 +14,23 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sync import reference
-from sync.config import BackofficeSettings, SyncSettings
-from sync.open311.client import DEFAULT_CAP, Open311Client, Paging, Unsearchable, parse_body, records
-from sync.open311.worker import GIVE_UP_REASON
+from sync.config import BackofficeSettings, SyncSettings, load_settings
+from sync.open311.client import Open311Client
+from sync.open311.form import request_fields
+from sync.open311.formats import parse_body, records
+from sync.open311.outcomes import Unsearchable
+from sync.open311.paging import DEFAULT_CAP, Paging
+from sync.open311.reconcile import GIVE_UP_REASON
 from tests.helpers import draft
 from tests.misbehaving import canned, start_misbehaving_server, stop_misbehaving_server
-from tests.sync.open311.test_worker import drain, make
+from tests.sync.open311.worker_support import drain, make
 
 KEY = "family-key"
 
 
 def client_for(url: str, fmt: str = "json", key: str = KEY) -> Open311Client:
-    return Open311Client("default", BackofficeSettings(url=url, api_key=key, format=fmt), SyncSettings(timeout_seconds=5))
+    return Open311Client("default", BackofficeSettings(url=url, api_key=key, format=fmt),
+                         SyncSettings(timeout_seconds=5))
 
 
 def seed(url, count: int, *, code: str = "pothole", hours: float = 23) -> list[str]:
@@ -189,12 +194,10 @@ def test_a_server_that_cuts_descriptions_still_finds_the_reference(tmp_path, cou
 
 
 async def _post_and_lose(url, store, item):
-    from sync.open311.worker import request_fields
-
     store.mark_sending(item.id, "crashed")
     client = client_for(url)
     try:
-        await client.create(request_fields(item, make.__globals__["load_settings"](environ={}).kiosk))
+        await client.create(request_fields(item, load_settings(environ={}).kiosk))
     finally:
         await client.aclose()
 
@@ -220,7 +223,6 @@ def test_sync_status_names_a_back_office_whose_searches_fail(tmp_path, council_s
     url = council_server(profile="unsearchable", api_key=KEY)
     env.update({"ASSIST_BACKOFFICE__URL": url, "ASSIST_BACKOFFICE__API_KEY": KEY})
     settings, store = make(tmp_path, url, key=KEY)
-    from sync.config import load_settings
     from sync.store import Store
 
     store = Store.open(load_settings(environ=env))
@@ -232,6 +234,7 @@ def test_sync_status_names_a_back_office_whose_searches_fail(tmp_path, council_s
     assert data["backoffices"]["default"]["search_failing_since"]
 
 
+@pytest.mark.slow
 def test_a_weekend_outage_does_not_run_the_give_up_clock(tmp_path, council_server):
     """The clock runs only while the council answers but cannot be searched."""
     url = council_server(profile="unsearchable", api_key=KEY)

@@ -8,7 +8,7 @@ import pytest
 from sync import reference
 from sync.open311.worker import compose_description
 from tests.helpers import DESCRIPTION, draft
-from tests.sync.open311.test_worker import API_KEY, council_requests, drain, make
+from tests.sync.open311.worker_support import API_KEY, council_requests, drain, make
 
 NOTE = "Submitted at Central Library with help from a volunteer."
 

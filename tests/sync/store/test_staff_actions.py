@@ -11,7 +11,7 @@ import pytest
 from sync import reference
 from sync.store import Store, TransitionError, audit, volunteers
 from tests.helpers import draft
-from tests.sync.open311.test_worker import API_KEY, drain, make
+from tests.sync.open311.worker_support import API_KEY, drain, make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
 

@@ -1,0 +1,55 @@
+"""Builders the worker's tests share (here and in other areas' tests): a store and settings
+pointed at a loopback back office, a worker drained or run for rounds, and what the council holds.
+Fixtures shared by this directory's tests are in its conftest.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from sync.config import load_settings
+from sync.open311.worker import Worker
+from sync.store import Store
+from sync.texting.sender import TextSender
+
+API_KEY = "council-key-1"
+
+
+def make(tmp_path, url, *, key=API_KEY, fmt="json", extra=None, clock=None, name="kiosk"):
+    """(settings, store) for a kiosk named `name` sending to the back office at `url`."""
+    env = {"ASSIST_STORE__PATH": str(tmp_path / name / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
+           "ASSIST_BACKOFFICE__API_KEY": key, "ASSIST_BACKOFFICE__FORMAT": fmt, "ASSIST_KIOSK__DEVICE_ID": name,
+           "ASSIST_SYNC__BACKOFF_BASE_SECONDS": "0", "ASSIST_SYNC__TIMEOUT_SECONDS": "2", **(extra or {})}
+    settings = load_settings(environ=env)
+    store = Store.open(settings, **({"clock": clock} if clock else {}))
+    return settings, store
+
+
+def drain(store, settings, **options):
+    """One Worker.drain(): (its DrainReport, the worker, closed)."""
+    async def go():
+        worker = Worker(store, settings, **options)
+        try:
+            return await worker.drain(), worker
+        finally:
+            await worker.aclose()
+    return asyncio.run(go())
+
+
+def rounds(store, settings, twilio, count=1):
+    """`count` rounds of `assist sync run`, each looking for the council's news, texting by `twilio`."""
+    async def go():
+        worker = Worker(store, settings, text_sender=TextSender(store, settings, twilio_base_url=twilio.url))
+        try:
+            for _ in range(count):
+                worker._last_status = float("-inf")
+                await worker.tick()
+        finally:
+            await worker.aclose()
+    asyncio.run(go())
+
+
+def council_requests(url) -> list[dict]:
+    """What the reference back office at `url` holds, as its search answers."""
+    return httpx.get(f"{url}requests.json", params={"page_size": 1000}).json()

@@ -1,10 +1,16 @@
-"""Sending residents' follow-ups (sync.open311.followups) once a round, exactly once: as
-mySociety's update where the back office takes them, else as a new request naming the original.
+"""Sending residents' follow-ups (sync.open311.followups) once a round, exactly once:
+
+* to a back office with `updates = "fixmystreet"`, as mySociety's `POST servicerequestupdates`
+  (status `REOPEN` for not fixed, `OPEN` for a comment) with our own stable `update_id`
+  (the reference and the follow-up's number, `K7Q4MBXP9Z-1`), so a resend is recognisable;
+* otherwise, or once that back office has answered a real one with 404 or 405 (remembered per
+  back office), as a new Open311 request for the same service and place whose description names
+  the council's id of the original ("Follow-up to request 42: not fixed").
 
 Write-ahead as in the outbox: `sending` is recorded before the POST and the outcome after. A
 follow-up whose answer was lost is looked for (its update by `update_id`, its new request by the
-tag in its description) before anything is sent again, and held for staff where it cannot be.
-Logs carry the reference and the follow-up's number only.
+tag in its description) before anything is sent again, and held for staff where it cannot be:
+servers are not known to be idempotent on update_id (../shared/reference/open311.md).
 """
 
 from __future__ import annotations

@@ -1,27 +1,13 @@
 """Residents' follow-ups: "it is not fixed" or a short comment on a request the council has.
 
 A follow-up is saved here first, like a submission (`FollowUps.add`, from the kiosk's status page
-or a text), and the sync worker sends it (`FollowUpSender.send_due`, once a round) exactly once:
-
-* to a back office with `updates = "fixmystreet"`, as mySociety's `POST servicerequestupdates`
-  (status `REOPEN` for not fixed, `OPEN` for a comment) with our own stable `update_id`
-  (the reference and the follow-up's number, `K7Q4MBXP9Z-1`), so a resend is recognisable;
-* otherwise, or once that back office has answered a real one with 404 or 405 (remembered per
-  back office), as a new Open311 request for the same service and place whose description names
-  the council's id of the original ("Follow-up to request 42: not fixed").
-
-This module is what the channels import, and it calls nothing out; the sending is in
-sync.open311.followup_sender.
-
-Write-ahead as in the outbox: `sending` is recorded before the POST and the outcome after. A
-follow-up whose answer was lost is never posted blindly again: its update (by `update_id`) or
-its new request (by the tag in its description) is looked for first (`../shared/reference/
-open311.md`, mySociety's update extension: servers are not known to be idempotent on update_id).
+or a text); the worker's sync.open311.followup_sender sends it exactly once. This module is what
+the channels import, so it calls nothing out.
 
 Personal data: the comment and the original's place are sealed with the store's Vault, purged
-once sent and with the retention purge (`purge_hook`, called from `Store.purge`), and never
-logged or put in an error: logs carry the reference and the follow-up's number only. The
-request's history gets a line with no personal data ("not_fixed_sent").
+once sent and with the retention purge (`purge_hook`, called from `Store.purge`), and never logged
+or put in an error: logs carry the reference and the follow-up's number only. The request's
+history gets a line with no personal data ("not_fixed_sent").
 """
 
 from __future__ import annotations

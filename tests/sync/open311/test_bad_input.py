@@ -36,6 +36,7 @@ from tests.misbehaving import (
     stop_misbehaving_server,
 )
 from tests.sync.open311.worker_support import make as make_store
+from tests.sync.open311.worker_support import make_due
 
 MAX_BYTES = 2048
 PERSONAL = (PHONE, EMAIL, DESCRIPTION, "Ann Resident", "Station Road")
@@ -75,10 +76,6 @@ def row(store, ref) -> dict:
     keys = ("state", "last_error", "attempts", "next_attempt_at", "service_request_id")
     found = store.db.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE reference = ?", (ref,)).fetchone()
     return dict(zip(keys, found))
-
-
-def make_due(store) -> None:
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
 
 
 def logged(caplog, ref, *fragments) -> str:

@@ -16,7 +16,7 @@ from sync.open311.outcomes import Unsearchable
 from sync.open311.recording import DrainReport
 from sync.open311.worker import Worker
 from tests.helpers import draft
-from tests.sync.open311.worker_support import API_KEY, council_requests, drain, make
+from tests.sync.open311.worker_support import API_KEY, council_requests, drain, make, make_due
 
 
 def bin_draft(**changes) -> Draft:
@@ -59,10 +59,10 @@ def test_token_mode_waits_for_the_id_without_posting_again(tmp_path, council_ser
     ref = store.enqueue(draft()).reference
     report, _ = drain(store, settings)
     assert report.awaiting == 1 and store.lookup(ref).state == "awaiting_id"
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     assert drain(store, settings)[0].retried == 1  # 404 on the token: not yet
     council_clock.advance(seconds=61)
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     assert drain(store, settings)[0].accepted == 1
     assert store.lookup(ref).state == "accepted" and len(council_requests(url)) == 1
 
@@ -129,12 +129,12 @@ def test_server_errors_and_refused_connections_retry_and_lose_nothing(tmp_path, 
     report, _ = drain(store, settings)
     assert report.retried == 1 and store.counts()["sending"] == 1  # a 5xx may have been half-done
     nowhere, _ = make(tmp_path, "http://127.0.0.1:9/")
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     drain(store, nowhere)
     state = store.backoffice_states()["default"]
     assert state["reachable"] == 0 and "cannot connect" in state["last_error"]
     assert store.counts()["sending"] == 1  # still ambiguous from the 5xx: it will be reconciled
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     assert drain(store, settings_ok)[0].accepted == 1 and len(council_requests(healthy)) == 2
 
 
@@ -278,11 +278,11 @@ def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, co
 
     for hours in (0, 10, 23):
         now[0] = datetime(2026, 12, 1, 9, tzinfo=timezone.utc) + timedelta(hours=hours)
-        store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+        make_due(store)
         report = asyncio.run(go())
         assert report.retried == 1 and store.lookup(ref).state == "sending" and council_requests(url) == []
     now[0] += timedelta(hours=1, minutes=1)
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     report = asyncio.run(go())
     assert report.needs_attention == 1 and council_requests(url) == []
     [row] = store.listing(["needs_attention"])

@@ -63,12 +63,17 @@ def _same_site(here: httpx.URL, location: str) -> bool:
 
 @dataclass
 class Reply:
+    """A whole answer, read within the size cap."""
+
     status: int
     content: bytes
     response: httpx.Response
 
 
 class Open311Client(PagedLists):
+    """One council back office over Open311: each call turns into an outcome or raises Transient,
+    Unauthorised or NotFound (sync.open311.outcomes)."""
+
     def __init__(self, name: str, backoffice: BackofficeSettings, sync: SyncSettings,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__()

@@ -99,7 +99,7 @@ class Sender:
         try:
             await self._send(item, client, report, lookup, mark)
         except Unauthorised as error:
-            self.pause(client.name, self._clean(item, f"the council refused our API key ({error})"), report)
+            self._pause(client.name, self._clean(item, f"the council refused our API key ({error})"), report)
             self._retry(item, f"{client.name} refused our API key", report, maybe_sent=item.ambiguous, retry_after=0)
         except Transient as error:
             self.reachability.note(client.name, error.reachable, self._clean(item, error.reason))
@@ -195,7 +195,7 @@ class Sender:
     async def _refused(self, item: Claimed, client: Open311Client, outcome: Refused, fields: Fields,
                        report: DrainReport) -> None:
         if await self._refusals.about_the_key(client, outcome, fields):
-            self.pause(client.name, self._clean(item, f"the council refused our request for a reason that names "
+            self._pause(client.name, self._clean(item, f"the council refused our request for a reason that names "
                                                       f"none of its fields, as it refuses one with none "
                                                       f"({outcome.status}: {outcome.message})"), report)
             self._retry(item, f"{client.name} refused our API key", report, maybe_sent=False, retry_after=0)
@@ -274,7 +274,7 @@ class Sender:
                              lambda: log.info("%s: will try again at %s (%s)", ref, due[0].strftime("%H:%M:%S"),
                                               reason), report, "retried")
 
-    def pause(self, name: str, reason: str, report: DrainReport) -> None:
+    def _pause(self, name: str, reason: str, report: DrainReport) -> None:
         """Stop sending to a back office that refuses our key; staff are told how to resume it."""
         if name not in report.paused:
             self.store.set_backoffice_state(name, reachable=True, error=reason, paused=True, paused_reason=reason)

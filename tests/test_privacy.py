@@ -13,7 +13,8 @@ from kiosk.statuses import latest_notes
 from sync import reference
 from sync.store import PURGED_VOLUNTEER, audit, volunteers
 from sync.texting import notices
-from tests.helpers import draft, open_kiosk, worker_round
+from tests.helpers import draft, worker_round
+from tests.sync.open311.worker_support import make
 
 SAM = volunteers.Volunteer("Sam", "volunteer")
 NOTE = "Spoke to Mrs Markerfield at 07712 900111"
@@ -109,7 +110,7 @@ def test_clear_notes_of_an_earlier_version_are_resealed_in_batches_and_a_crash_l
 
 
 def test_the_sync_worker_reseals_clear_notes_in_its_first_round(tmp_path, council_server):
-    settings, store = open_kiosk(tmp_path, council_server())
+    settings, store = make(tmp_path, council_server())
     try:
         submission_id, ref = accepted(store)
         plant_clear_note(store, submission_id, NOTE)

@@ -13,7 +13,7 @@ import click
 
 from assist.cli.context import AppContext, pass_app
 from assist.cli.outbox import age
-from sync.open311.client import paging_from_json
+from sync.open311.paging import paging_from_json
 from sync.open311.worker import Worker
 from sync.store import iso, parse_iso
 from sync.texting import outbound

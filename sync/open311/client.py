@@ -1,15 +1,14 @@
 """An Open311 GeoReport v2 client, liberal in what it accepts (../shared/reference/open311.md).
 
 One pooled httpx client per back office, a timeout on every call, no redirects followed, answers
-capped in size and XML parsed with defusedxml. Every way a call can end is turned into one of a
-few outcomes the worker acts on, and every failure says whether the request may have reached the
-council (`maybe_sent`): that is what decides between resending and reconciling first.
+capped in size. Every way a call can end is turned into one of a few outcomes the worker acts on
+(sync.open311.outcomes); answers are read by sync.open311.formats and lists walked however the
+server pages them (sync.open311.paging).
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import time
@@ -18,208 +17,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
-from xml.etree.ElementTree import Element, ParseError
 
 import httpx
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as parse_xml
 
 from sync.catalogue import Catalogue, CatalogueError, service_from_dict
 from sync.config import BackofficeSettings, SyncSettings
+from sync.open311.formats import an_id, as_text, error_message, http_date, iso_z, parse_body, records
+from sync.open311.outcomes import Created, NotFound, Refused, Rejected, Transient, Unauthorised
+from sync.open311.paging import PagedLists
 
 log = logging.getLogger(__name__)
 
-PAGE_TRIES = 3
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-LIST_TAGS = frozenset({"services", "attributes", "values", "service_requests", "requests", "errors",
-                       "service_requests_updates", "service_request_updates"})
-ERROR_TEXT_MAX = 500
 #: The longest wait a Retry-After may impose (a larger one is taken as this): a day.
 RETRY_AFTER_MAX = 86_400.0
-#: The longest id or token taken from a council: anything longer is not an id.
-ID_MAX = 100
 #: A whole call (connect, send, every byte of the answer) must end within this many timeouts:
 #: `sync.timeout_seconds` bounds each wait, not a server that trickles a byte at a time.
 CALL_DEADLINE_TIMEOUTS = 3
-
-
-# ---------------------------------------------------------------------------------------------
-# Outcomes
-
-
-@dataclass(frozen=True)
-class Created:
-    """The council has the request: its id now, or a token to ask for the id later."""
-
-    service_request_id: str | None
-    token: str | None
-    notice: str | None = None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A permanent refusal of this request (HTTP 400 and friends): a person must look at it."""
-
-    message: str
-    status: int
-
-
-class Unauthorised(Exception):
-    """The back office refused our API key (401/403): nothing will go until that is fixed."""
-
-
-class Transient(Exception):
-    """A passing failure: try again later. `maybe_sent` when the request may have arrived."""
-
-    def __init__(self, reason: str, *, maybe_sent: bool, reachable: bool = True, retry_after: float | None = None,
-                 server_error: bool = False):
-        super().__init__(reason)
-        self.reason, self.maybe_sent, self.reachable, self.retry_after = reason, maybe_sent, reachable, retry_after
-        self.server_error = server_error  # the server answered 5xx
-
-
-class NotFound(Exception):
-    """A 404: an unknown resource, or an endpoint this server does not have."""
-
-
-class Rejected(Transient):
-    """A 400 (or 422) to a GET: the server answered, and refused the question as asked (a closed
-    query schema refusing `page`, say). Transient to callers that only retry."""
-
-    def __init__(self, reason: str, status: int):
-        super().__init__(reason, maybe_sent=False)
-        self.status = status
-
-
-class Unsearchable(Exception):
-    """The server answered, but its search cannot prove a request absent: the search endpoint
-    is missing (404), refused however it was asked, or gave an answer that may be cut short."""
-
-
-# ---------------------------------------------------------------------------------------------
-# How a server pages its lists (../shared/reference/open311.md, "Seen on real servers")
-
-#: What a list's walk learnt of its server's paging: it honours `page_size`; it pages at its own
-#: size whatever `page_size` says; it takes `page`/`page_size` but answers everything (or its cap)
-#: at once; or it refuses them (a closed schema), so none are sent.
-PAGING = ("page_size", "own", "ignored", "refused")
-#: The page size asked for where a server honours it.
-PAGE_SIZE = 500
-#: A list is walked no further than this many pages, whatever the server says.
-MAX_PAGES = 200
-#: An unpaged answer of this many records may be cut at the server's cap (the spec's default
-#: window is "90 days or 1,000 requests") rather than be everything.
-DEFAULT_CAP = 1000
-#: How many times a capped window is halved before its search counts as inconclusive.
-SPLIT_DEPTH = 10
-
-
-@dataclass(frozen=True)
-class Paging:
-    """How one of a server's lists pages, learnt from its answers (see PAGING)."""
-
-    style: str = "page_size"
-    page_size: int | None = None  # the server's own page size, where it has one
-
-    @property
-    def unpaged(self) -> bool:
-        return self.style in ("ignored", "refused")
-
-    def describe(self) -> str:
-        return {"page_size": f"pages as asked ({PAGE_SIZE} a page)",
-                "own": f"pages at its own size ({self.page_size or '?'} a page)",
-                "ignored": "answers every record at once (or its cap)",
-                "refused": "refuses paging parameters; asked without them"}[self.style]
-
-
-def paging_from_json(text: str | None) -> dict[str, Paging]:
-    """The learnt paging of each list ("requests", "services", ...) as kept in the store."""
-    try:
-        data = json.loads(text) if text else {}
-        return {name: Paging(str(value["style"]), value.get("page_size")) for name, value in data.items()
-                if isinstance(value, dict) and value.get("style") in PAGING}
-    except (ValueError, TypeError, AttributeError, KeyError):
-        return {}
-
-
-def paging_to_json(paging: dict[str, Paging]) -> str:
-    return json.dumps({name: {"style": value.style, "page_size": value.page_size}
-                       for name, value in sorted(paging.items())})
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing what servers send
-
-
-def _from_xml(element: Element) -> Any:
-    children = list(element)
-    if not children:
-        return [] if element.tag in LIST_TAGS else (element.text or "").strip()
-    if element.tag in LIST_TAGS:
-        return [_from_xml(child) for child in children]
-    return {child.tag: _from_xml(child) for child in children}
-
-
-def _is_list_root(root: Element) -> bool:
-    """Whether a document's root holds a list of records, whatever it is called: servers name it
-    `<service_requests>`, `<requests>`, `<services>` or otherwise. Records are elements with
-    elements inside, all of one tag; an empty root is an empty list, never an error."""
-    children = list(root)
-    if not children:
-        return not (root.text or "").strip()
-    return (len({child.tag for child in children}) == 1 and children[0].tag not in LIST_TAGS
-            and all(len(child) for child in children))
-
-
-def parse_body(content: bytes, fmt: str) -> Any:
-    """JSON or XML into Python; raises ValueError for anything malformed or dangerous."""
-    if fmt == "xml":
-        try:
-            root = parse_xml(content, forbid_dtd=True)
-            if _is_list_root(root):
-                return [_from_xml(child) for child in root]
-            return _from_xml(root)
-        except (ParseError, DefusedXmlException, RecursionError) as error:
-            raise ValueError(f"unreadable XML ({type(error).__name__})") from None
-    try:
-        return json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"unreadable JSON ({error})") from None
-    except RecursionError:
-        raise ValueError("unreadable JSON (nested too deeply)") from None
-
-
-def records(body: Any) -> list[dict[str, Any]]:
-    """A list of objects from the shapes servers use: a bare array, a wrapped one, or one object."""
-    if isinstance(body, dict):
-        wrapped = [value for value in body.values() if isinstance(value, list)]
-        body = wrapped[0] if len(body) == 1 and wrapped else [body]
-    if not isinstance(body, list):
-        raise ValueError("expected a list of records")
-    return [item for item in body if isinstance(item, dict)]
-
-
-def error_message(content: bytes, fmt: str) -> str:
-    """The council's own words from an error body, whatever its shape; else a short excerpt."""
-    texts: list[str] = []
-
-    def words(item: dict[str, Any]) -> Any:
-        text = item.get("description") or item.get("detail") or item.get("message") or item.get("error")
-        return words(text) if isinstance(text, dict) else text
-
-    try:
-        body = parse_body(content, fmt)
-        if isinstance(body, dict) and len(body) == 1 and isinstance(next(iter(body.values())), list):
-            body = next(iter(body.values()))  # {"errors": [...]}
-        for item in (body if isinstance(body, list) else [body]):
-            if isinstance(item, dict):
-                text = words(item)
-                texts.append(str(text) if text else json.dumps(item)[:200])
-            elif item:
-                texts.append(str(item))
-    except ValueError:
-        texts.append(content[:200].decode("utf-8", "replace"))
-    return "; ".join(text.strip() for text in texts if text.strip())[:ERROR_TEXT_MAX] or "no reason given"
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -228,28 +42,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
     if value.isascii() and value.isdigit():
         return min(float(value), RETRY_AFTER_MAX)
-    moment = _http_date(value)
+    moment = http_date(value)
     if moment is None:
         return None
     return min(max(0.0, (moment - datetime.now(timezone.utc)).total_seconds()), RETRY_AFTER_MAX)
-
-
-def _http_date(value: str) -> datetime | None:
-    """An HTTP date, always aware: one with a "-0000" zone parses naive, and is UTC."""
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _an_id(value: Any) -> str | None:
-    """A council's id or token as text, or None for anything that cannot be one (an object, a
-    list, a boolean, a float, blank, too long, control characters): never accept a bogus id."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    text = str(value).strip()
-    return text if text and len(text) <= ID_MAX and text.isprintable() else None
 
 
 def _segment(value: Any) -> str:
@@ -257,45 +53,30 @@ def _segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
-def _ids(found: list[dict[str, Any]]) -> set[str | None]:
-    return {as_text(record.get("service_request_id")) for record in found}
-
-
-def as_text(value: Any) -> str | None:
-    """Ids arrive as numbers or strings; 0 is a real id, so never test ids for truth."""
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
-def iso_z(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_when(text: Any) -> datetime | None:
-    if not text:
-        return None
+def _same_site(here: httpx.URL, location: str) -> bool:
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-# ---------------------------------------------------------------------------------------------
-# The client
+        there = here.join(location)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+    return (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
 
 
 @dataclass
 class Reply:
+    """A whole answer, read within the size cap."""
+
     status: int
     content: bytes
     response: httpx.Response
 
 
-class Open311Client:
+class Open311Client(PagedLists):
+    """One council back office over Open311: each call turns into an outcome or raises Transient,
+    Unauthorised or NotFound (sync.open311.outcomes)."""
+
     def __init__(self, name: str, backoffice: BackofficeSettings, sync: SyncSettings,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__()
         self.name = name
         self.settings = backoffice
         self.fmt = backoffice.format
@@ -308,9 +89,6 @@ class Open311Client:
             follow_redirects=False, transport=transport,
             headers={"User-Agent": "assist (Open311 client)", "Accept-Encoding": "gzip, deflate"})
         self._server_date: tuple[datetime, float] | None = None
-        #: How each list pages, learnt from answers; the worker keeps it in the store.
-        self.paging: dict[str, Paging] = {}
-        self.paging_changed = False
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -338,7 +116,8 @@ class Open311Client:
             raise Transient(f"no complete answer within {self.deadline:g} s", maybe_sent=sent,
                             reachable=False) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-            raise Transient(f"cannot connect: {error or type(error).__name__}", maybe_sent=False, reachable=False) from None
+            raise Transient(f"cannot connect: {error or type(error).__name__}", maybe_sent=False,
+                            reachable=False) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
             raise Transient(f"cannot call {url!r}: {error}", maybe_sent=False, reachable=False) from None
         except httpx.PoolTimeout:
@@ -348,7 +127,7 @@ class Open311Client:
             raise Transient(f"no answer: {type(error).__name__}", maybe_sent=sent, reachable=False) from None
         except httpx.HTTPError as error:
             raise Transient(f"HTTP failure: {type(error).__name__}: {error}", maybe_sent=sent) from None
-        if (date := response.headers.get("date")) and (moment := _http_date(date)) is not None:
+        if (date := response.headers.get("date")) and (moment := http_date(date)) is not None:
             self._server_date = (moment, time.monotonic())
         return Reply(response.status_code, content, response)
 
@@ -386,7 +165,7 @@ class Open311Client:
         except ValueError as error:
             raise Transient(f"{path}: {error}", maybe_sent=False) from None
 
-    async def _records(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    async def get_records(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """`_get` as a list of records; an answer of another shape is a passing failure."""
         body = await self._get(path, params)
         try:
@@ -394,80 +173,10 @@ class Open311Client:
         except ValueError as error:
             raise Transient(f"{path}: {error}", maybe_sent=False) from None
 
-    async def _walk(self, path: str, params: dict[str, Any], id_key: str) -> list[dict[str, Any]]:
-        """Every record of a list, however this server pages it, learning how as it goes.
-
-        Pages are asked for with `page`/`page_size` unless the server refused them before. After
-        any non-empty page the next is asked for: a server may page at its own size whatever
-        `page_size` says. The walk ends at an empty page, a 404 past the first page, a page that
-        repeats one already seen (the server ignores `page`), or a page shorter than an earlier
-        one. A 400 to the paged question that the bare one does not get means the parameters
-        were refused (a closed schema): they are not sent to that list again. A page that fails
-        is asked for again a few times, so one hiccup does not restart a long walk."""
-        learnt = self.paging.get(path, Paging())
-        if learnt.style == "refused":
-            return await self._page(path, params)
-        if learnt.style == "ignored":
-            return await self._page(path, {**params, "page": 1, "page_size": PAGE_SIZE})
-        walked: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        sizes: list[int] = []
-        style = ""
-        for page in range(1, MAX_PAGES + 1):
-            try:
-                found = await self._page(path, {**params, "page": page, "page_size": PAGE_SIZE})
-            except NotFound:
-                if page == 1:
-                    raise
-                break
-            except Rejected:
-                if page > 1:
-                    raise
-                found = await self._page(path, params)  # refused this way too: the search is refused
-                self._learn(path, Paging("refused"))
-                return found
-            ids = [as_text(record.get(id_key)) for record in found]
-            new = [record for record, i in zip(found, ids) if i is None or i not in seen]
-            if not found or (any(i is not None for i in ids) and not new):  # empty, or a page seen already
-                if page == 2 and found:
-                    style = "ignored"
-                break
-            seen.update(i for i in ids if i is not None)
-            walked += new  # a page may overlap the last where requests arrive during the walk
-            sizes.append(len(found))
-            if len(found) > PAGE_SIZE:
-                style = "ignored"
-                break
-            if len(sizes) > 1 and sizes[-1] < max(sizes[:-1]):
-                break
-        if style == "ignored":
-            self._learn(path, Paging("ignored"))
-        elif len(sizes) > 1:  # only a second page tells whose page size it is
-            self._learn(path, Paging("own", sizes[0]) if sizes[0] < PAGE_SIZE else Paging("page_size"))
-        return walked
-
-    async def _page(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        for attempt in range(PAGE_TRIES):
-            try:
-                return await self._records(path, params)
-            except Rejected:
-                raise
-            except Transient:
-                if attempt == PAGE_TRIES - 1:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _learn(self, path: str, paging: Paging) -> None:
-        """Keep what a walk learnt; the worker saves `paging` to the store when `paging_changed`."""
-        if self.paging.get(path) != paging:
-            self.paging = {**self.paging, path: paging}
-            self.paging_changed = True
-
     async def _services(self) -> list[dict[str, Any]]:
         """GET services, which every Open311 server has: a 404 means `url` is wrong, not "none"."""
         try:
-            return await self._walk("services", {}, "service_code")
+            return await self.walk("services", {}, "service_code")
         except NotFound:
             raise Transient(f"404 for {self.base}services.{self.fmt}: is this back office's url right?",
                             maybe_sent=False) from None
@@ -487,12 +196,7 @@ class Open311Client:
             # After a POST, 303 (and 301/302 within the same site, as Rails answers a creation)
             # is Post/Redirect/Get: the request was most likely created. 307/308, or a move to
             # another host, asks for the POST to be made elsewhere: nothing was done here.
-            here = reply.response.url
-            try:
-                there = here.join(location)
-                same_site = (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
-            except (httpx.InvalidURL, ValueError, TypeError):
-                same_site = False
+            same_site = _same_site(reply.response.url, location)
             created = maybe_sent and (status == 303 or (status in (301, 302) and same_site))
             raise Transient(f"{status} redirect to {location[:200]} (not followed)", maybe_sent=created)
         raise Transient(f"{status}: {message}", maybe_sent=maybe_sent or status >= 500,
@@ -514,7 +218,7 @@ class Open311Client:
             why = str(error) if isinstance(error, ValueError) else "no records"
             raise Transient(f"{reply.status} with an answer that is not Open311 ({why}): "
                             f"{reply.content[:120].decode('utf-8', 'replace')!r}", maybe_sent=True) from None
-        request_id, token = _an_id(first.get("service_request_id")), _an_id(first.get("token"))
+        request_id, token = an_id(first.get("service_request_id")), an_id(first.get("token"))
         if request_id is None and token is None:
             found = {key: first.get(key) for key in ("service_request_id", "token")}
             raise Transient(f"{reply.status} without a service_request_id or token that can be used: "
@@ -530,62 +234,27 @@ class Open311Client:
     async def token(self, token: str) -> str | None:
         """The id the council gave a token's request, or None while it has none (404)."""
         try:
-            found = await self._records(f"tokens/{_segment(token)}")
+            found = await self.get_records(f"tokens/{_segment(token)}")
         except NotFound:
             return None
         for record in found:
-            if (request_id := _an_id(record.get("service_request_id"))) is not None:
+            if (request_id := an_id(record.get("service_request_id"))) is not None:
                 return request_id
         return None
 
-    async def search(self, service_code: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Every request for a service in a window, or Unsearchable where the answer cannot be
-        complete: no search endpoint (404), a search refused however it is asked (400), or an
-        unpaged answer at the server's cap that halving the window does not bring under it (the
-        server ignores dates, or too many requests share a moment). Transient failures are raised."""
-        query = {"service_code": service_code, "start_date": iso_z(start), "end_date": iso_z(end)}
-        try:
-            found = await self._walk("requests", query, "service_request_id")
-        except NotFound:
-            raise Unsearchable("the council's server has no search of requests (404)") from None
-        except Rejected as error:
-            raise Unsearchable(f"the council's server refused the search ({error.reason})") from None
-        if not self.paging.get("requests", Paging()).unpaged or len(found) < DEFAULT_CAP:
-            return found
-        return await self._split(service_code, start, end, found, SPLIT_DEPTH)
-
-    async def _split(self, service_code: str, start: datetime, end: datetime, whole: list[dict[str, Any]],
-                     depth: int) -> list[dict[str, Any]]:
-        """An unpaged answer at the cap, searched again in two halves of its window."""
-        middle = start + (end - start) / 2
-        if depth == 0 or end - start < timedelta(minutes=2):
-            raise Unsearchable(f"the council's server answers at most {len(whole)} requests at once, "
-                               "and halving the window does not bring it under that")
-        windows = ((start, middle), (middle, end))
-        found = [await self._walk("requests", {"service_code": service_code, "start_date": iso_z(low),
-                                               "end_date": iso_z(high)}, "service_request_id")
-                 for low, high in windows]
-        if all(_ids(half) == _ids(whole) for half in found):
-            raise Unsearchable("the council's server ignores the search's dates and answers at most "
-                               f"{len(whole)} requests")
-        halves = [half if len(half) < DEFAULT_CAP else await self._split(service_code, low, high, half, depth - 1)
-                  for half, (low, high) in zip(found, windows)]
-        merged = {as_text(record.get("service_request_id")): record for half in halves for record in half}
-        return list(merged.values())
-
     async def requests_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        return await self._records("requests", {"service_request_id": ",".join(ids)})
+        return await self.get_records("requests", {"service_request_id": ",".join(ids)})
 
     async def request(self, request_id: str) -> dict[str, Any] | None:
         try:
-            found = await self._records(f"requests/{_segment(request_id)}")
+            found = await self.get_records(f"requests/{_segment(request_id)}")
         except NotFound:
             return None
         return found[0] if found else None
 
     async def updates(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """FixMyStreet's servicerequestupdates, every page; raises NotFound where the server has none."""
-        return await self._walk("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)},
+        return await self.walk("servicerequestupdates", {"start_date": iso_z(start), "end_date": iso_z(end)},
                                 "update_id")
 
     async def services_checked(self) -> None:
@@ -597,7 +266,7 @@ class Open311Client:
         if str(service.get("metadata", "")).lower() != "true":
             return {}
         try:
-            return (await self._records(f"services/{_segment(as_text(service['service_code']))}") or [{}])[0]
+            return (await self.get_records(f"services/{_segment(as_text(service['service_code']))}") or [{}])[0]
         except NotFound:
             return {}
 
@@ -626,9 +295,8 @@ class Open311Client:
         version = f"{self.name}:{iso_z(self.server_now() or datetime.now(timezone.utc))}"
         return Catalogue(version=version, source="council", services=tuple(services))
 
-
     async def post_update(self, fields: list[tuple[str, str]]) -> str | None | Refused:
-        """mySociety's POST servicerequestupdates (residents' follow-ups, sync/followups.py): the
+        """mySociety's POST servicerequestupdates (residents' follow-ups, sync/open311/followups.py): the
         council's id for the update (None if it gave none), or Refused (400, 404, 405, 409, 422:
         404 and 405 mean this server has no such endpoint). Transient and Unauthorised are raised."""
         reply = await self._call("POST", "servicerequestupdates", data=self._signed(fields))
@@ -639,4 +307,4 @@ class Open311Client:
             answers = records(parse_body(reply.content, self.fmt))
         except ValueError:
             return None  # a 2xx: it arrived, whatever the answer looks like
-        return _an_id(answers[0].get("update_id")) if answers else None
+        return an_id(answers[0].get("update_id")) if answers else None

@@ -1,40 +1,26 @@
 """Residents' follow-ups: "it is not fixed" or a short comment on a request the council has.
 
 A follow-up is saved here first, like a submission (`FollowUps.add`, from the kiosk's status page
-or a text), and the sync worker sends it (`FollowUpSender.send_due`, once a round) exactly once:
-
-* to a back office with `updates = "fixmystreet"`, as mySociety's `POST servicerequestupdates`
-  (status `REOPEN` for not fixed, `OPEN` for a comment) with our own stable `update_id`
-  (the reference and the follow-up's number, `K7Q4MBXP9Z-1`), so a resend is recognisable;
-* otherwise, or once that back office has answered a real one with 404 or 405 (remembered per
-  back office), as a new Open311 request for the same service and place whose description names
-  the council's id of the original ("Follow-up to request 42: not fixed").
-
-Write-ahead as in the outbox: `sending` is recorded before the POST and the outcome after. A
-follow-up whose answer was lost is never posted blindly again: its update (by `update_id`) or
-its new request (by the tag in its description) is looked for first (`../shared/reference/
-open311.md`, mySociety's update extension: servers are not known to be idempotent on update_id).
+or a text); the worker's sync.open311.followup_sender sends it exactly once. This module is what
+the channels import, so it calls nothing out.
 
 Personal data: the comment and the original's place are sealed with the store's Vault, purged
-once sent and with the retention purge (`purge_hook`, called from `Store.purge`), and never
-logged or put in an error: logs carry the reference and the follow-up's number only. The
-request's history gets a line with no personal data ("not_fixed_sent").
+once sent and with the retention purge (`purge_hook`, called from `Store.purge`), and never logged
+or put in an error: logs carry the reference and the follow-up's number only. The request's
+history gets a line with no personal data ("not_fixed_sent").
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
 
 from sync import reference as reference_module
-from sync.store import UNOPENABLE, UNOPENABLE_ERRORS, iso, parse_iso
+from sync.store import UNOPENABLE, UNOPENABLE_ERRORS, Store, iso, parse_iso
 from sync.store import db as db_module
-
-if TYPE_CHECKING:  # the channels import this module, and must import nothing that calls out:
-    from sync.open311.client import Open311Client  # the sender imports sync.open311.client only when it sends
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +31,7 @@ COMMENT_MAX = 500
 #: Statuses of the request's history for a follow-up (source 'local', never personal data).
 HISTORY = {("not_fixed", "sent"): "not_fixed_sent", ("comment", "sent"): "comment_sent",
            ("not_fixed", "needs_attention"): "followup_held", ("comment", "needs_attention"): "followup_held"}
-#: FixMyStreet's extended status for each kind (on an open request).
-UPDATE_STATUS = {"not_fixed": "REOPEN", "comment": "OPEN"}
-#: What the council reads, in English (the back office's language), with no personal data.
-SUMMARY = {"not_fixed": "not fixed", "comment": "comment"}
-#: Answers to a real POST servicerequestupdates that mean the endpoint is not there.
-NO_UPDATES = (404, 405)
-#: How far back (beyond the first attempt) a lost follow-up is looked for.
-SEARCH_SLACK = timedelta(days=1)
 LEASE = timedelta(seconds=120)
-#: What a look-up for a lost follow-up gives when the back office cannot be searched at all.
-UNSEARCHABLE = object()
 
 
 class Refusal(Exception):
@@ -87,7 +63,8 @@ def update_id(reference: str, number: int) -> str:
     return f"{reference}-{number}"
 
 
-def _tag(reference: str, number: int) -> str:
+def tag(reference: str, number: int) -> str:
+    """What a follow-up's description carries at the council, so it can be found there again."""
     return f"[assist follow-up {update_id(reference, number)}]"
 
 
@@ -121,7 +98,7 @@ class Due:
 class FollowUps:
     """The follow-ups kept in a Store (wraps it: the Store itself stays as it is)."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def _now(self) -> str:
@@ -159,7 +136,8 @@ class FollowUps:
         log.info("%s follow-up %d saved (%s, %s)", shown, number, kind, channel)
         return Added(followup_id, canonical, number, kind)
 
-    def _original(self, conn: sqlite3.Connection, submission_id: int, payload: bytes | None) -> dict | None:
+    def _original(self, conn: sqlite3.Connection, submission_id: int, payload: bytes | None
+                  ) -> dict[str, Any] | None:
         """The request's place and answers: from its payload, or kept past the retention purge."""
         opened = self.store.vault.open(payload) if payload is not None else None
         if opened is None:
@@ -289,7 +267,7 @@ class FollowUps:
         return dict(self.store.db.conn.execute("SELECT state, count(*) FROM followups GROUP BY state").fetchall())
 
 
-def purge_hook(store, conn: sqlite3.Connection, cutoff: str, *, before: bool) -> dict[str, int]:
+def purge_hook(store: Store, conn: sqlite3.Connection, cutoff: str, *, before: bool) -> dict[str, int]:
     """Called by `Store.purge` inside its transaction, `before` it purges payloads and after.
 
     Before: the place and answers of each accepted request still open whose payload the
@@ -316,209 +294,3 @@ def purge_hook(store, conn: sqlite3.Connection, cutoff: str, *, before: bool) ->
         "AND submission_id IN (SELECT id FROM submissions WHERE purged_at IS NOT NULL)))",
         (iso(store.clock()), cutoff)).rowcount
     return {"followup_places": places, "followups": comments}
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending
-
-
-@dataclass
-class SendReport:
-    sent: int = 0
-    fallback: int = 0  # of those sent, as new requests
-    needs_attention: int = 0
-    retried: int = 0
-    found: int = 0  # ambiguous ones found at the council, not sent again
-    outcomes: dict[str, str] = field(default_factory=dict)  # label -> outcome, for tests and logs
-
-
-class FollowUpSender:
-    """Sends due follow-ups; the worker calls `send_due()` once a round with its own clients."""
-
-    def __init__(self, store, settings, clients: dict[str, "Open311Client"], *, owner: str = "followups",
-                 batch_size: int = 20) -> None:
-        self.store = store
-        self.settings = settings
-        self.clients = clients
-        self.owner = owner
-        self.batch_size = batch_size
-        self.followups = FollowUps(store)
-
-    def _client(self, item: Due) -> "Open311Client | None":
-        from sync.config import DEFAULT_BACKOFFICE
-
-        return self.clients.get(item.backoffice) or self.clients.get(DEFAULT_BACKOFFICE)
-
-    def _route(self, client: "Open311Client") -> str:
-        wanted = getattr(client.settings, "updates", "") == "fixmystreet"
-        return "update" if wanted and not self.followups.updates_missing(client.name) else "request"
-
-    async def send_due(self) -> SendReport:
-        """Send every follow-up that is due, one at a time (they are few); never raises for a
-        back office's failure: each outcome is recorded on its follow-up."""
-        report = SendReport()
-        seen: set[int] = set()
-        while batch := self.followups.claim(self.owner, self.batch_size, exclude=seen):
-            for item in batch:
-                seen.add(item.id)
-                try:
-                    await self._attempt(item, report)
-                except db_module.StoreError as error:
-                    log.error("%s: outcome not recorded (%s); it will be looked for", item.label, error)
-        return report
-
-    async def _attempt(self, item: Due, report: SendReport) -> None:
-        """Send one, turning every failure into an outcome recorded on it."""
-        from sync.open311.client import Transient, Unauthorised
-
-        try:
-            await self._send(item, report)
-        except Transient as error:
-            self._retry(item, error.reason, report, maybe_sent=error.maybe_sent or item.state == "sending",
-                        retry_after=error.retry_after)
-        except Unauthorised as error:
-            self._retry(item, f"the back office refused our API key ({error})", report,
-                        maybe_sent=item.state == "sending")
-        except db_module.StoreError:
-            raise
-        except Exception as error:  # one bad follow-up must not stop the worker's round
-            log.error("%s: could not be sent (%s); it will be looked for", item.label, type(error).__name__)
-            self._retry(item, f"unexpected {type(error).__name__}", report, maybe_sent=True)
-
-    def _retry(self, item: Due, reason: str, report: SendReport, *, maybe_sent: bool,
-               retry_after: float | None = None) -> None:
-        reason = self._scrub(item, reason)
-        due = self.followups.retry_later(item, self.owner, reason, maybe_sent=maybe_sent, retry_after=retry_after)
-        report.retried += 1
-        report.outcomes[item.label] = "retried"
-        log.info("%s: will try again at %s (%s)", item.label, due.strftime("%H:%M:%S"), reason)
-
-    def _held(self, item: Due, reason: str, report: SendReport) -> None:
-        reason = self._scrub(item, reason)
-        self.followups.mark_needs_attention(item, self.owner, reason)
-        report.needs_attention += 1
-        report.outcomes[item.label] = "needs_attention"
-        log.warning("%s: held for staff: %s", item.label, reason)
-
-    def _sent(self, item: Due, council_id: str | None, route: str, report: SendReport, *, found: bool = False) -> None:
-        self.followups.mark_sent(item, self.owner, council_id, route)
-        report.sent += 1
-        report.fallback += route == "request"
-        report.found += found
-        report.outcomes[item.label] = f"{'found' if found else 'sent'} as {route}"
-        log.info("%s: %s the council as %s %s", item.label, "found at" if found else "sent to",
-                 "update" if route == "update" else "new request", council_id or "(no id given)")
-
-    @staticmethod
-    def _scrub(item: Due, text: str) -> str:
-        """An error as it may be stored and logged: what was sent of the resident's taken out of it
-        (a council may quote what it refused; sync.scrub), and short."""
-        from sync.scrub import scrub
-
-        original = item.original or {}
-        sent = [("description", item.comment or "")]
-        sent += [(key, str(value)) for key, value in (original.get("location") or {}).items() if value is not None]
-        sent += [(f"attribute[{code}]", str(value)) for code, value in (original.get("attributes") or {}).items()
-                 if not isinstance(value, list)]
-        sent += [(f"attribute[{code}]", str(one)) for code, value in (original.get("attributes") or {}).items()
-                 if isinstance(value, list) for one in value]
-        return scrub(text, sent)[:300]
-
-    async def _send(self, item: Due, report: SendReport) -> None:
-        from sync.open311.client import Refused
-
-        client = self._client(item)
-        if client is None:
-            self._held(item, f"no back office {item.backoffice!r} configured", report)
-            return
-        if item.state == "sending":  # the answer was lost: look for it before anything is sent again
-            found = await self._look_for(item, client)
-            if found is UNSEARCHABLE:
-                self._held(item, "it may have reached the council, whose answer was lost, and this back office "
-                                 "cannot be searched for it: check there before sending it again", report)
-                return
-            if found is not None:
-                self._sent(item, found[1], found[0], report, found=True)
-                return
-        route = self._route(client)
-        if route == "update":
-            self.followups.mark_sending(item, self.owner, "update")
-            outcome = await client.post_update(self._update_fields(item))
-            if isinstance(outcome, Refused) and outcome.status in NO_UPDATES:
-                self.followups.remember_updates_missing(client.name)
-                log.warning("back office %r has no servicerequestupdates (%d): follow-ups go as new requests",
-                            client.name, outcome.status)
-                route = "request"  # nothing was made: the same follow-up goes the other way at once
-            elif isinstance(outcome, Refused):
-                self._held(item, f"update refused: {outcome.status}: {outcome.message}", report)
-                return
-            else:
-                self._sent(item, outcome, "update", report)
-                return
-        if not item.original.get("location"):
-            self._held(item, "the original request's place is no longer kept, so it cannot be sent as a new "
-                             "request", report)
-            return
-        self.followups.mark_sending(item, self.owner, "request")
-        created = await client.create(self._request_fields(item))
-        if isinstance(created, Refused):
-            self._held(item, f"new request refused: {created.status}: {created.message}", report)
-            return
-        self._sent(item, created.service_request_id or created.token, "request", report)
-
-    def _description(self, item: Due, *, fallback: bool) -> str:
-        head = (f"Follow-up to request {item.service_request_id}: {SUMMARY[item.kind]}" if fallback
-                else f"Resident's follow-up: {SUMMARY[item.kind]}")
-        parts = [head, item.comment, _tag(item.reference, item.number)]
-        return "\n\n".join(part for part in parts if part)
-
-    def _update_fields(self, item: Due) -> list[tuple[str, str]]:
-        from sync.open311.client import iso_z
-
-        status = UPDATE_STATUS[item.kind]
-        return [("service_request_id", item.service_request_id), ("update_id", update_id(item.reference, item.number)),
-                ("status", status), ("updated_datetime", iso_z(item.created_at)),
-                ("description", self._description(item, fallback=False))]
-
-    def _request_fields(self, item: Due) -> list[tuple[str, str]]:
-        """A new request for the same service and place, made as the worker makes any (its
-        fields, its reference tag naming the original), with no contact details."""
-        from sync.open311.worker import request_fields
-        from sync.store import Claimed
-
-        claimed = Claimed(id=item.submission_id, reference=item.reference, state="sending",
-                          service_code=item.service_code, backoffice=item.backoffice, attempts=item.attempts,
-                          token=None, created_at=item.created_at, first_sent_at=item.first_sent_at,
-                          device_id=item.device_id, contact=None,
-                          payload={**item.original, "description": self._description(item, fallback=True)})
-        return request_fields(claimed, self.settings.kiosk, self.store.catalogue())
-
-    async def _look_for(self, item: Due, client: "Open311Client") -> tuple[str, str | None] | None | object:
-        """(route, council id) of a lost follow-up found at the council, None if it is not there,
-        or UNSEARCHABLE where the server cannot be asked (held for staff, never posted again
-        blindly). A look-up that only failed for now raises Transient."""
-        from sync.open311.client import NotFound, as_text
-
-        server_now = client.server_now() or datetime.now(timezone.utc)
-        start = (item.first_sent_at or item.created_at) - SEARCH_SLACK
-        start = min(start, server_now - SEARCH_SLACK)
-        wanted = update_id(item.reference, item.number)
-        tag = _tag(item.reference, item.number)
-        if item.route == "update":
-            try:
-                updates = await client.updates(start, server_now + timedelta(hours=1))
-            except NotFound:
-                return UNSEARCHABLE
-            for update in updates:
-                if as_text(update.get("update_id")) == wanted or tag in str(update.get("description") or ""):
-                    return "update", as_text(update.get("update_id"))
-            return None
-        try:
-            async for record in client.search(item.service_code, start, server_now + timedelta(hours=1)):
-                if tag in str(record.get("description") or ""):
-                    return "request", as_text(record.get("service_request_id"))
-        except NotFound:
-            return UNSEARCHABLE
-        return None
-
-

@@ -23,7 +23,9 @@ import httpx
 
 from sync import reference as reference_module
 from sync.config import Settings
-from sync.open311.client import Open311Client, Transient, Unauthorised, as_text
+from sync.open311.client import Open311Client
+from sync.open311.formats import as_text
+from sync.open311.outcomes import Transient, Unauthorised
 from sync.store import Store, TransitionError, audit, volunteers
 
 log = logging.getLogger(__name__)

@@ -371,7 +371,7 @@ async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp
     from kiosk.app import KioskApp
     from kiosk.speech import Speaker
     from sync.open311.worker import Worker
-    from tests.sync.open311.test_worker import API_KEY, make
+    from tests.sync.open311.worker_support import API_KEY, make
     from tests.sync.store.test_staff_actions import council_row
 
     url = council_server(api_key=API_KEY)

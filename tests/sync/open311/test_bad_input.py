@@ -18,9 +18,11 @@ from email.utils import format_datetime
 import pytest
 
 from sync import reference
-from sync.config import BackofficeSettings, SyncSettings, load_settings
-from sync.open311.client import Open311Client, Refused, Transient, parse_body
-from sync.store import Store, parse_iso
+from sync.config import BackofficeSettings, SyncSettings
+from sync.open311.client import Open311Client
+from sync.open311.formats import parse_body
+from sync.open311.outcomes import Refused, Transient
+from sync.store import parse_iso
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
 from tests.helpers import worker_drain as drain
 from tests.misbehaving import (
@@ -33,6 +35,8 @@ from tests.misbehaving import (
     start_misbehaving_server,
     stop_misbehaving_server,
 )
+from tests.sync.open311.worker_support import make as make_store
+from tests.sync.open311.worker_support import make_due
 
 MAX_BYTES = 2048
 PERSONAL = (PHONE, EMAIL, DESCRIPTION, "Ann Resident", "Station Road")
@@ -56,12 +60,8 @@ def logs(caplog):
 
 
 def make(tmp_path, url, *, fmt="json", name="kiosk"):
-    env = {"ASSIST_STORE__PATH": str(tmp_path / name / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
-           "ASSIST_BACKOFFICE__API_KEY": "key-1", "ASSIST_BACKOFFICE__FORMAT": fmt,
-           "ASSIST_KIOSK__DEVICE_ID": name, "ASSIST_SYNC__BACKOFF_BASE_SECONDS": "0",
-           "ASSIST_SYNC__TIMEOUT_SECONDS": "1", "ASSIST_SYNC__MAX_RESPONSE_BYTES": str(MAX_BYTES)}
-    settings = load_settings(environ=env)
-    return settings, Store.open(settings)
+    return make_store(tmp_path, url, key="key-1", fmt=fmt, name=name, extra={
+        "ASSIST_SYNC__TIMEOUT_SECONDS": "1", "ASSIST_SYNC__MAX_RESPONSE_BYTES": str(MAX_BYTES)})
 
 
 def send_one(tmp_path, url, *, fmt="json"):
@@ -76,10 +76,6 @@ def row(store, ref) -> dict:
     keys = ("state", "last_error", "attempts", "next_attempt_at", "service_request_id")
     found = store.db.conn.execute(f"SELECT {', '.join(keys)} FROM submissions WHERE reference = ?", (ref,)).fetchone()
     return dict(zip(keys, found))
-
-
-def make_due(store) -> None:
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
 
 
 def logged(caplog, ref, *fragments) -> str:
@@ -298,6 +294,7 @@ def test_a_server_that_never_answers_times_out_and_stays_ambiguous(tmp_path, log
     logged(logs, ref, "will try again", "ReadTimeout")
 
 
+@pytest.mark.slow
 def test_a_server_that_trickles_forever_is_cut_off(tmp_path, logs):
     with RawServer("trickle") as trickle:
         started = time.monotonic()

@@ -20,9 +20,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from sync import reference
 from sync.config import load_settings
-from sync.open311.worker import RECONCILED_NOTE
+from sync.open311.reconcile import RECONCILED_NOTE
 from sync.store import Store
 from tests import helpers
 from tests.helpers import draft
@@ -59,6 +61,7 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_faulty_drain_of_1000_loses_nothing_and_duplicates_nothing(tmp_path, council_server):
     began = time.monotonic()
     rng = random.Random(SEED)
@@ -164,7 +167,8 @@ def test_kill_9_during_a_faulty_drain_of_1000_loses_nothing_and_duplicates_nothi
     elapsed = time.monotonic() - began
     mid_send = sum(1 for kill in kills if kill["in_flight"])
     print(f"\ncrash test: {len(kills)} SIGKILLs ({mid_send} with sends in flight: "
-          f"{[kill['in_flight'] for kill in kills]}; council count at each kill: {[kill['council'] for kill in kills]}), "
+          f"{[kill['in_flight'] for kill in kills]}; "
+          f"council count at each kill: {[kill['council'] for kill in kills]}), "
           f"{dropped} answers dropped after commit, {reconciled} found at the council by reconciliation, "
           f"{len(rows)} requests at the council, {COUNT} accepted, {elapsed:.1f} s")
     assert elapsed < 120

@@ -14,18 +14,23 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sync import reference
-from sync.config import BackofficeSettings, SyncSettings
-from sync.open311.client import DEFAULT_CAP, Open311Client, Paging, Unsearchable, parse_body, records
-from sync.open311.worker import GIVE_UP_REASON
+from sync.config import BackofficeSettings, SyncSettings, load_settings
+from sync.open311.client import Open311Client
+from sync.open311.form import request_fields
+from sync.open311.formats import parse_body, records
+from sync.open311.outcomes import Unsearchable
+from sync.open311.paging import DEFAULT_CAP, Paging
+from sync.open311.reconcile import GIVE_UP_REASON
 from tests.helpers import draft
 from tests.misbehaving import canned, start_misbehaving_server, stop_misbehaving_server
-from tests.sync.open311.test_worker import drain, make
+from tests.sync.open311.worker_support import drain, make, make_due
 
 KEY = "family-key"
 
 
 def client_for(url: str, fmt: str = "json", key: str = KEY) -> Open311Client:
-    return Open311Client("default", BackofficeSettings(url=url, api_key=key, format=fmt), SyncSettings(timeout_seconds=5))
+    return Open311Client("default", BackofficeSettings(url=url, api_key=key, format=fmt),
+                         SyncSettings(timeout_seconds=5))
 
 
 def seed(url, count: int, *, code: str = "pothole", hours: float = 23) -> list[str]:
@@ -46,7 +51,7 @@ def seed(url, count: int, *, code: str = "pothole", hours: float = 23) -> list[s
     return [row["service_request_id"] for row in url.app.state.db.all_requests()]
 
 
-def council_requests(url) -> list[dict]:
+def council_rows(url) -> list[dict]:
     """What the council holds, read from its own file: a strict server refuses the usual search."""
     return url.app.state.db.all_requests()
 
@@ -159,7 +164,7 @@ def test_a_quiet_xml_server_lets_a_lost_answer_be_proved_absent_and_sent(tmp_pat
     store.db.conn.execute("UPDATE submissions SET lease_expires_at = NULL")
     report, _ = drain(store, settings)
     assert report.accepted == 1 and store.lookup(ref).state == "accepted"
-    assert [r for r in council_requests(url) if reference.display(ref) in r["description"]]
+    assert [r for r in council_rows(url) if reference.display(ref) in r["description"]]
 
 
 # -- a lost answer, a search that cannot prove it absent ------------------------------------------
@@ -180,21 +185,19 @@ def test_a_server_that_cuts_descriptions_still_finds_the_reference(tmp_path, cou
     assert drain(store, settings)[0].accepted == 1
     store.enqueue(draft(description="y" * 600, idempotency_key="second"))
     [item] = store.claim("crashed")
-    ids_before = {r["service_request_id"] for r in council_requests(url)}
+    ids_before = {r["service_request_id"] for r in council_rows(url)}
     # It arrived; the answer was lost.
     asyncio.run(_post_and_lose(url, store, item))
     store.db.conn.execute("UPDATE submissions SET lease_expires_at = NULL")
     report, _ = drain(store, settings)
-    assert report.reconciled == 1 and len(council_requests(url)) == len(ids_before) + 1
+    assert report.reconciled == 1 and len(council_rows(url)) == len(ids_before) + 1
 
 
 async def _post_and_lose(url, store, item):
-    from sync.open311.worker import request_fields
-
     store.mark_sending(item.id, "crashed")
     client = client_for(url)
     try:
-        await client.create(request_fields(item, make.__globals__["load_settings"](environ={}).kiosk))
+        await client.create(request_fields(item, load_settings(environ={}).kiosk))
     finally:
         await client.aclose()
 
@@ -208,10 +211,10 @@ def test_a_search_that_cannot_find_a_known_request_proves_nothing(tmp_path, coun
     assert drain(store, settings)[0].accepted == 1
     url.app.state.db._write(lambda conn: conn.execute("UPDATE requests SET description = 'rewritten by staff'"))
     lost_answer(store)
-    before = len(council_requests(url))
+    before = len(council_rows(url))
     with caplog.at_level(logging.INFO):
         report, _ = drain(store, settings)
-    assert report.retried == 1 and len(council_requests(url)) == before  # not sent again
+    assert report.retried == 1 and len(council_rows(url)) == before  # not sent again
     state = store.backoffice_states()["default"]
     assert "did not find" in state["search_error"] and state["search_failing_since"]
 
@@ -220,7 +223,6 @@ def test_sync_status_names_a_back_office_whose_searches_fail(tmp_path, council_s
     url = council_server(profile="unsearchable", api_key=KEY)
     env.update({"ASSIST_BACKOFFICE__URL": url, "ASSIST_BACKOFFICE__API_KEY": KEY})
     settings, store = make(tmp_path, url, key=KEY)
-    from sync.config import load_settings
     from sync.store import Store
 
     store = Store.open(load_settings(environ=env))
@@ -232,6 +234,7 @@ def test_sync_status_names_a_back_office_whose_searches_fail(tmp_path, council_s
     assert data["backoffices"]["default"]["search_failing_since"]
 
 
+@pytest.mark.slow
 def test_a_weekend_outage_does_not_run_the_give_up_clock(tmp_path, council_server):
     """The clock runs only while the council answers but cannot be searched."""
     url = council_server(profile="unsearchable", api_key=KEY)
@@ -243,7 +246,7 @@ def test_a_weekend_outage_does_not_run_the_give_up_clock(tmp_path, council_serve
 
     def look(using, hours):
         now[0] += timedelta(hours=hours)
-        store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+        make_due(store)
         drain(store, using)
 
     look(settings, 0)        # Friday: answered, cannot be searched (the clock starts)
@@ -268,7 +271,7 @@ def test_a_wrong_key_answered_with_400_pauses_and_fails_nothing(tmp_path, counci
         store.enqueue(draft(idempotency_key=f"k{index}"))
     report, _ = drain(store, settings)
     assert report.needs_attention == 0 and report.paused == {"default"}
-    assert store.counts()["queued"] == 5 and council_requests(url) == []
+    assert store.counts()["queued"] == 5 and council_rows(url) == []
     assert store.backoffice_states()["default"]["paused"]
     fixed, _ = make(tmp_path, url, key=KEY, extra={"ASSIST_KIOSK__LOCATION": "52.2,0.12"})
 
@@ -299,7 +302,7 @@ def test_a_place_in_words_gets_coordinates_for_a_server_that_requires_them(tmp_p
     settings, store = make(tmp_path, url, key=KEY, extra={"ASSIST_KIOSK__LOCATION": "52.2053,0.1218"})
     ref = store.enqueue(draft(location={"address_string": "by the big oak on the green"})).reference
     assert drain(store, settings)[0].accepted == 1
-    [request] = [r for r in council_requests(url) if reference.display(ref) in r["description"]]
+    [request] = [r for r in council_rows(url) if reference.display(ref) in r["description"]]
     assert float(request["lat"]) == pytest.approx(52.2053)
     assert "Where: by the big oak on the green" in request["description"]
 
@@ -335,6 +338,6 @@ def test_a_place_in_words_takes_the_gazetteers_coordinates_before_the_librarys(t
     placed = store.enqueue(draft(location={"address_string": "12 high st"}, idempotency_key="placed")).reference
     unplaced = store.enqueue(draft(location={"address_string": "by the big oak"}, idempotency_key="oak")).reference
     assert drain(store, settings)[0].accepted == 2
-    sent = {ref: request for request in council_requests(url) for ref in reference.find_in(request["description"])}
+    sent = {ref: request for request in council_rows(url) for ref in reference.find_in(request["description"])}
     assert (float(sent[placed]["lat"]), float(sent[placed]["long"])) == pytest.approx((place.lat, place.lon))
     assert (float(sent[unplaced]["lat"]), float(sent[unplaced]["long"])) == pytest.approx((51.0, -1.0))

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from sync.config import load_settings
 from sync.open311.client import Open311Client
-from sync.open311.followups import FollowUps, FollowUpSender, Refusal
+from sync.open311.followup_sender import FollowUpSender
+from sync.open311.followups import FollowUps, Refusal
 from sync.reference import display
 from sync.store import Store, migrations
 from tests.conftest import Clock
@@ -201,6 +202,21 @@ def test_a_lost_answer_is_looked_for_and_not_posted_again(made, council):
 
     assert report.found == 1 and council.update_posts == 1 and len(council.updates) == 1
     assert FollowUps(store).listing(reference)[0]["council_update_id"] == "U1"
+
+
+def test_a_lost_answer_to_a_follow_up_sent_as_a_new_request_is_found_by_its_tag(tmp_path, council):
+    settings, store = open_store(tmp_path, council.url, updates="")
+    reference = accepted(store)
+    FollowUps(store).add(reference, "not_fixed", channel="kiosk")
+    council.lose_answer = 1  # the new request arrives, the answer does not
+
+    assert send(store, settings).retried == 1
+    report = send(store, settings)
+
+    assert report.found == 1 and len(council.requests) == 1  # looked for, never posted twice
+    [row] = FollowUps(store).listing(reference)
+    assert (row["state"], row["route"], row["council_update_id"]) == ("sent", "request", "9001")
+    store.close()
 
 
 def test_a_follow_up_not_found_after_a_lost_answer_is_sent_again_with_the_same_update_id(made, council):

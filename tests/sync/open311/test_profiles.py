@@ -62,6 +62,64 @@ def _council_rows(council) -> list[tuple[str, str]]:
     return [(row["service_request_id"], row["description"] or "") for row in council.all_requests()]
 
 
+def _kill_mid_drain(url, env: dict[str, str], rng: random.Random) -> int:
+    """Start `assist sync run` against `url`, SIGKILL it just after its first request lands; its pid."""
+    council = url.app.state.db
+    seeded = council.count()
+    process = subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], cwd=ROOT,
+                               env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while council.count() == seeded and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.15))
+        assert process.poll() is None, "the worker died by itself"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    return process.pid
+
+
+async def _drain_rounds(store, settings, profile: str, count: int) -> None:
+    """Up to `count` drains, each after the leases and backoffs left behind are made due."""
+    for _ in range(count):
+        store.db.conn.execute("UPDATE submissions SET lease_expires_at = NULL, next_attempt_at = "
+                              "'2000-01-01T00:00:00.000000Z' WHERE state IN ('queued', 'sending', 'awaiting_id')")
+        worker = Worker(store, settings)
+        try:
+            await worker.drain()
+        finally:
+            await worker.aclose()
+        if not store.counts()["queued"] and not store.counts()["awaiting_id"] and not store.counts()["sending"]:
+            return
+        await asyncio.sleep(0.25 if profile == "tokens" else 0.02)
+
+
+def _at_council(council) -> dict[str, list[str]]:
+    """Each reference the council holds, with the ids of the requests that carry it."""
+    at_council: dict[str, list[str]] = {}
+    for request_id, description in _council_rows(council):
+        for ref in reference.find_in(description):
+            at_council.setdefault(ref, []).append(request_id)
+    return at_council
+
+
+def _check_each(states: dict, at_council: dict[str, list[str]], profile: str, fmt: str) -> None:
+    """Accepted once with the council's id, or waiting (for a search, or for staff) saying why."""
+    for ref, (state, request_id, last_error, maybe_sent) in states.items():
+        if state == "accepted":
+            assert at_council.get(ref) == [request_id], (profile, fmt, ref)
+        elif state in ("sending", "needs_attention"):  # waiting for a search, or for staff: always says why
+            assert last_error, (profile, fmt, ref, state)
+            if ref not in at_council:
+                assert profile == "unsearchable" or state == "needs_attention", (profile, fmt, ref, last_error)
+        else:
+            pytest.fail(f"{profile}/{fmt}: {ref} left {state} ({last_error})")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("profile", PROFILES)
 def test_kill_9_mid_drain_against_every_family_of_server(tmp_path, council_server, profile, fmt):
@@ -83,65 +141,26 @@ def test_kill_9_mid_drain_against_every_family_of_server(tmp_path, council_serve
                          token_delay=0.2, **({"page_size": 20} if profile == "paged" else {}))
     council = url.app.state.db
     _seed(council, SEEDED.get(profile, 0), datetime.now(timezone.utc))
-    seeded = council.count()
     env["ASSIST_BACKOFFICE__URL"] = url
 
-    process = subprocess.Popen([sys.executable, "-m", "assist", "sync", "run"], cwd=ROOT,
-                               env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while council.count() == seeded and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.15))
-        assert process.poll() is None, "the worker died by itself"
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    pid = _kill_mid_drain(url, env, rng)
     store = Store.open(load_settings(environ=env))
-    in_flight = helpers.in_flight(store.db.conn, process.pid)
+    in_flight = helpers.in_flight(store.db.conn, pid)
     assert in_flight <= CONCURRENCY  # marked `sending` just before each POST, never a whole batch
 
     settings = load_settings(environ=env)
-
-    async def rounds(count: int) -> None:
-        for _ in range(count):
-            store.db.conn.execute("UPDATE submissions SET lease_expires_at = NULL, next_attempt_at = "
-                                  "'2000-01-01T00:00:00.000000Z' WHERE state IN ('queued', 'sending', 'awaiting_id')")
-            worker = Worker(store, settings)
-            try:
-                await worker.drain()
-            finally:
-                await worker.aclose()
-            if not store.counts()["queued"] and not store.counts()["awaiting_id"] and not store.counts()["sending"]:
-                return
-            await asyncio.sleep(0.25 if profile == "tokens" else 0.02)
-
-    asyncio.run(rounds(3))  # each round lets the killed worker's leases go first
+    asyncio.run(_drain_rounds(store, settings, profile, 3))  # each round lets the killed worker's leases go first
     url.app.edge.fail_rate = url.app.edge.drop_after_commit = 0.0
-    asyncio.run(rounds(8))
+    asyncio.run(_drain_rounds(store, settings, profile, 8))
 
-    rows = _council_rows(council)
-    at_council: dict[str, list[str]] = {}
-    for request_id, description in rows:
-        for ref in reference.find_in(description):
-            at_council.setdefault(ref, []).append(request_id)
+    at_council = _at_council(council)
     duplicated = [ref for ref, ids in at_council.items() if len(ids) > 1]
     assert duplicated == []
     states = {ref: store.db.conn.execute("SELECT state, service_request_id, last_error, maybe_sent FROM submissions "
                                          "WHERE reference = ?", (ref,)).fetchone() for ref in references}
     lost = [ref for ref, (state, *_rest) in states.items() if state in ("cancelled", "exported")]
     assert lost == []
-    for ref, (state, request_id, last_error, maybe_sent) in states.items():
-        if state == "accepted":
-            assert at_council.get(ref) == [request_id], (profile, fmt, ref)
-        elif state in ("sending", "needs_attention"):  # waiting for a search, or for staff: always says why
-            assert last_error, (profile, fmt, ref, state)
-            if ref not in at_council:
-                assert profile == "unsearchable" or state == "needs_attention", (profile, fmt, ref, last_error)
-        else:
-            pytest.fail(f"{profile}/{fmt}: {ref} left {state} ({last_error})")
+    _check_each(states, at_council, profile, fmt)
     if profile != "unsearchable":  # every other family can be searched, once the worker has learnt how
         assert all(state == "accepted" for state, *_ in states.values()), (profile, fmt, states)
     else:

@@ -14,10 +14,11 @@ import pytest
 
 from sync import reference
 from sync.open311 import resolve
-from sync.open311.worker import Worker, request_fields
+from sync.open311.form import request_fields
+from sync.open311.worker import Worker
 from sync.store import MaybeSent, Store, audit, volunteers
 from tests.helpers import draft
-from tests.sync.open311.test_worker import API_KEY, council_requests, drain, make
+from tests.sync.open311.worker_support import API_KEY, council_requests, drain, make
 
 SUPERVISOR = volunteers.Volunteer("Priya", "supervisor")
 VOLUNTEER = volunteers.Volunteer("Sam", "volunteer")

@@ -10,36 +10,13 @@ import httpx
 import pytest
 
 from sync import reference
-from sync.config import load_settings
 from sync.flow import Draft
-from sync.open311.worker import Worker, compose_description
-from sync.store import Store
+from sync.open311.form import compose_description, scrubbed
+from sync.open311.outcomes import Unsearchable
+from sync.open311.recording import DrainReport
+from sync.open311.worker import Worker
 from tests.helpers import draft
-
-API_KEY = "council-key-1"
-
-
-def make(tmp_path, url, *, key=API_KEY, fmt="json", extra=None, clock=None, name="kiosk"):
-    env = {"ASSIST_STORE__PATH": str(tmp_path / name / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
-           "ASSIST_BACKOFFICE__API_KEY": key, "ASSIST_BACKOFFICE__FORMAT": fmt, "ASSIST_KIOSK__DEVICE_ID": name,
-           "ASSIST_SYNC__BACKOFF_BASE_SECONDS": "0", "ASSIST_SYNC__TIMEOUT_SECONDS": "2", **(extra or {})}
-    settings = load_settings(environ=env)
-    store = Store.open(settings, **({"clock": clock} if clock else {}))
-    return settings, store
-
-
-def drain(store, settings, **options):
-    async def go():
-        worker = Worker(store, settings, **options)
-        try:
-            return await worker.drain(), worker
-        finally:
-            await worker.aclose()
-    return asyncio.run(go())
-
-
-def council_requests(url) -> list[dict]:
-    return httpx.get(f"{url}requests.json", params={"page_size": 1000}).json()
+from tests.sync.open311.worker_support import API_KEY, council_requests, drain, make, make_due
 
 
 def bin_draft(**changes) -> Draft:
@@ -82,10 +59,10 @@ def test_token_mode_waits_for_the_id_without_posting_again(tmp_path, council_ser
     ref = store.enqueue(draft()).reference
     report, _ = drain(store, settings)
     assert report.awaiting == 1 and store.lookup(ref).state == "awaiting_id"
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     assert drain(store, settings)[0].retried == 1  # 404 on the token: not yet
     council_clock.advance(seconds=61)
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     assert drain(store, settings)[0].accepted == 1
     assert store.lookup(ref).state == "accepted" and len(council_requests(url)) == 1
 
@@ -152,12 +129,12 @@ def test_server_errors_and_refused_connections_retry_and_lose_nothing(tmp_path, 
     report, _ = drain(store, settings)
     assert report.retried == 1 and store.counts()["sending"] == 1  # a 5xx may have been half-done
     nowhere, _ = make(tmp_path, "http://127.0.0.1:9/")
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     drain(store, nowhere)
     state = store.backoffice_states()["default"]
     assert state["reachable"] == 0 and "cannot connect" in state["last_error"]
     assert store.counts()["sending"] == 1  # still ambiguous from the 5xx: it will be reconciled
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     assert drain(store, settings_ok)[0].accepted == 1 and len(council_requests(healthy)) == 2
 
 
@@ -205,7 +182,8 @@ def test_a_paused_county_does_not_hold_up_the_district(tmp_path, council_server)
     store.enqueue(bin_draft(idempotency_key="bin"))
     report, _ = drain(store, settings)
     assert report.paused == {"county"} and report.accepted == 1
-    assert store.backoffice_states()["county"]["paused"] and not store.backoffice_states().get("default", {}).get("paused")
+    states = store.backoffice_states()
+    assert states["county"]["paused"] and not states.get("default", {}).get("paused")
 
 
 def accept_one(tmp_path, url, **make_options):
@@ -227,7 +205,7 @@ def test_status_comes_back_into_the_history(tmp_path, council_server, run, use_u
     async def pull():
         worker = Worker(store, settings)
         if not use_updates_feed:
-            worker._no_updates.add("default")
+            worker.statuses.no_updates.add("default")
         try:
             return await worker.pull_statuses()
         finally:
@@ -291,7 +269,6 @@ def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, co
         client = worker.clients["default"]
 
         async def unsearchable(*args, **kwargs):
-            from sync.open311.client import Unsearchable
             raise Unsearchable("the council's server has no search of requests (404)")
         client.search = unsearchable
         try:
@@ -301,11 +278,11 @@ def test_an_unsearchable_server_never_gets_a_lost_answer_sent_twice(tmp_path, co
 
     for hours in (0, 10, 23):
         now[0] = datetime(2026, 12, 1, 9, tzinfo=timezone.utc) + timedelta(hours=hours)
-        store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+        make_due(store)
         report = asyncio.run(go())
         assert report.retried == 1 and store.lookup(ref).state == "sending" and council_requests(url) == []
     now[0] += timedelta(hours=1, minutes=1)
-    store.db.conn.execute("UPDATE submissions SET next_attempt_at = '2000-01-01T00:00:00.000000Z'")
+    make_due(store)
     report = asyncio.run(go())
     assert report.needs_attention == 1 and council_requests(url) == []
     [row] = store.listing(["needs_attention"])
@@ -348,11 +325,12 @@ def test_a_council_error_that_echoes_the_form_is_stored_without_the_residents_de
 
     store.enqueue(draft())
     [item] = store.claim("w")
-    echoed = f"400: invalid phone {PHONE} for {EMAIL}; description '{DESCRIPTION}' at outside 4 Station Road, Brackenford"
-    scrubbed = Worker._scrub(item, echoed)
+    echoed = (f"400: invalid phone {PHONE} for {EMAIL}; description '{DESCRIPTION}' "
+              "at outside 4 Station Road, Brackenford")
+    scrubbed_words = scrubbed(item, echoed)
     for secret in (PHONE, EMAIL, DESCRIPTION, "4 Station Road"):
-        assert secret not in scrubbed
-    assert scrubbed.startswith("400: invalid phone [removed]")
+        assert secret not in scrubbed_words
+    assert scrubbed_words.startswith("400: invalid phone [removed]")
 
 
 class CountingTransport(httpx.AsyncHTTPTransport):
@@ -382,7 +360,6 @@ def test_many_refusals_in_a_batch_fetch_the_catalogue_once(tmp_path, council_ser
 def test_outcomes_are_reported_only_once_they_are_written(store, settings, caplog):
     """An outcome is logged and counted once it is written, and one that could not be written
     (the disk is full) is neither: it stays ambiguous, and is looked for next time."""
-    from sync.open311.worker import DrainReport
     from sync.store.db import StoreFull
 
     said = []
@@ -397,12 +374,11 @@ def test_outcomes_are_reported_only_once_they_are_written(store, settings, caplo
         worker = Worker(store, settings)
         report = DrainReport()
         try:
-            await worker._record(item, ("test", "first"), lambda: None, lambda: said.append("first"), report,
-                                 "accepted")
-            await worker._record(item, ("test", "second"), disk_full, lambda: said.append("second"), report,
-                                 "accepted")
+            recorder = worker.sender.recorder
+            recorder.record(item, ("test", "first"), lambda: None, lambda: said.append("first"), report, "accepted")
+            recorder.record(item, ("test", "second"), disk_full, lambda: said.append("second"), report, "accepted")
             assert said == []  # nothing is said before it is written
-            await worker._settled()
+            await recorder.settled()
         finally:
             await worker.aclose()
         return report

@@ -4,28 +4,13 @@ loopback; Twilio is faked at its HTTP boundary (tests/sms/sms_fakes.py)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import locales
 from sync.config import load_settings
-from sync.open311.worker import Worker
 from sync.store import Store
 from sync.texting import numbers, wording
-from sync.texting.sender import TextSender
 from tests.helpers import PHONE, draft
-from tests.sms.sms_support import sms_env, twilio  # noqa: F401
-
-
-def rounds(store, settings, twilio, count=1):
-    async def go():
-        worker = Worker(store, settings, text_sender=TextSender(store, settings, twilio_base_url=twilio.url))
-        try:
-            for _ in range(count):
-                worker._last_status = float("-inf")
-                await worker.tick()
-        finally:
-            await worker.aclose()
-    asyncio.run(go())
+from tests.sms.sms_support import sms_env
+from tests.sync.open311.worker_support import rounds
 
 
 def test_a_welsh_kiosk_resident_is_texted_the_reference_then_the_news_in_welsh(env, council_server, run, twilio):

@@ -146,6 +146,7 @@ def test_a_text_whose_number_does_not_open_is_failed_and_a_whole_damaged_batch_d
 
 
 def test_a_damaged_texting_number_costs_that_residents_texts_only(env, council_server, twilio, caplog):
+
     url = council_server(api_key="k")
     settings = load_settings(environ=sms_env(env, ASSIST_BACKOFFICE__URL=url, ASSIST_BACKOFFICE__API_KEY="k"))
     store = Store.open(settings)

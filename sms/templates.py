@@ -72,6 +72,8 @@ FOLLOWUP_HOW = N_("To tell us a problem is not fixed, text {notfixed} and its re
 FOLLOWUP_NOT_YET = N_("{reference} has not reached the council yet. It will be sent as soon as it can: "
                       "there is nothing more to do.")
 
+#: The language of a reply written in several languages at once (its budget is 3 segments).
+MIXED = "mixed"
 EXAMPLE_REFERENCE = "K7Q-4MB-XP9P"
 #: The longest values each placeholder is tested with.
 LONGEST = {
@@ -173,6 +175,18 @@ def fixed(name: str, language: str, council: str, phone: str) -> str:
     return render(name, language, council=council, phone=phone)
 
 
+def mixed(name: str, languages: Sequence[str], **params: Any) -> str:
+    """A short message in every offered language, for a number whose language is not known
+    yet, as far as the budget allows (the first language always)."""
+    parts: list[str] = []
+    for code in languages:
+        part = render(name, code, **params)
+        if parts and texts.segments(texts.normalise("\n".join([*parts, part]))) > texts.budget(MIXED):
+            break
+        parts.append(part)
+    return "\n".join(dict.fromkeys(parts))
+
+
 def final(text: str, language: str) -> str:
     """Normalised, safe for XML, and within budget: the last step before any reply leaves."""
     text = xml_safe(texts.normalise(text)).strip()
@@ -186,7 +200,7 @@ def final(text: str, language: str) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-#: final() of a shared reply (a question, a menu, help: sms/bot.py Reply.shared), worked out once.
+#: final() of a shared reply (a question, a menu, help: sms/messages.py Reply.shared), worked out once.
 #: Never used for a reply with anything of a resident's in it, which must not outlive the purge.
 final_shared = lru_cache(maxsize=2048)(final)
 
@@ -321,7 +335,9 @@ def read_back(items: Iterable[str], language: str) -> str:
 
 
 def status_reply(language: str, *, reference: str, service: str, status: str, date: str, notes: str | None) -> str:
+    """A request's progress (`status`: its state, or the council's), shortened to fit."""
     t = translator(language)
+    status = texts.status_label(status, t)
     keywords_ = keyword_values(language)
 
     def build(values: dict[str, str]) -> str:

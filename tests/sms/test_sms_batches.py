@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 import locales
-from sms import bot as bot_module
-from sms.bot import Inbound
+from sms import batch as batch_module
+from sms.messages import Inbound
 from sms.recognise import Recogniser
 from sms.simulator import inbound_params, replies, sign
 from sync.catalogue import Catalogue, Service
@@ -21,21 +21,7 @@ from sync.store import Store
 from sync.store.db import StoreBusy, StoreFull
 from sync.texting import texts
 from tests.helpers import draft
-from tests.sms.sms_support import (  # noqa: F401
-    AUTH_TOKEN,
-    MOBILE,
-    OTHER_MOBILE,
-    PUBLIC_URL,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    sms_app,
-    sms_settings,
-    sms_store,
-    welsh,
-)
+from tests.sms.sms_support import AUTH_TOKEN, MOBILE, OTHER_MOBILE, PUBLIC_URL, Phone, english, welsh
 
 SORRY = "Sorry, something went wrong"
 
@@ -106,10 +92,10 @@ def test_a_batch_is_logged_as_one_line_naming_each_message_and_what_was_done(cli
     english(Phone(client, MOBILE))
     english(Phone(client, OTHER_MOBILE))
     batch = [message(MOBILE, "pothole outside 12 High Street"), message(OTHER_MOBILE, "HELP")]
-    caplog.set_level(logging.INFO, logger="sms.bot")
+    caplog.set_level(logging.INFO, logger="sms.batch")
     caplog.clear()
     sms_app.state.sms.bot.handle_many(batch)
-    lines = [record.getMessage() for record in caplog.records if record.name == "sms.bot"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "sms.batch"]
     assert len(lines) == 1
     assert f"{batch[0].sid}: asked attribute.size (pothole)" in lines[0] and f"{batch[1].sid}: help" in lines[0]
     assert MOBILE not in lines[0] and "High Street" not in lines[0]
@@ -166,7 +152,7 @@ def test_a_batch_that_cannot_be_committed_keeps_nothing_and_the_retry_saves_once
     def failing(self, conn):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(bot_module.Written, "write", failing)
+    monkeypatch.setattr(batch_module.Written, "write", failing)
     first = replies(phone.post(params).text)
     assert first[0].startswith(SORRY)
     assert submissions(sms_store) == 0 and not claimed(sms_store, "SMconfirm-lost")
@@ -274,9 +260,9 @@ def test_when_sync_now_cannot_be_written_the_saved_request_is_still_on_disk_befo
         order.append("sync now refused")
         raise StoreBusy("the worker holds the lock")
 
-    flush = bot_module.db_module.flush_wal
+    flush = batch_module.db_module.flush_wal
     monkeypatch.setattr(sms_store, "request", busy)
-    monkeypatch.setattr(bot_module.db_module, "flush_wal", lambda db: (order.append("wal fsynced"), flush(db)))
+    monkeypatch.setattr(batch_module.db_module, "flush_wal", lambda db: (order.append("wal fsynced"), flush(db)))
     reply = phone.say("YES")
     assert order == ["sync now refused", "wal fsynced"]
     assert submissions(sms_store) == 1 and "reference" in reply.lower()

@@ -16,22 +16,7 @@ from sync.store import Store
 from sync.texting import texts
 from sync.texting.sender import TextSender
 from tests.sms.sms_fakes import FakeTwilio
-from tests.sms.sms_support import (  # noqa: F401
-    MOBILE,
-    OTHER_MOBILE,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    serve,
-    sms_app,
-    sms_env,
-    sms_settings,
-    sms_store,
-    stop,
-    welsh,
-)
+from tests.sms.sms_support import MOBILE, OTHER_MOBILE, Phone, english, serve, sms_env, stop, welsh
 
 SHIPPED = locales.shipped()
 _numbers = itertools.count(1000)
@@ -95,7 +80,8 @@ def test_the_language_can_be_changed_in_the_middle_and_the_question_comes_again(
 def test_a_language_is_not_asked_when_only_one_is_offered(env, clock, gazetteer_template):
     import shutil
 
-    from tests.sms.sms_support import TestClient, create_app
+    from sms.app import create_app
+    from tests.sms.sms_support import TestClient
 
     settings = load_settings(environ=sms_env(env, ASSIST_LANGUAGES__ENABLED="en"))
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -302,7 +288,8 @@ def test_one_conversation_per_number(client, sms_store):
 def limited(env, clock, gazetteer_template):
     import shutil
 
-    from tests.sms.sms_support import TestClient, create_app
+    from sms.app import create_app
+    from tests.sms.sms_support import TestClient
 
     settings = load_settings(environ=sms_env(env, ASSIST_SMS__RATE_LIMIT_PER_NUMBER_PER_HOUR="4",
                                              ASSIST_SMS__RATE_LIMIT_GLOBAL_PER_MINUTE="10"))
@@ -434,7 +421,7 @@ def test_a_number_the_purge_removes_is_gone_from_the_webhooks_memory_too(client,
 def test_a_busy_warning_given_by_a_turn_that_was_undone_is_given_again(limited):
     """The one polite "busy" answer of a minute belongs to a message that was kept: a retry whose
     step is rolled back must not use it up for the rest of the batch."""
-    from sms.bot import Inbound
+    from sms.messages import Inbound
 
     test_client, store = limited
     for _ in range(9):

@@ -9,17 +9,7 @@ import locales
 from sms.simulator import inbound_params, replies
 from sync.store import events
 from sync.texting import texts
-from tests.sms.sms_support import (  # noqa: F401
-    MOBILE,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    sms_app,
-    sms_settings,
-    sms_store,
-)
+from tests.sms.sms_support import MOBILE, Phone, english
 
 ONE_SHOT = "missed recycling bin 12 High St"
 

@@ -9,10 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sms import templates as tpl
-from sms.bot import MIXED
 from sms.simulator import inbound_params, replies
 from sync.texting import texts
-from tests.sms.sms_support import client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
 
 bodies = st.one_of(
     st.text(max_size=200),  # any Unicode, surrogates excepted (a form post cannot carry them)
@@ -35,8 +33,8 @@ def test_any_body_gets_valid_twiml_within_budget_and_never_a_5xx(phone, sms_app,
     assert response.headers["content-type"].startswith("application/xml")
     messages = replies(response.text)
     assert len(messages) <= 1
-    language = (texts.number_state(sms_store, sender) or {}).get("language") or MIXED
-    menu = tpl.final(tpl.language_menu(sms_app.state.sms.bot.languages), MIXED)  # LANG: every language at once
+    language = (texts.number_state(sms_store, sender) or {}).get("language") or tpl.MIXED
+    menu = tpl.final(tpl.language_menu(sms_app.state.sms.bot.languages), tpl.MIXED)  # LANG: every language at once
     for message in messages:
-        budget = texts.budget(MIXED if message == menu else language)
+        budget = texts.budget(tpl.MIXED if message == menu else language)
         assert message.strip() and texts.segments(message) <= budget, (body, message)

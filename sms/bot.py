@@ -19,8 +19,8 @@ from sms import keywords as kw
 from sms import templates as tpl
 from sms.memory import Memory
 from sms.messages import Inbound, Reply
-from sms.recognise import Recogniser
 from sms.places import Places
+from sms.recognise import Recogniser
 from sync.catalogue import Catalogue
 
 

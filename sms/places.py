@@ -25,6 +25,13 @@ GENERIC_NAME_WORDS = frozenset({"cottage", "farm", "house", "lodge", "barn", "th
                                 "forge", "bakery", "rectory", "hillside", "meadow", "tree", "school"})
 _POSTCODE = re.compile(r"\b([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)\s*([0-9][A-Za-z]{2})\b")
 _HOUSE_NUMBER = re.compile(r"^[0-9]{1,4}[a-z]?$")
+_ADDRESS_NUMBER = re.compile(r"^(?:flat \w+, )?([0-9]+[a-z]?) ")
+
+
+def _house_number(address: str) -> str | None:
+    """The house number an address begins with ("Flat 2, 14a High Street" -> 14a), if any."""
+    found = _ADDRESS_NUMBER.match(address.lower())
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)
@@ -162,9 +169,7 @@ class Places:
             if not places:
                 continue
             numbers = {word for word in words if _HOUSE_NUMBER.match(word)}
-            numbered = [place for place in places
-                        if re.match(r"^(?:flat \w+, )?([0-9]+[a-z]?) ", place.address.lower())
-                        and re.match(r"^(?:flat \w+, )?([0-9]+[a-z]?) ", place.address.lower()).group(1) in numbers]
+            numbered = [place for place in places if _house_number(place.address) in numbers]
             chosen = numbered or places
             if len(chosen) == 1:
                 return PlaceGuess("address", places=(chosen[0],))
@@ -179,20 +184,9 @@ class Places:
             for start in range(0, len(words) - size + 1):
                 if True in numbers[start:start + size]:
                     continue
-                phrase = " ".join(words[start:start + size])
-                cutoff = 100 if len(phrase) < 6 else STREET_CUTOFF
-                for _form, score, index in streets.forms.extract(phrase, cutoff, 10):
-                    owner, base_only = streets.owners[index]
-                    if base_only:
-                        # "station" alone is the railway station as often as Station Road: only
-                        # a house number before it makes it the street
-                        before = words[start - 1] if start else ""
-                        if not _HOUSE_NUMBER.match(before) or score < 100:
-                            continue
-                    numbered = self._number_before(words, start) is not None
-                    key = (score >= 97, numbered, size, score, -start)
-                    if best is None or key > best[0]:
-                        best = (key, start, start + size, streets.pairs[owner][0])
+                for hit in self._street_hits(words, start, size, streets):
+                    if best is None or hit[0] > best[0]:
+                        best = hit
             if best is not None and best[0][0]:
                 break
         if best is None:
@@ -203,6 +197,22 @@ class Places:
             narrowed = [pair for pair in pairs if pair[1] in towns]
             pairs = narrowed or pairs
         return start, end, sorted(pairs, key=lambda pair: (pair[1] != "Brackenford", pair[1]))
+
+    def _street_hits(self, words: list[str], start: int, size: int, streets: _Streets):
+        """(key, start, end, street) for each street `size` words from `start` may name; the
+        greatest key is the best."""
+        phrase = " ".join(words[start:start + size])
+        cutoff = 100 if len(phrase) < 6 else STREET_CUTOFF
+        for _form, score, index in streets.forms.extract(phrase, cutoff, 10):
+            owner, base_only = streets.owners[index]
+            if base_only:
+                # "station" alone is the railway station as often as Station Road: only
+                # a house number before it makes it the street
+                before = words[start - 1] if start else ""
+                if not _HOUSE_NUMBER.match(before) or score < 100:
+                    continue
+            numbered = self._number_before(words, start) is not None
+            yield (score >= 97, numbered, size, score, -start), start, start + size, streets.pairs[owner][0]
 
     @staticmethod
     def _number_before(words: list[str], start: int) -> str | None:

@@ -197,32 +197,43 @@ class Recogniser:
         best: dict[str, tuple] = {}
         for size in range(1, min(4, len(tokens)) + 1):
             for start in range(0, len(tokens) - size + 1):
-                window = tokens[start:start + size]
-                joined, ordered = "".join(window), "".join(sorted(window))
-                found = (vocabulary.joined.extract(joined, SERVICE_CUTOFF, 20)
-                         + vocabulary.sorted.extract(ordered, SERVICE_CUTOFF, 20))
-                for _choice, score, index in found:
-                    keyword = self.keywords[index]
-                    if score < 100 and (len(keyword.joined) < FUZZY_MIN_CHARS or len(joined) < FUZZY_MIN_CHARS):
-                        continue
-                    if abs(len(window) - len(keyword.tokens)) > 1:
-                        continue
-                    if len(window) != len(keyword.tokens) and score < CROSS_SIZE_CUTOFF:
-                        continue
-                    tier = 2 if score >= 97 else 1 if score >= 90 else 0
-                    key = (tier, len(keyword.tokens), -start, score, len(keyword.joined))
-                    if key > best.get(keyword.service, (-1,)):
-                        best[keyword.service] = key
-        if not best:
-            for start, token in enumerate(tokens):
-                if token in vocabulary.distinctive:
-                    key = (-1, 1, -start, 80.0, len(token))
-                    if key > best.get(vocabulary.distinctive[token], (-2,)):
-                        best[vocabulary.distinctive[token]] = key
+                for service, key in self._keyword_hits(vocabulary, tokens[start:start + size], start):
+                    if key > best.get(service, (-1,)):
+                        best[service] = key
+        best = best or self._distinctive(vocabulary, tokens)
         if not best:
             return None, 0.0
         code, key = max(best.items(), key=lambda item: item[1])
         return code, float(key[3])
+
+    @staticmethod
+    def _distinctive(vocabulary: _Vocabulary, tokens: list[str]) -> dict[str, tuple]:
+        """Services named only by a word of their own (weaker evidence: used when no whole
+        keyword is mentioned), keyed as `service` ranks them."""
+        best: dict[str, tuple] = {}
+        for start, token in enumerate(tokens):
+            if token in vocabulary.distinctive:
+                key = (-1, 1, -start, 80.0, len(token))
+                if key > best.get(vocabulary.distinctive[token], (-2,)):
+                    best[vocabulary.distinctive[token]] = key
+        return best
+
+    def _keyword_hits(self, vocabulary: _Vocabulary, window: list[str], start: int):
+        """(service, key) for each keyword a window of words starting at `start` meets; the
+        greatest key is the best: exact before near, longer phrases first, then the earliest."""
+        joined, ordered = "".join(window), "".join(sorted(window))
+        found = (vocabulary.joined.extract(joined, SERVICE_CUTOFF, 20)
+                 + vocabulary.sorted.extract(ordered, SERVICE_CUTOFF, 20))
+        for _choice, score, index in found:
+            keyword = self.keywords[index]
+            if score < 100 and (len(keyword.joined) < FUZZY_MIN_CHARS or len(joined) < FUZZY_MIN_CHARS):
+                continue
+            if abs(len(window) - len(keyword.tokens)) > 1:
+                continue
+            if len(window) != len(keyword.tokens) and score < CROSS_SIZE_CUTOFF:
+                continue
+            tier = 2 if score >= 97 else 1 if score >= 90 else 0
+            yield keyword.service, (tier, len(keyword.tokens), -start, score, len(keyword.joined))
 
     def place(self, text: str) -> PlaceGuess | None:
         """Where the message says, from the gazetteer, or None."""
@@ -281,5 +292,6 @@ class Recogniser:
                 (question, frozenset(plain(name) for choice in question.choices
                                      for name in (choice.key, choice.label, t(choice.label))))
                 for question in (questions(service) if service else [])
-                if question.kind == "singlevaluelist" and not {choice.key for choice in question.choices} <= {"yes", "no"}]
+                if question.kind == "singlevaluelist"
+                and not {choice.key for choice in question.choices} <= {"yes", "no"}]
         return self._choosing[key]

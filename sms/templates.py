@@ -253,7 +253,8 @@ def pages(options: Sequence[str], head: str, language: str) -> list[list[int]]:
         while index < len(options):
             trial = page + [index]
             labels = [options[i] for i in trial] + ([more] if index + 1 < len(options) else [])
-            if page and texts.segments(texts.normalise(options_text(head, labels, "", language))) > texts.budget(language):
+            fits = texts.segments(texts.normalise(options_text(head, labels, "", language))) <= texts.budget(language)
+            if page and not fits:
                 break
             page = trial
             index += 1

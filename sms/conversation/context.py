@@ -142,7 +142,8 @@ class Context:
 
     # -- take-up events ----------------------------------------------------------------------------
 
-    def event(self, state: State, name: str, *, step: str | None = None, service: str | None = None) -> tuple[Event, ...]:
+    def event(self, state: State, name: str, *, step: str | None = None,
+              service: str | None = None) -> tuple[Event, ...]:
         """`name` for the report in hand (its service unless given), if there is one."""
         if state.session is None:
             return ()

@@ -12,7 +12,7 @@ from typing import Callable
 
 from sms import keywords as kw
 from sms.conversation import language, report
-from sms.conversation.context import Context, Result
+from sms.conversation.context import Context, Event, Result
 from sms.conversation.menus import group_menu, one_shot, pick_group, pick_service
 from sms.conversation.state import (
     Asking,
@@ -30,11 +30,10 @@ from sms.conversation.tracking import not_fixed, status
 from sync import reference as reference_module
 
 
-
 def respond(ctx: Context, state: State, text: str, match: kw.Match | None, *, expired: bool) -> Result:
     """The reply to `text` (cleaned, never empty) from a number in `state`; `expired`: the
     conversation was left too long and ends now (the resident is told)."""
-    earlier = ()
+    earlier: tuple[Event, ...] = ()
     if expired:
         earlier = ctx.abandon(state, "expired", state.service if isinstance(state, Report) else None)
         state = Idle()

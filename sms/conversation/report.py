@@ -36,14 +36,17 @@ def answered(report: Report, key: str, value: Any) -> Report:
     return replace(report, answers={**report.answers, key: value})
 
 
-def start(ctx: Context, state: State, code: str, place: PlaceGuess | None, *, attributes: Mapping[str, Any] | None = None,
-          description: str = "", pending: Mapping[str, Any] | None = None) -> Result:
+def start(ctx: Context, state: State, code: str, place: PlaceGuess | None, *,
+          attributes: Mapping[str, Any] | None = None, description: str = "",
+          pending: Mapping[str, Any] | None = None) -> Result:
     """Begin a report of service `code` with what is known already; a report in hand is replaced."""
     earlier: tuple[Event, ...] = ()
     if isinstance(state, Report):
         earlier, state = ctx.abandon(state, "restart"), Idle()
     session, began = ctx.begin(state)
     service = ctx.catalogue.get(code)
+    if service is None:  # named by a catalogue since replaced
+        return Result(state, ctx.say("not_understood"), "not understood", earlier)
     answers = _first_answers(ctx, service, attributes, description, pending)
     prefix = ctx.t(service.name) + "."
     if service.urgent_notice:
@@ -211,6 +214,8 @@ def submit(ctx: Context, state: Confirming) -> Result:
     """Save the confirmed request to the outbox (idempotent on the conversation) and give its
     reference; if it cannot be saved, say so and stay at the read-back for YES again."""
     service = ctx.service(state)
+    if service is None:
+        return ask(ctx, state)
     try:
         draft = flow.to_draft(service, state.answers, channel=CHANNEL, language=ctx.lang,
                               catalogue_version=ctx.catalogue.version, idempotency_key=f"sms:{state.conv}")

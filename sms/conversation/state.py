@@ -91,29 +91,34 @@ _NAMES = {mode: name for name, mode in _MODES.items()}
 
 
 def to_dict(state: State) -> dict[str, Any]:
-    """The saved form of `state` ({} for an idle conversation with no report in hand)."""
-    saved: dict[str, Any] = {}
-    if type(state) in _NAMES:
-        saved["mode"] = _NAMES[type(state)]
-    if state.session and not isinstance(state, Idle):
+    """The saved form of `state` ({} for an idle conversation: nothing to keep)."""
+    if isinstance(state, Idle):
+        return {}
+    saved: dict[str, Any] = {"mode": _NAMES[type(state)], **_fields(state)}
+    if state.session:
         saved["session"] = state.session
+    return saved
+
+
+def _fields(state: State) -> dict[str, Any]:
+    """What each mode keeps, under the keys the bot has always written."""
     if isinstance(state, ChoosingLanguage):
-        saved["stash"] = state.stash
-        if state.resume is not None:
-            saved["resume"] = to_dict(state.resume)
-    elif isinstance(state, (ChoosingGroup, ChoosingService)):
-        if state.pending is not None:
-            saved["pending"] = dict(state.pending)
+        resume = {"resume": to_dict(state.resume)} if state.resume is not None else {}
+        return {"stash": state.stash, **resume}
+    if isinstance(state, (ChoosingGroup, ChoosingService)):
+        saved: dict[str, Any] = {"pending": dict(state.pending)} if state.pending is not None else {}
         if isinstance(state, ChoosingService):
             saved.update(group=state.group, page=state.page)
-    elif isinstance(state, Report):
-        saved.update(service=state.service, answers=dict(state.answers), conv=state.conv)
-        if isinstance(state, Asking):
-            saved["question"] = state.question
-        elif isinstance(state, ChoosingPlace):
-            saved["options"] = [dict(option) for option in state.options]
-        elif isinstance(state, ChoosingStreet):
-            saved.update(options=[list(pair) for pair in state.options], number=state.number)
+        return saved
+    if not isinstance(state, Report):
+        return {}
+    saved = {"service": state.service, "answers": dict(state.answers), "conv": state.conv}
+    if isinstance(state, Asking):
+        saved["question"] = state.question
+    elif isinstance(state, ChoosingPlace):
+        saved["options"] = [dict(option) for option in state.options]
+    elif isinstance(state, ChoosingStreet):
+        saved.update(options=[list(pair) for pair in state.options], number=state.number)
     return saved
 
 
@@ -138,14 +143,14 @@ def _build(mode: type[State], saved: Mapping[str, Any], session: str | None) -> 
         return ChoosingService(session=session, group=int(saved.get("group", 0)), page=int(saved.get("page", 0)),
                                pending=saved.get("pending"))
     if issubclass(mode, Report):
-        report = {"session": session, "service": str(saved["service"]), "answers": dict(saved.get("answers") or {}),
-                  "conv": str(saved.get("conv") or "")}
+        report: dict[str, Any] = {"session": session, "service": str(saved["service"]),
+                                  "answers": dict(saved.get("answers") or {}), "conv": str(saved.get("conv") or "")}
         if mode is Asking:
             return Asking(**report, question=str(saved.get("question") or ""))
         if mode is ChoosingPlace:
             return ChoosingPlace(**report, options=tuple(saved.get("options") or ()))
         if mode is ChoosingStreet:
-            return ChoosingStreet(**report, options=tuple((street, town) for street, town in saved.get("options") or ()),
-                                  number=str(saved.get("number") or ""))
+            streets = tuple((street, town) for street, town in saved.get("options") or ())
+            return ChoosingStreet(**report, options=streets, number=str(saved.get("number") or ""))
         return Confirming(**report)
     return Idle(session=session)

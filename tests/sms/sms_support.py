@@ -38,7 +38,8 @@ def sms_env(env: dict[str, str], **extra: str) -> dict[str, str]:
 class Phone:
     """A resident's phone texting the app through Twilio's signed webhook."""
 
-    def __init__(self, client: TestClient, sender: str = MOBILE, token: str = AUTH_TOKEN, url: str = PUBLIC_URL) -> None:
+    def __init__(self, client: TestClient, sender: str = MOBILE, token: str = AUTH_TOKEN,
+                 url: str = PUBLIC_URL) -> None:
         self.client = client
         self.sender = sender
         self.token = token

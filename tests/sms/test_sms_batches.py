@@ -71,8 +71,8 @@ async def test_webhooks_arriving_together_are_taken_in_one_batch(sms_app, sms_st
 
     async def text(http: httpx.AsyncClient, sender: str, body: str) -> list[str]:
         params = inbound_params(sender, body)
-        response = await http.post("/sms/inbound", data=params,
-                                   headers={"X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)})
+        signature = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
+        response = await http.post("/sms/inbound", data=params, headers={"X-Twilio-Signature": signature})
         assert response.status_code == 200
         return replies(response.text)
 

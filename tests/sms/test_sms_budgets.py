@@ -56,7 +56,8 @@ def test_every_question_of_every_service_fits(language):
             for text in (tpl.question_text(question, language, phone=phone),
                          tpl.question_text(question, language, phone=phone, prefix=prefix,
                                            error="Choose from the numbered options, like 1 or 1, 3")):
-                assert texts.segments(texts.normalise(text)) <= texts.budget(language), (service.code, question.key, text)
+                fits = texts.segments(texts.normalise(text)) <= texts.budget(language)
+                assert fits, (service.code, question.key, text)
 
 
 @pytest.mark.parametrize("language", SHIPPED)

@@ -7,11 +7,8 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sms.simulator import inbound_params, replies, sign
 from sync.texting import texts

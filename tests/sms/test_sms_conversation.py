@@ -98,7 +98,9 @@ def test_a_language_is_not_asked_when_only_one_is_offered(env, clock, gazetteer_
 def keyword_cases():
     for language in SHIPPED:
         for action in kw.WORDS:
-            yield pytest.param(language, action, id=f"{language}-{action}")
+            # YES goes through a whole report for each of a language's words: seconds each
+            marks = [pytest.mark.slow] if action == kw.YES else []
+            yield pytest.param(language, action, id=f"{language}-{action}", marks=marks)
 
 
 @pytest.mark.parametrize("language, action", list(keyword_cases()))
@@ -280,6 +282,24 @@ def test_a_report_from_the_menus_with_a_misspelt_street_and_a_wrong_answer(phone
     assert "How big" in phone.say("1")
     wrong = phone.say("9")
     assert wrong.startswith("Choose one of the numbered options.") and "How big" in wrong
+
+
+@pytest.mark.parametrize("language", ["en", "cy"])
+def test_a_number_at_the_read_back_is_not_a_yes_and_sends_nothing(client, sms_store, language):
+    """The read-back asks for YES: "1" (the first of a yes-or-no question's options elsewhere)
+    does not send the request, in English or in Welsh; the resident is asked for YES again."""
+    if language not in SHIPPED:
+        pytest.skip(f"{language} not shipped")
+    phone = english(Phone(client)) if language == "en" else welsh(Phone(client))
+    t = locales.translator(language)
+    assert t("Please check: {summary}. Reply {yes} to send it, or {new} to start again.").split(":")[0] in (
+        go_to_confirm(phone))
+    again = phone.say("1")
+    assert saved(sms_store) == []
+    assert again == tpl.render("confirm_again", language)
+    assert "reference" not in again.lower()
+    assert len(saved(sms_store)) == 0 and phone.say(kw.shown(kw.YES, language))
+    assert len(saved(sms_store)) == 1
 
 
 def test_the_read_back_shortens_long_answers_to_fit(phone):

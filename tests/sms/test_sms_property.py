@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ bodies = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=bodies, media=st.integers(0, 2), number=st.integers(0, 7))
 def test_any_body_gets_valid_twiml_within_budget_and_never_a_5xx(phone, sms_app, sms_store, clock, body, media, number):

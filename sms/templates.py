@@ -2,7 +2,7 @@
 
 All of them are gettext messages (translated like the kiosk's), with `{placeholders}` filled in
 at send time. Keywords inside them (`{help}`, `{stop}`...) are filled with the resident's own
-language's word. Budgets (sync/texts.py): English at most 2 segments, most replies in 1; other
+language's word. Budgets (sync/texting/texts.py): English at most 2 segments, most replies in 1; other
 languages at most 3. Read-backs, addresses and council notes are shortened to fit; nothing ever
 leaves over budget (the last resort cuts the text and logs it).
 

@@ -5,8 +5,10 @@ withdrawn under a conversation, and the bot's memory of numbers when something e
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -266,3 +268,23 @@ def test_when_sync_now_cannot_be_written_the_saved_request_is_still_on_disk_befo
     reply = phone.say("YES")
     assert order == ["sync now refused", "wal fsynced"]
     assert submissions(sms_store) == 1 and "reference" in reply.lower()
+
+
+def test_a_conversation_saved_by_the_old_bot_goes_on_where_it_was(phone, sms_store, clock):
+    """Conversations saved before the modes became classes (a dict of string keys, with keys the
+    mode no longer uses) load as the same mode: the resident's next answer follows on."""
+    from sync.store import db as db_module
+    from sync.store import iso
+
+    english(phone)
+    number_id = texts.number_state(sms_store, MOBILE)["id"]
+    old = {"mode": "asking", "service": "pothole", "question": "attribute.size", "conv": "0" * 32,
+           "answers": {"location": {"address_string": "12 High Street, Brackenford"}}, "session": "f" * 32,
+           "options": [], "number": "", "page": 0}
+    with db_module.write(sms_store.db) as conn:
+        texts.save_conversations(conn, sms_store, [(number_id, json.dumps(old))], iso(clock.now),
+                                 iso(clock.now + timedelta(hours=1)))
+    assert "Where on the street" in phone.say("3")
+    state = texts.load_conversation(sms_store.db.conn, sms_store, number_id).state
+    assert state["answers"]["attribute.size"] == "large" and state["session"] == "f" * 32
+    assert "options" not in state and "page" not in state  # saved again in the mode's own form

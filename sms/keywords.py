@@ -38,7 +38,8 @@ LANGUAGE_WORDS = N_("LANG, LANGUAGE")
 # TRANSLATORS: Comma-separated words that abandon the current conversation and start again. The
 # first is shown in messages. Never use a word that means cancel: CANCEL stops all texts.
 NEW_WORDS = N_("NEW, MENU, RESTART")
-# TRANSLATORS: Comma-separated words that ask for the progress of a request, followed by its reference. The first is shown in messages.
+# TRANSLATORS: Comma-separated words that ask for the progress of a request, followed by its reference.
+# The first is shown in messages.
 STATUS_WORDS = N_("STATUS, CHECK, TRACK")
 # TRANSLATORS: Comma-separated words that start reporting a problem. The first is shown in messages.
 REPORT_WORDS = N_("REPORT")

@@ -3,8 +3,8 @@
 A text conversation is a run of short messages from one number a minute or so apart. Reading the
 number's row, its sealed conversation and its count for the hour back from the store for every
 one of them (three look-ups and a decryption) cost more than the rest of the step. So the bot
-keeps, in this process's memory, each recent number's row, its conversation (in clear, exactly as
-last saved) and its count this hour. Every change is still written to the store, in the same
+keeps, in this process's memory, each recent number's row, its conversation (in clear, as last
+saved) and its count this hour. Every change is still written to the store, in the same
 transaction as the message that made it: the store stays the truth, and this is a copy of it.
 
 The copy is trusted only while nothing else has written to the store since the bot's last batch:
@@ -27,6 +27,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from sms.conversation.state import Idle, State, from_dict
 from sync import flow
 from sync.texting import conversations, intake, numbers
 
@@ -35,7 +36,7 @@ LIMIT = 20_000
 
 
 def dump(state: dict[str, Any]) -> str:
-    """A conversation state as the memory keeps it (and compares it, to save only a change)."""
+    """A conversation's saved form as JSON, keys in order."""
     return json.dumps(state, sort_keys=True, ensure_ascii=False)
 
 
@@ -44,7 +45,7 @@ class Known:
     """One number as last written to the store."""
 
     number: numbers.Number
-    conversation: str  # the conversation's state, dumped; "{}" for none
+    conversation: State  # the conversation as saved (Idle for none)
     expires_at: str | None  # when the conversation expires; None for none
     seen: str  # the number's last_seen_at
     rate: tuple[str, int, bool]  # this number's rate-limit window: (hour, messages, warned)
@@ -99,7 +100,7 @@ class Memory:
         number = numbers.number_row(conn, self.store, e164, now, hashed=hashed)
         conversation = conversations.load_conversation(conn, self.store, number.id) if not number.created else None
         count, warned = intake.rate_count(conn, f"number:{hashed}", hour)
-        return Known(number, dump(conversation.state) if conversation else "{}",
+        return Known(number, from_dict(conversation.state) if conversation else Idle(),
                      conversation.expires_at if conversation else None, now, (hour, count, warned))
 
     def committed(self, conn: sqlite3.Connection, changed: dict[str, Known]) -> None:

@@ -7,10 +7,8 @@
   rapidfuzz against the message's words after text-speak and filler words are normalised on
   both sides ("bins wasnt collected" meets "bins not collected"). Longer, exact phrases win over
   single words and near misses; among equals, the one mentioned first.
-* **The place** comes from the gazetteer: a postcode; a house number before a street name
-  (spelt roughly: "staton rd"); a street alone; or a named place ("the library", "town hall").
-  A village named in the message narrows it down. Several candidates (4 Station Road exists in
-  three villages) are offered as numbered choices by the bot, never guessed.
+* **The place** comes from the gazetteer (sms/places.py); several candidates are offered as
+  numbered choices by the bot, never guessed.
 
 Nothing here writes: the bot asks only what is missing, and reads everything back before sending.
 """
@@ -18,20 +16,16 @@ Nothing here writes: the bot asks only what is missing, and reads everything bac
 from __future__ import annotations
 
 import re
-import weakref
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from rapidfuzz import fuzz, process
-
 from locales import N_, translator
+from sms.fuzzy import Fuzzy
 from sms.keywords import WORD_CHAR, plain
+from sms.places import PlaceGuess, Places
 from sync.catalogue import Catalogue
 from sync.catalogue_extract import keyword_message
 from sync.flow import Invalid, Question, clean_text, questions, validate
-from sync.places import gazetteer
-from sync.places.gazetteer import Place
 
 # TRANSLATORS: Comma-separated words to ignore when working out what a text message is about
 # (little words like "the", "my", "is"). Give your language's, lower case.
@@ -59,22 +53,15 @@ CROSS_SIZE_CUTOFF = 92
 FUZZY_MIN_CHARS = 6
 #: Shortest keyword word that counts on its own when it belongs to one service only.
 DISTINCTIVE_MIN_CHARS = 5
-STREET_CUTOFF = 86
 #: A service found only among the place's own words needs this.
 RETRY_CUTOFF = 90
 #: Languages every message is read in, whatever the resident chose: English (what posters and
 #: Twilio's own replies use) and Welsh, wherever it is offered (no less favourably than English).
 ALWAYS_READ = ("en", "cy")
-MAX_CHOICES = 5
-#: Words after which a single-word place name (library, church) is taken for a landmark.
-GENERIC_NAME_WORDS = frozenset({"cottage", "farm", "house", "lodge", "barn", "the", "old", "bank", "granary",
-                                "forge", "bakery", "rectory", "hillside", "meadow", "tree", "school"})
-_POSTCODE = re.compile(r"\b([A-Za-z]{1,2}[0-9][A-Za-z0-9]?)\s*([0-9][A-Za-z]{2})\b")
-_HOUSE_NUMBER = re.compile(r"^[0-9]{1,4}[a-z]?$")
 _WORD = re.compile(rf"{WORD_CHAR}+(?:['\u2019]{WORD_CHAR}+)*")
 
 
-def _tokens(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     """Folded words with apostrophes taken out ("wasn't" -> wasnt)."""
     return [word.replace("'", "").replace("\u2019", "") for word in _WORD.findall(plain(text))]
 
@@ -99,74 +86,12 @@ class Keyword:
     sorted_joined: str  # the same, words in alphabetical order: "mattress dumped" meets "dumped mattress"
 
 
-class Fuzzy:
-    """Strings to find near matches of (fuzz.ratio), kept in order of length.
-
-    fuzz.ratio cannot reach a cutoff between two strings whose lengths differ too much (it is at
-    most 200 * shorter / (both lengths together)), so a look-up compares the query only with the
-    strings whose length allows it: a fraction of them. Matches come back exactly as
-    `process.extract` over all the strings would give them: best first, ties in the strings'
-    original order (their ids, which ascend with it), at most `limit`.
-    """
-
-    def __init__(self, strings: list[str], ids: list[int] | None = None) -> None:
-        ids = ids if ids is not None else list(range(len(strings)))
-        order = sorted(range(len(strings)), key=lambda index: len(strings[index]))
-        self.strings = [strings[index] for index in order]
-        self.positions = [ids[index] for index in order]  # what each string stands for (ascending)
-        self.lengths = [len(string) for string in self.strings]
-
-    def extract(self, query: str, cutoff: float, limit: int) -> list[tuple[str, float, int]]:
-        size = len(query)
-        low = bisect_left(self.lengths, size * cutoff / (200 - cutoff) - 1e-9)
-        high = bisect_right(self.lengths, size * (200 - cutoff) / max(cutoff, 1e-9) + 1e-9)
-        if low >= high:
-            return []
-        found = process.extract(query, self.strings[low:high], scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
-        matches = sorted(((choice, score, self.positions[low + index]) for choice, score, index in found),
-                         key=lambda match: (-match[1], match[2]))
-        return matches[:limit]
-
-
-@dataclass(frozen=True)
-class PlaceGuess:
-    """Where a message says the problem is."""
-
-    kind: str  # address (one Place), addresses (several to choose from), street, streets
-    places: tuple[Place, ...] = ()
-    streets: tuple[tuple[str, str], ...] = ()  # (street, town)
-    number: str = ""  # a house number given with a street, not in the gazetteer
-
-    def candidates(self) -> list[str]:
-        if self.places:
-            return [place.address for place in self.places]
-        number = f"{self.number} " if self.number else ""
-        return [f"{number}{street}, {town}" if town else f"{number}{street}" for street, town in self.streets]
-
-    def describe(self) -> str:
-        return " | ".join(self.candidates())
-
-
 @dataclass(frozen=True)
 class Recognition:
     service: str | None
     score: float
     place: PlaceGuess | None
     attributes: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Streets:
-    generation: int | None
-    pairs: list[tuple[str, str]]
-    forms: Fuzzy  # normalised street names ("station road") and their base ("station")
-    owners: list[tuple[int, bool]]  # index into pairs, whether the form is the base name only
-    towns: dict[str, str]  # normalised town -> town
-    landmarks: list[tuple[str, tuple[str, ...], int]]  # alias, its words, address row id
-    landmarks_by_word: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
-
-
-_street_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -187,8 +112,10 @@ class Recogniser:
     every language offered.
     """
 
-    def __init__(self, db, catalogue: Catalogue, languages: Iterable[str]) -> None:
-        self.db = db
+    def __init__(self, db, catalogue: Catalogue, languages: Iterable[str], *, places: Places | None = None) -> None:
+        """`places`: the store's gazetteer index, kept by the caller across catalogues (made here
+        if not given)."""
+        self.places = places if places is not None else Places(db)
         self.catalogue = catalogue
         self.languages = tuple(dict.fromkeys(("en", *languages)))
         self.fillers: set[str] = set()
@@ -249,7 +176,7 @@ class Recogniser:
 
     def _normalised(self, text: str) -> list[str]:
         words: list[str] = []
-        for token in _tokens(text):
+        for token in words_of(text):
             words += self.speak.get(token, token).split()
         return words
 
@@ -270,203 +197,47 @@ class Recogniser:
         best: dict[str, tuple] = {}
         for size in range(1, min(4, len(tokens)) + 1):
             for start in range(0, len(tokens) - size + 1):
-                window = tokens[start:start + size]
-                joined, ordered = "".join(window), "".join(sorted(window))
-                found = (vocabulary.joined.extract(joined, SERVICE_CUTOFF, 20)
-                         + vocabulary.sorted.extract(ordered, SERVICE_CUTOFF, 20))
-                for _choice, score, index in found:
-                    keyword = self.keywords[index]
-                    if score < 100 and (len(keyword.joined) < FUZZY_MIN_CHARS or len(joined) < FUZZY_MIN_CHARS):
-                        continue
-                    if abs(len(window) - len(keyword.tokens)) > 1:
-                        continue
-                    if len(window) != len(keyword.tokens) and score < CROSS_SIZE_CUTOFF:
-                        continue
-                    tier = 2 if score >= 97 else 1 if score >= 90 else 0
-                    key = (tier, len(keyword.tokens), -start, score, len(keyword.joined))
-                    if key > best.get(keyword.service, (-1,)):
-                        best[keyword.service] = key
-        if not best:
-            for start, token in enumerate(tokens):
-                if token in vocabulary.distinctive:
-                    key = (-1, 1, -start, 80.0, len(token))
-                    if key > best.get(vocabulary.distinctive[token], (-2,)):
-                        best[vocabulary.distinctive[token]] = key
+                for service, key in self._keyword_hits(vocabulary, tokens[start:start + size], start):
+                    if key > best.get(service, (-1,)):
+                        best[service] = key
+        best = best or self._distinctive(vocabulary, tokens)
         if not best:
             return None, 0.0
         code, key = max(best.items(), key=lambda item: item[1])
         return code, float(key[3])
 
-    # -- the place --------------------------------------------------------------------------------
-
-    def _streets(self) -> _Streets:
-        conn = self.db.conn
-        generation = conn.execute("SELECT max(id) FROM gazetteer_imports").fetchone()[0]
-        cached = _street_cache.get(self.db)
-        if cached is not None and cached.generation == generation:
-            return cached
-        pairs = [tuple(row) for row in conn.execute("SELECT DISTINCT street, town FROM addresses WHERE street != ''")]
-        forms, owners, towns = [], [], {}
-        for index, (street, town) in enumerate(pairs):
-            words = gazetteer.address_words(street)
-            forms.append(" ".join(words))
-            owners.append((index, False))
-            if len(words) > 1 and words[-1] in gazetteer.STREET_TYPES:
-                forms.append(" ".join(words[:-1]))
-                owners.append((index, True))
-            if town:
-                towns[" ".join(gazetteer.address_words(town))] = town
-        landmarks = self._landmarks(conn)
-        by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}
-        for _alias, alias_words, row_id in landmarks:
-            by_word.setdefault(alias_words[0], []).append((alias_words, row_id))
-        cached = _Streets(generation, pairs, Fuzzy(forms), owners, towns, landmarks, by_word)
-        _street_cache[self.db] = cached
-        return cached
-
     @staticmethod
-    def _landmarks(conn) -> list[tuple[str, tuple[str, ...], int]]:
-        """Named places (addresses with no house number) by their name and its distinctive tail:
-        "Brackenford Central Library" is also "central library" and "library"."""
-        named = conn.execute("SELECT id, address, street FROM addresses WHERE number = '' AND street != ''").fetchall()
-        names: dict[int, list[str]] = {}
-        for row_id, address, street in named:
-            name = address.split(",")[0].strip()
-            if not name or name == street:
+    def _distinctive(vocabulary: _Vocabulary, tokens: list[str]) -> dict[str, tuple]:
+        """Services named only by a word of their own (weaker evidence: used when no whole
+        keyword is mentioned), keyed as `service` ranks them."""
+        best: dict[str, tuple] = {}
+        for start, token in enumerate(tokens):
+            if token in vocabulary.distinctive:
+                key = (-1, 1, -start, 80.0, len(token))
+                if key > best.get(vocabulary.distinctive[token], (-2,)):
+                    best[vocabulary.distinctive[token]] = key
+        return best
+
+    def _keyword_hits(self, vocabulary: _Vocabulary, window: list[str], start: int):
+        """(service, key) for each keyword a window of words starting at `start` meets; the
+        greatest key is the best: exact before near, longer phrases first, then the earliest."""
+        joined, ordered = "".join(window), "".join(sorted(window))
+        found = (vocabulary.joined.extract(joined, SERVICE_CUTOFF, 20)
+                 + vocabulary.sorted.extract(ordered, SERVICE_CUTOFF, 20))
+        for _choice, score, index in found:
+            keyword = self.keywords[index]
+            if score < 100 and (len(keyword.joined) < FUZZY_MIN_CHARS or len(joined) < FUZZY_MIN_CHARS):
                 continue
-            names[row_id] = gazetteer.address_words(name)
-        tails: dict[tuple[str, ...], set[int]] = {}
-        for row_id, words in names.items():
-            for size in (1, 2):
-                if len(words) > size:
-                    tails.setdefault(tuple(words[-size:]), set()).add(row_id)
-        aliases = []
-        for row_id, words in names.items():
-            aliases.append((" ".join(words), tuple(words), row_id))
-            for size in (1, 2):
-                tail = tuple(words[-size:])
-                if len(words) > size and len(tails[tail]) == 1 and not (set(tail) & GENERIC_NAME_WORDS):
-                    aliases.append((" ".join(tail), tail, row_id))
-        return aliases
+            if abs(len(window) - len(keyword.tokens)) > 1:
+                continue
+            if len(window) != len(keyword.tokens) and score < CROSS_SIZE_CUTOFF:
+                continue
+            tier = 2 if score >= 97 else 1 if score >= 90 else 0
+            yield keyword.service, (tier, len(keyword.tokens), -start, score, len(keyword.joined))
 
     def place(self, text: str) -> PlaceGuess | None:
         """Where the message says, from the gazetteer, or None."""
-        if not text or not text.strip():
-            return None
-        conn = self.db.conn
-        if conn.execute("SELECT 1 FROM addresses LIMIT 1").fetchone() is None:
-            return None
-        streets = self._streets()
-        words = gazetteer.address_words(text)
-        town_filter = self._towns_named(words, streets)
-        if found := self._postcode(text, words):
-            return found
-        match = self._street_mention(words, streets, town_filter)
-        landmark = self._landmark(words, streets, match)
-        if match is None:
-            return landmark
-        start, end, pairs = match
-        number = self._number_before(words, start)
-        if number:
-            rows = []
-            for street, town in pairs:
-                rows += conn.execute(
-                    "SELECT uprn, address, postcode, lat, lon FROM addresses WHERE street = ? AND town = ? "
-                    "AND number = ? COLLATE NOCASE ORDER BY sort_key LIMIT ?",
-                    (street, town, number, MAX_CHOICES)).fetchall()
-            if rows:
-                places = tuple(Place(*row) for row in rows[:MAX_CHOICES])
-                return PlaceGuess("address" if len(places) == 1 else "addresses", places=places)
-        if landmark is not None and landmark.places:
-            on_street = [place for place in landmark.places if any(street in place.address for street, _ in pairs)]
-            if on_street:
-                return PlaceGuess("address", places=(on_street[0],))
-        return PlaceGuess("street" if len(pairs) == 1 else "streets", streets=tuple(pairs[:MAX_CHOICES]),
-                          number=number or "")
-
-    def _towns_named(self, words: list[str], streets: _Streets) -> set[str]:
-        joined = f" {' '.join(words)} "
-        return {town for form, town in streets.towns.items() if f" {form} " in joined}
-
-    def _postcode(self, text: str, words: list[str]) -> PlaceGuess | None:
-        for match in _POSTCODE.finditer(text):
-            postcode = gazetteer.normalise_postcode(match.group(1) + match.group(2))
-            if not postcode:
-                continue
-            places = gazetteer.search(self.db, postcode, limit=200)
-            if not places:
-                continue
-            numbers = {word for word in words if _HOUSE_NUMBER.match(word)}
-            numbered = [place for place in places
-                        if re.match(r"^(?:flat \w+, )?([0-9]+[a-z]?) ", place.address.lower())
-                        and re.match(r"^(?:flat \w+, )?([0-9]+[a-z]?) ", place.address.lower()).group(1) in numbers]
-            chosen = numbered or places
-            if len(chosen) == 1:
-                return PlaceGuess("address", places=(chosen[0],))
-            return PlaceGuess("addresses", places=tuple(chosen[:MAX_CHOICES]))
-        return None
-
-    def _street_mention(self, words: list[str], streets: _Streets, towns: set[str]):
-        """(start, end, [(street, town), ...]) of the street the words name best, or None."""
-        best = None
-        numbers = [word.isdigit() for word in words]
-        for size in range(min(4, len(words)), 0, -1):
-            for start in range(0, len(words) - size + 1):
-                if True in numbers[start:start + size]:
-                    continue
-                phrase = " ".join(words[start:start + size])
-                cutoff = 100 if len(phrase) < 6 else STREET_CUTOFF
-                for _form, score, index in streets.forms.extract(phrase, cutoff, 10):
-                    owner, base_only = streets.owners[index]
-                    if base_only:
-                        # "station" alone is the railway station as often as Station Road: only
-                        # a house number before it makes it the street
-                        before = words[start - 1] if start else ""
-                        if not _HOUSE_NUMBER.match(before) or score < 100:
-                            continue
-                    numbered = self._number_before(words, start) is not None
-                    key = (score >= 97, numbered, size, score, -start)
-                    if best is None or key > best[0]:
-                        best = (key, start, start + size, streets.pairs[owner][0])
-            if best is not None and best[0][0]:
-                break
-        if best is None:
-            return None
-        _key, start, end, street = best
-        pairs = [pair for pair in streets.pairs if pair[0] == street]
-        if towns:
-            narrowed = [pair for pair in pairs if pair[1] in towns]
-            pairs = narrowed or pairs
-        return start, end, sorted(pairs, key=lambda pair: (pair[1] != "Brackenford", pair[1]))
-
-    @staticmethod
-    def _number_before(words: list[str], start: int) -> str | None:
-        for back in (1, 2):
-            if start - back < 0:
-                return None
-            word = words[start - back]
-            if _HOUSE_NUMBER.match(word):
-                return word
-            if word not in ("no", "number", "num", "flat", "house"):
-                return None
-        return None
-
-    def _landmark(self, words: list[str], streets: _Streets, street_match) -> PlaceGuess | None:
-        taken = set(range(street_match[0], street_match[1])) if street_match else set()
-        found: list[tuple[int, int]] = []
-        for start, word in enumerate(words):
-            for alias_words, row_id in streets.landmarks_by_word.get(word, ()):
-                size = len(alias_words)
-                if tuple(words[start:start + size]) == alias_words and not taken & set(range(start, start + size)):
-                    found.append((size, row_id))
-        if not found:
-            return None
-        size = max(found)[0]
-        ids = list(dict.fromkeys(row_id for length, row_id in found if length == size))
-        rows = [self.db.conn.execute("SELECT uprn, address, postcode, lat, lon FROM addresses WHERE id = ?",
-                                     (row_id,)).fetchone() for row_id in ids[:MAX_CHOICES]]
-        places = tuple(Place(*row) for row in rows if row)
-        return PlaceGuess("address" if len(places) == 1 else "addresses", places=places)
+        return self.places.place(text)
 
     # -- both ---------------------------------------------------------------------------------
 
@@ -474,7 +245,7 @@ class Recogniser:
         """What and where a message from a resident who chose `language` says (see the class)."""
         text = clean_text(text)[:1600]
         place = self.place(text)
-        ignore = frozenset(_tokens(" ".join(place.candidates()))) if place else frozenset()
+        ignore = frozenset(words_of(" ".join(place.candidates()))) if place else frozenset()
         code, score = self.service(text, ignore, language)
         if code is None and ignore:
             # The place's words may be the service's too ("lamp post outside Lamp Post Lane"),
@@ -492,7 +263,7 @@ class Recogniser:
         if not choosing:
             return {}
         t = translator(language)
-        words = [word for word in _tokens(text) if not word.isdigit() and len(word) >= 3 and word not in ignore]
+        words = [word for word in words_of(text) if not word.isdigit() and len(word) >= 3 and word not in ignore]
         grams = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
         found: dict[str, str] = {}
         for question, names in choosing:
@@ -521,5 +292,6 @@ class Recogniser:
                 (question, frozenset(plain(name) for choice in question.choices
                                      for name in (choice.key, choice.label, t(choice.label))))
                 for question in (questions(service) if service else [])
-                if question.kind == "singlevaluelist" and not {choice.key for choice in question.choices} <= {"yes", "no"}]
+                if question.kind == "singlevaluelist"
+                and not {choice.key for choice in question.choices} <= {"yes", "no"}]
         return self._choosing[key]

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 from locales import N_, NP_, native_name, translator
 from sms import keywords as kw
 from sync.flow import Question
-from sync.texting.segments import MAX_MESSAGE_CHARS, budget, fit, normalise, segments, shorten, truncate_to
+from sync.texting import segments, wording
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,13 @@ FOLLOWUP_HOW = N_("To tell us a problem is not fixed, text {notfixed} and its re
 FOLLOWUP_NOT_YET = N_("{reference} has not reached the council yet. It will be sent as soon as it can: "
                       "there is nothing more to do.")
 
+#: The language of a reply written in several languages at once (its budget is 3 segments).
+MIXED = "mixed"
 EXAMPLE_REFERENCE = "K7Q-4MB-XP9P"
 #: The longest values each placeholder is tested with.
 LONGEST = {
     "council": "Rhondda Cynon Taf County Borough Council", "phone": "+44 (0)1632 960 000", "reference": "K7Q-4MB-XP9P",
-    "example": EXAMPLE_REFERENCE, "hours": 24, "max": MAX_MESSAGE_CHARS, "street": "Cherry Tree Walk",
+    "example": EXAMPLE_REFERENCE, "hours": 24, "max": segments.MAX_MESSAGE_CHARS, "street": "Cherry Tree Walk",
     "date": "24 Tachwedd 2026", "status": "passed on: it is not the council's responsibility",
     "service": "Collection of bulky waste", "place": "Brackenford Central Library, Market Square, Oakhurst, BF1 4AA",
     "summary": "x" * 600, "notes": "y" * 600, "text": "",
@@ -148,7 +150,7 @@ def raw(name: str, language: str, params: dict[str, Any]) -> str:
         text = t.ngettext(*template.message, int(values.get("hours", 2))).format(**values)
     else:
         text = t(template.message).format(**values)
-    return normalise(text)
+    return segments.normalise(text)
 
 
 def render(name: str, language: str, **params: Any) -> str:
@@ -163,7 +165,8 @@ def render(name: str, language: str, **params: Any) -> str:
             return t.ngettext(*template.message, int(params.get("hours", 2))).format(**merged)
         return t(template.message).format(**merged)
 
-    return fit(build, {key: value for key, value in params.items()}, template.shrink, budget(language))
+    return segments.fit(build, {key: value for key, value in params.items()}, template.shrink,
+                        segments.budget(language))
 
 
 @lru_cache(maxsize=512)
@@ -173,20 +176,32 @@ def fixed(name: str, language: str, council: str, phone: str) -> str:
     return render(name, language, council=council, phone=phone)
 
 
+def mixed(name: str, languages: Sequence[str], **params: Any) -> str:
+    """A short message in every offered language, for a number whose language is not known
+    yet, as far as the budget allows (the first language always)."""
+    parts: list[str] = []
+    for code in languages:
+        part = render(name, code, **params)
+        if parts and segments.segments(segments.normalise("\n".join([*parts, part]))) > segments.budget(MIXED):
+            break
+        parts.append(part)
+    return "\n".join(dict.fromkeys(parts))
+
+
 def final(text: str, language: str) -> str:
     """Normalised, safe for XML, and within budget: the last step before any reply leaves."""
-    text = xml_safe(normalise(text)).strip()
-    limit = budget(language)
-    if segments(text) > limit:
+    text = xml_safe(segments.normalise(text)).strip()
+    limit = segments.budget(language)
+    if segments.segments(text) > limit:
         log.warning("a %s reply was over its budget of %d segments and was cut", language, limit)
-        text = truncate_to(text, limit)
+        text = segments.truncate_to(text, limit)
     return text
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-#: final() of a shared reply (a question, a menu, help: sms/bot.py Reply.shared), worked out once.
+#: final() of a shared reply (a question, a menu, help: sms/messages.py Reply.shared), worked out once.
 #: Never used for a reply with anything of a resident's in it, which must not outlive the purge.
 final_shared = lru_cache(maxsize=2048)(final)
 
@@ -200,7 +215,7 @@ def join(language: str, *parts: str) -> str:
     """Several messages as one reply if they fit the budget together; else the last one alone."""
     kept = [part for part in parts if part]
     together = "\n".join(kept)
-    if segments(normalise(together)) <= budget(language) or len(kept) <= 1:
+    if segments.segments(segments.normalise(together)) <= segments.budget(language) or len(kept) <= 1:
         return together
     return kept[-1]
 
@@ -217,12 +232,12 @@ def numbered(options: Sequence[str], start: int = 1) -> list[str]:
 def options_text(head: str, options: Sequence[str], tail: str, language: str) -> str:
     """A heading, numbered options and a footer, labels shortened if need be to fit."""
     def build(limit: int | None) -> str:
-        labels = [shorten(label, limit) if limit else label for label in options]
+        labels = [segments.shorten(label, limit) if limit else label for label in options]
         return "\n".join(part for part in (head, *numbered(labels), tail) if part)
 
     text = build(None)
     for limit in (48, 36, 28, 22, 16):
-        if segments(normalise(text)) <= budget(language):
+        if segments.segments(segments.normalise(text)) <= segments.budget(language):
             break
         text = build(limit)
     return text
@@ -239,7 +254,9 @@ def pages(options: Sequence[str], head: str, language: str) -> list[list[int]]:
         while index < len(options):
             trial = page + [index]
             labels = [options[i] for i in trial] + ([more] if index + 1 < len(options) else [])
-            if page and segments(normalise(options_text(head, labels, "", language))) > budget(language):
+            text = segments.normalise(options_text(head, labels, "", language))
+            fits = segments.segments(text) <= segments.budget(language)
+            if page and not fits:
                 break
             page = trial
             index += 1
@@ -259,7 +276,7 @@ def language_menu(languages: Sequence[str]) -> str:
     questions = list(dict.fromkeys(translator(code)(LANGUAGE_QUESTION) for code in languages))
     options = numbered([native_name(code) for code in languages])
     text = "\n".join([*questions, *options])
-    while segments(normalise(text)) > budget("xx") and len(questions) > 1:
+    while segments.segments(segments.normalise(text)) > segments.budget("xx") and len(questions) > 1:
         questions.pop()
         text = "\n".join([*questions, *options])
     return text
@@ -297,12 +314,12 @@ def question_text(question: Question, language: str, *, phone: str, prefix: str 
         return options_text("\n".join(lines), options, " ".join(tail), language)
 
     text = build(True, prefix, error)
-    if hint and segments(normalise(text)) > preferred(language):
+    if hint and segments.segments(segments.normalise(text)) > preferred(language):
         text = build(False, prefix, error)
     # Too long even so (a long prefix and an error together): the question and its options
     # matter most, then the service's name and urgent notice, then what was wrong.
     for fewer in ((prefix, ""), ("", error), ("", "")):
-        if segments(normalise(text)) <= budget(language):
+        if segments.segments(segments.normalise(text)) <= segments.budget(language):
             break
         text = build(False, *fewer)
     return text
@@ -316,12 +333,14 @@ def _sentence(text: str) -> str:
 
 def read_back(items: Iterable[str], language: str) -> str:
     """"Please check: ...": each answer shortened to 60 characters, then the whole to fit."""
-    summary = "; ".join(shorten(item, 60) for item in items if item)
+    summary = "; ".join(segments.shorten(item, 60) for item in items if item)
     return render("read_back", language, summary=summary)
 
 
 def status_reply(language: str, *, reference: str, service: str, status: str, date: str, notes: str | None) -> str:
+    """A request's progress (`status`: its state, or the council's), shortened to fit."""
     t = translator(language)
+    status = wording.status_label(status, t)
     keywords_ = keyword_values(language)
 
     def build(values: dict[str, str]) -> str:
@@ -330,7 +349,7 @@ def status_reply(language: str, *, reference: str, service: str, status: str, da
             text = t(STATUS_NOTES).format(text=text, notes=values["notes"])
         return text
 
-    return fit(build, {"reference": reference, "service": service, "status": status, "date": date,
+    return segments.fit(build, {"reference": reference, "service": service, "status": status, "date": date,
                              "notes": " ".join((notes or "").split())},
-                     ("notes", "service", "status"), budget(language))
+                     ("notes", "service", "status"), segments.budget(language))
 

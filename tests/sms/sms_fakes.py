@@ -66,13 +66,14 @@ class FakeTwilio(ScriptedAPI):
     def __init__(self, account_sid: str, auth_token: str) -> None:
         super().__init__()
         self.account_sid, self.auth_token = account_sid, auth_token
-        self.app = Starlette(routes=[Route("/2010-04-01/Accounts/{account}/Messages.json", self.create, methods=["POST"])])
+        self.app = Starlette(routes=[Route("/2010-04-01/Accounts/{account}/Messages.json", self.create,
+                                           methods=["POST"])])
 
     async def create(self, request: Request) -> Response:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-        self.requests.append({"account": request.path_params["account"], "auth_ok": request.headers.get("authorization") == expected,
-                              **form})
+        self.requests.append({"account": request.path_params["account"],
+                              "auth_ok": request.headers.get("authorization") == expected, **form})
         if request.headers.get("authorization") != expected or request.path_params["account"] != self.account_sid:
             status, body = twilio_error(20003)
             return JSONResponse(body, status_code=status)

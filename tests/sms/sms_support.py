@@ -1,6 +1,7 @@
-"""Shared pieces of the SMS tests: a store with the demo gazetteer, the SMS app, a phone that
-texts it through signed webhooks (the real twilio signature computation), and loopback servers
-standing in for Twilio's and GOV.UK Notify's APIs.
+"""Helpers of the SMS tests: the test numbers and Twilio settings, a phone that texts the app
+through signed webhooks (the real twilio signature computation), and loopback servers standing in
+for Twilio's and GOV.UK Notify's APIs, whose fixtures tests/sync uses too. The SMS tests' own
+fixtures (a store with the demo gazetteer, the app, a phone) are in tests/sms/conftest.py.
 
 tests/sms has no __init__.py on purpose: with one, pytest would import it as a package named
 `sms` and shadow the real one. Import from here as `tests.sms.sms_support`.
@@ -8,23 +9,17 @@ tests/sms has no __init__.py on purpose: with one, pytest would import it as a p
 
 from __future__ import annotations
 
-import shutil
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-with warnings.catch_warnings():
+with warnings.catch_warnings():  # starlette's TestClient asks for httpx2; the httpx it has works
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from sms.app import INBOUND_PATH, STATUS_PATH, create_app
+from sms.app import INBOUND_PATH, STATUS_PATH
 from sms.simulator import Exchange, inbound_params, replies, sign
-from sync.config import load_settings
-from sync.places import gazetteer
-from sync.store import Store
-from sync.store import db as db_module
 from tests.peers import Running, serve_in_thread
 from tests.sms.sms_fakes import FakeNotify, FakeTwilio
 
@@ -35,41 +30,16 @@ MOBILE = "+447911123456"
 OTHER_MOBILE = "+447911654321"
 
 
-@pytest.fixture(scope="session")
-def gazetteer_template(tmp_path_factory) -> Path:
-    """A migrated store file holding the demo gazetteer, built once and copied per test."""
-    path = tmp_path_factory.mktemp("sms-template") / "assist.db"
-    db = db_module.connect(path)
-    gazetteer.import_csv(db, gazetteer.DEMO_CSV)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
-    return path
-
-
 def sms_env(env: dict[str, str], **extra: str) -> dict[str, str]:
     return {**env, "ASSIST_TWILIO__AUTH_TOKEN": AUTH_TOKEN, "ASSIST_TWILIO__PUBLIC_URL": PUBLIC_URL,
             "ASSIST_TWILIO__ACCOUNT_SID": ACCOUNT_SID, "ASSIST_TWILIO__FROM_NUMBER": "+447700900000", **extra}
 
 
-@pytest.fixture
-def sms_settings(env):
-    return load_settings(environ=sms_env(env))
-
-
-@pytest.fixture
-def sms_store(sms_settings, clock, gazetteer_template):
-    """The test's store, starting with the demo gazetteer."""
-    sms_settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(gazetteer_template, sms_settings.store_path)
-    opened = Store.open(sms_settings, clock=clock, backoff_base_seconds=10, backoff_cap_seconds=600)
-    yield opened
-    opened.close()
-
-
 class Phone:
     """A resident's phone texting the app through Twilio's signed webhook."""
 
-    def __init__(self, client: TestClient, sender: str = MOBILE, token: str = AUTH_TOKEN, url: str = PUBLIC_URL) -> None:
+    def __init__(self, client: TestClient, sender: str = MOBILE, token: str = AUTH_TOKEN,
+                 url: str = PUBLIC_URL) -> None:
         self.client = client
         self.sender = sender
         self.token = token
@@ -99,22 +69,6 @@ class Phone:
         if error_code:
             params["ErrorCode"] = error_code
         return self.post(params, path=STATUS_PATH).status_code
-
-
-@pytest.fixture
-def sms_app(sms_settings, sms_store):
-    return create_app(sms_settings, store=sms_store)
-
-
-@pytest.fixture
-def client(sms_app):
-    with TestClient(sms_app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def phone(client):
-    return Phone(client)
 
 
 def english(phone: Phone) -> Phone:

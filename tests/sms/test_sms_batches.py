@@ -5,15 +5,17 @@ withdrawn under a conversation, and the bot's memory of numbers when something e
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 
 import locales
-from sms import bot as bot_module
-from sms.bot import Inbound
+from sms import batch as batch_module
+from sms.messages import Inbound
 from sms.recognise import Recogniser
 from sms.simulator import inbound_params, replies, sign
 from sync.catalogue import Catalogue, Service
@@ -21,21 +23,7 @@ from sync.store import Store
 from sync.store.db import StoreBusy, StoreFull
 from sync.texting import conversations, numbers, wording
 from tests.helpers import draft
-from tests.sms.sms_support import (  # noqa: F401
-    AUTH_TOKEN,
-    MOBILE,
-    OTHER_MOBILE,
-    PUBLIC_URL,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    sms_app,
-    sms_settings,
-    sms_store,
-    welsh,
-)
+from tests.sms.sms_support import AUTH_TOKEN, MOBILE, OTHER_MOBILE, PUBLIC_URL, Phone, english, welsh
 
 SORRY = "Sorry, something went wrong"
 
@@ -86,8 +74,8 @@ async def test_webhooks_arriving_together_are_taken_in_one_batch(sms_app, sms_st
 
     async def text(http: httpx.AsyncClient, sender: str, body: str) -> list[str]:
         params = inbound_params(sender, body)
-        response = await http.post("/sms/inbound", data=params,
-                                   headers={"X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)})
+        signature = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
+        response = await http.post("/sms/inbound", data=params, headers={"X-Twilio-Signature": signature})
         assert response.status_code == 200
         return replies(response.text)
 
@@ -107,10 +95,10 @@ def test_a_batch_is_logged_as_one_line_naming_each_message_and_what_was_done(cli
     english(Phone(client, MOBILE))
     english(Phone(client, OTHER_MOBILE))
     batch = [message(MOBILE, "pothole outside 12 High Street"), message(OTHER_MOBILE, "HELP")]
-    caplog.set_level(logging.INFO, logger="sms.bot")
+    caplog.set_level(logging.INFO, logger="sms.batch")
     caplog.clear()
     sms_app.state.sms.bot.handle_many(batch)
-    lines = [record.getMessage() for record in caplog.records if record.name == "sms.bot"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "sms.batch"]
     assert len(lines) == 1
     assert f"{batch[0].sid}: asked attribute.size (pothole)" in lines[0] and f"{batch[1].sid}: help" in lines[0]
     assert MOBILE not in lines[0] and "High Street" not in lines[0]
@@ -167,7 +155,7 @@ def test_a_batch_that_cannot_be_committed_keeps_nothing_and_the_retry_saves_once
     def failing(self, conn):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(bot_module.Written, "write", failing)
+    monkeypatch.setattr(batch_module.Written, "write", failing)
     first = replies(phone.post(params).text)
     assert first[0].startswith(SORRY)
     assert submissions(sms_store) == 0 and not claimed(sms_store, "SMconfirm-lost")
@@ -275,9 +263,29 @@ def test_when_sync_now_cannot_be_written_the_saved_request_is_still_on_disk_befo
         order.append("sync now refused")
         raise StoreBusy("the worker holds the lock")
 
-    flush = bot_module.db_module.flush_wal
+    flush = batch_module.db_module.flush_wal
     monkeypatch.setattr(sms_store, "request", busy)
-    monkeypatch.setattr(bot_module.db_module, "flush_wal", lambda db: (order.append("wal fsynced"), flush(db)))
+    monkeypatch.setattr(batch_module.db_module, "flush_wal", lambda db: (order.append("wal fsynced"), flush(db)))
     reply = phone.say("YES")
     assert order == ["sync now refused", "wal fsynced"]
     assert submissions(sms_store) == 1 and "reference" in reply.lower()
+
+
+def test_a_conversation_saved_by_the_old_bot_goes_on_where_it_was(phone, sms_store, clock):
+    """Conversations saved before the modes became classes (a dict of string keys, with keys the
+    mode no longer uses) load as the same mode: the resident's next answer follows on."""
+    from sync.store import db as db_module
+    from sync.store import iso
+
+    english(phone)
+    number_id = numbers.number_state(sms_store, MOBILE)["id"]
+    old = {"mode": "asking", "service": "pothole", "question": "attribute.size", "conv": "0" * 32,
+           "answers": {"location": {"address_string": "12 High Street, Brackenford"}}, "session": "f" * 32,
+           "options": [], "number": "", "page": 0}
+    with db_module.write(sms_store.db) as conn:
+        conversations.save_conversations(conn, sms_store, [(number_id, json.dumps(old))], iso(clock.now),
+                                 iso(clock.now + timedelta(hours=1)))
+    assert "Where on the street" in phone.say("3")
+    state = conversations.load_conversation(sms_store.db.conn, sms_store, number_id).state
+    assert state["answers"]["attribute.size"] == "large" and state["session"] == "f" * 32
+    assert "options" not in state and "page" not in state  # saved again in the mode's own form

@@ -13,26 +13,10 @@ from sms import keywords as kw
 from sms import templates as tpl
 from sync.config import load_settings
 from sync.store import Store
-from sync.texting import conversations, notices, numbers, outbound, retention
-from sync.texting.segments import segments
+from sync.texting import conversations, notices, numbers, outbound, retention, segments
 from sync.texting.sender import TextSender
 from tests.sms.sms_fakes import FakeTwilio
-from tests.sms.sms_support import (  # noqa: F401
-    MOBILE,
-    OTHER_MOBILE,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    serve,
-    sms_app,
-    sms_env,
-    sms_settings,
-    sms_store,
-    stop,
-    welsh,
-)
+from tests.sms.sms_support import MOBILE, OTHER_MOBILE, Phone, english, serve, sms_env, stop, welsh
 
 SHIPPED = locales.shipped()
 _numbers = itertools.count(1000)
@@ -67,7 +51,8 @@ def go_to_confirm(phone: Phone) -> str:
 
 def test_first_contact_asks_the_language_in_each_language_and_answers_the_first_message_after(phone, sms_store):
     menu = phone.say("pothole outside 12 High Street")
-    assert menu.splitlines()[-len(SHIPPED):] == [f"{i} {locales.native_name(code)}" for i, code in enumerate(SHIPPED, 1)]
+    named = [f"{i} {locales.native_name(code)}" for i, code in enumerate(SHIPPED, 1)]
+    assert menu.splitlines()[-len(SHIPPED):] == named
     if "cy" in SHIPPED:
         assert locales.translator("cy")(tpl.LANGUAGE_QUESTION) in menu  # Welsh is offered, in Welsh
     answer = phone.say("1")
@@ -82,7 +67,7 @@ def test_welsh_is_remembered_and_every_reply_after_is_in_welsh(phone, sms_store)
     t = locales.translator("cy")
     assert t("How big is it?") in answer and "How big" not in answer
     assert numbers.number_state(sms_store, MOBILE)["language"] == "cy"
-    assert tpl.final(answer, "cy") == answer and segments(answer) <= 3
+    assert tpl.final(answer, "cy") == answer and segments.segments(answer) <= 3
 
 
 def test_the_language_can_be_changed_in_the_middle_and_the_question_comes_again(phone):
@@ -96,7 +81,8 @@ def test_the_language_can_be_changed_in_the_middle_and_the_question_comes_again(
 def test_a_language_is_not_asked_when_only_one_is_offered(env, clock, gazetteer_template):
     import shutil
 
-    from tests.sms.sms_support import TestClient, create_app
+    from sms.app import create_app
+    from tests.sms.sms_support import TestClient
 
     settings = load_settings(environ=sms_env(env, ASSIST_LANGUAGES__ENABLED="en"))
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +98,9 @@ def test_a_language_is_not_asked_when_only_one_is_offered(env, clock, gazetteer_
 def keyword_cases():
     for language in SHIPPED:
         for action in kw.WORDS:
-            yield pytest.param(language, action, id=f"{language}-{action}")
+            # YES goes through a whole report for each of a language's words: seconds each
+            marks = [pytest.mark.slow] if action == kw.YES else []
+            yield pytest.param(language, action, id=f"{language}-{action}", marks=marks)
 
 
 @pytest.mark.parametrize("language, action", list(keyword_cases()))
@@ -126,55 +114,110 @@ def test_every_keyword_in_every_shipped_language(client, sms_store, language, ac
 
 
 def check_keyword(phone: Phone, store, language: str, action: str, word: str, variant: str) -> None:
-    t = locales.translator(language)
-    state = lambda: numbers.number_state(store, phone.sender)  # noqa: E731
-    if action == kw.OPT_OUT:
-        answer = phone.say(variant)
-        assert state()["opted_out_at"], (language, variant)
-        if word in kw.TWILIO_OPT_OUT:
-            assert answer == ""  # Twilio confirms its own words itself
-        else:
-            assert kw.shown(kw.OPT_IN, language) in answer
-        assert phone.say("pothole outside 12 High Street") == ""  # nothing more, ever
-    elif action == kw.OPT_IN:
-        phone.say("STOP")
-        answer = phone.say(variant)
-        assert state()["opted_out_at"] is None and answer, (language, variant)
-    elif action == kw.HELP:
-        assert "01632 960000" in phone.say(variant)
-    elif action == kw.LANGUAGE:
-        assert locales.native_name(SHIPPED[-1]) in phone.say(variant)
-    elif action == kw.NEW:
-        phone.say("pothole outside 12 High Street")
-        answer = phone.say(variant)
-        assert t(tpl.STARTED_AGAIN).split(".")[0] in answer
-        assert store.db.conn.execute("SELECT count(*) FROM sms_conversations c JOIN sms_numbers n ON n.id = c.number_id "
-                                     "WHERE n.id = ?", (state()["id"],)).fetchone()[0] == 0
-    elif action == kw.STATUS:
-        answer = phone.say(f"{variant.strip()} K7Q-4MB-XP9P")
-        assert "K7Q-4MB-XP9P" in answer
-    elif action == kw.REPORT:
-        assert t(tpl.GROUP_MENU) in phone.say(variant)
-    elif action == kw.SKIP:
-        phone.say("pothole outside 12 High Street")
-        phone.say("3")
-        phone.say("1")
-        answer = phone.say(variant)  # skips the name: the description came with the message
-        assert t("What is your email address? (optional)") in answer
-        conversation = conversations.load_conversation(store.db.conn, store, state()["id"])
-        assert conversation.state["answers"]["name"] is None  # not taken as a name
-    elif action in (kw.YES, kw.NO):
-        go_to_confirm(phone)
-        before = len(saved(store))
-        answer = phone.say(variant)
-        if action == kw.YES:
-            assert len(saved(store)) == before + 1, (language, variant, answer)
-        else:
-            assert len(saved(store)) == before and t(tpl.NOT_SENT) in answer
-    elif action == kw.NOT_FIXED:  # with a reference this kiosk does not know (tests/sms/test_sms_followups.py)
-        assert "K7Q-4MB-XP9P" in phone.say(f"{variant.strip()} K7Q-4MB-XP9P")
-    elif action == kw.GREETING:
-        assert t(tpl.WELCOME).split(".")[0].format(council="Brackenford Borough Council") in phone.say(variant)
+    CHECKS[action](Said(phone, store, language, word, variant))
+
+
+class Said:
+    """One keyword variant about to be texted by a phone that chose `language`."""
+
+    def __init__(self, phone: Phone, store, language: str, word: str, variant: str) -> None:
+        self.phone, self.store, self.language, self.word, self.variant = phone, store, language, word, variant
+        self.t = locales.translator(language)
+
+    def state(self):
+        return numbers.number_state(self.store, self.phone.sender)
+
+
+def check_opt_out(said: Said) -> None:
+    phone, language, variant = said.phone, said.language, said.variant
+    answer = phone.say(variant)
+    assert said.state()["opted_out_at"], (language, variant)
+    if said.word in kw.TWILIO_OPT_OUT:
+        assert answer == ""  # Twilio confirms its own words itself
+    else:
+        assert kw.shown(kw.OPT_IN, language) in answer
+    assert phone.say("pothole outside 12 High Street") == ""  # nothing more, ever
+
+
+def check_opt_in(said: Said) -> None:
+    said.phone.say("STOP")
+    answer = said.phone.say(said.variant)
+    assert said.state()["opted_out_at"] is None and answer, (said.language, said.variant)
+
+
+def check_new(said: Said) -> None:
+    said.phone.say("pothole outside 12 High Street")
+    answer = said.phone.say(said.variant)
+    assert said.t(tpl.STARTED_AGAIN).split(".")[0] in answer
+    assert said.store.db.conn.execute("SELECT count(*) FROM sms_conversations c JOIN sms_numbers n "
+                                      "ON n.id = c.number_id WHERE n.id = ?", (said.state()["id"],)).fetchone()[0] == 0
+
+
+def check_skip(said: Said) -> None:
+    phone, store = said.phone, said.store
+    phone.say("pothole outside 12 High Street")
+    phone.say("3")
+    phone.say("1")
+    answer = phone.say(said.variant)  # skips the name: the description came with the message
+    assert said.t("What is your email address? (optional)") in answer
+    conversation = conversations.load_conversation(store.db.conn, store, said.state()["id"])
+    assert conversation.state["answers"]["name"] is None  # not taken as a name
+
+
+def check_yes_or_no(said: Said, action: str) -> None:
+    go_to_confirm(said.phone)
+    before = len(saved(said.store))
+    answer = said.phone.say(said.variant)
+    if action == kw.YES:
+        assert len(saved(said.store)) == before + 1, (said.language, said.variant, answer)
+    else:
+        assert len(saved(said.store)) == before and said.t(tpl.NOT_SENT) in answer
+
+
+def check_help(said: Said) -> None:
+    assert "01632 960000" in said.phone.say(said.variant)
+
+
+def check_language(said: Said) -> None:
+    assert locales.native_name(SHIPPED[-1]) in said.phone.say(said.variant)
+
+
+def check_reference_follows(said: Said) -> None:
+    """STATUS, or NOTFIXED with a reference this kiosk does not know (tests/sms/test_sms_followups.py)."""
+    assert "K7Q-4MB-XP9P" in said.phone.say(f"{said.variant.strip()} K7Q-4MB-XP9P")
+
+
+def check_report(said: Said) -> None:
+    assert said.t(tpl.GROUP_MENU) in said.phone.say(said.variant)
+
+
+def check_yes(said: Said) -> None:
+    check_yes_or_no(said, kw.YES)
+
+
+def check_no(said: Said) -> None:
+    check_yes_or_no(said, kw.NO)
+
+
+def check_greeting(said: Said) -> None:
+    welcome = said.t(tpl.WELCOME).split(".")[0].format(council="Brackenford Borough Council")
+    assert welcome in said.phone.say(said.variant)
+
+
+CHECKS = {
+    kw.OPT_OUT: check_opt_out,
+    kw.OPT_IN: check_opt_in,
+    kw.HELP: check_help,
+    kw.LANGUAGE: check_language,
+    kw.NEW: check_new,
+    kw.STATUS: check_reference_follows,
+    kw.REPORT: check_report,
+    kw.SKIP: check_skip,
+    kw.YES: check_yes,
+    kw.NO: check_no,
+    kw.NOT_FIXED: check_reference_follows,
+    kw.GREETING: check_greeting,
+}
 
 
 def test_cancel_stops_all_texts_and_never_just_abandons(phone, sms_store):
@@ -207,7 +250,7 @@ def test_a_one_shot_report_asks_only_what_is_missing_reads_back_and_saves_on_yes
     phone.say("YES")  # texts: yes
     readback = phone.say("NO")  # contact details: no
     assert readback.startswith("Please check: Missed bin collection; 12 High Street")
-    assert "Recycling bin" in readback and segments(readback) <= 2
+    assert "Recycling bin" in readback and segments.segments(readback) <= 2
     done = phone.say("YES")
     reference, channel, service, language = saved(sms_store)[0]
     assert channel == "sms" and service == "missed_bin" and language == "en"
@@ -241,6 +284,24 @@ def test_a_report_from_the_menus_with_a_misspelt_street_and_a_wrong_answer(phone
     assert wrong.startswith("Choose one of the numbered options.") and "How big" in wrong
 
 
+@pytest.mark.parametrize("language", ["en", "cy"])
+def test_a_number_at_the_read_back_is_not_a_yes_and_sends_nothing(client, sms_store, language):
+    """The read-back asks for YES: "1" (the first of a yes-or-no question's options elsewhere)
+    does not send the request, in English or in Welsh; the resident is asked for YES again."""
+    if language not in SHIPPED:
+        pytest.skip(f"{language} not shipped")
+    phone = english(Phone(client)) if language == "en" else welsh(Phone(client))
+    t = locales.translator(language)
+    assert t("Please check: {summary}. Reply {yes} to send it, or {new} to start again.").split(":")[0] in (
+        go_to_confirm(phone))
+    again = phone.say("1")
+    assert saved(sms_store) == []
+    assert again == tpl.render("confirm_again", language)
+    assert "reference" not in again.lower()
+    assert len(saved(sms_store)) == 0 and phone.say(kw.shown(kw.YES, language))
+    assert len(saved(sms_store)) == 1
+
+
 def test_the_read_back_shortens_long_answers_to_fit(phone):
     english(phone)
     phone.say("pothole outside 12 High Street " + "and it is really very deep indeed " * 40)
@@ -251,7 +312,7 @@ def test_the_read_back_shortens_long_answers_to_fit(phone):
     phone.say("NO")
     readback = phone.say("NO")
     assert readback.startswith("Please check:") and "Reply YES to send it" in readback
-    assert segments(readback) <= 2 and "..." in readback
+    assert segments.segments(readback) <= 2 and "..." in readback
 
 
 def test_status_by_reference(phone, sms_store):
@@ -303,7 +364,8 @@ def test_one_conversation_per_number(client, sms_store):
 def limited(env, clock, gazetteer_template):
     import shutil
 
-    from tests.sms.sms_support import TestClient, create_app
+    from sms.app import create_app
+    from tests.sms.sms_support import TestClient
 
     settings = load_settings(environ=sms_env(env, ASSIST_SMS__RATE_LIMIT_PER_NUMBER_PER_HOUR="4",
                                              ASSIST_SMS__RATE_LIMIT_GLOBAL_PER_MINUTE="10"))
@@ -363,7 +425,8 @@ def test_a_welsh_opt_out_word_is_confirmed_in_welsh(client, sms_store):
     if "cy" not in SHIPPED:
         pytest.skip("Welsh not shipped")
     phone = english(Phone(client))
-    welsh_only = [word for word in kw.words(kw.WORDS[kw.OPT_OUT], "cy") if word not in kw.words(kw.WORDS[kw.OPT_OUT], "en")]
+    english_words = kw.words(kw.WORDS[kw.OPT_OUT], "en")
+    welsh_only = [word for word in kw.words(kw.WORDS[kw.OPT_OUT], "cy") if word not in english_words]
     assert welsh_only, "Welsh needs its own opt-out words"
     answer = phone.say(welsh_only[0].upper())
     assert kw.shown(kw.OPT_IN, "cy") in answer
@@ -435,7 +498,7 @@ def test_a_number_the_purge_removes_is_gone_from_the_webhooks_memory_too(client,
 def test_a_busy_warning_given_by_a_turn_that_was_undone_is_given_again(limited):
     """The one polite "busy" answer of a minute belongs to a message that was kept: a retry whose
     step is rolled back must not use it up for the rest of the batch."""
-    from sms.bot import Inbound
+    from sms.messages import Inbound
 
     test_client, store = limited
     for _ in range(9):

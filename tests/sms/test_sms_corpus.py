@@ -9,7 +9,6 @@ import locales
 from sms.recognise import Recogniser
 from sync.store import Store
 from tests.sms.sms_corpus import CORPUS
-from tests.sms.sms_support import gazetteer_template, sms_settings, sms_store  # noqa: F401
 
 SERVICE_TARGET = 0.90
 PLACE_TARGET = 0.80

@@ -9,17 +9,7 @@ import locales
 from sms.simulator import inbound_params, replies
 from sync.store import events
 from sync.texting import conversations, numbers
-from tests.sms.sms_support import (  # noqa: F401
-    MOBILE,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    sms_app,
-    sms_settings,
-    sms_store,
-)
+from tests.sms.sms_support import MOBILE, Phone, english
 
 ONE_SHOT = "missed recycling bin 12 High St"
 
@@ -35,7 +25,8 @@ def steps(rows) -> list[tuple]:
 
 
 def everything_recorded(store) -> str:
-    return " ".join(str(value) for row in store.db.conn.execute("SELECT * FROM session_events") for value in row).lower()
+    rows = store.db.conn.execute("SELECT * FROM session_events")
+    return " ".join(str(value) for row in rows for value in row).lower()
 
 
 def test_a_report_by_text_is_recorded_step_by_step_without_anything_personal(phone, sms_store):
@@ -52,8 +43,8 @@ def test_a_report_by_text_is_recorded_step_by_step_without_anything_personal(pho
     state = conversations.load_conversation(sms_store.db.conn, sms_store, number_id).state
     assert state["session"] == recorded(sms_store)[0][0]  # the session goes on in the conversation
     assert "Your reference is" in phone.say("YES")
-    rows = sms_store.db.conn.execute("SELECT session, channel, device_id, event, language, assisted FROM session_events "
-                                     "ORDER BY id").fetchall()
+    rows = sms_store.db.conn.execute("SELECT session, channel, device_id, event, language, assisted "
+                                     "FROM session_events ORDER BY id").fetchall()
     assert rows[-1][3] == events.SUBMITTED
     assert {row[0] for row in rows} == {state["session"]} and len(state["session"]) >= 32
     assert {(row[1], row[2], row[4], row[5]) for row in rows} == {("sms", "kiosk-test-1", "en", 0)}

@@ -17,7 +17,7 @@ from sync import reference as reference_module
 from sync.open311.followups import FollowUps
 from sync.texting import notices, outbound
 from tests.helpers import draft
-from tests.sms.sms_support import MOBILE, Phone, client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
+from tests.sms.sms_support import MOBILE, Phone
 
 SHIPPED = locales.shipped()
 _numbers = itertools.count(3000)

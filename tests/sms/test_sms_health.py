@@ -15,16 +15,7 @@ from sync.config import load_settings
 from sync.crypto import check_value
 from sync.store import Store, health
 from tests.helpers import draft
-from tests.sms.sms_support import (  # noqa: F401
-    TestClient,
-    client,
-    gazetteer_template,
-    phone,
-    sms_app,
-    sms_env,
-    sms_settings,
-    sms_store,
-)
+from tests.sms.sms_support import TestClient, sms_env
 
 
 def test_a_healthy_store_answers_200(client):

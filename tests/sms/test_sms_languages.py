@@ -20,7 +20,7 @@ from sync.open311.worker import Worker
 from sync.store import Store
 from sync.texting import conversations, numbers, wording
 from sync.texting.sender import TextSender
-from tests.sms.sms_support import MOBILE, Phone, TestClient, gazetteer_template, sms_env, twilio  # noqa: F401
+from tests.sms.sms_support import MOBILE, Phone, TestClient, sms_env
 
 SHIPPED = locales.shipped()
 

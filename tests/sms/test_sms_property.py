@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sms import templates as tpl
-from sms.bot import MIXED
 from sms.simulator import inbound_params, replies
-from sync.texting import numbers
-from sync.texting.segments import budget, segments
-from tests.sms.sms_support import client, gazetteer_template, phone, sms_app, sms_settings, sms_store  # noqa: F401
+from sync.texting import numbers, segments
 
 bodies = st.one_of(
     st.text(max_size=200),  # any Unicode, surrogates excepted (a form post cannot carry them)
@@ -25,6 +23,7 @@ bodies = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=bodies, media=st.integers(0, 2), number=st.integers(0, 7))
 def test_any_body_gets_valid_twiml_within_budget_and_never_a_5xx(phone, sms_app, sms_store, clock, body, media, number):
@@ -36,8 +35,8 @@ def test_any_body_gets_valid_twiml_within_budget_and_never_a_5xx(phone, sms_app,
     assert response.headers["content-type"].startswith("application/xml")
     messages = replies(response.text)
     assert len(messages) <= 1
-    language = (numbers.number_state(sms_store, sender) or {}).get("language") or MIXED
-    menu = tpl.final(tpl.language_menu(sms_app.state.sms.bot.languages), MIXED)  # LANG: every language at once
+    language = (numbers.number_state(sms_store, sender) or {}).get("language") or tpl.MIXED
+    menu = tpl.final(tpl.language_menu(sms_app.state.sms.bot.languages), tpl.MIXED)  # LANG: every language at once
     for message in messages:
-        allowed = budget(MIXED if message == menu else language)
-        assert message.strip() and segments(message) <= allowed, (body, message)
+        budget = segments.budget(tpl.MIXED if message == menu else language)
+        assert message.strip() and segments.segments(message) <= budget, (body, message)

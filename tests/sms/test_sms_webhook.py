@@ -8,29 +8,12 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sms.simulator import inbound_params, replies, sign
-from sync.texting import numbers, outbound
-from sync.texting.segments import segments
-from tests.sms.sms_support import (  # noqa: F401
-    AUTH_TOKEN,
-    MOBILE,
-    PUBLIC_URL,
-    Phone,
-    client,
-    english,
-    gazetteer_template,
-    phone,
-    sms_app,
-    sms_env,
-    sms_settings,
-    sms_store,
-)
+from sync.texting import numbers, outbound, segments
+from tests.sms.sms_support import AUTH_TOKEN, MOBILE, PUBLIC_URL, english, sms_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,37 +32,6 @@ def test_a_request_signed_with_the_real_twilio_computation_is_answered_with_twim
     exchange = phone.send("hello")
     assert exchange.status == 200
     assert "Which language?" in exchange.text and "Cymraeg" in exchange.text
-
-
-def test_the_signature_is_checked_against_the_public_url_not_the_one_behind_the_proxy(client, sms_store):
-    params = inbound_params(MOBILE, "hello")
-    # TestClient's request arrives as http://testserver/sms/inbound, as it would behind a TLS proxy
-    signed_for_arrival = sign(AUTH_TOKEN, "http://testserver/sms/inbound", params)
-    assert Phone(client).post(params, signature=signed_for_arrival).status_code == 403
-    signed_for_public = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
-    assert Phone(client).post(params, signature=signed_for_public).status_code == 200
-
-
-@pytest.mark.parametrize("how", ["missing", "empty", "forged", "wrong token", "other path", "tampered body"])
-def test_unsigned_or_wrongly_signed_requests_get_403_and_touch_nothing(client, sms_store, how):
-    params = inbound_params(MOBILE, "pothole outside 4 Station Road")
-    good = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
-    phone = Phone(client)
-    if how == "missing":
-        response = client.post("/sms/inbound", data=params)
-    elif how == "empty":
-        response = phone.post(params, signature="")
-    elif how == "forged":
-        response = phone.post(params, signature="bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==")
-    elif how == "wrong token":
-        response = phone.post(params, signature=sign("not-the-token", PUBLIC_URL + "/sms/inbound", params))
-    elif how == "other path":
-        response = phone.post(params, signature=sign(AUTH_TOKEN, PUBLIC_URL + "/sms/status", params))
-    else:
-        response = phone.post({**params, "Body": "STOP"}, signature=good)
-    assert response.status_code == 403
-    assert inbound_count(sms_store) == 0
-    assert sms_store.db.conn.execute("SELECT count(*) FROM sms_numbers").fetchone()[0] == 0
 
 
 def test_a_replayed_request_is_answered_as_before_and_acts_once(phone, sms_store):
@@ -176,7 +128,7 @@ def test_health_reports_the_database_and_the_back_offices_last_known_reachabilit
 def test_a_body_over_1600_characters_gets_a_short_polite_answer(phone):
     english(phone)
     answer = phone.say("a" * 1601)
-    assert "too long" in answer and segments(answer) == 1
+    assert "too long" in answer and segments.segments(answer) == 1
 
 
 def test_an_empty_body_and_a_picture_alone_get_short_polite_answers(phone):
@@ -184,12 +136,6 @@ def test_an_empty_body_and_a_picture_alone_get_short_polite_answers(phone):
     assert "empty" in phone.say("")
     assert "pictures" in phone.say("", media=1)
     assert "pictures" in phone.say("   ", media=2)
-
-
-def test_a_request_body_too_large_for_a_webhook_is_refused_unread(client):
-    response = client.post("/sms/inbound", content=b"Body=" + b"x" * 70_000,
-                           headers={"content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
-    assert response.status_code == 413
 
 
 def test_a_signed_request_without_a_message_sid_is_a_bad_request_not_an_error(phone):
@@ -284,35 +230,3 @@ def test_serve_answers_signed_webhooks_and_stops_cleanly(env, sms_settings, gaze
     assert MOBILE not in output and "hello" not in output.lower().replace("hello from", "")
 
 
-def test_repeated_form_fields_are_all_signed_and_checked(client, sms_store):
-    from starlette.datastructures import ImmutableMultiDict
-    from twilio.request_validator import RequestValidator
-
-    pairs = list(inbound_params(MOBILE, "hello").items()) + [("Extra", "one"), ("Extra", "two")]
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/sms/inbound", ImmutableMultiDict(pairs))
-    body = {}
-    for name, value in pairs:
-        body.setdefault(name, []).append(value)
-    ok = client.post("/sms/inbound", data=body, headers={"X-Twilio-Signature": signature})
-    assert ok.status_code == 200
-    body["Extra"] = ["one"]  # a value dropped: the signature no longer matches
-    assert client.post("/sms/inbound", data=body, headers={"X-Twilio-Signature": signature}).status_code == 403
-
-
-@settings(max_examples=1500, deadline=None)
-@given(st.one_of(st.binary(max_size=300),
-                 st.lists(st.tuples(st.text(max_size=12), st.text(max_size=40)), max_size=8).map(
-                     lambda pairs: urlencode(pairs).encode()),
-                 st.text(alphabet="ab=&%+2F0Ã©\u00e9 ", max_size=60).map(str.encode)))
-def test_the_webhook_reads_a_form_exactly_as_urllib_does(body):
-    """The webhook's own form reader (sms/app.py Form) against urllib's parse_qsl, which it
-    replaced for speed: any body, urlencoded or not, valid UTF-8 or not, gives the same fields."""
-    from urllib.parse import parse_qsl
-
-    from sms.app import Form
-
-    expected: dict[str, list[str]] = {}
-    for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
-        expected.setdefault(name, []).append(value)
-    form = Form(body)
-    assert {name: form.getall(name) for name in form} == expected

@@ -1,0 +1,103 @@
+"""The number's language: asked at first contact, changed at any time with LANG.
+
+At first contact every offered language's question is sent, each language named in itself, and
+the first message is kept (`stash`) and answered once a language is chosen. LANG in the middle of
+a report asks again and then repeats the question in hand in the new language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from sms import keywords as kw
+from sms import templates as tpl
+from sms.conversation import report
+from sms.conversation.context import Context, Result, Words
+from sms.conversation.state import (
+    Asking,
+    ChoosingGroup,
+    ChoosingLanguage,
+    ChoosingPlace,
+    ChoosingService,
+    ChoosingStreet,
+    Confirming,
+    Idle,
+    State,
+)
+from sync.store import events
+
+#: How a message is answered once its language is known (sms/conversation/converse.py).
+Converse = Callable[[Context, State, str, "kw.Match | None"], Result]
+#: Keywords that are not a message to keep for after the language menu.
+_NOT_KEPT = (kw.LANGUAGE, kw.GREETING, kw.OPT_IN)
+
+
+def first_contact(ctx: Context, state: State, text: str, match: kw.Match | None, converse: Converse) -> Result:
+    """No language yet: ask it, keeping the message to answer once it is chosen."""
+    named = ctx.choose_language(match.argument) if match and match.action == kw.LANGUAGE and match.argument else None
+    keep = not (match and match.action in _NOT_KEPT)
+    if isinstance(state, ChoosingLanguage):
+        chosen = named or ctx.choose_language(text)
+        if chosen:
+            return _chosen(ctx.speaking(chosen), state, converse)
+        return _menu(ctx, replace(state, stash=text) if keep else state, "language asked again")
+    if named:
+        spoken = ctx.speaking(named)
+        return Result(state, spoken.join(_language_set(spoken), spoken.say("welcome")), f"language chosen: {named}",
+                      language=named)
+    return _menu(ctx, ChoosingLanguage(session=state.session, stash=text if keep else ""), "language asked")
+
+
+def _chosen(ctx: Context, state: ChoosingLanguage, converse: Converse) -> Result:
+    """The first language chosen: the kept message answered in it, or the welcome."""
+    language = ctx.lang
+    done = _language_set(ctx)
+    if not state.stash:
+        return Result(Idle(), ctx.join(done, ctx.say("welcome")), f"language chosen: {language}", language=language)
+    answered = converse(ctx, Idle(session=state.session), state.stash, ctx.keywords.match(state.stash))
+    return replace(answered, reply=ctx.join(done, answered.reply), language=language)
+
+
+def _language_set(ctx: Context) -> Words:
+    return ctx.say("language_set", lang=kw.shown(kw.LANGUAGE, ctx.lang))
+
+
+def _menu(ctx: Context, state: State, action: str) -> Result:
+    return Result(state, Words(tpl.language_menu(ctx.languages), True), action, reply_language=tpl.MIXED)
+
+
+def asked(ctx: Context, state: State, argument: str) -> Result:
+    """LANG [language] in a conversation: the language it names, or the menu."""
+    chosen = ctx.choose_language(argument) if argument else None
+    if chosen:
+        return change(ctx, state, chosen)
+    return _menu(ctx, ChoosingLanguage(session=state.session, resume=state), "language asked")
+
+
+def pick(ctx: Context, state: ChoosingLanguage, text: str, match: kw.Match | None) -> Result:
+    """ChoosingLanguage (the language known): a language from the menu, then back to the report."""
+    chosen = ctx.choose_language(text)
+    if chosen:
+        resume = replace(state.resume, session=state.session) if state.resume is not None else Idle()
+        return change(ctx, resume, chosen)
+    return _menu(ctx, state, "language asked again")
+
+
+def change(ctx: Context, state: State, chosen: str) -> Result:
+    """The number's language changes mid-conversation: the question in hand comes again in it."""
+    spoken = ctx.speaking(chosen)
+    again = _current(spoken, state)
+    return replace(again, reply=spoken.join(_language_set(spoken), again.reply), action=f"language changed: {chosen}",
+                   language=chosen).after(spoken.event(state, events.LANGUAGE))
+
+
+def _current(ctx: Context, state: State) -> Result:
+    """The question in hand again (after a language change), or the welcome."""
+    if isinstance(state, Asking):
+        return report.ask(ctx, state)
+    if isinstance(state, Confirming):
+        return report.read_back(ctx, state)
+    if isinstance(state, (ChoosingGroup, ChoosingService, ChoosingPlace, ChoosingStreet)):  # menus are not repeated
+        return Result(Idle(), ctx.say("welcome"), "welcome", ctx.abandon(state, "restart"))
+    return Result(state, ctx.say("welcome"), "welcome")

@@ -1,0 +1,81 @@
+"""What every webhook goes through first (sms/middleware.py): Twilio's signature, checked once
+against the public URL over every field of the form, and the 64 KiB cap on a request's body."""
+
+from __future__ import annotations
+
+import pytest
+
+from sms.simulator import inbound_params, sign
+from tests.sms.sms_support import AUTH_TOKEN, MOBILE, PUBLIC_URL, Phone
+
+
+def inbound_count(store) -> int:
+    return store.db.conn.execute("SELECT count(*) FROM sms_inbound").fetchone()[0]
+
+
+def test_the_signature_is_checked_against_the_public_url_not_the_one_behind_the_proxy(client, sms_store):
+    params = inbound_params(MOBILE, "hello")
+    # TestClient's request arrives as http://testserver/sms/inbound, as it would behind a TLS proxy
+    signed_for_arrival = sign(AUTH_TOKEN, "http://testserver/sms/inbound", params)
+    assert Phone(client).post(params, signature=signed_for_arrival).status_code == 403
+    signed_for_public = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
+    assert Phone(client).post(params, signature=signed_for_public).status_code == 200
+
+
+@pytest.mark.parametrize("how", ["missing", "empty", "forged", "wrong token", "other path", "tampered body"])
+def test_unsigned_or_wrongly_signed_requests_get_403_and_touch_nothing(client, sms_store, how):
+    params = inbound_params(MOBILE, "pothole outside 4 Station Road")
+    good = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
+    phone = Phone(client)
+    if how == "missing":
+        response = client.post("/sms/inbound", data=params)
+    elif how == "empty":
+        response = phone.post(params, signature="")
+    elif how == "forged":
+        response = phone.post(params, signature="bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==")
+    elif how == "wrong token":
+        response = phone.post(params, signature=sign("not-the-token", PUBLIC_URL + "/sms/inbound", params))
+    elif how == "other path":
+        response = phone.post(params, signature=sign(AUTH_TOKEN, PUBLIC_URL + "/sms/status", params))
+    else:
+        response = phone.post({**params, "Body": "STOP"}, signature=good)
+    assert response.status_code == 403
+    assert inbound_count(sms_store) == 0
+    assert sms_store.db.conn.execute("SELECT count(*) FROM sms_numbers").fetchone()[0] == 0
+
+
+def test_a_request_body_too_large_for_a_webhook_is_refused_unread(client):
+    response = client.post("/sms/inbound", content=b"Body=" + b"x" * 70_000,
+                           headers={"content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
+    assert response.status_code == 413
+
+
+def test_a_streamed_body_over_the_cap_is_refused_once_it_passes_it(client):
+    """No Content-Length (a chunked body): the size limit counts what arrives and answers 413 as
+    soon as the body passes 64 KiB, before the form is parsed or the signature checked."""
+    chunks_sent = []
+
+    def chunks():
+        for _ in range(40):
+            chunks_sent.append(1)
+            yield b"x" * 4096
+
+    response = client.post("/sms/inbound", content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"})
+    assert response.status_code == 413
+    assert "content-length" not in {key.lower() for key in response.request.headers}
+
+
+def test_repeated_form_fields_are_all_signed_and_checked(client, sms_store):
+    from starlette.datastructures import ImmutableMultiDict
+    from twilio.request_validator import RequestValidator
+
+    pairs = list(inbound_params(MOBILE, "hello").items()) + [("Extra", "one"), ("Extra", "two")]
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + "/sms/inbound", ImmutableMultiDict(pairs))
+    body = {}
+    for name, value in pairs:
+        body.setdefault(name, []).append(value)
+    ok = client.post("/sms/inbound", data=body, headers={"X-Twilio-Signature": signature})
+    assert ok.status_code == 200
+    body["Extra"] = ["one"]  # a value dropped: the signature no longer matches
+    assert client.post("/sms/inbound", data=body, headers={"X-Twilio-Signature": signature}).status_code == 403

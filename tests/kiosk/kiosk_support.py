@@ -3,6 +3,17 @@ process, and ways to read what the kiosk has drawn."""
 
 from __future__ import annotations
 
+#: What a resident typed, which a wipe must leave nowhere.
+SECRET_NAME = "Zebedee Quuxworth"
+SECRET_PLACE = "behind the purple shed at 99 Nowhere Lane"
+
+
+async def idle(pilot, monotonic, seconds: float) -> None:
+    """Nobody touches the kiosk for `seconds`: the clock moves and the heartbeat runs."""
+    monotonic.advance(seconds)
+    pilot.app.heartbeat()
+    await pilot.pause()
+
 
 class Monotonic:
     """The kiosk's inactivity clock, moved by hand: no test sleeps."""
@@ -124,12 +135,12 @@ async def open_page(pilot, service_code: str, page_key: str | None, answers: dic
     """Straight to one page of a service's journey, as if the resident had got there (None: check
     your answers). The pages before it are not on the stack."""
     app = pilot.app
-    app.session.language = language
+    app.journey.session.language = language
     app._apply_language()
-    app.session.choose_service(app.catalogue.get(service_code))
+    app.journey.session.choose_service(app.catalogue.get(service_code))
     for key, value in (answers or {}).items():
-        app.session.answer(key, value)
+        app.journey.session.answer(key, value)
     if contact_wanted is not None:
-        app.session.contact_wanted = contact_wanted
+        app.journey.session.contact_wanted = contact_wanted
     app.show_page(page_key)
     await pilot.pause()

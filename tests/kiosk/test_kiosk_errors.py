@@ -59,7 +59,7 @@ async def test_typing_while_the_summary_has_the_focus_goes_into_the_field_and_a_
         assert isinstance(app.focused, Input) and app.focused.value == "threex"
         app.focused.value = ""
         await type_in(pilot, "3", "enter")
-        assert app.session.answers["attribute.item_count"] == 3
+        assert app.journey.session.answers["attribute.item_count"] == 3
         assert app.screen.question.key == "description"
 
 
@@ -72,7 +72,7 @@ async def test_a_choice_error_is_fixed_with_a_number_key(make_app):
         await keys(pilot, "2")
         assert app.screen.query_one(ChoiceList).selected == ("medium",)
         await keys(pilot, "enter")
-        assert app.session.answers["attribute.size"] == "medium"
+        assert app.journey.session.answers["attribute.size"] == "medium"
 
 
 async def test_errors_come_in_welsh_for_a_welsh_speaker(make_app):
@@ -113,4 +113,4 @@ async def test_the_location_needs_an_address_or_a_description(make_app, places):
             'Describe the place in a few more words, like "outside the library on Market Square"']
         await keys(pilot, "c")  # typing on from the summary
         await type_in(pilot, " by the church", "enter")
-        assert app.session.answers["location"] == {"address_string": "abc by the church"}
+        assert app.journey.session.answers["location"] == {"address_string": "abc by the church"}

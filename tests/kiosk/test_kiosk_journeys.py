@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from kiosk import messages
 from kiosk.app import KioskApp
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
@@ -54,7 +55,7 @@ async def test_a_pothole_report_by_keyboard_with_the_urgent_notice_and_a_gazette
         assert reference.parse(shown) and app.screen.query_one(BigText).text == shown
         assert "Your reference is" in screen_text(app)
 
-    saved = [message for message in seen if isinstance(message, KioskApp.Saved)]
+    saved = [message for message in seen if isinstance(message, messages.Saved)]
     assert len(saved) == 1 and reference.display(saved[0].reference) == shown
     assert store.counts()["queued"] == 1
     personal = store.personal(shown)
@@ -185,7 +186,7 @@ async def test_number_keys_pick_and_arrows_and_enter_work_without_a_mouse(make_a
     app = make_app(settings=replace(settings, languages=replace(settings.languages, enabled=["en", "cy", "pl"])))
     async with app.run_test() as pilot:
         await keys(pilot, "down", "enter")  # the second language, by arrow and Enter
-        assert app.session.language == "cy"
+        assert app.journey.session.language == "cy"
         await keys(pilot, "escape")
         assert page(app) == "LanguageScreen"
         await keys(pilot, "1", "enter")

@@ -30,7 +30,7 @@ async def test_switching_language_mid_visit_redraws_the_page_and_keeps_what_was_
         assert isinstance(app.screen, ChangeLanguageScreen)
         await choose(pilot, "cy")
         assert page(app) == "QuestionScreen"
-        assert app.t.code == "cy" and app.session.language == "cy"
+        assert app.t.code == "cy" and app.journey.session.language == "cy"
         assert app.screen.heading_text() == WELSH("Describe the pothole") + " " + WELSH("(optional)")
         assert WELSH("Continue") in key_hints(app) and WELSH("Language") in key_hints(app)
         assert "Change colours" not in screen_text(app)  # the top bar too
@@ -38,7 +38,7 @@ async def test_switching_language_mid_visit_redraws_the_page_and_keeps_what_was_
         assert app.focused is app.screen.query_one("#answer")
 
         await keys(pilot, "enter")  # the typed words are the answer, in Welsh as in English
-        assert app.session.answers["description"] == "Deep hole by the bus stop"
+        assert app.journey.session.answers["description"] == "Deep hole by the bus stop"
 
 
 async def test_pages_under_the_current_one_are_redrawn_too(make_app):

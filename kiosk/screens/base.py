@@ -71,6 +71,8 @@ class KioskScreen(Speaks, Screen):
 
     #: The resident changed language while this page was under another: draw it again when shown.
     stale = False
+    #: `show_error` has marked the page (a recompose draws it clean).
+    error_shown = False
 
     async def on_screen_resume(self) -> None:
         if self.stale:
@@ -82,6 +84,7 @@ class KioskScreen(Speaks, Screen):
         typed = {field.id: field.value for field in self.query(Input) if field.id}
         written = {area.id: area.text for area in self.query(TextArea) if area.id}
         self.stale = False
+        self.error_shown = False
         await self.recompose()
         for field in self.query(Input):
             if field.id in typed:
@@ -166,8 +169,13 @@ class KioskScreen(Speaks, Screen):
         for widget in self.query(".answer-field"):
             widget.add_class("-error")
         self.title = self._("Error:") + " " + self.heading_text()
+        self.error_shown = True
 
     def clear_error(self) -> None:
+        """After a right answer: nothing to do (on the way to the next page) unless an error shows."""
+        if not self.error_shown:
+            return
+        self.error_shown = False
         self.query_one(FieldError).clear()
         self.query_one(ErrorSummary).clear()
         for widget in self.query(".answer-field"):

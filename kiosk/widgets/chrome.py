@@ -107,4 +107,6 @@ class KeyHints(Speaks, Static):
                 continue
             seen.add(binding.action)
             parts.append(f"{binding.key_display or binding.key}  {binding.description}")
-        self.update("    ".join(parts))
+        hints = "    ".join(parts)
+        if hints != self.content:  # focus moves often; the hints seldom change
+            self.update(hints)

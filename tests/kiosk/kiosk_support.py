@@ -55,6 +55,14 @@ class FakePopen:
         self.terminated = True
 
 
+def posted(seen: list) -> list:
+    """The kiosk's own messages (kiosk/messages.py) from a `message_hook` record, in the order
+    posted, each once (a message bubbling from a page to the app reaches the hook at each)."""
+    from kiosk import messages
+
+    return list({id(message): message for message in seen if type(message).__module__ == messages.__name__}.values())
+
+
 def screen_text(app) -> str:
     """Everything drawn on the terminal right now, as plain text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
@@ -135,12 +143,13 @@ async def open_page(pilot, service_code: str, page_key: str | None, answers: dic
     """Straight to one page of a service's journey, as if the resident had got there (None: check
     your answers). The pages before it are not on the stack."""
     app = pilot.app
-    app.journey.session.language = language
-    app._apply_language()
-    app.journey.session.choose_service(app.catalogue.get(service_code))
+    journey = app.journey
+    journey.session.language = language
+    app.apply_language()
+    journey.session.choose_service(journey.catalogue.get(service_code))
     for key, value in (answers or {}).items():
-        app.journey.session.answer(key, value)
+        journey.session.answer(key, value)
     if contact_wanted is not None:
-        app.journey.session.contact_wanted = contact_wanted
-    app.show_page(page_key)
+        journey.session.contact_wanted = contact_wanted
+    await app.show(journey.page(page_key))
     await pilot.pause()

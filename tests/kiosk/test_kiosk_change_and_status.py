@@ -54,7 +54,8 @@ async def test_a_new_mobile_number_asks_about_texts_and_consent_before_coming_ba
         assert isinstance(app.screen, CheckAnswersScreen)
         said = words(app)
         assert "07911 123456" in said or "+447911123456" in said
-        assert app.journey.session.answers["updates_by_text"] == "yes" and app.journey.session.answers["consent"] == "no"
+        answers = app.journey.session.answers
+        assert answers["updates_by_text"] == "yes" and answers["consent"] == "no"
         draft = app.journey.session.draft("v1")
         assert draft.contact is None and draft.notify_phone == "+447911123456"
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kiosk import messages
-from kiosk.app import KioskApp
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
 from kiosk.widgets.bigtext import BigText
 from kiosk.widgets.choices import ChoiceItem, ChoiceList
 from sync import reference
-from tests.kiosk.kiosk_support import choice_number, choose, keys, page, screen_text, tap, type_in, words
+from tests.kiosk.kiosk_support import choice_number, choose, keys, page, posted, screen_text, tap, type_in, words
 
 
 async def start(pilot, language: str = "en", journey: str = "report") -> None:
@@ -55,6 +54,13 @@ async def test_a_pothole_report_by_keyboard_with_the_urgent_notice_and_a_gazette
         assert reference.parse(shown) and app.screen.query_one(BigText).text == shown
         assert "Your reference is" in screen_text(app)
 
+    said = posted(seen)
+    assert [type(message).__name__ for message in said] == [
+        "LanguageChosen", "StartPressed", "TaskChosen", "GroupChosen", "ServiceChosen", "NoticeRead",
+        "Answered", "Answered", "Answered", "Answered", "ContactChosen", "SendRequested", "Saved", "SessionEnded"]
+    assert [message.key for message in said if isinstance(message, messages.Answered)] == [
+        "location", "attribute.size", "attribute.surface", "description"]
+    assert said[-1].reason == "saved" and said[4].code == "pothole" and said[10].wanted is False
     saved = [message for message in seen if isinstance(message, messages.Saved)]
     assert len(saved) == 1 and reference.display(saved[0].reference) == shown
     assert store.counts()["queued"] == 1

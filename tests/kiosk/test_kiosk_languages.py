@@ -125,7 +125,7 @@ async def test_the_language_page_lists_all_ten_on_a_small_screen_and_marks_each_
     from kiosk.widgets.choices import ChoiceItem
 
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}
         assert list(labels) == locales.shipped() and len(labels) == 10
         assert labels["en"] == "English"
@@ -139,7 +139,7 @@ async def test_reviewed_only_offers_english_alone_until_a_review_is_recorded(mak
     reviewed = locales.Manifest("cy", reviewed_by="A. Reviewer", reviewed_on="2026-11-20")
     monkeypatch.setattr(locales, "manifest", lambda code: reviewed if code == "cy" else locales.Manifest(code))
     app = make_app(settings=replace(settings, languages=replace(settings.languages, reviewed_only=True)))
-    async with app.run_test() as pilot:
+    async with app.run_test():
         from kiosk.widgets.choices import ChoiceItem
 
         labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}

@@ -46,11 +46,12 @@ async def test_ctrl_q_stops_only_a_demonstration_kiosk(make_app):
 
 
 async def test_every_key_binding_has_an_id():
+    from kiosk.lockdown import LockedDownApp
     from kiosk.screens.base import KioskScreen
     from kiosk.screens.timeout import TimeoutScreen
     from kiosk.widgets.choices import ChoiceItem
 
-    for owner in (KioskApp, KioskScreen, TimeoutScreen, ChoiceItem):
+    for owner in (KioskApp, LockedDownApp, KioskScreen, TimeoutScreen, ChoiceItem):
         for binding in owner.BINDINGS:
             assert binding.id, (owner.__name__, binding.key)
 

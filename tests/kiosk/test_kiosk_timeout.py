@@ -85,7 +85,8 @@ async def test_the_wipe_leaves_nothing_typed_in_memory_on_screen_or_on_disk(make
         assert page(app) == "LanguageScreen" and len(app.screen_stack) == 2
         everything = every_text_on_every_screen(app) + screen_text(app)
         assert SECRET_NAME not in everything and SECRET_PLACE not in everything
-        assert app.journey.session.pristine and app.journey.session.answers == {} and app.journey.session.language == "en"
+        session = app.journey.session
+        assert session.pristine and session.answers == {} and session.language == "en"
         assert app.t.code == "en" and "Choose your language" in words(app)
     assert [message.reason for message in ended if isinstance(message, messages.SessionEnded)] == ["timeout"]
     assert sum(store.counts().values()) == 0, "a draft is never saved"

@@ -17,6 +17,7 @@ from tests.kiosk.kiosk_support import (
     NO_CONTACT,
     POTHOLE,
     choose,
+    idle,
     keys,
     open_page,
     page,
@@ -50,12 +51,6 @@ async def retype(pilot, pin: str) -> None:
     """After an error the summary has the focus (GOV.UK's pattern): tap the PIN field, type again."""
     await tap(pilot, pilot.app.screen.query_one("#pin"))
     await type_in(pilot, pin, "enter")
-
-
-async def idle(pilot, monotonic, seconds: float) -> None:
-    monotonic.advance(seconds)
-    pilot.app.heartbeat()
-    await pilot.pause()
 
 
 async def test_a_volunteer_signs_in_with_their_pin_and_the_banner_says_so(make_app, store):
@@ -381,7 +376,8 @@ async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp
     worker = Worker(store, settings)
     try:
         assert (await worker.drain()).needs_attention == 1
-        app = KioskApp(settings, store, monotonic=monotonic, cursor_blink=False, speaker=Speaker(find=lambda name: None))
+        app = KioskApp(settings, store, monotonic=monotonic, cursor_blink=False,
+                       speaker=Speaker(find=lambda name: None))
         async with app.run_test(size=(120, 60)) as pilot:
             await open_first_refused(pilot)
             assert "size" in str(app.screen.query_one("#reason").content)
@@ -405,7 +401,8 @@ async def test_the_dashboard_says_when_the_council_cannot_be_reached_or_sending_
         assert "has not tried to reach the council yet" in (await dashboard_text(pilot))
         store.set_backoffice_state("default", reachable=False, error="cannot connect")
         assert "The council cannot be reached just now" in (await dashboard_text(pilot))
-        store.set_backoffice_state("default", reachable=True, paused=True, paused_reason="the council refused the API key")
+        store.set_backoffice_state("default", reachable=True, paused=True,
+                                   paused_reason="the council refused the API key")
         assert "Sending is paused: the council refused the API key" in (await dashboard_text(pilot))
 
 

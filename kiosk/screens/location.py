@@ -148,6 +148,7 @@ class LocationScreen(AnswerScreen):
             self.set_describing(False)
         # Continue is AnswerScreen's: Textual calls the handler of every class in the chain.
 
+    @messages.guarded
     def on_choice_list_submitted(self, event: ChoiceList.Submitted) -> None:
         event.stop()
         self.action_continue()

@@ -134,14 +134,17 @@ class QuestionScreen(AnswerScreen):
     def action_continue(self) -> None:
         self.accept(self.raw_answer(), self.field)
 
+    @messages.guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_continue()
 
+    @messages.guarded
     def on_description_area_submitted(self, event: DescriptionArea.Submitted) -> None:
         event.stop()
         self.action_continue()
 
+    @messages.guarded
     def on_choice_list_submitted(self, event: ChoiceList.Submitted) -> None:
         event.stop()
         self.action_continue()

@@ -27,6 +27,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("service, key, answers, typed, message", CASES, ids=[case[1] for case in CASES])
 async def test_each_answer_is_checked_on_continue_with_the_error_summary_first(make_app, service, key, answers,
                                                                               typed, message):
@@ -49,6 +50,7 @@ async def test_each_answer_is_checked_on_continue_with_the_error_summary_first(m
             assert field.has_class("-error")
 
 
+@pytest.mark.slow
 async def test_typing_while_the_summary_has_the_focus_goes_into_the_field_and_a_fix_moves_on(make_app):
     app = make_app()
     async with app.run_test() as pilot:
@@ -97,6 +99,7 @@ async def test_a_description_over_the_limit_is_refused_and_kept(make_app):
         assert len(app.screen.field.text) == 4001
 
 
+@pytest.mark.slow
 async def test_the_location_needs_an_address_or_a_description(make_app, places):
     app = make_app()
     async with app.run_test() as pilot:

@@ -3,8 +3,13 @@ reached, in order, where they gave up, and nothing they typed."""
 
 from __future__ import annotations
 
+import pytest
+
 from kiosk import messages
 from tests.kiosk.kiosk_support import SECRET_PLACE, choose, idle, keys, type_in
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 def events(store) -> list[tuple]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from kiosk import messages
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
@@ -13,6 +15,9 @@ from kiosk.widgets.bigtext import BigText
 from kiosk.widgets.choices import ChoiceItem, ChoiceList
 from sync import reference
 from tests.kiosk.kiosk_support import choice_number, choose, keys, page, posted, screen_text, tap, type_in, words
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 async def start(pilot, language: str = "en", journey: str = "report") -> None:

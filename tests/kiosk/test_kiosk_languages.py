@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 import locales
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
@@ -100,6 +102,7 @@ async def journey(pilot, language: str) -> str:
     return app.screen.receipt.reference
 
 
+@pytest.mark.slow
 async def test_a_journey_in_polish_is_saved_as_polish(make_app, store):
     assert "pl" in locales.shipped()
     app = make_app()
@@ -108,6 +111,7 @@ async def test_a_journey_in_polish_is_saved_as_polish(make_app, store):
     assert store.lookup(reference).language == "pl"
 
 
+@pytest.mark.slow
 async def test_a_journey_switched_to_welsh_half_way_is_saved_as_welsh(make_app, store):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -64,6 +64,7 @@ async def welcome_rows(make_app, settings, mode: str, language: str = "ar") -> t
         return screen_text(app).split("\n"), drawn
 
 
+@pytest.mark.slow
 async def test_each_wrapped_line_of_an_arabic_page_is_sent_in_display_order_against_the_right_edge(
         make_app, settings):
     _, logical = await welcome_rows(make_app, settings, "terminal")
@@ -144,6 +145,7 @@ async def test_an_input_keeps_what_the_resident_types_in_the_order_typed(make_ap
         assert rows(app, field)[0].strip() == "ثلاثة"  # an input is not bidi-aware: never reordered
 
 
+@pytest.mark.slow
 async def test_english_lines_are_drawn_as_written(make_app, settings):
     as_written, _ = await welcome_rows(make_app, settings, "terminal", language="en")
     lines, _ = await welcome_rows(make_app, settings, "reorder", language="en")

@@ -13,6 +13,9 @@ from kiosk import messages
 from sync import reference
 from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, type_in
 
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
+
 SIZES = [(80, 24), (120, 40)]
 FIXED_REFERENCE = "K7Q4MBXP9P"
 

@@ -4,6 +4,7 @@ resident typed in memory, on screen or on disk. The clock is moved by hand: noth
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, TextArea
 
 from kiosk import messages
@@ -21,6 +22,9 @@ from tests.kiosk.kiosk_support import (
     type_in,
     words,
 )
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 def every_text_on_every_screen(app) -> str:

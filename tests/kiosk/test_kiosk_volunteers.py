@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import locales
 from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.volunteer import ConsentScreen, NewPinScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
@@ -26,6 +28,9 @@ from tests.kiosk.kiosk_support import (
     type_in,
     words,
 )
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 PIN = "246810"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Awaitable
 
+from textual import events
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -57,12 +58,23 @@ class KioskScreen(Speaks, Screen):
         with VerticalScroll(id="body"):
             if self.CAN_GO_BACK:
                 yield BackLink()
-            yield from self.compose_body()
+            try:
+                yield from self.compose_body()
+            except Exception as error:  # Textual would exit: the failure guard shows the calm page
+                self.post_message(messages.Failed(error))
         yield StatusLine()
         yield KeyHints()
 
     def compose_body(self):
         yield from ()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Anything unexpected while this page is mounted or handles a key, a click or a resize goes
+        to the app's failure guard as `Failed` (kiosk/failures.py), never to Textual, which would exit."""
+        try:
+            await super().on_event(event)
+        except Exception as error:
+            self.post_message(messages.Failed(error))
 
     @property
     def council_phone(self) -> str:

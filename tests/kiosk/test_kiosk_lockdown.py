@@ -100,6 +100,28 @@ async def test_an_unexpected_error_shows_the_calm_page_in_welsh_and_starts_again
     assert store.counts()["queued"] == 1 and store.personal(earlier.reference)["payload"]["description"]
 
 
+async def test_a_page_that_cannot_be_drawn_shows_the_calm_page_and_keeps_saved_requests(make_app, store,
+                                                                                       monkeypatch, caplog):
+    from kiosk.screens.check import CheckAnswersScreen
+
+    earlier = store.enqueue(draft())
+
+    def broken(self, question, value):
+        raise RuntimeError("a page nobody can draw")
+
+    monkeypatch.setattr(CheckAnswersScreen, "shown", broken)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        with caplog.at_level(logging.ERROR):
+            await open_page(pilot, "pothole", None, {**POTHOLE, **NO_CONTACT}, contact_wanted=False)
+            await pilot.pause()
+        assert isinstance(app.screen, ErrorScreen) and app.is_running
+        assert "a page nobody can draw" not in words(app)
+        assert any("a page nobody can draw" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+        assert app.journey.session.answers == {}
+    assert store.counts()["queued"] == 1 and store.lookup(earlier.reference)
+
+
 async def test_a_full_disk_gets_a_kind_message_and_loses_nothing(make_app, store, monkeypatch):
     earlier = store.enqueue(draft())
 

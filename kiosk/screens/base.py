@@ -37,8 +37,11 @@ def actions(*buttons: Button) -> Horizontal:
 
 
 def translated_bindings(node: InApp, bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """The bindings with their descriptions in the resident's language (only those the key hints
+    show: the hidden ones, such as the number keys, have nothing to say)."""
     t = kiosk_of(node).t
     return {key: active._replace(binding=replace(active.binding, description=t(active.binding.description)))
+            if active.binding.show and active.binding.description else active
             for key, active in bindings.items()}
 
 

@@ -1,6 +1,8 @@
 """The kiosk: cold start to the first screen, keypress to the next question drawn, and peak memory,
-each against a bare Textual app (one Static) measured in the same run. Targets (issue 4): cold start
-under 1.5 s, keypress to next question under 50 ms, peak memory under 150 MB.
+each against a bare Textual app (one Static) measured in the same run. Targets (issue 14), as ratios
+to that app so that a busy machine does not move them: cold start at most 2.0x, Enter to the next
+question drawn at most 8x a bare push_screen with a p90 under 30 ms, peak memory through a whole
+report at most 2.0x.
 
 Cold start and memory are measured in fresh processes (a kiosk starts in one), the keypress
 in-process: from the key event entering the app to the driver writing the first frame that shows
@@ -80,61 +82,58 @@ def _child(which: str, store_path: str) -> tuple[float, float]:
     return result["first_frame"] - started, result["max_rss_kb"] / 1024
 
 
-async def _keypress_latency(store_path: str) -> tuple[list[float], list[float]]:
-    """Milliseconds from Enter to the next question's first frame, for the kiosk and for a bare app
-    pushing a one-Static screen."""
+async def _measure(app, prepare, back) -> list[float]:
+    """Milliseconds from Enter entering `app` to the driver writing the first frame of another
+    screen, PRESSES times; `prepare` gets to the page, `back` returns to it after each."""
     from textual import events
+
+    samples = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await prepare(pilot)
+        frames: list[tuple[float, object]] = []
+        write = app._driver.write
+
+        def recording_write(data):
+            frames.append((time.perf_counter(), app.screen))
+            return write(data)
+
+        app._driver.write = recording_write
+        for _ in range(PRESSES):
+            before = app.screen
+            frames.clear()
+            start = time.perf_counter()
+            app._driver.send_message(events.Key("enter", None))
+            deadline = time.perf_counter() + 5
+            while not any(screen is not before for _, screen in frames):
+                if time.perf_counter() > deadline:  # Enter showed an error instead of moving on
+                    raise RuntimeError(f"Enter did not leave {type(before).__name__}")
+                await asyncio.sleep(0.0005)
+            drawn = next(at for at, screen in frames if screen is not before)
+            samples.append((drawn - start) * 1000)
+            await pilot.pause()
+            await back(pilot)
+    return samples
+
+
+async def _to_a_question(pilot) -> None:
+    for key in ("1", "enter", "1", "1", "1", "enter"):  # English, Start, report, bins, missed bin, location
+        await pilot.press(key)
+    await pilot.click("#describe-button")
+    pilot.app.focused.insert_text_at_cursor("outside 3 Market Square")
+    await pilot.pause()
+
+
+async def _back_to_the_location(pilot) -> None:
+    await pilot.press("escape")
+    pilot.app.screen.query_one("#place").focus()
+    await pilot.pause()
+
+
+def _bare_app():
+    """A bare Textual app whose Enter pushes a one-Static screen (and Escape pops it)."""
     from textual.app import App
     from textual.screen import Screen
     from textual.widgets import Static
-
-    from kiosk.app import KioskApp
-    from kiosk.speech import Speaker
-    from sync.config import load_settings
-    from sync.store import Store
-
-    async def measure(app, prepare, back) -> list[float]:
-        samples = []
-        async with app.run_test(size=(80, 24)) as pilot:
-            await prepare(pilot)
-            frames: list[tuple[float, object]] = []
-            write = app._driver.write
-
-            def recording_write(data):
-                frames.append((time.perf_counter(), app.screen))
-                return write(data)
-
-            app._driver.write = recording_write
-            for _ in range(PRESSES):
-                before = app.screen
-                frames.clear()
-                start = time.perf_counter()
-                app._driver.send_message(events.Key("enter", None))
-                deadline = time.perf_counter() + 5
-                while not any(screen is not before for _, screen in frames):
-                    if time.perf_counter() > deadline:  # Enter showed an error instead of moving on
-                        raise RuntimeError(f"Enter did not leave {type(before).__name__}")
-                    await asyncio.sleep(0.0005)
-                drawn = next(at for at, screen in frames if screen is not before)
-                samples.append((drawn - start) * 1000)
-                await pilot.pause()
-                await back(pilot)
-        return samples
-
-    settings = load_settings(environ={"ASSIST_STORE__PATH": store_path})
-    kiosk = KioskApp(settings, Store.open(settings), speaker=Speaker(find=lambda name: None), cursor_blink=False)
-
-    async def to_a_question(pilot):
-        for key in ("1", "enter", "1", "1", "1", "enter"):  # English, Start, report, bins, missed bin, location
-            await pilot.press(key)
-        await pilot.click("#describe-button")
-        pilot.app.focused.insert_text_at_cursor("outside 3 Market Square")
-        await pilot.pause()
-
-    async def back(pilot):
-        await pilot.press("escape")
-        pilot.app.screen.query_one("#place").focus()
-        await pilot.pause()
 
     class Next(Screen):
         def compose(self):
@@ -152,13 +151,28 @@ async def _keypress_latency(store_path: str) -> tuple[list[float], list[float]]:
         def action_back(self):
             self.pop_screen()
 
+    return Bare()
+
+
+async def _keypress_latency(store_path: str) -> tuple[list[float], list[float]]:
+    """Milliseconds from Enter to the next question's first frame, for the kiosk and for a bare app
+    pushing a one-Static screen."""
+    from kiosk.app import KioskApp
+    from kiosk.speech import Speaker
+    from sync.config import load_settings
+    from sync.store import Store
+
+    settings = load_settings(environ={"ASSIST_STORE__PATH": store_path})
+    kiosk = KioskApp(settings, Store.open(settings), speaker=Speaker(find=lambda name: None), cursor_blink=False)
+
     async def nothing(pilot):
         await pilot.pause()
 
     async def bare_back(pilot):
         await pilot.press("escape")
 
-    return await measure(kiosk, to_a_question, back), await measure(Bare(), nothing, bare_back)
+    return (await _measure(kiosk, _to_a_question, _back_to_the_location),
+            await _measure(_bare_app(), nothing, bare_back))
 
 
 def run(report) -> None:
@@ -171,20 +185,20 @@ def run(report) -> None:
         kiosk_start = statistics.median(seconds for seconds, _ in kiosk)
         report("cold start to first screen: bare Textual app (baseline)", bare_start * 1000, "ms")
         report("cold start to first screen: kiosk", kiosk_start * 1000, "ms",
-               f"ratio {kiosk_start / bare_start:.2f} (target < 1500 ms)")
+               f"ratio {kiosk_start / bare_start:.2f} (target <= 2.0)")
 
         kiosk_presses, bare_presses = asyncio.run(_keypress_latency(store_path))
         bare_ms, kiosk_ms = statistics.median(bare_presses), statistics.median(kiosk_presses)
         report("Enter to next screen drawn: bare push_screen (baseline)", bare_ms, "ms")
         report("Enter to next question drawn: kiosk (median)", kiosk_ms, "ms",
-               f"ratio {kiosk_ms / bare_ms:.2f}; p90 {statistics.quantiles(kiosk_presses, n=10)[-1]:.1f} ms "
-               f"(target < 50 ms)")
+               f"ratio {kiosk_ms / bare_ms:.2f} (target <= 8); p90 {statistics.quantiles(kiosk_presses, n=10)[-1]:.1f} "
+               f"ms (target < 30 ms)")
 
         bare_rss = max(rss for _, rss in bare)
         journey_rss = _child("journey", store_path)[1]
         report("peak memory: bare Textual app (baseline)", bare_rss, "MB")
         report("peak memory: kiosk through a whole report", journey_rss, "MB",
-               f"ratio {journey_rss / bare_rss:.2f} (target < 150 MB)")
+               f"ratio {journey_rss / bare_rss:.2f} (target <= 2.0)")
 
 
 if __name__ == "__main__":

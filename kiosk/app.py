@@ -1,14 +1,10 @@
 """The kiosk app: one resident at a time, from "Choose your language" to a reference number.
 
-The app holds the session (in memory only) and decides which page comes next; each page is a
-screen in `kiosk/screens/` that reports what the resident did by calling one of the journey
-methods below (`choose_service`, `answered`, `send`, ...). Pages never talk to each other.
-
-Locked down for a public place: no quit key, no command palette, no theme picker, no copying to
-the clipboard, no text selection. It is left only through a signal from the operating system
-(or, later, volunteer mode). Inactivity is timed with an injectable monotonic clock; an
-unexpected error shows a calm page in the resident's language, logs the traceback for staff and
-starts again, leaving saved submissions untouched.
+Each page is a screen in `kiosk/screens/` that posts what the resident did as a message
+(kiosk/messages.py); the handlers here pass it to the `Journey` (kiosk/journey.py), which decides
+what comes next, and show the page it names. Pages never talk to each other or call the app.
+Lock-down, the failure guard and staff pages are the app's other parts (kiosk/lockdown.py,
+kiosk/failures.py, kiosk/staff.py); inactivity is timed by kiosk/inactivity.py.
 """
 
 from __future__ import annotations
@@ -17,62 +13,42 @@ import asyncio
 import logging
 import signal
 import time
-from dataclasses import dataclass
-from datetime import date
 from typing import Any, Callable
 
-from textual import events
-from textual.app import App
+from textual import events, on
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 
 import locales
-from kiosk import themes
-from kiosk.i18n import LOCAL_TIME
+from kiosk import messages, pages, themes
+from kiosk.failures import FailureGuard
+from kiosk.inactivity import Due, Inactivity
+from kiosk.journey import Journey
+from kiosk.lockdown import LockedDownApp
+from kiosk.navigation import screen_for
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.check import CheckAnswersScreen
-from kiosk.screens.confirmation import ConfirmationScreen, Receipt
-from kiosk.screens.contact import ContactScreen
-from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.error import ErrorScreen
-from kiosk.screens.location import LocationScreen
-from kiosk.screens.question import QuestionScreen
-from kiosk.screens.services import GroupScreen, ServiceScreen, UrgentScreen
-from kiosk.screens.start import ChangeLanguageScreen, LanguageScreen, WelcomeScreen
-from kiosk.screens.status import ReferenceScreen
+from kiosk.screens.start import ChangeLanguageScreen, LanguageScreen
 from kiosk.screens.timeout import TimeoutScreen
-from kiosk.screens.volunteer import ConsentScreen, VolunteerMenuScreen, VolunteerNameScreen
-from kiosk.session import CONTACT, URGENT, Session
+from kiosk.screens.volunteer import ConsentScreen, StaffScreen
 from kiosk.speech import Speaker
+from kiosk.staff import StaffDesk
 from kiosk.statuses import Connection
-from kiosk.widgets.banner import VolunteerBanner
 from locales import N_
 from sync.config import Settings
-from sync.store import events as events_module
-from sync.store import volunteers
+from sync.store import Store
 from sync.store.db import StoreError
 
 log = logging.getLogger(__name__)
 
-#: Seconds the error page stays before the kiosk starts again by itself.
-ERROR_RETURN_SECONDS = 8
 #: How often the status line is read again from the store.
 STATUS_EVERY_SECONDS = 15
-#: More unexpected errors than this within a minute: stop, and let systemd start a fresh process.
-MAX_FAILURES = 5
-#: Why a visit ended without a submission, as the take-up report counts it.
-ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart"}
-#: Textual actions a resident must never reach (from a key, a link or anything else).
-LOCKED_ACTIONS = frozenset({"quit", "command_palette", "change_theme", "toggle_dark", "suspend_process",
-                            "screenshot", "help_quit", "show_help_panel", "hide_help_panel"})
 
 
-class KioskApp(App[None], inherit_bindings=False):
+class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
     CSS_PATH = "kiosk.tcss"
     TITLE = "assist"
-    ENABLE_COMMAND_PALETTE = False
-    ALLOW_SELECT = False
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
@@ -82,26 +58,9 @@ class KioskApp(App[None], inherit_bindings=False):
         Binding("f4", "change_language", N_("Language"), key_display="F4", id="kiosk.language"),
         # Discreet: not in the key hints, and it leads only to a PIN.
         Binding("f9", "volunteer", N_("Volunteer"), key_display="F9", show=False, id="kiosk.volunteer"),
-        # Ctrl+Q stops the kiosk only when it was started with --allow-quit (demonstrations).
-        Binding("ctrl+q", "stop", show=False, priority=True, system=True, id="kiosk.stop"),
-        # Keys that quit, suspend, copy or open things in Textual or a terminal do nothing here.
-        Binding("ctrl+q,ctrl+c,ctrl+x,ctrl+p,ctrl+z,ctrl+backslash,ctrl+s", "nothing", show=False, priority=True,
-                system=True, id="kiosk.locked"),
     ]
 
-    @dataclass
-    class Saved(Message):
-        """A submission was saved (its reference, canonical)."""
-
-        reference: str
-
-    @dataclass
-    class SessionEnded(Message):
-        """Everything the resident chose and typed was forgotten: finish, timeout, error, saved."""
-
-        reason: str
-
-    def __init__(self, settings: Settings, store, *, monotonic: Callable[[], float] = time.monotonic,
+    def __init__(self, settings: Settings, store: Store, *, monotonic: Callable[[], float] = time.monotonic,
                  speaker: Speaker | None = None, cursor_blink: bool = True, handle_signals: bool = False,
                  allow_quit: bool = False) -> None:
         super().__init__()
@@ -113,73 +72,60 @@ class KioskApp(App[None], inherit_bindings=False):
         self.handle_signals = handle_signals
         self.allow_quit = allow_quit
         self.languages = locales.enabled(settings.languages.enabled, settings.languages.reviewed_only)
-        self.session = Session()
-        #: The volunteer or supervisor signed in at this kiosk, if any (sync/volunteers.py).
-        self.volunteer: volunteers.Volunteer | None = None
-        self.catalogue = store.catalogue()
+        self.journey = Journey(store, settings.device_id)
+        self.inactivity = Inactivity(monotonic, settings.kiosk.timeout_seconds, settings.kiosk.warning_seconds)
         self.connection: Connection | None = None
-        self.last_input = monotonic()
-        self.warned_at: float | None = None
-        self.error_at: float | None = None
-        self._status_at = float("-inf")
-        self._failures: list[float] = []
-        self._saving = False
-        self._kiosk_ready = False
+        self.failures: list[float] = []
+        self.status_read_at = float("-inf")
         for theme in themes.THEMES:
             self.register_theme(theme)
         self.theme = themes.DEFAULT
 
     # -----------------------------------------------------------------------------------------
-    # Language, theme, lock-down
+    # Language, theme, the keys a resident has
 
     @property
     def t(self) -> locales.Translator:
-        return locales.translator(self.session.language)
+        return locales.translator(self.journey.session.language)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(themes.CONTRAST.variables)
 
-    def _apply_language(self) -> None:
+    def apply_language(self) -> None:
         self.set_class(self.t.right_to_left, "-rtl")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in LOCKED_ACTIONS:
-            return False
         if action == "read_aloud":
             return self.speaker.available
-        if action == "stop":
-            return self.allow_quit
         if action == "change_language":
             return len(self.languages) > 1 and not isinstance(self.screen, (LanguageScreen, TimeoutScreen))
         if action == "volunteer":  # not from a staff page (no pages stacked on pages) or mid-question
-            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen, ConsentScreen)) and \
-                not getattr(self.screen, "STAFF", False)
-        return True
-
-    def action_stop(self) -> None:
-        """Ctrl+Q with --allow-quit: forget the session and exit (a demonstration, not a library)."""
-        log.info("kiosk stopped with Ctrl+Q (--allow-quit)")
-        self.speaker.stop()
-        self.session.wipe()
-        self.exit()
-
-    def action_nothing(self) -> None:
-        """Quit, suspend, copy and the command palette are not for a public kiosk."""
-
-    def copy_to_clipboard(self, text: str) -> None:
-        """Never: a terminal's clipboard would keep what a resident typed for the next person."""
+            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen, ConsentScreen, StaffScreen))
+        return super().check_action(action, parameters)
 
     def action_toggle_colours(self) -> None:
         self.theme = themes.other(self.theme)
 
     def action_read_aloud(self) -> None:
         screen = self.screen
-        text = screen.spoken_text() if hasattr(screen, "spoken_text") else ""
-        self.speaker.say(text, self.session.language)
+        text = screen.spoken_text() if isinstance(screen, (KioskScreen, TimeoutScreen)) else ""
+        self.speaker.say(text, self.journey.session.language)
 
-    def today(self) -> date:
-        return self.store.clock().astimezone(LOCAL_TIME).date()
+    def action_change_language(self) -> None:
+        if self.check_action("change_language", ()):  # a top-bar tap as well as F4
+            self.push_screen(ChangeLanguageScreen())
+
+    def action_stop(self) -> None:
+        """Ctrl+Q with --allow-quit: forget the session and exit (a demonstration, not a library)."""
+        log.info("kiosk stopped with Ctrl+Q (--allow-quit)")
+        self.leave()
+
+    def leave(self, return_code: int = 0) -> None:
+        """Stop speaking, forget the visit and exit."""
+        self.speaker.stop()
+        self.journey.session.wipe()
+        self.exit(return_code=return_code)
 
     # -----------------------------------------------------------------------------------------
     # Start-up, the heartbeat and inactivity
@@ -191,66 +137,52 @@ class KioskApp(App[None], inherit_bindings=False):
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.add_signal_handler(number, self._stop_by_signal, number)
-        self._kiosk_ready = True
+                loop.add_signal_handler(number, self.stop_by_signal, number)
         log.info("kiosk started on %s with %d services (catalogue %s)", self.settings.device_id,
-                 len(self.catalogue.services), self.catalogue.version)
+                 len(self.journey.catalogue.services), self.journey.catalogue.version)
 
-    def _stop_by_signal(self, number: int) -> None:
+    def stop_by_signal(self, number: int) -> None:
         log.info("kiosk stopping on signal %s", signal.Signals(number).name)
-        self.speaker.stop()
-        self.session.wipe()
-        self.exit()
+        self.leave()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
-            self.last_input = self.monotonic()
+            self.inactivity.touched()
         await super().on_event(event)
 
     @property
     def active(self) -> bool:
-        """Whether there is anything to protect: a page past the start, anything chosen, or a
-        volunteer signed in (an unattended kiosk must not stay signed in)."""
-        return (len(self.screen_stack) > 2 or not self.session.pristine or self.session.language != "en"
-                or self.volunteer is not None)
+        """Whether a timeout has anything to protect: a page past the start, or the journey's own."""
+        return len(self.screen_stack) > 2 or self.journey.active
 
     def heartbeat(self) -> None:
         """Once a second (tests call it after moving the clock): time out, count down, refresh."""
         try:
-            now = self.monotonic()
-            if self.error_at is not None:
-                if now - self.error_at >= ERROR_RETURN_SECONDS:
-                    self.error_at = None
-                    self.call_later(self._safely, self.reset, "error")
-            elif self.warned_at is not None:
-                remaining = self.settings.kiosk.warning_seconds - (now - self.warned_at)
-                if remaining <= 0:
-                    self.warned_at = None
-                    log.info("kiosk session timed out: answers cleared")
-                    self.call_later(self._safely, self.reset, "timeout")
-                elif isinstance(self.screen, TimeoutScreen):
-                    self.screen.remaining = int(-(-remaining // 1))
-            elif self.active and now - self.last_input >= self.settings.kiosk.timeout_seconds:
-                self.warn()
-            if now - self._status_at >= STATUS_EVERY_SECONDS:
+            due = self.inactivity.due(self.active)
+            if due is Due.ERROR_OVER:
+                self.call_later(self.restart, "error")
+            elif due is Due.TIMED_OUT:
+                log.info("kiosk session timed out: answers cleared")
+                self.call_later(self.restart, "timeout")
+            elif due is Due.WARN:
+                self.speaker.stop()
+                self.push_screen(TimeoutScreen(self.inactivity.remaining))
+            elif due is Due.COUNTDOWN and isinstance(self.screen, TimeoutScreen):
+                self.screen.remaining = self.inactivity.remaining
+            if self.monotonic() - self.status_read_at >= STATUS_EVERY_SECONDS:
                 self.refresh_connection()
         except Exception as error:
             self.fail(error)
 
-    def warn(self) -> None:
-        self.warned_at = self.monotonic()
-        self.speaker.stop()
-        self.push_screen(TimeoutScreen(self.settings.kiosk.warning_seconds))
-
+    @on(messages.MoreTime)
     def more_time(self) -> None:
         """"I need more time": the full time again, as often as the resident asks."""
-        self.warned_at = None
-        self.last_input = self.monotonic()
+        self.inactivity.more_time()
         if isinstance(self.screen, TimeoutScreen):
             self.pop_screen()
 
     def refresh_connection(self) -> None:
-        self._status_at = self.monotonic()
+        self.status_read_at = self.monotonic()
         try:
             self.connection = Connection.read(self.store)
         except Exception as error:  # the status line is a nicety: never fail a resident over it
@@ -261,122 +193,75 @@ class KioskApp(App[None], inherit_bindings=False):
                 screen.reset_status()
 
     # -----------------------------------------------------------------------------------------
-    # The journey
+    # The journey: each page's message, to the page the journey names
 
-    def record(self, event: str, step: str | None = None) -> None:
-        """One take-up event for this visit (sync/events.py): never anything the resident typed."""
-        session = self.session
-        events_module.record(self.store, session.id, event, channel="kiosk", language=session.language,
-                             service_code=session.service.code if session.service else None, step=step,
-                             assisted=session.assisted)
+    async def show(self, page: pages.Page | None) -> None:
+        if isinstance(page, pages.BackToCheck):
+            await self.return_to_check()
+        elif page is not None:
+            await self.push_screen(screen_for(page))
 
-    def choose_language(self, code: str) -> None:
-        changed = code != self.session.language
-        self.session.language = code
-        self._apply_language()
-        if not self.session.started:
-            self.session.started = True
-            self.record(events_module.STARTED)
-        elif changed:  # back to the first page, and another language
-            self.record(events_module.LANGUAGE)
-        self.push_screen(WelcomeScreen())
-        if self.needs_consent:
-            self.push_screen(ConsentScreen(self.volunteer.name))
+    @on(messages.LanguageChosen)
+    @messages.guarded
+    async def language_chosen(self, message: messages.LanguageChosen) -> None:
+        shown = self.journey.language_chosen(message.code)
+        self.apply_language()
+        for page in shown:
+            await self.show(page)
 
-    @property
-    def needs_consent(self) -> bool:
-        """A volunteer is signed in whom this resident has not agreed to (a second volunteer who
-        takes over needs the resident's agreement too)."""
-        return self.volunteer is not None and self.session.assisted_by != self.volunteer.name
-
-    def action_change_language(self) -> None:
-        if self.check_action("change_language", ()):  # a top-bar tap as well as F4
-            self.push_screen(ChangeLanguageScreen())
-
-    async def change_language(self, code: str) -> None:
-        """Mid-visit: every page in the stack is drawn again in `code`, answers kept."""
+    @on(messages.LanguageSwitched)
+    @messages.guarded
+    async def language_switched(self, message: messages.LanguageSwitched) -> None:
+        """Mid-visit: every page in the stack is drawn again in the new language, answers kept."""
         await self.pop_screen()  # the language menu
-        if code == self.session.language:
+        if not self.journey.language_switched(message.code):
             return
-        self.session.language = code
-        self._apply_language()
-        if self.session.started:
-            self.record(events_module.LANGUAGE)
+        self.apply_language()
         for screen in self.screen_stack[:-1]:  # drawn again when they are next shown
             if isinstance(screen, KioskScreen):
                 screen.stale = True
         if isinstance(self.screen, KioskScreen):
             await self.screen.redraw()
 
-    def choose_journey(self, journey: str) -> None:
-        self.session.journey = journey
-        if journey == "status":
-            self.record(events_module.STATUS)
-            self.push_screen(ReferenceScreen())
-            return
-        groups = self.catalogue.groups(journey)
-        if len(groups) == 1:
-            self.choose_group(next(iter(groups)))
-        else:
-            self.push_screen(GroupScreen(journey, list(groups)))
+    @on(messages.StartPressed)
+    @messages.guarded
+    async def start_pressed(self) -> None:
+        await self.show(self.journey.welcome_read())
 
-    def choose_group(self, group: str) -> None:
-        journey = self.session.journey or "report"
-        self.push_screen(ServiceScreen(group, self.catalogue.groups(journey).get(group, [])))
+    @on(messages.TaskChosen)
+    @messages.guarded
+    async def task_chosen(self, message: messages.TaskChosen) -> None:
+        await self.show(self.journey.task_chosen(message.task))
 
-    def choose_service(self, code: str) -> None:
-        service = self.catalogue.get(code)
-        if service is None:
-            return
-        self.session.choose_service(service)
-        self.record(events_module.SERVICE)
-        self.show_page(self.session.first_page())
+    @on(messages.GroupChosen)
+    @messages.guarded
+    async def group_chosen(self, message: messages.GroupChosen) -> None:
+        await self.show(self.journey.group_chosen(message.group))
 
-    def page_screen(self, page: str, *, changing: bool = False) -> Screen:
-        if page == URGENT:
-            return UrgentScreen(self.session.service)
-        if page == CONTACT:
-            return ContactScreen()
-        question = self.session.question(page)
-        if question.kind == "location":
-            return LocationScreen(question, changing=changing)
-        return QuestionScreen(question, changing=changing)
+    @on(messages.ServiceChosen)
+    @messages.guarded
+    async def service_chosen(self, message: messages.ServiceChosen) -> None:
+        await self.show(self.journey.service_chosen(message.code))
 
-    def show_page(self, page: str | None, *, changing: bool = False) -> None:
-        if page is None:
-            missing = self.session.missing()
-            if missing is not None:  # should not happen: every page was shown
-                self.push_screen(self.page_screen(missing, changing=changing))
-                return
-            self.record(events_module.CHECK)
-            self.push_screen(CheckAnswersScreen())
-            return
-        self.record(events_module.QUESTION, page)
-        self.push_screen(self.page_screen(page, changing=changing))
+    @on(messages.NoticeRead)
+    @messages.guarded
+    async def notice_read(self, message: messages.NoticeRead) -> None:
+        await self.show(self.journey.notice_read(message.page))
 
-    def advance(self, page: str) -> None:
-        self.show_page(self.session.page_after(page))
+    @on(messages.Answered)
+    @messages.guarded
+    async def answered(self, message: messages.Answered) -> None:
+        await self.show(self.journey.answered(message.key, message.value, changing=message.changing))
 
-    def answered(self, key: str, value: Any, *, changing: bool = False) -> None:
-        self.session.answer(key, value)
-        if not changing:
-            self.advance(key)
-            return
-        missing = self.session.missing()
-        if missing is not None:  # the change calls for another answer (texts for a new mobile number)
-            self.push_screen(self.page_screen(missing, changing=True))
-        else:
-            self.call_later(self._safely, self.return_to_check)
+    @on(messages.ContactChosen)
+    @messages.guarded
+    async def contact_chosen(self, message: messages.ContactChosen) -> None:
+        await self.show(self.journey.contact_chosen(message.wanted))
 
-    def choose_contact(self, wanted: bool) -> None:
-        if wanted:
-            self.session.contact_wanted = True
-        else:
-            self.session.skip_contact()
-        self.advance(CONTACT)
-
-    def change(self, key: str) -> None:
-        self.push_screen(self.page_screen(key, changing=True))
+    @on(messages.ChangeRequested)
+    @messages.guarded
+    async def change_requested(self, message: messages.ChangeRequested) -> None:
+        await self.show(self.journey.change_requested(message.key))
 
     async def return_to_check(self) -> None:
         while len(self.screen_stack) > 2 and not isinstance(self.screen, CheckAnswersScreen):
@@ -385,187 +270,47 @@ class KioskApp(App[None], inherit_bindings=False):
             await self.screen.recompose()
             self.screen.query_one("#body").focus()
 
+    @on(messages.BackRequested)
     def go_back(self) -> None:
         if len(self.screen_stack) > 2:
             self.pop_screen()
 
-    def send(self) -> None:
-        """Save the draft, as one submission: raises StoreError (full, busy) with nothing lost."""
-        if self._saving:
-            return
-        session = self.session
-        draft = session.draft(self.catalogue.version)
-        saved = self.store.enqueue(draft)
-        self._saving = True
-        self.record(events_module.SUBMITTED)
+    @on(messages.SendRequested)
+    @messages.guarded
+    async def send(self) -> None:
+        """Save the draft; a store that cannot (full, busy) is explained on the check page, with
+        nothing lost."""
         try:
-            self.store.request("sync_now")
+            sent = self.journey.send()
         except StoreError as error:
-            log.warning("could not ask the worker to sync now: %s", error)
-        log.info("kiosk saved %s (%s, %s)", saved.display_reference, draft.service_code, draft.language)
-        receipt = Receipt(saved.display_reference, session.service.journey, session.service.name,
-                          texted_to=draft.notify_phone[-3:] if draft.notify_phone else None)
-        self.post_message(self.Saved(saved.reference))
-        self.call_later(self._safely, self.reset, "saved", keep_language=True, then=ConfirmationScreen(receipt))
+            if isinstance(self.screen, CheckAnswersScreen):
+                self.screen.not_saved(error)
+            return
+        if sent is None:  # a second tap on Send
+            return
+        reference, confirmation = sent
+        self.post_message(messages.Saved(reference))
+        await self.restart("saved", keep_language=True, then=screen_for(confirmation))
 
-    def finish(self) -> None:
-        self.call_later(self._safely, self.reset, "finish")
+    @on(messages.StartAgain)
+    @messages.guarded
+    async def start_again(self) -> None:
+        await self.restart("finish")
 
-    async def reset(self, reason: str, *, keep_language: bool = False, then: Screen | None = None) -> None:
-        """Forget the session, in memory and on screen, and show the start (then `then`)."""
+    @messages.guarded
+    async def restart(self, reason: str, *, keep_language: bool = False, then: Screen[Any] | None = None) -> None:
+        """Forget the visit, in memory and on screen, and show the start (then `then`)."""
         self.speaker.stop()
-        if self.session.started and reason != "saved":
-            self.record(events_module.ABANDONED, ABANDON_STEP.get(reason, "restart"))
-        if reason == "timeout" and self.volunteer is not None:
-            self.sign_out("inactivity")
-        self.session.wipe(self.session.language if keep_language else locales.SOURCE_LANGUAGE)
-        self._saving = False
-        self.warned_at = None
-        self.last_input = self.monotonic()
+        self.journey.end(reason, keep_language=keep_language)
+        self.inactivity.more_time()
         if not keep_language:
             self.theme = themes.DEFAULT
         self.clear_notifications()
-        self._apply_language()
-        try:
-            self.catalogue = self.store.catalogue()  # a newer council catalogue takes effect between residents
-        except Exception as error:
-            log.warning("could not reload the catalogue; keeping the one in use: %s", error)
+        self.apply_language()
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         await self.switch_screen(LanguageScreen())
         if then is not None:
             await self.push_screen(then)
         self.refresh_connection()
-        self.post_message(self.SessionEnded(reason))
-
-    # -----------------------------------------------------------------------------------------
-    # Volunteers and staff
-
-    def action_volunteer(self) -> None:
-        if self.check_action("volunteer", ()):  # a top-bar tap as well as F9
-            self.push_screen(VolunteerMenuScreen() if self.volunteer else VolunteerNameScreen())
-
-    def signed_in(self, volunteer: volunteers.Volunteer) -> None:
-        self.volunteer = volunteer
-        log.info("volunteer signed in on %s", self.settings.device_id)
-        self.call_later(self._safely, self._after_sign_in)
-
-    async def _after_sign_in(self) -> None:
-        await self.close_staff_pages()
-        self.show_banners()
-        if self.session.started and self.needs_consent:
-            await self.push_screen(ConsentScreen(self.volunteer.name))
-
-    async def consented(self, consent: str | None) -> None:
-        """The resident's answer: None (no help wanted) signs the volunteer out."""
-        if isinstance(self.screen, ConsentScreen):
-            await self.pop_screen()
-        if self.volunteer is None:
-            return
-        if consent is None:
-            self.sign_out("declined")
-            return
-        self.session.assisted_by = self.volunteer.name
-        self.session.assist_consent = consent
-        self.record(events_module.ASSISTED)
-        self.show_banners()
-
-    def sign_out(self, reason: str) -> None:
-        """The volunteer stops helping ("button", "inactivity", "declined"). What the resident
-        agreed to stays with the submission: the help already given was given."""
-        volunteer, self.volunteer = self.volunteer, None
-        if volunteer is not None:
-            volunteers.sign_out(self.store, volunteer, reason)
-            log.info("volunteer signed out on %s (%s)", self.settings.device_id, reason)
-        self.show_banners()
-
-    async def sign_out_by_button(self) -> None:
-        self.sign_out("button")
-        await self.close_staff_pages()
-        self.notify(self.t(N_("You are signed out")), timeout=4)
-
-    def open_dashboard(self) -> None:
-        """Between residents only: the dashboard shows other residents' requests."""
-        if self.volunteer is None:
-            return
-        if self.session.started:
-            self.notify(self.t(N_("The staff dashboard opens between residents: finish this visit first.")),
-                        severity="warning", timeout=6)
-            return
-        try:
-            volunteers.require(self.store, self.volunteer, "dashboard")
-        except volunteers.NotAllowed:
-            self.call_later(self._safely, self.sign_out_by_button)
-            return
-        self.switch_screen(DashboardScreen())
-
-    async def back_to_dashboard(self) -> None:
-        """After an action on one request: the dashboard again, with fresh figures."""
-        if isinstance(self.screen, AttentionScreen):
-            await self.pop_screen()
-        if isinstance(self.screen, DashboardScreen):
-            await self.screen.redraw()
-
-    def leave_for_maintenance(self) -> bool:
-        """A supervisor leaves the kiosk (systemd restarts it when maintenance is over). A volunteer
-        cannot: refused and audited by `volunteers.maintenance`."""
-        if self.volunteer is None:
-            return False
-        try:
-            volunteers.maintenance(self.store, self.volunteer)
-        except volunteers.NotAllowed:
-            return False
-        log.info("kiosk left for maintenance by a supervisor on %s", self.settings.device_id)
-        self.speaker.stop()
-        self.session.wipe()
-        self.exit()
-        return True
-
-    async def close_staff_pages(self) -> None:
-        while len(self.screen_stack) > 2 and getattr(self.screen, "STAFF", False):
-            await self.pop_screen()
-
-    def show_banners(self) -> None:
-        for screen in self.screen_stack:
-            for banner in screen.query(VolunteerBanner):
-                banner.show_current()
-
-    # -----------------------------------------------------------------------------------------
-    # Never a traceback on a public screen
-
-    async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
-        try:
-            return await super().run_action(action, default_namespace, namespaces)
-        except Exception as error:
-            self.fail(error)
-            return True
-
-    def _handle_exception(self, error: Exception) -> None:
-        if not self._kiosk_ready:  # before the first page: a broken install, for the log and systemd
-            super()._handle_exception(error)
-            return
-        self.fail(error)
-
-    async def _safely(self, callback: Callable, *args: Any, **kwargs: Any) -> None:
-        try:
-            result = callback(*args, **kwargs)
-            if asyncio.iscoroutine(result):
-                await result
-        except Exception as error:
-            self.fail(error)
-
-    def fail(self, error: BaseException) -> None:
-        log.error("unexpected error on the kiosk; the resident sees the error page and saved requests are "
-                  "untouched", exc_info=(type(error), error, error.__traceback__))
-        now = self.monotonic()
-        self._failures = [moment for moment in self._failures if now - moment < 60] + [now]
-        if len(self._failures) > MAX_FAILURES:
-            log.critical("%d unexpected errors in a minute: stopping so that a fresh kiosk starts", len(self._failures))
-            self.session.wipe()
-            self.exit(return_code=1)
-            return
-        self.call_later(self._safely, self._show_error)
-
-    async def _show_error(self) -> None:
-        await self.reset("error", keep_language=True, then=ErrorScreen())
-        self.error_at = self.monotonic()
+        self.post_message(messages.SessionEnded(reason))

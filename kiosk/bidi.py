@@ -24,9 +24,10 @@ import re
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from bidi.algorithm import get_display
+from bidi.algorithm import get_display  # type: ignore[import-untyped]  # python-bidi ships no type information
 from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from textual.strip import Strip
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ SHAPING = {
 def reshaper():
     """arabic-reshaper, set up for a terminal; imported with the first right-to-left line, as it
     brings fontTools with it (60 ms of start-up) and a kiosk in English never needs it."""
-    import arabic_reshaper
+    import arabic_reshaper  # type: ignore[import-untyped]  # ships no type information
 
     return arabic_reshaper.ArabicReshaper(configuration=SHAPING)
 
@@ -143,7 +144,7 @@ def _restyled(inner: Strip, shown: str, blank: str, direction: Direction) -> lis
         shown = blank + shown
     else:
         shown = shown + blank
-    segments = []
+    segments: list[tuple[list[str], Style | None]] = []
     column = 0
     for character in shown:
         width = cell_len(character)

@@ -9,9 +9,14 @@ change between one resident and the next.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from kiosk.context import kiosk_of
 from locales import Translator
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 #: Kiosks stand in UK libraries: times are shown as the library's clocks show them.
 LOCAL_TIME = ZoneInfo("Europe/London")
@@ -21,9 +26,12 @@ class Speaks:
     """For widgets and screens: `self._(message)` and `self._n(singular, plural, n)` translate
     through the app's current translator."""
 
+    if TYPE_CHECKING:  # Textual's, on the widget or screen this is mixed into
+        app: App[Any]
+
     @property
     def t(self) -> Translator:
-        return self.app.t  # type: ignore[attr-defined]
+        return kiosk_of(self).t
 
     def _(self, message: str) -> str:
         return self.t.gettext(message)

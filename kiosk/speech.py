@@ -48,6 +48,7 @@ class Speaker:
         try:
             process = self._popen(self.command(language), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
+            assert process.stdin is not None  # stdin=PIPE
             process.stdin.write(text.encode("utf-8"))
             process.stdin.close()
         except OSError as error:  # a broken install must not stop the kiosk

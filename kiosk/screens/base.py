@@ -9,19 +9,23 @@ Binding descriptions are English message ids, translated when the footer asks fo
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Awaitable
 
+from textual import events
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
+from kiosk import messages
 from kiosk.bidi import isolate
+from kiosk.context import InApp, kiosk_of
 from kiosk.i18n import Speaks
 from kiosk.widgets.banner import VolunteerBanner
 from kiosk.widgets.choices import ChoiceList
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
-from kiosk.widgets.text import Button
+from kiosk.widgets.text import Button, Static
 from locales import N_
 
 
@@ -32,9 +36,12 @@ def actions(*buttons: Button) -> Horizontal:
     return Horizontal(*buttons, classes="actions")
 
 
-def translated_bindings(node, bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
-    t = node.app.t
+def translated_bindings(node: InApp, bindings: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """The bindings with their descriptions in the resident's language (only those the key hints
+    show: the hidden ones, such as the number keys, have nothing to say)."""
+    t = kiosk_of(node).t
     return {key: active._replace(binding=replace(active.binding, description=t(active.binding.description)))
+            if active.binding.show and active.binding.description else active
             for key, active in bindings.items()}
 
 
@@ -54,20 +61,33 @@ class KioskScreen(Speaks, Screen):
         with VerticalScroll(id="body"):
             if self.CAN_GO_BACK:
                 yield BackLink()
-            yield from self.compose_body()
+            try:
+                yield from self.compose_body()
+            except Exception as error:  # Textual would exit: the failure guard shows the calm page
+                self.post_message(messages.Failed(error))
         yield StatusLine()
         yield KeyHints()
 
     def compose_body(self):
         yield from ()
 
+    async def on_event(self, event: events.Event) -> None:
+        """Anything unexpected while this page is mounted or handles a key, a click or a resize goes
+        to the app's failure guard as `Failed` (kiosk/failures.py), never to Textual, which would exit."""
+        try:
+            await super().on_event(event)
+        except Exception as error:
+            self.post_message(messages.Failed(error))
+
     @property
     def council_phone(self) -> str:
         """The council's number as one left-to-right run, whatever the language's direction."""
-        return isolate(self.app.settings.council.phone, self.t.right_to_left)  # type: ignore[attr-defined]
+        return isolate(kiosk_of(self).settings.council.phone, self.t.right_to_left)
 
     #: The resident changed language while this page was under another: draw it again when shown.
     stale = False
+    #: `show_error` has marked the page (a recompose draws it clean).
+    error_shown = False
 
     async def on_screen_resume(self) -> None:
         if self.stale:
@@ -79,6 +99,7 @@ class KioskScreen(Speaks, Screen):
         typed = {field.id: field.value for field in self.query(Input) if field.id}
         written = {area.id: area.text for area in self.query(TextArea) if area.id}
         self.stale = False
+        self.error_shown = False
         await self.recompose()
         for field in self.query(Input):
             if field.id in typed:
@@ -90,9 +111,14 @@ class KioskScreen(Speaks, Screen):
         if started is not None:
             await started
 
-    def on_mount(self) -> None:
-        for field in self.query("Input, TextArea"):
-            field.cursor_blink = self.app.cursor_blink  # type: ignore[attr-defined]
+    def on_mount(self) -> Awaitable[None] | None:
+        """Where the focus starts (a page with results to show awaits them)."""
+        blink = kiosk_of(self).cursor_blink
+        for field in self.query(Input):
+            field.cursor_blink = blink
+        for area in self.query(TextArea):
+            area.cursor_blink = blink
+        return None
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -114,7 +140,7 @@ class KioskScreen(Speaks, Screen):
     # -----------------------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        self.app.go_back()  # type: ignore[attr-defined]
+        self.post_message(messages.BackRequested())
 
     def action_continue(self) -> None:
         """Subclasses: check the answer and move on."""
@@ -130,7 +156,7 @@ class KioskScreen(Speaks, Screen):
 
     def heading_text(self) -> str:
         found = self.query(".heading")
-        return str(found.first().content) if found else ""
+        return str(found.first(Static).content) if found else ""
 
     def spoken_text(self) -> str:
         """What read-aloud says: the error first, then the page's words and choices, in order."""
@@ -158,8 +184,13 @@ class KioskScreen(Speaks, Screen):
         for widget in self.query(".answer-field"):
             widget.add_class("-error")
         self.title = self._("Error:") + " " + self.heading_text()
+        self.error_shown = True
 
     def clear_error(self) -> None:
+        """After a right answer: nothing to do (on the way to the next page) unless an error shows."""
+        if not self.error_shown:
+            return
+        self.error_shown = False
         self.query_one(FieldError).clear()
         self.query_one(ErrorSummary).clear()
         for widget in self.query(".answer-field"):
@@ -182,7 +213,7 @@ class KioskScreen(Speaks, Screen):
 
     def reset_status(self) -> None:
         for line in self.query(StatusLine):
-            line.connection = self.app.connection  # type: ignore[attr-defined]
+            line.connection = kiosk_of(self).connection
 
 
 class OneFieldScreen(KioskScreen):
@@ -195,10 +226,12 @@ class OneFieldScreen(KioskScreen):
         super().on_mount()
         self.query_one(self.FIELD).focus()
 
-    def on_input_submitted(self, event) -> None:
+    @messages.guarded
+    def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_continue()
 
+    @messages.guarded
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "continue":
             event.stop()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.screens.question import typed_form
 from kiosk.widgets.fields import ErrorSummary
@@ -17,7 +19,8 @@ from sync.store.db import StoreBusy, StoreError, StoreFull
 
 class CheckAnswersScreen(KioskScreen):
     def compose_body(self):
-        session = self.app.session  # type: ignore[attr-defined]
+        session = kiosk_of(self).journey.session
+        assert session.service is not None
         report = session.service.journey == "report"
         yield ErrorSummary()
         yield Static(self._(session.service.name), classes="caption speak", markup=False)
@@ -52,21 +55,20 @@ class CheckAnswersScreen(KioskScreen):
         if event.button.id == "continue":
             self.action_continue()
         elif event.button.has_class("change") and event.button.name:
-            self.app.change(event.button.name)  # type: ignore[attr-defined]
+            self.post_message(messages.ChangeRequested(event.button.name))
 
     def action_continue(self) -> None:
-        app = self.app
+        self.post_message(messages.SendRequested())
+
+    def not_saved(self, error: StoreError) -> None:
+        """Sending failed in a way the resident is told about kindly: nothing typed is lost."""
         phone = self.council_phone
-        try:
-            app.send()  # type: ignore[attr-defined]
-        except StoreFull:
-            self.query_one(ErrorSummary).show([
-                self._("This kiosk has no room left to save your answers. Nothing you sent before has been lost. "
-                       "Please ask library staff for help, or phone {phone}.").format(phone=phone)], None)
-        except StoreBusy:
-            self.query_one(ErrorSummary).show([
-                self._("The kiosk is busy for a moment. Please wait a few seconds, then send it again.")], None)
-        except StoreError:
-            self.query_one(ErrorSummary).show([
-                self._("Your answers could not be saved just now. Please ask library staff for help, or phone "
-                       "{phone}.").format(phone=phone)], None)
+        if isinstance(error, StoreFull):
+            text = self._("This kiosk has no room left to save your answers. Nothing you sent before has been lost. "
+                          "Please ask library staff for help, or phone {phone}.").format(phone=phone)
+        elif isinstance(error, StoreBusy):
+            text = self._("The kiosk is busy for a moment. Please wait a few seconds, then send it again.")
+        else:
+            text = self._("Your answers could not be saved just now. Please ask library staff for help, or phone "
+                          "{phone}.").format(phone=phone)
+        self.query_one(ErrorSummary).show([text], None)

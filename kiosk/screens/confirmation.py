@@ -3,24 +3,15 @@ and how to keep a record. Finish clears everything."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.containers import Vertical
 from textual.content import Content
 
+from kiosk import messages
+from kiosk.context import kiosk_of
+from kiosk.pages import Receipt
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.bigtext import BigText
 from kiosk.widgets.text import Button, Static
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What the confirmation needs, and nothing else the resident typed."""
-
-    reference: str  # as displayed, K7Q-4MB-XP9Z
-    journey: str  # report | request
-    service_name: str  # message id
-    texted_to: str | None = None  # the last digits of the mobile number the reference will be texted to
 
 
 class ConfirmationScreen(KioskScreen):
@@ -33,7 +24,7 @@ class ConfirmationScreen(KioskScreen):
 
     def compose_body(self):
         receipt = self.receipt
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = kiosk_of(self).settings
         report = receipt.journey == "report"
         with Vertical(id="panel"):
             heading = self._("Your report is saved") if report else self._("Your request is saved")
@@ -63,4 +54,4 @@ class ConfirmationScreen(KioskScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "finish":
             event.stop()
-            self.app.finish()  # type: ignore[attr-defined]
+            self.post_message(messages.StartAgain())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.text import Static
@@ -11,7 +13,9 @@ class ContactScreen(KioskScreen):
     CAN_CONTINUE = False
 
     def compose_body(self):
-        service = self.app.session.service  # type: ignore[attr-defined]
+        session = kiosk_of(self).journey.session
+        assert session.service is not None
+        service = session.service
         yield Static(self._(service.name), classes="caption speak", markup=False)
         yield Static(self._("Can the council contact you about this? (optional)"), classes="heading speak",
                      markup=False)
@@ -20,7 +24,7 @@ class ContactScreen(KioskScreen):
                      classes="body-text speak", markup=False)
         yield Static(self._("With a mobile number, you can also have your reference sent to you by text "
                             "message straight away."), classes="body-text speak", markup=False)
-        wanted = self.app.session.contact_wanted  # type: ignore[attr-defined]
+        wanted = session.contact_wanted
         yield ChoiceList([
             Choice("yes", self._("Give my contact details")),
             Choice("no", self._("Continue without giving contact details")),
@@ -33,4 +37,4 @@ class ContactScreen(KioskScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        self.app.choose_contact(message.key == "yes")  # type: ignore[attr-defined]
+        self.post_message(messages.ContactChosen(message.key == "yes"))

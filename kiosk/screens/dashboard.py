@@ -10,10 +10,15 @@ details. Every action goes through `sync.volunteers`, which records it in the au
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.i18n import local_time
 from kiosk.screens.base import actions
 from kiosk.screens.volunteer import StaffScreen
@@ -38,12 +43,20 @@ STATE_NAMES = {
 }
 
 
+@dataclass
+class BadCorrection(Exception):
+    """A correction the question flow refused, and the field it was typed in."""
+
+    invalid: flow.Invalid
+    field: Widget
+
+
 class DashboardScreen(StaffScreen):
     CAN_CONTINUE = False
 
     def compose_body(self):
-        app = self.app
-        store = app.store  # type: ignore[attr-defined]
+        kiosk = kiosk_of(self)
+        store = kiosk.store
         heading = self._("Staff dashboard")
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
@@ -69,7 +82,7 @@ class DashboardScreen(StaffScreen):
         attention = store.listing(["needs_attention"])
         yield Static(self._("Needs attention"), classes="subheading speak", markup=False)
         if attention:
-            catalogue = app.catalogue  # type: ignore[attr-defined]
+            catalogue = kiosk.journey.catalogue
             yield ChoiceList([Choice(row["reference"], self.label(row, catalogue),
                                      self._("The council said: {reason}").format(reason=row["last_error"] or "?"))
                               for row in attention], "menu", id="attention")
@@ -78,7 +91,8 @@ class DashboardScreen(StaffScreen):
                          markup=False)
         yield actions(Button(Content(self._("Sync now")), id="sync-now", classes="continue"))
         yield actions(Button(Content(self._("Sign out")), id="sign-out", classes="continue"))
-        if app.volunteer is not None and app.volunteer.can("maintenance"):  # type: ignore[attr-defined]
+        volunteer = kiosk.journey.volunteer
+        if volunteer is not None and volunteer.can("maintenance"):
             yield actions(Button(Content(self._("Leave the kiosk for maintenance")), id="leave", classes="continue"))
 
     def label(self, row, catalogue) -> str:
@@ -106,22 +120,24 @@ class DashboardScreen(StaffScreen):
         message.stop()
         self.app.push_screen(AttentionScreen(message.key))
 
+    @messages.guarded
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        app = self.app
         if event.button.id == "sync-now":
-            try:
-                volunteers.sync_now(app.store, app.volunteer)  # type: ignore[attr-defined]
-            except (StoreError, volunteers.NotAllowed):
-                app.notify(self._("That could not be done just now: the request may have changed. Go back and look "
-                                  "again."), severity="error", timeout=6)
-                return
-            app.notify(self._("The kiosk will send what is waiting as soon as it can."), timeout=4)
+            self.sync_now()
         elif event.button.id == "sign-out":
-            app.call_later(app.sign_out_by_button)  # type: ignore[attr-defined]
+            self.post_message(messages.SignOutRequested())
         elif event.button.id == "leave":
-            if not app.leave_for_maintenance():  # type: ignore[attr-defined]
-                app.notify(self._("Only a supervisor can leave the kiosk."), severity="error", timeout=6)
+            self.post_message(messages.MaintenanceRequested())
+
+    def sync_now(self) -> None:
+        try:
+            volunteers.sync_now(self.store, self.volunteer)
+        except (StoreError, volunteers.NotAllowed):
+            self.notify(self._("That could not be done just now: the request may have changed. Go back and look "
+                               "again."), severity="error", timeout=6)
+            return
+        self.notify(self._("The kiosk will send what is waiting as soon as it can."), timeout=4)
 
 
 class AttentionScreen(StaffScreen):
@@ -137,8 +153,7 @@ class AttentionScreen(StaffScreen):
         self.original: dict[str, str] = {}
 
     def compose_body(self):
-        app = self.app
-        store = app.store  # type: ignore[attr-defined]
+        store = self.store
         row = next((item for item in store.listing(["needs_attention"]) if item["reference"] == self.reference), None)
         yield ErrorSummary()
         # TRANSLATORS: Staff page heading for one request; {reference} looks like K7Q-4MB-XP9Z.
@@ -149,9 +164,9 @@ class AttentionScreen(StaffScreen):
             yield Static(self._("This request no longer needs attention."), classes="body-text speak", markup=False)
             return
         payload = store.personal(self.reference)["payload"] or {}
-        audit.record(store, self.app.volunteer.name, "view", "ok", references.display(self.reference),  # type: ignore[attr-defined]
+        audit.record(store, self.volunteer.name, "view", "ok", references.display(self.reference),
                      "the place and description, to correct them")
-        service = app.catalogue.get(row["service_code"])  # type: ignore[attr-defined]
+        service = kiosk_of(self).journey.catalogue.get(row["service_code"])
         yield Static(self._("The council said: {reason}").format(reason=row["last_error"] or "?"),
                      id="reason", classes="warning-text speak", markup=False)
         if row["maybe_sent"]:
@@ -206,7 +221,7 @@ class AttentionScreen(StaffScreen):
             yield Static(self._("The council's id {id} was not adopted: {reason}").format(
                 id=asked["council_id"], reason=asked["reason"] or "?"), id="resolution",
                 classes="warning-text speak", markup=False)
-        if not self.app.volunteer.can("resolve"):  # type: ignore[attr-defined]
+        if not self.volunteer.can("resolve"):
             return
         yield Static(self._("The council's id for this request"), classes="hint speak", markup=False)
         yield Input(id="council-id", classes="answer-field", max_length=100, select_on_focus=False)
@@ -228,7 +243,7 @@ class AttentionScreen(StaffScreen):
         (found.first() if found else self.query_one("#back")).focus()
 
     def corrections(self) -> dict:
-        """What staff changed, checked by the question flow; raises flow.Invalid (with the field)."""
+        """What staff changed, checked by the question flow; raises BadCorrection."""
         changes: dict = {}
         place = self.query_one("#place", Input)
         if place.value.strip() != self.original["place"]:
@@ -236,8 +251,7 @@ class AttentionScreen(StaffScreen):
                 changes["location"] = flow.validate(flow.Question("location", "location", "", required=True),
                                                     {"address_string": place.value})
             except flow.Invalid as invalid:
-                invalid.field = place
-                raise
+                raise BadCorrection(invalid, place) from invalid
         attributes = {}
         for question in self.questions:
             field = self.query_one(f"#q-{question.attribute_code}", Input)
@@ -246,8 +260,7 @@ class AttentionScreen(StaffScreen):
             try:
                 attributes[question.attribute_code] = flow.validate(question, field.value, translate=self.t.gettext)
             except flow.Invalid as invalid:
-                invalid.field = field
-                raise
+                raise BadCorrection(invalid, field) from invalid
         if attributes:
             changes["attributes"] = attributes
         written = self.query_one("#description", TextArea).text.strip()
@@ -255,42 +268,16 @@ class AttentionScreen(StaffScreen):
             changes["description"] = written
         return changes
 
+    @messages.guarded
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        app = self.app
-        store, volunteer = app.store, app.volunteer  # type: ignore[attr-defined]
+        actions = {"resend": self.resend, "resolve-at-council": self.resolve_at_council,
+                   "resolve-not-at-council": self.resolve_not_at_council, "cancel": self.cancel}
+        act = actions.get(event.button.id or "")
+        if act is None:
+            return
         try:
-            if event.button.id == "resend":
-                try:
-                    changes = self.corrections()
-                except flow.Invalid as invalid:
-                    self.show_error(invalid.render(self.t), invalid.field)
-                    return
-                if changes:
-                    volunteers.correct(store, volunteer, self.reference, **changes)
-                else:
-                    volunteers.resend(store, volunteer, self.reference)
-                app.notify(self._("Sent back to the queue. The kiosk will send it again shortly."), timeout=5)
-            elif event.button.id == "resolve-at-council":
-                field = self.query_one("#council-id", Input)
-                if not field.value.strip():
-                    self.show_error(self._("Enter the council's id for this request"), field)
-                    return
-                volunteers.ask_to_resolve(store, volunteer, self.reference, field.value.strip())
-                app.notify(self._("The kiosk will check this id with the council and adopt it if it matches."),
-                           timeout=5)
-            elif event.button.id == "resolve-not-at-council":
-                volunteers.resolve_not_at_council(store, volunteer, self.reference)
-                app.notify(self._("Sent back to the queue. The kiosk will send it again shortly."), timeout=5)
-            elif event.button.id == "cancel":
-                field = self.query_one("#cancel-reason", Input)
-                if not field.value.strip():
-                    self.show_error(self._("Say why it is being cancelled"), field)
-                    return
-                volunteers.cancel(store, volunteer, self.reference, field.value.strip())
-                app.notify(self._("Cancelled. The reason is kept with the request."), timeout=5)
-            else:
-                return
+            done = act()
         except MaybeSent:
             self.query_one(ErrorSummary).show([self.maybe_sent_text()], None)
             return
@@ -298,4 +285,40 @@ class AttentionScreen(StaffScreen):
             self.query_one(ErrorSummary).show([self._("That could not be done just now: the request may have "
                                                       "changed. Go back and look again.")], None)
             return
-        app.call_later(app.back_to_dashboard)  # type: ignore[attr-defined]
+        if done is not None:
+            self.notify(done, timeout=5)
+            self.post_message(messages.RequestHandled())
+
+    # Each action on the request: what staff are told when it is done, or None after showing an error.
+
+    def resend(self) -> str | None:
+        try:
+            changes = self.corrections()
+        except BadCorrection as bad:
+            self.show_error(bad.invalid.render(self.t), bad.field)
+            return None
+        if changes:
+            volunteers.correct(self.store, self.volunteer, self.reference, **changes)
+        else:
+            volunteers.resend(self.store, self.volunteer, self.reference)
+        return self._("Sent back to the queue. The kiosk will send it again shortly.")
+
+    def resolve_at_council(self) -> str | None:
+        field = self.query_one("#council-id", Input)
+        if not field.value.strip():
+            self.show_error(self._("Enter the council's id for this request"), field)
+            return None
+        volunteers.ask_to_resolve(self.store, self.volunteer, self.reference, field.value.strip())
+        return self._("The kiosk will check this id with the council and adopt it if it matches.")
+
+    def resolve_not_at_council(self) -> str | None:
+        volunteers.resolve_not_at_council(self.store, self.volunteer, self.reference)
+        return self._("Sent back to the queue. The kiosk will send it again shortly.")
+
+    def cancel(self) -> str | None:
+        field = self.query_one("#cancel-reason", Input)
+        if not field.value.strip():
+            self.show_error(self._("Say why it is being cancelled"), field)
+            return None
+        volunteers.cancel(self.store, self.volunteer, self.reference, field.value.strip())
+        return self._("Cancelled. The reason is kept with the request.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from kiosk import messages
 from kiosk.screens.base import OneButtonScreen, actions
 from kiosk.widgets.text import Button, Static
 
@@ -22,4 +23,4 @@ class ErrorScreen(OneButtonScreen):
         yield actions(Button(Content(self._("Start again")), id="continue", classes="continue"))
 
     def action_continue(self) -> None:
-        self.app.finish()  # type: ignore[attr-defined]
+        self.post_message(messages.StartAgain())

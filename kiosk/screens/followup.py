@@ -12,6 +12,8 @@ import logging
 from textual.content import Content
 from textual.widgets import Input
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
@@ -60,9 +62,9 @@ class FollowUpScreen(OneFieldScreen):
 
     def action_continue(self) -> None:
         field = self.query_one("#answer", Input)
+        store = kiosk_of(self).store
         try:
-            added = FollowUps(self.app.store).add(self.reference, self.kind, field.value,  # type: ignore[attr-defined]
-                                                  channel="kiosk")
+            added = FollowUps(store).add(self.reference, self.kind, field.value, channel="kiosk")
         except Refusal as refusal:
             log.info("kiosk follow-up to %s refused: %s", refusal.reference, refusal.outcome)
             self.show_error(self._(REFUSED[refusal.outcome]), field)
@@ -72,7 +74,7 @@ class FollowUpScreen(OneFieldScreen):
                                    "phone {phone}.").format(phone=self.council_phone), field)
             return
         try:
-            self.app.store.request("sync_now")  # type: ignore[attr-defined]
+            store.request("sync_now")
         except StoreError as error:  # saved all the same: the worker sends it on its next round
             log.warning("could not ask the worker to sync now: %s", error)
         self.app.switch_screen(FollowUpSentScreen(references.display(added.reference), added.kind))
@@ -104,4 +106,4 @@ class FollowUpSentScreen(KioskScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "finish":
             event.stop()
-            self.app.finish()  # type: ignore[attr-defined]
+            self.post_message(messages.StartAgain())

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Input
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.screens.base import actions
 from kiosk.screens.question import AnswerScreen
 from kiosk.widgets.choices import Choice, ChoiceList
@@ -33,7 +36,7 @@ class LocationScreen(AnswerScreen):
         self.describing = False
 
     def compose_body(self):
-        answer = self.app.session.answers.get("location")  # type: ignore[attr-defined]
+        answer = self.answers.get("location")
         if answer and answer.get("address_id"):
             self.places = [Place(str(answer["address_id"]), answer.get("address_string", ""), "",
                                  answer.get("lat", 0.0), answer.get("long", 0.0))]
@@ -110,7 +113,7 @@ class LocationScreen(AnswerScreen):
             self.note(self._("Type a postcode or a street name, then choose Search."))
             self.query_one("#search", Input).focus()
             return
-        found = gazetteer.search(self.app.store.db, query, limit=SHOWN + 1)  # type: ignore[attr-defined]
+        found = gazetteer.search(kiosk_of(self).store.db, query, limit=SHOWN + 1)
         shown = found[:SHOWN]
         if not found:
             self.note(self._("No addresses found for “{query}”. Check the spelling, try the postcode, or "
@@ -123,6 +126,7 @@ class LocationScreen(AnswerScreen):
         if not found:
             self.query_one("#search", Input).focus()
 
+    @messages.guarded
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.input.id == "search":
@@ -130,6 +134,7 @@ class LocationScreen(AnswerScreen):
         else:
             self.action_continue()
 
+    @messages.guarded
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id
         if button == "search-button":
@@ -143,16 +148,17 @@ class LocationScreen(AnswerScreen):
             self.set_describing(False)
         # Continue is AnswerScreen's: Textual calls the handler of every class in the chain.
 
+    @messages.guarded
     def on_choice_list_submitted(self, event: ChoiceList.Submitted) -> None:
         event.stop()
         self.action_continue()
 
     def action_continue(self) -> None:
         if self.describing:
-            field = self.query_one("#place", Input)
-            self.accept(field.value, field)
+            place = self.query_one("#place", Input)
+            self.accept(place.value, place)
             return
         results = self.query(ChoiceList)
         chosen = results.first().selected if results else ()
-        field = results.first() if results else self.query_one("#search", Input)
+        field: Widget = results.first() if results else self.query_one("#search", Input)
         self.accept(self.places[int(chosen[0])] if chosen else None, field)

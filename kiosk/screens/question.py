@@ -12,12 +12,15 @@ import phonenumbers
 from textual.content import Content
 from textual.widgets import Input
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import N_
 from sync import flow
+from sync.catalogue import Service
 from sync.flow import Invalid, Question
 
 #: Questions whose prompt already says "(optional)" in every language.
@@ -56,22 +59,29 @@ class AnswerScreen(KioskScreen):
         self.changing = changing
 
     @property
-    def service(self):
-        return self.app.session.service  # type: ignore[attr-defined]
+    def answers(self) -> dict[str, Any]:
+        """What the resident has answered so far (this question's answer is shown again)."""
+        return kiosk_of(self).journey.session.answers
+
+    @property
+    def service(self) -> Service:
+        service = kiosk_of(self).journey.session.service
+        assert service is not None
+        return service
 
     def caption(self) -> Static:
         return Static(self._(self.service.name), classes="caption speak", markup=False)
 
     def accept(self, raw: Any, field) -> None:
         try:
-            value = flow.validate(self.question, raw, translate=self.t.gettext,
-                                  today=self.app.today())  # type: ignore[attr-defined]
+            value = flow.validate(self.question, raw, translate=self.t.gettext, today=kiosk_of(self).journey.today())
         except Invalid as error:
             self.show_error(error.render(self.t), field)
             return
         self.clear_error()
-        self.app.answered(self.question.key, value, changing=self.changing)  # type: ignore[attr-defined]
+        self.post_message(messages.Answered(self.question.key, value, self.changing))
 
+    @messages.guarded
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "continue":
             event.stop()
@@ -81,7 +91,7 @@ class AnswerScreen(KioskScreen):
 class QuestionScreen(AnswerScreen):
     def compose_body(self):
         question = self.question
-        answer = self.app.session.answers.get(question.key)  # type: ignore[attr-defined]
+        answer = self.answers.get(question.key)
         yield ErrorSummary()
         yield self.caption()
         heading = heading_for(question, self._)
@@ -124,14 +134,17 @@ class QuestionScreen(AnswerScreen):
     def action_continue(self) -> None:
         self.accept(self.raw_answer(), self.field)
 
+    @messages.guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_continue()
 
+    @messages.guarded
     def on_description_area_submitted(self, event: DescriptionArea.Submitted) -> None:
         event.stop()
         self.action_continue()
 
+    @messages.guarded
     def on_choice_list_submitted(self, event: ChoiceList.Submitted) -> None:
         event.stop()
         self.action_continue()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from kiosk import messages
 from kiosk.screens.base import KioskScreen, OneButtonScreen, actions
+from kiosk.session import URGENT
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.text import Button, Static
 from sync.catalogue import Service
@@ -32,7 +34,7 @@ class GroupScreen(KioskScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        self.app.choose_group(message.key)  # type: ignore[attr-defined]
+        self.post_message(messages.GroupChosen(message.key))
 
 
 class ServiceScreen(KioskScreen):
@@ -56,7 +58,7 @@ class ServiceScreen(KioskScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        self.app.choose_service(message.key)  # type: ignore[attr-defined]
+        self.post_message(messages.ServiceChosen(message.key))
 
 
 class UrgentScreen(OneButtonScreen):
@@ -77,4 +79,4 @@ class UrgentScreen(OneButtonScreen):
         yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
 
     def action_continue(self) -> None:
-        self.app.advance("urgent")  # type: ignore[attr-defined]
+        self.post_message(messages.NoticeRead(URGENT))

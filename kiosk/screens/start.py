@@ -8,6 +8,8 @@ import math
 from textual.content import Content
 
 import locales
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, OneButtonScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.text import Button, Static
@@ -31,7 +33,7 @@ class LanguageScreen(KioskScreen):
     OFFERS_LANGUAGE = False  # this page is the choice
 
     def compose_body(self):
-        codes = self.app.languages  # type: ignore[attr-defined]
+        codes = kiosk_of(self).languages
         heading = " · ".join(dict.fromkeys(locales.translator(code)(CHOOSE_LANGUAGE) for code in codes))
         yield Static(heading, classes="heading speak", markup=False)
         # One line each, so that all ten fit on the smallest screen: the name, and a draft's note.
@@ -46,7 +48,7 @@ class LanguageScreen(KioskScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        self.app.choose_language(message.key)  # type: ignore[attr-defined]
+        self.post_message(messages.LanguageChosen(message.key))
 
 
 class ChangeLanguageScreen(LanguageScreen):
@@ -58,13 +60,12 @@ class ChangeLanguageScreen(LanguageScreen):
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
         message.prevent_default()  # not LanguageScreen's handler too: this is not a new visit
-        self.app.call_later(self.app.change_language, message.key)  # type: ignore[attr-defined]
+        self.post_message(messages.LanguageSwitched(message.key))
 
 
 class WelcomeScreen(OneButtonScreen):
     def compose_body(self):
-        app = self.app
-        settings = app.settings  # type: ignore[attr-defined]
+        settings = kiosk_of(self).settings
         yield Static(self._("Report a problem or ask the council for a service"), classes="heading speak",
                      markup=False)
         yield Static("\n".join([
@@ -84,7 +85,7 @@ class WelcomeScreen(OneButtonScreen):
         yield actions(Button(Content(self._("Start")), id="continue", classes="continue"))
 
     def action_continue(self) -> None:
-        self.app.push_screen(TaskScreen())
+        self.post_message(messages.StartPressed())
 
 
 class TaskScreen(KioskScreen):
@@ -106,4 +107,4 @@ class TaskScreen(KioskScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        self.app.choose_journey(message.key)  # type: ignore[attr-defined]
+        self.post_message(messages.TaskChosen(message.key))

@@ -8,7 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Input
 
-from kiosk import statuses
+from kiosk import messages, statuses
+from kiosk.context import kiosk_of
 from kiosk.i18n import local_time
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.screens.followup import FollowUpScreen
@@ -40,7 +41,7 @@ class ReferenceScreen(OneFieldScreen):
         if references.parse(typed) is None:
             self.show_error(self._("Check your reference. It has 10 letters and numbers, like K7Q-4MB-XP9Z"), field)
             return
-        found = self.app.store.lookup(typed)  # type: ignore[attr-defined]
+        found = kiosk_of(self).store.lookup(typed)
         if found is None:
             self.show_error(self._("There is no request with that reference on this kiosk. To check on something "
                                    "reported another way, phone {phone}.").format(phone=phone), field)
@@ -60,7 +61,7 @@ class RequestStatusScreen(KioskScreen):
     def compose_body(self):
         found = self.lookup
         t = self.t
-        service = self.app.catalogue.get(found.service_code)  # type: ignore[attr-defined]
+        service = kiosk_of(self).journey.catalogue.get(found.service_code)
         name = self._(service.name) if service else found.service_code.replace("_", " ")
         yield Static(self._("Reference {reference}").format(reference=references.display(found.reference)),
                      classes="caption speak", markup=False)
@@ -84,7 +85,8 @@ class RequestStatusScreen(KioskScreen):
         yield Static(self._("What has happened"), classes="subheading speak", markup=False)
         lines = []
         for entry in reversed(found.history):
-            text = f"{local_time(t, entry.at, 'short')}  {statuses.describe(entry.status, t, council=entry.source == 'council')}"
+            said = statuses.describe(entry.status, t, council=entry.source == "council")
+            text = f"{local_time(t, entry.at, 'short')}  {said}"
             if entry.notes and entry.source == "council":
                 text += f": {entry.notes}"
             lines.append(text)
@@ -105,9 +107,9 @@ class RequestStatusScreen(KioskScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "another":
-            self.app.go_back()  # type: ignore[attr-defined]
+            self.post_message(messages.BackRequested())
         elif event.button.id == "finish":
-            self.app.finish()  # type: ignore[attr-defined]
+            self.post_message(messages.StartAgain())
         elif event.button.id in ("not-fixed", "comment"):
             kind = "not_fixed" if event.button.id == "not-fixed" else "comment"
             self.app.push_screen(FollowUpScreen(self.lookup.reference, kind))

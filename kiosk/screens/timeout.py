@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 
+from kiosk import messages
 from kiosk.i18n import Speaks
 from kiosk.screens.base import translated_bindings
 from kiosk.widgets.choices import Choice, ChoiceList
@@ -51,17 +52,14 @@ class TimeoutScreen(Speaks, ModalScreen):
         return translated_bindings(self, super().active_bindings)
 
     def action_more_time(self) -> None:
-        self.app.more_time()  # type: ignore[attr-defined]
+        self.post_message(messages.MoreTime())
 
     def action_pick(self, number: int) -> None:
         self.query_one(ChoiceList).pick_number(number)
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        if message.key == "more":
-            self.app.more_time()  # type: ignore[attr-defined]
-        else:
-            self.app.finish()  # type: ignore[attr-defined]
+        self.post_message(messages.MoreTime() if message.key == "more" else messages.StartAgain())
 
     def spoken_text(self) -> str:
         return "\n".join([self._("Are you still there?"), self._countdown(), self.query_one(ChoiceList).spoken()])

@@ -12,13 +12,15 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Input
 
+from kiosk import messages
+from kiosk.context import kiosk_of
 from kiosk.i18n import local_time
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import NP_
-from sync.store import ASSIST_CONSENTS, volunteers
+from sync.store import ASSIST_CONSENTS, Store, volunteers
 from sync.store.db import StoreError
 
 WRONG_PIN = NP_("That PIN is not right. {count} more wrong try locks this name for 15 minutes.",
@@ -30,7 +32,16 @@ RESIDENT_TYPES, VOLUNTEER_TYPES = ASSIST_CONSENTS
 class StaffScreen(KioskScreen):
     """A page for volunteers and staff, not residents: the inactivity wipe still applies."""
 
-    STAFF = True
+    @property
+    def store(self) -> Store:
+        return kiosk_of(self).store
+
+    @property
+    def volunteer(self) -> volunteers.Volunteer:
+        """Who is signed in: the pages past sign-in are closed when they sign out."""
+        volunteer = kiosk_of(self).journey.volunteer
+        assert volunteer is not None, "a staff page past sign-in, with nobody signed in"
+        return volunteer
 
 
 class VolunteerNameScreen(StaffScreen):
@@ -43,7 +54,7 @@ class VolunteerNameScreen(StaffScreen):
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
         try:
-            names = volunteers.names(self.app.store)  # type: ignore[attr-defined]
+            names = volunteers.names(self.store)
         except Exception:  # a store problem: say so, and let the volunteer go back
             names = None
         if not names:
@@ -90,11 +101,10 @@ class PinScreen(OneFieldScreen, StaffScreen):
         if not pin:
             self.show_error(self._("Enter your PIN"), field)
             return
-        app = self.app
         try:
-            volunteer = volunteers.sign_in(app.store, self.volunteer_name, pin)  # type: ignore[attr-defined]
+            volunteer = volunteers.sign_in(self.store, self.volunteer_name, pin)
         except volunteers.PinChangeRequired as required:  # right, but too easy to guess: a new one first
-            app.switch_screen(NewPinScreen(required))
+            self.app.switch_screen(NewPinScreen(required))
             return
         except volunteers.SignInRefused as refused:
             self.show_error(self.refusal(refused), field)
@@ -102,12 +112,13 @@ class PinScreen(OneFieldScreen, StaffScreen):
         except StoreError:  # busy or full: the resident's visit, if any, is untouched
             self.show_error(self._("Volunteer sign-in is not available just now. Please tell library staff."), field)
             return
-        app.signed_in(volunteer)  # type: ignore[attr-defined]
+        self.post_message(messages.SignedIn(volunteer))
 
     def refusal(self, refused: volunteers.SignInRefused) -> str:
         if refused.reason == "wrong_pin":
-            return self._n(*WRONG_PIN, refused.attempts_left).format(count=self.t.number(refused.attempts_left))
-        if refused.reason == "locked":
+            left = refused.attempts_left or 0
+            return self._n(*WRONG_PIN, left).format(count=self.t.number(left))
+        if refused.reason == "locked" and refused.until is not None:
             return self._("Too many wrong PINs. {name} can sign in again after {time}.").format(
                 name=self.volunteer_name, time=local_time(self.t, refused.until, "HH:mm"))
         if refused.reason == "disabled":
@@ -159,16 +170,15 @@ class NewPinScreen(OneFieldScreen, StaffScreen):
                 self._("Your PIN is too easy to guess. Choose a new one to go on."))
             self.show_error(self._("The two PINs were not the same. Choose a new PIN again."), field)
             return
-        app = self.app
         try:
-            volunteer = volunteers.change_pin(app.store, self.required, pin)  # type: ignore[attr-defined]
+            volunteer = volunteers.change_pin(self.store, self.required, pin)
         except volunteers.AccountChanged:  # switched off, or its PIN changed elsewhere, meanwhile
             self.show_error(self._("This name cannot sign in here. Please ask a supervisor."), field)
             return
         except StoreError:
             self.show_error(self._("Volunteer sign-in is not available just now. Please tell library staff."), field)
             return
-        app.signed_in(volunteer)  # type: ignore[attr-defined]
+        self.post_message(messages.SignedIn(volunteer))
 
 
 class ConsentScreen(KioskScreen):
@@ -200,7 +210,7 @@ class ConsentScreen(KioskScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        self.app.call_later(self.app.consented, None if message.key == "no" else message.key)  # type: ignore[attr-defined]
+        self.post_message(messages.Consented(None if message.key == "no" else message.key))
 
 
 class VolunteerMenuScreen(StaffScreen):
@@ -209,7 +219,7 @@ class VolunteerMenuScreen(StaffScreen):
     CAN_CONTINUE = False
 
     def compose_body(self):
-        volunteer = self.app.volunteer  # type: ignore[attr-defined]
+        volunteer = self.volunteer
         heading = self._("Signed in as {name}").format(name=volunteer.name)
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
@@ -224,7 +234,4 @@ class VolunteerMenuScreen(StaffScreen):
 
     def on_choice_list_picked(self, message: ChoiceList.Picked) -> None:
         message.stop()
-        if message.key == "dashboard":
-            self.app.open_dashboard()  # type: ignore[attr-defined]
-        else:
-            self.app.call_later(self.app.sign_out_by_button)  # type: ignore[attr-defined]
+        self.post_message(messages.DashboardRequested() if message.key == "dashboard" else messages.SignOutRequested())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiosk.context import kiosk_of
 from kiosk.i18n import Speaks
 from kiosk.widgets.text import Static
 
@@ -27,12 +28,12 @@ class VolunteerBanner(Speaks, Static):
         self.show_current()
 
     def show_current(self) -> None:
-        app = self.app
-        volunteer = app.volunteer  # type: ignore[attr-defined]
+        journey = kiosk_of(self).journey
+        volunteer = journey.volunteer
         self.display = volunteer is not None
         if volunteer is None:
             self.update("")
-        elif app.session.assisted_by == volunteer.name:  # type: ignore[attr-defined]
+        elif journey.session.assisted_by == volunteer.name:
             self.update(self._("{name}, a library volunteer, is helping you").format(name=volunteer.name))
         else:
             self.update(self._("{name}, a library volunteer, is signed in").format(name=volunteer.name))

@@ -60,7 +60,8 @@ def big_lines(text: str) -> list[str] | None:
     for row in range(0, 8, 2):
         cells = []
         for glyph in glyphs:
-            cells.append("".join(_HALVES[top == "#", bottom == "#"] for top, bottom in zip(glyph[row], glyph[row + 1], strict=True)))
+            pairs = zip(glyph[row], glyph[row + 1], strict=True)
+            cells.append("".join(_HALVES[top == "#", bottom == "#"] for top, bottom in pairs))
         lines.append(" ".join(cells))
     return lines
 

@@ -56,7 +56,7 @@ class ChoiceItem(Widget, can_focus=True):
     BINDINGS = [
         Binding("up", "move(-1)", show=False, id="choices.up"),
         Binding("down", "move(1)", show=False, id="choices.down"),
-        Binding("space", "toggle", show=False, id="choices.toggle"),
+        Binding("space", "pick_this", show=False, id="choices.toggle"),
         Binding("enter", "activate", show=False, id="choices.activate"),
     ]
 
@@ -119,14 +119,15 @@ class ChoiceItem(Widget, can_focus=True):
         # Enter on a checkbox is not "tick this": it continues, as a form would.
         if action == "activate" and self.mode == "multiple":
             return False
-        if action == "toggle" and self.mode == "menu":
+        if action == "pick_this" and self.mode == "menu":
             return False
         return True
 
     def action_move(self, step: int) -> None:
         self.choice_list.move_focus(self, step)
 
-    def action_toggle(self) -> None:
+    def action_pick_this(self) -> None:
+        """Space: pick (or, in a multiple choice, tick or untick) this choice."""
         self.choice_list.choose(self, how="key")
 
     def action_activate(self) -> None:

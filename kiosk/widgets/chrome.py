@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.reactive import reactive
 
+from kiosk.context import kiosk_of
 from kiosk.i18n import Speaks, local_time
 from kiosk.statuses import WAITING, Connection
 from kiosk.widgets.text import Button, Static
@@ -16,14 +17,15 @@ from kiosk.widgets.text import Button, Static
 
 class TopBar(Speaks, Horizontal):
     def compose(self):
-        settings = self.app.settings  # type: ignore[attr-defined]
+        kiosk = kiosk_of(self)
+        settings = kiosk.settings
         # On a narrow screen the library's name gives way to the residents' controls (kiosk.tcss).
         parts = [Static(settings.council.name, classes="title", markup=False),
                  Static(f" · {settings.kiosk.library_name}", classes="title library", markup=False),
                  Button(Content(self._("Change colours")), id="colours", compact=True, action="app.toggle_colours")]
-        if self.app.speaker.available:  # type: ignore[attr-defined]
+        if kiosk.speaker.available:
             parts.append(Button(Content(self._("Read aloud")), id="read-aloud", compact=True, action="app.read_aloud"))
-        if getattr(self.screen, "OFFERS_LANGUAGE", True) and len(self.app.languages) > 1:  # type: ignore[attr-defined]
+        if getattr(self.screen, "OFFERS_LANGUAGE", True) and len(kiosk.languages) > 1:
             # In English too, whatever the language: someone lost in a language they cannot read finds it.
             # TRANSLATORS: Top-bar button that opens the list of languages.
             label = self._("Language") if self.t.code == "en" else f"{self._('Language')} · Language"
@@ -57,7 +59,7 @@ class StatusLine(Speaks, Static):
         super().__init__("", markup=False, id="status-line")
 
     def on_mount(self) -> None:
-        self.connection = self.app.connection  # type: ignore[attr-defined]
+        self.connection = kiosk_of(self).connection
         self.update(self.describe(self.connection))
 
     def watch_connection(self, connection: Connection | None) -> None:
@@ -105,4 +107,6 @@ class KeyHints(Speaks, Static):
                 continue
             seen.add(binding.action)
             parts.append(f"{binding.key_display or binding.key}  {binding.description}")
-        self.update("    ".join(parts))
+        hints = "    ".join(parts)
+        if hints != self.content:  # focus moves often; the hints seldom change
+            self.update(hints)

@@ -3,6 +3,17 @@ process, and ways to read what the kiosk has drawn."""
 
 from __future__ import annotations
 
+#: What a resident typed, which a wipe must leave nowhere.
+SECRET_NAME = "Zebedee Quuxworth"
+SECRET_PLACE = "behind the purple shed at 99 Nowhere Lane"
+
+
+async def idle(pilot, monotonic, seconds: float) -> None:
+    """Nobody touches the kiosk for `seconds`: the clock moves and the heartbeat runs."""
+    monotonic.advance(seconds)
+    pilot.app.heartbeat()
+    await pilot.pause()
+
 
 class Monotonic:
     """The kiosk's inactivity clock, moved by hand: no test sleeps."""
@@ -42,6 +53,14 @@ class FakePopen:
 
     def terminate(self) -> None:
         self.terminated = True
+
+
+def posted(seen: list) -> list:
+    """The kiosk's own messages (kiosk/messages.py) from a `message_hook` record, in the order
+    posted, each once (a message bubbling from a page to the app reaches the hook at each)."""
+    from kiosk import messages
+
+    return list({id(message): message for message in seen if type(message).__module__ == messages.__name__}.values())
 
 
 def screen_text(app) -> str:
@@ -124,12 +143,13 @@ async def open_page(pilot, service_code: str, page_key: str | None, answers: dic
     """Straight to one page of a service's journey, as if the resident had got there (None: check
     your answers). The pages before it are not on the stack."""
     app = pilot.app
-    app.session.language = language
-    app._apply_language()
-    app.session.choose_service(app.catalogue.get(service_code))
+    journey = app.journey
+    journey.session.language = language
+    app.apply_language()
+    journey.session.choose_service(journey.catalogue.get(service_code))
     for key, value in (answers or {}).items():
-        app.session.answer(key, value)
+        journey.session.answer(key, value)
     if contact_wanted is not None:
-        app.session.contact_wanted = contact_wanted
-    app.show_page(page_key)
+        journey.session.contact_wanted = contact_wanted
+    await app.show(journey.page(page_key))
     await pilot.pause()

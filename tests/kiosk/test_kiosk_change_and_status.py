@@ -38,7 +38,7 @@ async def test_back_from_a_change_leaves_the_answer_as_it_was(make_app):
         await type_in(pilot, " and getting bigger")
         await keys(pilot, "escape")
         assert isinstance(app.screen, CheckAnswersScreen)
-        assert app.session.answers["description"] == "Deep hole by the bus stop"
+        assert app.journey.session.answers["description"] == "Deep hole by the bus stop"
 
 
 async def test_a_new_mobile_number_asks_about_texts_and_consent_before_coming_back(make_app):
@@ -54,8 +54,9 @@ async def test_a_new_mobile_number_asks_about_texts_and_consent_before_coming_ba
         assert isinstance(app.screen, CheckAnswersScreen)
         said = words(app)
         assert "07911 123456" in said or "+447911123456" in said
-        assert app.session.answers["updates_by_text"] == "yes" and app.session.answers["consent"] == "no"
-        draft = app.session.draft("v1")
+        answers = app.journey.session.answers
+        assert answers["updates_by_text"] == "yes" and answers["consent"] == "no"
+        draft = app.journey.session.draft("v1")
         assert draft.contact is None and draft.notify_phone == "+447911123456"
 
 

@@ -19,12 +19,15 @@ CASES = [
     ("missed_bin", "attribute.collection_date", {"location": POTHOLE["location"], "attribute.bin_type": "general"},
      "31/02/2026", "Enter a real date, like 24/11/2026"),
     ("graffiti", "phone", {**{k: v for k, v in POTHOLE.items() if k == "location"}, "attribute.offensive": "no",
-                           "description": "", "name": None}, "123", "Enter a phone number, like 07700 900 982 or 01632 960 001"),
+                           "description": "", "name": None}, "123",
+     "Enter a phone number, like 07700 900 982 or 01632 960 001"),
     ("graffiti", "email", {"location": POTHOLE["location"], "attribute.offensive": "no", "description": "",
-                           "name": None, "phone": None}, "ann at example", "Enter an email address in the right format, like name@example.com"),
+                           "name": None, "phone": None}, "ann at example",
+     "Enter an email address in the right format, like name@example.com"),
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("service, key, answers, typed, message", CASES, ids=[case[1] for case in CASES])
 async def test_each_answer_is_checked_on_continue_with_the_error_summary_first(make_app, service, key, answers,
                                                                               typed, message):
@@ -47,6 +50,7 @@ async def test_each_answer_is_checked_on_continue_with_the_error_summary_first(m
             assert field.has_class("-error")
 
 
+@pytest.mark.slow
 async def test_typing_while_the_summary_has_the_focus_goes_into_the_field_and_a_fix_moves_on(make_app):
     app = make_app()
     async with app.run_test() as pilot:
@@ -59,7 +63,7 @@ async def test_typing_while_the_summary_has_the_focus_goes_into_the_field_and_a_
         assert isinstance(app.focused, Input) and app.focused.value == "threex"
         app.focused.value = ""
         await type_in(pilot, "3", "enter")
-        assert app.session.answers["attribute.item_count"] == 3
+        assert app.journey.session.answers["attribute.item_count"] == 3
         assert app.screen.question.key == "description"
 
 
@@ -72,7 +76,7 @@ async def test_a_choice_error_is_fixed_with_a_number_key(make_app):
         await keys(pilot, "2")
         assert app.screen.query_one(ChoiceList).selected == ("medium",)
         await keys(pilot, "enter")
-        assert app.session.answers["attribute.size"] == "medium"
+        assert app.journey.session.answers["attribute.size"] == "medium"
 
 
 async def test_errors_come_in_welsh_for_a_welsh_speaker(make_app):
@@ -95,6 +99,7 @@ async def test_a_description_over_the_limit_is_refused_and_kept(make_app):
         assert len(app.screen.field.text) == 4001
 
 
+@pytest.mark.slow
 async def test_the_location_needs_an_address_or_a_description(make_app, places):
     app = make_app()
     async with app.run_test() as pilot:
@@ -113,4 +118,4 @@ async def test_the_location_needs_an_address_or_a_description(make_app, places):
             'Describe the place in a few more words, like "outside the library on Market Square"']
         await keys(pilot, "c")  # typing on from the summary
         await type_in(pilot, " by the church", "enter")
-        assert app.session.answers["location"] == {"address_string": "abc by the church"}
+        assert app.journey.session.answers["location"] == {"address_string": "abc by the church"}

@@ -3,8 +3,13 @@ reached, in order, where they gave up, and nothing they typed."""
 
 from __future__ import annotations
 
-from tests.kiosk.kiosk_support import choose, keys, type_in
-from tests.kiosk.test_kiosk_timeout import SECRET_PLACE, idle
+import pytest
+
+from kiosk import messages
+from tests.kiosk.kiosk_support import SECRET_PLACE, choose, idle, keys, type_in
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 def events(store) -> list[tuple]:
@@ -58,7 +63,7 @@ async def test_the_next_resident_is_a_new_session(make_app, store):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await choose(pilot, "cy")
-        app.finish()
+        app.post_message(messages.StartAgain())
         await pilot.pause()
         await choose(pilot, "en")
     rows = store.db.conn.execute("SELECT session, event, language, step FROM session_events ORDER BY id").fetchall()

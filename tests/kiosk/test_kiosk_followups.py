@@ -4,11 +4,16 @@ a closed one is explained."""
 
 from __future__ import annotations
 
+import pytest
+
 from kiosk.screens.followup import FollowUpScreen, FollowUpSentScreen
 from kiosk.screens.status import RequestStatusScreen
 from sync.open311.followups import FollowUps
 from tests.helpers import draft
 from tests.kiosk.kiosk_support import keys, tap, type_in, words
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 def accepted(store) -> str:

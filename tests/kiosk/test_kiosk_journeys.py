@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kiosk.app import KioskApp
+import pytest
+
+from kiosk import messages
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
 from kiosk.widgets.bigtext import BigText
 from kiosk.widgets.choices import ChoiceItem, ChoiceList
 from sync import reference
-from tests.kiosk.kiosk_support import choice_number, choose, keys, page, screen_text, tap, type_in, words
+from tests.kiosk.kiosk_support import choice_number, choose, keys, page, posted, screen_text, tap, type_in, words
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 async def start(pilot, language: str = "en", journey: str = "report") -> None:
@@ -54,7 +59,14 @@ async def test_a_pothole_report_by_keyboard_with_the_urgent_notice_and_a_gazette
         assert reference.parse(shown) and app.screen.query_one(BigText).text == shown
         assert "Your reference is" in screen_text(app)
 
-    saved = [message for message in seen if isinstance(message, KioskApp.Saved)]
+    said = posted(seen)
+    assert [type(message).__name__ for message in said] == [
+        "LanguageChosen", "StartPressed", "TaskChosen", "GroupChosen", "ServiceChosen", "NoticeRead",
+        "Answered", "Answered", "Answered", "Answered", "ContactChosen", "SendRequested", "Saved", "SessionEnded"]
+    assert [message.key for message in said if isinstance(message, messages.Answered)] == [
+        "location", "attribute.size", "attribute.surface", "description"]
+    assert said[-1].reason == "saved" and said[4].code == "pothole" and said[10].wanted is False
+    saved = [message for message in seen if isinstance(message, messages.Saved)]
     assert len(saved) == 1 and reference.display(saved[0].reference) == shown
     assert store.counts()["queued"] == 1
     personal = store.personal(shown)
@@ -185,7 +197,7 @@ async def test_number_keys_pick_and_arrows_and_enter_work_without_a_mouse(make_a
     app = make_app(settings=replace(settings, languages=replace(settings.languages, enabled=["en", "cy", "pl"])))
     async with app.run_test() as pilot:
         await keys(pilot, "down", "enter")  # the second language, by arrow and Enter
-        assert app.session.language == "cy"
+        assert app.journey.session.language == "cy"
         await keys(pilot, "escape")
         assert page(app) == "LanguageScreen"
         await keys(pilot, "1", "enter")

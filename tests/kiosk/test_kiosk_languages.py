@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 import locales
 from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.confirmation import ConfirmationScreen
@@ -30,7 +32,7 @@ async def test_switching_language_mid_visit_redraws_the_page_and_keeps_what_was_
         assert isinstance(app.screen, ChangeLanguageScreen)
         await choose(pilot, "cy")
         assert page(app) == "QuestionScreen"
-        assert app.t.code == "cy" and app.session.language == "cy"
+        assert app.t.code == "cy" and app.journey.session.language == "cy"
         assert app.screen.heading_text() == WELSH("Describe the pothole") + " " + WELSH("(optional)")
         assert WELSH("Continue") in key_hints(app) and WELSH("Language") in key_hints(app)
         assert "Change colours" not in screen_text(app)  # the top bar too
@@ -38,7 +40,7 @@ async def test_switching_language_mid_visit_redraws_the_page_and_keeps_what_was_
         assert app.focused is app.screen.query_one("#answer")
 
         await keys(pilot, "enter")  # the typed words are the answer, in Welsh as in English
-        assert app.session.answers["description"] == "Deep hole by the bus stop"
+        assert app.journey.session.answers["description"] == "Deep hole by the bus stop"
 
 
 async def test_pages_under_the_current_one_are_redrawn_too(make_app):
@@ -100,6 +102,7 @@ async def journey(pilot, language: str) -> str:
     return app.screen.receipt.reference
 
 
+@pytest.mark.slow
 async def test_a_journey_in_polish_is_saved_as_polish(make_app, store):
     assert "pl" in locales.shipped()
     app = make_app()
@@ -108,6 +111,7 @@ async def test_a_journey_in_polish_is_saved_as_polish(make_app, store):
     assert store.lookup(reference).language == "pl"
 
 
+@pytest.mark.slow
 async def test_a_journey_switched_to_welsh_half_way_is_saved_as_welsh(make_app, store):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -125,7 +129,7 @@ async def test_the_language_page_lists_all_ten_on_a_small_screen_and_marks_each_
     from kiosk.widgets.choices import ChoiceItem
 
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}
         assert list(labels) == locales.shipped() and len(labels) == 10
         assert labels["en"] == "English"
@@ -139,7 +143,7 @@ async def test_reviewed_only_offers_english_alone_until_a_review_is_recorded(mak
     reviewed = locales.Manifest("cy", reviewed_by="A. Reviewer", reviewed_on="2026-11-20")
     monkeypatch.setattr(locales, "manifest", lambda code: reviewed if code == "cy" else locales.Manifest(code))
     app = make_app(settings=replace(settings, languages=replace(settings.languages, reviewed_only=True)))
-    async with app.run_test() as pilot:
+    async with app.run_test():
         from kiosk.widgets.choices import ChoiceItem
 
         labels = {item.choice.key: item.choice.label for item in app.screen.query(ChoiceItem)}

@@ -9,8 +9,9 @@ import logging
 import pytest
 from textual.command import CommandPalette
 
-from kiosk import themes
-from kiosk.app import ERROR_RETURN_SECONDS, KioskApp
+from kiosk import messages, themes
+from kiosk.app import KioskApp
+from kiosk.inactivity import ERROR_RETURN_SECONDS
 from kiosk.screens.error import ErrorScreen
 from kiosk.speech import Speaker
 from sync import flow
@@ -41,15 +42,16 @@ async def test_ctrl_q_stops_only_a_demonstration_kiosk(make_app):
     app = make_app(allow_quit=True)
     async with app.run_test() as pilot:
         await keys(pilot, "1", "ctrl+q")
-        assert not app.is_running and app.session.pristine
+        assert not app.is_running and app.journey.session.pristine
 
 
 async def test_every_key_binding_has_an_id():
+    from kiosk.lockdown import LockedDownApp
     from kiosk.screens.base import KioskScreen
     from kiosk.screens.timeout import TimeoutScreen
     from kiosk.widgets.choices import ChoiceItem
 
-    for owner in (KioskApp, KioskScreen, TimeoutScreen, ChoiceItem):
+    for owner in (KioskApp, LockedDownApp, KioskScreen, TimeoutScreen, ChoiceItem):
         for binding in owner.BINDINGS:
             assert binding.id, (owner.__name__, binding.key)
 
@@ -86,16 +88,38 @@ async def test_an_unexpected_error_shows_the_calm_page_in_welsh_and_starts_again
         said = words(app)
         assert "Mae'n ddrwg gennym, aeth rhywbeth o'i le" in said and "Traceback" not in said
         assert "RuntimeError" not in said and "a bug nobody expected" not in said
-        assert app.session.answers == {}
+        assert app.journey.session.answers == {}
         record = next(record for record in caplog.records if record.levelno == logging.ERROR)
         assert record.exc_info and "a bug nobody expected" in str(record.exc_info[1])
         monotonic.advance(ERROR_RETURN_SECONDS)
         app.heartbeat()
         await pilot.pause()
-        assert page(app) == "LanguageScreen" and app.session.language == "en"
+        assert page(app) == "LanguageScreen" and app.journey.session.language == "en"
         await keys(pilot, "1")
         assert page(app) == "WelcomeScreen", "the kiosk still works"
     assert store.counts()["queued"] == 1 and store.personal(earlier.reference)["payload"]["description"]
+
+
+async def test_a_page_that_cannot_be_drawn_shows_the_calm_page_and_keeps_saved_requests(make_app, store,
+                                                                                       monkeypatch, caplog):
+    from kiosk.screens.check import CheckAnswersScreen
+
+    earlier = store.enqueue(draft())
+
+    def broken(self, question, value):
+        raise RuntimeError("a page nobody can draw")
+
+    monkeypatch.setattr(CheckAnswersScreen, "shown", broken)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        with caplog.at_level(logging.ERROR):
+            await open_page(pilot, "pothole", None, {**POTHOLE, **NO_CONTACT}, contact_wanted=False)
+            await pilot.pause()
+        assert isinstance(app.screen, ErrorScreen) and app.is_running
+        assert "a page nobody can draw" not in words(app)
+        assert any("a page nobody can draw" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+        assert app.journey.session.answers == {}
+    assert store.counts()["queued"] == 1 and store.lookup(earlier.reference)
 
 
 async def test_a_full_disk_gets_a_kind_message_and_loses_nothing(make_app, store, monkeypatch):
@@ -112,7 +136,7 @@ async def test_a_full_disk_gets_a_kind_message_and_loses_nothing(make_app, store
         assert page(app) == "CheckAnswersScreen"
         message = app.screen.query_one("ErrorSummary").messages[0]
         assert message.startswith("This kiosk has no room left to save your answers.") and "01632 960000" in message
-        assert app.session.answers["description"] == POTHOLE["description"], "what was typed is still here"
+        assert app.journey.session.answers["description"] == POTHOLE["description"], "what was typed is still here"
     assert store.counts()["queued"] == 1 and store.lookup(earlier.reference)
 
 
@@ -138,7 +162,7 @@ async def test_read_aloud_speaks_the_page_in_welsh_with_the_welsh_voice(make_app
         assert "Beth hoffech chi ei wneud?" in spoken and "1. Rhoi gwybod am broblem" in spoken
         await tap(pilot, app.screen.query_one("#read-aloud"))
         assert len(fake_popen.calls) == 2 and fake_popen.calls[0].terminated, "a new reading stops the last"
-        app.finish()
+        app.post_message(messages.StartAgain())
         await pilot.pause()
         assert fake_popen.calls[1].terminated, "a wipe stops the speech"
 
@@ -165,7 +189,7 @@ async def test_right_to_left_languages_put_text_on_the_right(make_app):
         assert app.has_class("-rtl")
         heading = app.screen.query_one(".heading")
         assert heading.styles.text_align == "right"
-        app.finish()
+        app.post_message(messages.StartAgain())
         await pilot.pause()
         assert not app.has_class("-rtl")
 

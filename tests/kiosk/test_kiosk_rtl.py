@@ -20,7 +20,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 import locales
-from kiosk import bidi
+from kiosk import bidi, messages
 from kiosk.widgets.choices import ChoiceItem
 from sync import reference
 from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, page, screen_text, type_in
@@ -56,7 +56,7 @@ def text_widgets(app) -> list:
 async def welcome_rows(make_app, settings, mode: str, language: str = "ar") -> tuple[list[str], dict[str, list[str]]]:
     app = make_app(settings=with_bidi(settings, mode))
     async with app.run_test(size=(80, 24)) as pilot:
-        app.choose_language(language)
+        app.post_message(messages.LanguageChosen(language))
         await pilot.pause()
         assert page(app) == "WelcomeScreen"
         drawn = {f"{type(widget).__name__}#{index}": rows(app, widget)
@@ -64,6 +64,7 @@ async def welcome_rows(make_app, settings, mode: str, language: str = "ar") -> t
         return screen_text(app).split("\n"), drawn
 
 
+@pytest.mark.slow
 async def test_each_wrapped_line_of_an_arabic_page_is_sent_in_display_order_against_the_right_edge(
         make_app, settings):
     _, logical = await welcome_rows(make_app, settings, "terminal")
@@ -124,7 +125,7 @@ async def test_a_reference_and_the_councils_name_still_read_left_to_right(make_a
 async def test_choices_on_an_arabic_page_put_the_number_at_the_right_of_the_words(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.choose_language("ar")
+        app.post_message(messages.LanguageChosen("ar"))
         await pilot.pause()
         await keys(pilot, "enter")
         assert page(app) == "TaskScreen"
@@ -144,6 +145,7 @@ async def test_an_input_keeps_what_the_resident_types_in_the_order_typed(make_ap
         assert rows(app, field)[0].strip() == "ثلاثة"  # an input is not bidi-aware: never reordered
 
 
+@pytest.mark.slow
 async def test_english_lines_are_drawn_as_written(make_app, settings):
     as_written, _ = await welcome_rows(make_app, settings, "terminal", language="en")
     lines, _ = await welcome_rows(make_app, settings, "reorder", language="en")

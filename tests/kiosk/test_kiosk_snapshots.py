@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk import messages
 from sync import reference
 from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, type_in
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 SIZES = [(80, 24), (120, 40)]
 FIXED_REFERENCE = "K7Q4MBXP9P"
@@ -64,7 +68,7 @@ NOT_A_NUMBER = {"cy": "ychydig", "ar": "بضعة"}
 @pytest.mark.parametrize("language", ["cy", "ar"])
 def test_first_page_in(snap_compare, make_app, language, size):
     async def run_before(pilot):
-        pilot.app.choose_language(language)
+        pilot.app.post_message(messages.LanguageChosen(language))
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -4,20 +4,27 @@ resident typed in memory, on screen or on disk. The clock is moved by hand: noth
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, TextArea
 
-from kiosk.app import KioskApp
+from kiosk import messages
 from kiosk.screens.timeout import TimeoutScreen
-from tests.kiosk.kiosk_support import NO_CONTACT, POTHOLE, keys, open_page, page, screen_text, type_in, words
+from tests.kiosk.kiosk_support import (
+    NO_CONTACT,
+    POTHOLE,
+    SECRET_NAME,
+    SECRET_PLACE,
+    idle,
+    keys,
+    open_page,
+    page,
+    screen_text,
+    type_in,
+    words,
+)
 
-SECRET_NAME = "Zebedee Quuxworth"
-SECRET_PLACE = "behind the purple shed at 99 Nowhere Lane"
-
-
-async def idle(pilot, monotonic, seconds: float) -> None:
-    monotonic.advance(seconds)
-    pilot.app.heartbeat()
-    await pilot.pause()
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 
 def every_text_on_every_screen(app) -> str:
@@ -76,15 +83,16 @@ async def test_the_wipe_leaves_nothing_typed_in_memory_on_screen_or_on_disk(make
         await open_page(pilot, "pothole", "name",
                         {**POTHOLE, "location": {"address_string": SECRET_PLACE}}, language="cy", contact_wanted=True)
         await type_in(pilot, SECRET_NAME)
-        assert SECRET_NAME in every_text_on_every_screen(app) and SECRET_PLACE in str(app.session.answers)
+        assert SECRET_NAME in every_text_on_every_screen(app) and SECRET_PLACE in str(app.journey.session.answers)
         await idle(pilot, monotonic, settings.kiosk.timeout_seconds)
         await idle(pilot, monotonic, settings.kiosk.warning_seconds)
         assert page(app) == "LanguageScreen" and len(app.screen_stack) == 2
         everything = every_text_on_every_screen(app) + screen_text(app)
         assert SECRET_NAME not in everything and SECRET_PLACE not in everything
-        assert app.session.pristine and app.session.answers == {} and app.session.language == "en"
+        session = app.journey.session
+        assert session.pristine and session.answers == {} and session.language == "en"
         assert app.t.code == "en" and "Choose your language" in words(app)
-    assert [message.reason for message in ended if isinstance(message, KioskApp.SessionEnded)] == ["timeout"]
+    assert [message.reason for message in ended if isinstance(message, messages.SessionEnded)] == ["timeout"]
     assert sum(store.counts().values()) == 0, "a draft is never saved"
     store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     folder = settings.store_path.parent
@@ -99,7 +107,7 @@ async def test_clear_my_answers_now_wipes_at_once(make_app, monotonic, settings)
         await open_page(pilot, "pothole", None, {**POTHOLE, **NO_CONTACT}, contact_wanted=False)
         await idle(pilot, monotonic, settings.kiosk.timeout_seconds)
         await keys(pilot, "2")
-        assert page(app) == "LanguageScreen" and app.session.pristine
+        assert page(app) == "LanguageScreen" and app.journey.session.pristine
 
 
 async def test_the_start_page_never_times_out(make_app, monotonic, settings):
@@ -116,7 +124,7 @@ async def test_finish_on_the_confirmation_clears_everything(make_app, store):
         app.action_toggle_colours()
         await keys(pilot, "enter")
         assert page(app) == "ConfirmationScreen"
-        assert app.session.answers == {}, "the draft is forgotten as soon as it is saved"
+        assert app.journey.session.answers == {}, "the draft is forgotten as soon as it is saved"
         assert app.theme != "assist-contrast", "the resident's colours stay while they read their reference"
         await keys(pilot, "tab", "enter")
         assert page(app) == "LanguageScreen" and app.theme == "assist-contrast"

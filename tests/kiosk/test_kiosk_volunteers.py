@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import locales
 from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.volunteer import ConsentScreen, NewPinScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
@@ -17,6 +19,7 @@ from tests.kiosk.kiosk_support import (
     NO_CONTACT,
     POTHOLE,
     choose,
+    idle,
     keys,
     open_page,
     page,
@@ -25,6 +28,9 @@ from tests.kiosk.kiosk_support import (
     type_in,
     words,
 )
+
+#: Driven through a Pilot: seconds a test on a shared machine.
+pytestmark = pytest.mark.slow
 
 PIN = "246810"
 
@@ -52,19 +58,13 @@ async def retype(pilot, pin: str) -> None:
     await type_in(pilot, pin, "enter")
 
 
-async def idle(pilot, monotonic, seconds: float) -> None:
-    monotonic.advance(seconds)
-    pilot.app.heartbeat()
-    await pilot.pause()
-
-
 async def test_a_volunteer_signs_in_with_their_pin_and_the_banner_says_so(make_app, store):
     volunteers.add(store, "Sam", "volunteer", PIN)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         assert banner(app) == ""
         await sign_in(pilot)
-        assert app.volunteer == volunteers.Volunteer("Sam", "volunteer")
+        assert app.journey.volunteer == volunteers.Volunteer("Sam", "volunteer")
         assert page(app) == "LanguageScreen"  # back where they were, ready for a resident
         assert banner(app) == "Sam, a library volunteer, is signed in"
         assert PIN not in screen_text(app)
@@ -76,17 +76,17 @@ async def test_a_wrong_pin_says_how_many_tries_are_left_and_five_lock_the_name(m
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot, pin="111111")
-        assert isinstance(app.screen, PinScreen) and app.volunteer is None
+        assert isinstance(app.screen, PinScreen) and app.journey.volunteer is None
         assert "4 more wrong tries lock this name for 15 minutes" in words(app)
         assert app.screen.query_one("#pin").value == "", "a PIN never stays on the screen"
         for _ in range(4):
             await retype(pilot, "111111")
         assert "Too many wrong PINs. Sam can sign in again after" in words(app)
         await retype(pilot, PIN)  # the right PIN, but locked
-        assert app.volunteer is None and "Too many wrong PINs" in words(app)
+        assert app.journey.volunteer is None and "Too many wrong PINs" in words(app)
         clock.advance(minutes=15, seconds=1)
         await retype(pilot, PIN)
-        assert app.volunteer is not None
+        assert app.journey.volunteer is not None
     outcomes = [row[2] for row in audit_rows(store) if row[1] == "sign_in"]
     assert outcomes == ["refused"] * 6 + ["ok"]
 
@@ -102,7 +102,7 @@ async def test_an_empty_pin_and_a_switched_off_name_are_refused_kindly(make_app,
         await keys(pilot, "enter")
         assert "Enter your PIN" in words(app)
         await retype(pilot, PIN)
-        assert "This name has been switched off on this kiosk" in words(app) and app.volunteer is None
+        assert "This name has been switched off on this kiosk" in words(app) and app.journey.volunteer is None
 
 
 async def test_with_nobody_set_up_the_sign_in_page_says_how_to_add_volunteers(make_app):
@@ -144,7 +144,7 @@ async def test_a_resident_who_declines_help_is_not_recorded_as_helped(make_app, 
         await sign_in(pilot)
         await choose(pilot, "en")
         await choose(pilot, "no")
-        assert page(app) == "WelcomeScreen" and app.volunteer is None and banner(app) == ""
+        assert page(app) == "WelcomeScreen" and app.journey.volunteer is None and banner(app) == ""
         await open_page(pilot, "pothole", None, {**POTHOLE, **NO_CONTACT}, contact_wanted=False)
         await keys(pilot, "enter")
     assert store.db.conn.execute("SELECT assisted_by, assist_consent FROM submissions").fetchone() == (None, None)
@@ -160,7 +160,7 @@ async def test_signing_in_mid_visit_asks_the_resident_at_once(make_app, store):
         await sign_in(pilot)
         assert isinstance(app.screen, ConsentScreen)
         await choose(pilot, "resident_types")
-        assert page(app) == "TaskScreen" and app.session.assist_consent == "resident_types"
+        assert page(app) == "TaskScreen" and app.journey.session.assist_consent == "resident_types"
 
 
 async def test_the_inactivity_wipe_signs_the_volunteer_out(make_app, store, monotonic, settings):
@@ -171,7 +171,7 @@ async def test_the_inactivity_wipe_signs_the_volunteer_out(make_app, store, mono
         assert app.active, "a signed-in kiosk is never left signed in unattended"
         await idle(pilot, monotonic, settings.kiosk.timeout_seconds)
         await idle(pilot, monotonic, settings.kiosk.warning_seconds)
-        assert app.volunteer is None and banner(app) == ""
+        assert app.journey.volunteer is None and banner(app) == ""
     entry = audit.recent(store, 1)[0]
     assert (entry.actor, entry.action, entry.detail) == ("Sam", "sign_out", "inactivity")
 
@@ -184,7 +184,7 @@ async def test_the_sign_out_button_signs_out(make_app, store):
         await keys(pilot, "f9")
         assert isinstance(app.screen, VolunteerMenuScreen)
         await choose(pilot, "sign_out")
-        assert app.volunteer is None and page(app) == "LanguageScreen"
+        assert app.journey.volunteer is None and page(app) == "LanguageScreen"
     entry = audit.recent(store, 1)[0]
     assert (entry.action, entry.detail) == ("sign_out", "button")
 
@@ -316,7 +316,7 @@ async def test_a_second_volunteer_taking_over_is_agreed_to_as_well(make_app, sto
         await sign_in(pilot, "Kim", "135790")
         assert isinstance(app.screen, ConsentScreen) and "Kim" in app.screen.heading_text()
         await choose(pilot, "volunteer_types")
-        assert (app.session.assisted_by, app.session.assist_consent) == ("Kim", "volunteer_types")
+        assert (app.journey.session.assisted_by, app.journey.session.assist_consent) == ("Kim", "volunteer_types")
 
 
 async def test_the_dashboard_waits_until_the_resident_has_finished(make_app, store):
@@ -381,7 +381,8 @@ async def test_a_fix_made_at_the_dashboard_reaches_the_reference_back_office(tmp
     worker = Worker(store, settings)
     try:
         assert (await worker.drain()).needs_attention == 1
-        app = KioskApp(settings, store, monotonic=monotonic, cursor_blink=False, speaker=Speaker(find=lambda name: None))
+        app = KioskApp(settings, store, monotonic=monotonic, cursor_blink=False,
+                       speaker=Speaker(find=lambda name: None))
         async with app.run_test(size=(120, 60)) as pilot:
             await open_first_refused(pilot)
             assert "size" in str(app.screen.query_one("#reason").content)
@@ -405,7 +406,8 @@ async def test_the_dashboard_says_when_the_council_cannot_be_reached_or_sending_
         assert "has not tried to reach the council yet" in (await dashboard_text(pilot))
         store.set_backoffice_state("default", reachable=False, error="cannot connect")
         assert "The council cannot be reached just now" in (await dashboard_text(pilot))
-        store.set_backoffice_state("default", reachable=True, paused=True, paused_reason="the council refused the API key")
+        store.set_backoffice_state("default", reachable=True, paused=True,
+                                   paused_reason="the council refused the API key")
         assert "Sending is paused: the council refused the API key" in (await dashboard_text(pilot))
 
 
@@ -469,16 +471,16 @@ async def test_a_right_but_weak_pin_must_be_changed_before_the_volunteer_goes_on
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot, pin="123456")
-        assert isinstance(app.screen, NewPinScreen) and app.volunteer is None
+        assert isinstance(app.screen, NewPinScreen) and app.journey.volunteer is None
         assert "Your PIN is too easy to guess. Choose a new one to go on." in words(app)
         await type_in(pilot, "111111", "enter")
         assert "That PIN is too easy to guess or too short. Choose another." in words(app)
         await retype(pilot, "480617")
         assert "Type the new PIN again." in words(app)
         await type_in(pilot, "480618", "enter")
-        assert "The two PINs were not the same" in words(app) and app.volunteer is None
+        assert "The two PINs were not the same" in words(app) and app.journey.volunteer is None
         for pin in ("480617", "480617"):
             await retype(pilot, pin)
-        assert app.volunteer == volunteers.Volunteer("Sam", "volunteer")
+        assert app.journey.volunteer == volunteers.Volunteer("Sam", "volunteer")
         assert "480617" not in screen_text(app)
     assert volunteers.sign_in(store, "Sam", "480617").name == "Sam"

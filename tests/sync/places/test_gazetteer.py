@@ -78,7 +78,7 @@ def test_generator_scales_to_varied_valid_fictional_addresses():
     assert all(len(row["UPRN"]) == 12 and row["UPRN"].isdigit() for row in rows)
     assert all(gz.normalise_postcode(row["POSTCODE"]) == row["POSTCODE"] for row in rows)
     assert all(row["POSTCODE"].startswith("BF") for row in rows)
-    streets = {gz._split_address(row["ADDRESS"])[1] for row in rows}
+    streets = {gz.split_address(row["ADDRESS"])[1] for row in rows}
     assert len(streets) > 500
     assert any(row["ADDRESS"].startswith("Flat ") for row in rows)
     assert list(load_tool().generate(50, seed=1)) == list(load_tool().generate(50, seed=1))
@@ -113,11 +113,11 @@ def test_columns_can_be_mapped_and_street_and_number_come_from_their_own_columns
 
 
 def test_street_number_and_town_are_read_from_the_address_when_not_given():
-    assert gz._split_address("12 High Street, Brackenford, BF1 2AB") == ("12", "High Street", "Brackenford")
-    assert gz._split_address("Flat 2, 14 Station Road, Oakhurst, Brackenford") == ("14", "Station Road", "Oakhurst")
-    assert gz._split_address("Rose Cottage, Church Lane, Little Ashby") == ("", "Church Lane", "Little Ashby")
-    assert gz._split_address("12A Cornmarket, Brackenford") == ("12A", "Cornmarket", "Brackenford")
-    assert gz._split_address("The Old Forge, Woodside, Oakhurst") == ("", "Woodside", "Oakhurst")
+    assert gz.split_address("12 High Street, Brackenford, BF1 2AB") == ("12", "High Street", "Brackenford")
+    assert gz.split_address("Flat 2, 14 Station Road, Oakhurst, Brackenford") == ("14", "Station Road", "Oakhurst")
+    assert gz.split_address("Rose Cottage, Church Lane, Little Ashby") == ("", "Church Lane", "Little Ashby")
+    assert gz.split_address("12A Cornmarket, Brackenford") == ("12A", "Cornmarket", "Brackenford")
+    assert gz.split_address("The Old Forge, Woodside, Oakhurst") == ("", "Woodside", "Oakhurst")
 
 
 def test_bad_rows_are_reported_by_line_and_good_rows_still_load(db, tmp_path):
@@ -296,8 +296,21 @@ def test_a_misspelt_street_with_a_number_finds_that_number(demo_db):
     assert found and all("12 Station Road" in address for address in found)
 
 
-@pytest.mark.parametrize("query", ["", "   ", "!!!", '"', "*", "-", ":", "()", "NEAR(high street)", "high AND street OR",
-                                   '"12 high" NOT st*', "^high", "zzzzqqq", "\x00", "'; DROP TABLE addresses; --"])
+def test_a_gazetteer_kept_open_finds_misspelt_streets_of_a_later_import(db, tmp_path):
+    """A kiosk keeps one Gazetteer for as long as it runs; the council's new list is imported meanwhile."""
+    header = "UPRN,ADDRESS,POSTCODE,EASTING,NORTHING\n"
+    gz.import_csv(db, write(tmp_path / "old.csv", header + "1,1 Station Road,BF1 2AB,450000,250000\n"))
+    kept = gz.Gazetteer(db)
+    assert addresses(kept.search("staton rd")) == ["1 Station Road, BF1 2AB"]
+    assert kept.search("margold way") == []
+    gz.import_csv(db, write(tmp_path / "new.csv", header + "2,2 Marigold Way,BF1 2AB,450000,250000\n"))
+    assert addresses(kept.search("margold way")) == ["2 Marigold Way, BF1 2AB"]
+    assert kept.search("staton rd") == [] and kept.count() == 1
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", '"', "*", "-", ":", "()", "NEAR(high street)",
+                                   "high AND street OR", '"12 high" NOT st*', "^high", "zzzzqqq", "\x00",
+                                   "'; DROP TABLE addresses; --"])
 def test_garbage_finds_nothing_and_never_fails(demo_db, query):
     assert isinstance(gz.search(demo_db, query), list)
     assert gz.search(demo_db, "") == gz.search(demo_db, "   ") == gz.search(demo_db, "!!!") == []

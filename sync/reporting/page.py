@@ -15,11 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from sync.reporting.report import SKIP_REASONS, Column, Report, ReportError, long_date, spreadsheet_safe
+from sync.reporting.model import SKIP_REASONS, Column, Report, ReportError, long_date
 
 TEMPLATES = Path(__file__).parents[1] / "data"
 CSV_HEADER = ("section", "group", "measure", "value")
@@ -27,6 +28,19 @@ CSV_HEADER = ("section", "group", "measure", "value")
 EXTRA_MODULES = ("jinja2", "matplotlib")
 MISSING_EXTRA = ("the HTML report needs matplotlib and jinja2, which this installation left out: "
                  "install them with pip install 'assist-council-kiosk[report]'")
+
+#: OWASP's CSV injection rule: a text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A CSV cell a spreadsheet will show, not run: text starting like a formula gets a leading
+    single quote (OWASP, "CSV Injection"); numbers, even negative ones, are left as they are.
+    Group names in the report come from councils' catalogues, so they are not ours to trust."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def duration(seconds: float) -> str:

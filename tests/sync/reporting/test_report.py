@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sync.config import load_settings
-from sync.reporting import report
+from sync.reporting import stores as stores_module
 from sync.store import Store, events, migrations
 from sync.store import db as db_module
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
@@ -372,7 +372,7 @@ def test_corrupt_event_rows_are_skipped_counted_and_reported_and_the_figures_sta
 def test_the_report_may_not_read_what_residents_told_us(stores):
     conn = sqlite3.connect(":memory:")
     conn.execute("ATTACH DATABASE ? AS store", (str(stores[0]),))
-    conn.set_authorizer(report._authorize)
+    conn.set_authorizer(stores_module.authorize)
     for column in ("payload", "contact", "notify_phone", "assisted_by"):
         with pytest.raises(sqlite3.DatabaseError, match="prohibited"):
             conn.execute(f"SELECT {column} FROM store.submissions")

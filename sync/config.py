@@ -361,7 +361,6 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
     if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
         raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
                           "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
-    catalogue_module.use_pins(settings.overlay_pins())  # every later merge in this process uses them
     return settings
 
 

@@ -19,7 +19,7 @@ import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlite_utils
 
@@ -153,7 +153,8 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, vault: Vault, *, device_id: str, retention_days: int = 90,
                  lease_seconds: int = 120, backoff_base_seconds: float = 30, backoff_cap_seconds: float = 3600,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 route: Callable[[str], str] = lambda service_code: DEFAULT_BACKOFFICE) -> None:
+                 route: Callable[[str], str] = lambda service_code: DEFAULT_BACKOFFICE,
+                 overlay_pins: Mapping[str, str] | None = None) -> None:
         self.db = db
         self.vault = vault
         self.device_id = device_id
@@ -164,6 +165,7 @@ class Store:
         self.clock = clock
         self.rng = rng or random.Random()
         self.route = route  # which back office a service's submissions go to
+        self.overlay_pins = dict(overlay_pins or {})  # `[catalogue.overlay]`: council code -> bundled code
         self._catalogue: tuple[tuple | None, catalogue_module.Catalogue] | None = None
 
     @classmethod
@@ -180,7 +182,8 @@ class Store:
         options = dict(device_id=settings.device_id, retention_days=settings.store.retention_days,
                        lease_seconds=settings.sync.lease_seconds,
                        backoff_base_seconds=settings.sync.backoff_base_seconds,
-                       backoff_cap_seconds=settings.sync.backoff_cap_seconds, route=settings.route)
+                       backoff_cap_seconds=settings.sync.backoff_cap_seconds, route=settings.route,
+                       overlay_pins=settings.overlay_pins())
         options.update(overrides)
         return cls(db, vault, **options)
 
@@ -908,7 +911,7 @@ class Store:
         stamp = tuple(stamp) if stamp else None
         if self._catalogue is None or self._catalogue[0] != stamp:
             body = self.db.conn.execute("SELECT body FROM catalogue_cache WHERE id = 1").fetchone() if stamp else None
-            self._catalogue = (stamp, catalogue_module.current(body[0] if body else None))
+            self._catalogue = (stamp, catalogue_module.current(body[0] if body else None, self.overlay_pins))
         return self._catalogue[1]
 
     def save_council_catalogue(self, council: catalogue_module.Catalogue) -> None:

@@ -166,7 +166,7 @@ def test_terminal_escapes_and_control_characters_are_stripped():
 def test_plain_ascii_takes_a_short_cut_to_the_same_cleaning(text, multiline):
     """Most answers are printable ASCII and skip the character-by-character pass: the result
     must be what that pass would have given (escapes and controls make a text take the pass)."""
-    from sync.flow import _clean
+    from sync.answers import _clean
 
     assert clean_text(text, multiline=multiline) == _clean(text, multiline)
 

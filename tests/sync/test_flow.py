@@ -148,7 +148,8 @@ def test_locations_from_the_gazetteer_coordinates_or_words():
                                       "lat": 52.2, "long": -1.1}
     assert validate(loc, {"lat": "52.2", "long": "-1.1"}) == {"lat": 52.2, "long": -1.1}
     assert validate(loc, "behind the library") == {"address_string": "behind the library"}
-    for bad, message in (("", "Choose an address"), ("x", "a few more words"), ({"lat": 40.0, "long": 2.0}, "not in the UK"),
+    for bad, message in (("", "Choose an address"), ("x", "a few more words"),
+                         ({"lat": 40.0, "long": 2.0}, "not in the UK"),
                          ({"lat": 52.0}, "both a latitude and a longitude")):
         with pytest.raises(Invalid, match=message):
             validate(loc, bad)

@@ -11,6 +11,7 @@ PINS_VENV := .venv-pins
 
 # Every dependency installs at the exact version constraints.txt pins, so a fresh clone tests what we
 # tested; the build tools too (setuptools and wheel are pinned there), so `make wheel` builds with them.
+# The `report` extra (matplotlib, jinja2) is in, for `make demo`'s report and the tests; a kiosk goes without.
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

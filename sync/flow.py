@@ -103,6 +103,7 @@ def next_question(service: Service, answers: Mapping[str, Any]) -> Question | No
 # ---------------------------------------------------------------------------------------------
 # Reading answers back
 
+
 def display(question: Question, value: Any, translator: Translator) -> str:
     """An answer as a resident should read it back, in their language."""
     if value in (None, "", []):

@@ -278,4 +278,3 @@ def documented_keys() -> list[tuple[str, Any, str]]:
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             rows.append((f"{section}.{f.name}", default, f.metadata["doc"]))
     return rows
-

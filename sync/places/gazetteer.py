@@ -25,4 +25,3 @@ def search(db: Connected, query: str, limit: int = 10) -> list[Place]:
     """One search, for a caller that searches once (the demo, a worker's form): a caller that
     searches again and again keeps a `Gazetteer`, which builds its street list only once."""
     return Gazetteer(db).search(query, limit)
-

@@ -60,7 +60,6 @@ class GazetteerError(Exception):
     """A problem with an address file as a whole, worded for the council officer who can fix it."""
 
 
-
 @dataclass
 class ImportReport:
     """What an import did, for the officer who ran it."""

@@ -140,4 +140,3 @@ def split_parts(parts: list[str]) -> tuple[str, str, str]:
 
 def _part(parts: list[str], index: int) -> str:
     return parts[index] if index < len(parts) else ""
-

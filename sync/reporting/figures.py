@@ -48,6 +48,7 @@ SELECT * FROM (SELECT measure, channel AS grp, seconds FROM durations WHERE seco
 ORDER BY measure, grp, seconds
 """
 
+
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 

@@ -133,7 +133,6 @@ class Report:
         return total
 
 
-
 def long_date(day: date) -> str:
     """A date as British readers write it: "24 November 2026"."""
     return f"{day.day} {day:%B %Y}"

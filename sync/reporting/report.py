@@ -48,4 +48,3 @@ def build(stores: list[tuple[str, Path]], period: Period) -> Report:
         return figures(conn, period, read)
     finally:
         conn.close()
-

@@ -82,6 +82,7 @@ CREATE TABLE sessions (session TEXT PRIMARY KEY, started_at TEXT, channel TEXT, 
 CREATE TABLE submissions (reference TEXT PRIMARY KEY, channel TEXT, created_at TEXT, accepted_at TEXT);
 """
 
+
 def authorize(action: int, arg1: str | None, arg2: str | None, database: str | None, trigger: str | None) -> int:
     """Refuse, loudly, any statement that would read what a resident told us."""
     if action == sqlite3.SQLITE_READ and database == "store" and arg2 in PERSONAL_COLUMNS.get(arg1 or "", ()):
@@ -152,4 +153,3 @@ def read_store(conn: sqlite3.Connection, path: Path, label: str, period: Period)
         log.warning("%s: %d session event rows skipped (%s)", label, sum(read.skipped.values()),
                     ", ".join(f"{count} {reason}" for reason, count in sorted(read.skipped.items())))
     return read
-

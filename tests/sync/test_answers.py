@@ -18,8 +18,6 @@ english = locales.translator("en")
 
 
 @pytest.mark.parametrize("typed", ["2", "recycling", "Recycling bin", " RECYCLING BIN ", "2."])
-
-
 def test_a_list_answer_by_number_key_or_name(typed, question):
     assert validate(question("missed_bin", "attribute.bin_type"), typed) == "recycling"
 
@@ -28,8 +26,6 @@ def test_a_list_answer_by_number_key_or_name(typed, question):
                                              ("0", "Choose one of the numbered options"),
                                              ("blue", "Choose one of the numbered options"),
                                              ("", "Choose an answer")])
-
-
 def test_a_list_answer_that_is_not_an_option(typed, message, question):
     with pytest.raises(Invalid) as caught:
         validate(question("missed_bin", "attribute.bin_type"), typed)
@@ -39,8 +35,6 @@ def test_a_list_answer_that_is_not_an_option(typed, message, question):
 @pytest.mark.parametrize("typed, keys", [("1, 3", ["sofa", "fridge"]), ("1 3 3", ["sofa", "fridge"]),
                                           ("sofa and fridge or freezer", ["sofa", "fridge"]),
                                           (["mattress", "6"], ["mattress", "other"])])
-
-
 def test_several_choices_at_once(typed, keys, question):
     assert validate(question("bulky_waste", "attribute.items"), typed) == keys
 
@@ -54,16 +48,12 @@ def test_several_choices_with_one_wrong_or_none(question):
 
 
 @pytest.mark.parametrize("typed, value", [("3", 3), (" 10 ", 10), ("2.5", 2.5), ("١٢", 12), ("1,000", 1000)])
-
-
 def test_numbers(typed, value, question):
     assert validate(question("bulky_waste", "attribute.item_count"), typed) == value
 
 
 @pytest.mark.parametrize("typed, message", [("three", "Enter a number, like 3"), ("-1", "0 or more"),
                                              ("1e9", "smaller number"), ("nan", "Enter a number")])
-
-
 def test_numbers_refused(typed, message, question):
     with pytest.raises(Invalid) as caught:
         validate(question("bulky_waste", "attribute.item_count"), typed)
@@ -73,8 +63,6 @@ def test_numbers_refused(typed, message, question):
 @pytest.mark.parametrize("typed, day", [("23/11/2026", "2026-11-23"), ("1/11/26", "2026-11-01"),
                                          ("2026-11-20", "2026-11-20"), ("Today", "2026-11-24"),
                                          ("yesterday", "2026-11-23"), ("23.11.2026", "2026-11-23")])
-
-
 def test_dates(typed, day, question):
     assert validate(question("missed_bin", "attribute.collection_date"), typed, today=TODAY) == day
 
@@ -82,8 +70,6 @@ def test_dates(typed, day, question):
 @pytest.mark.parametrize("typed, message", [("31/02/2026", "Enter a real date, like 24/11/2026"),
                                              ("last tuesday", "Enter a date, like 24/11/2026"),
                                              ("01/01/2020", "within a year")])
-
-
 def test_dates_refused_with_an_example(typed, message, question):
     with pytest.raises(Invalid) as caught:
         validate(question("missed_bin", "attribute.collection_date"), typed, today=TODAY)
@@ -97,15 +83,11 @@ def test_an_optional_question_may_be_left_empty_but_a_required_one_may_not(quest
 
 
 @pytest.mark.parametrize("typed", ["07911 123456", "07911-123-456", "+44 7911 123456", "447911123456"])
-
-
 def test_phone_numbers_uk_by_default(typed, question):
     assert validate(question("litter", "phone"), typed) == "+447911123456"
 
 
 @pytest.mark.parametrize("typed", ["12345", "phone me", "07911 12345678901"])
-
-
 def test_phone_numbers_refused(typed, question):
     with pytest.raises(Invalid, match="Enter a phone number"):
         validate(question("litter", "phone"), typed)
@@ -151,11 +133,7 @@ def test_terminal_escapes_and_control_characters_are_stripped():
 
 
 @settings(max_examples=500)
-
-
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40), st.booleans())
-
-
 def test_plain_ascii_takes_a_short_cut_to_the_same_cleaning(text, multiline):
     """Most answers are printable ASCII and skip the character-by-character pass: the result
     must be what that pass would have given (escapes and controls make a text take the pass)."""
@@ -169,11 +147,7 @@ every_question = st.sampled_from([(s, q) for s in bundled().services
 
 
 @settings(max_examples=400, deadline=None)
-
-
 @given(every_question, st.one_of(st.text(), st.none(), st.integers(), st.lists(st.text(), max_size=4)))
-
-
 def test_any_input_to_any_question_is_either_taken_clean_or_refused_kindly(pair, raw):
     _service, asked = pair
     try:

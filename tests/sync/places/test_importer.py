@@ -141,8 +141,6 @@ def test_a_missing_required_column_is_named_with_the_columns_the_file_has(db, tm
     (b"UPRN,ADDRESS,POSTCODE,EASTING,NORTHING\n1,x,BF1 2AB,450000,250000\n", {"uprn": "REF"}, "has no column 'REF'"),
     (b"UPRN,ADDRESS,POSTCODE,EASTING,NORTHING\n1,x,nowhere,450000,250000\n", None, "None of the 1 rows"),
 ])
-
-
 def test_file_problems_are_explained_and_leave_the_gazetteer_as_it_was(db, tmp_path, content, columns, expected):
     gz.import_csv(db, gz.DEMO_CSV)
     path = tmp_path / "council.csv"

@@ -25,15 +25,11 @@ def test_street_number_and_town_are_read_from_the_address_when_not_given():
     ("QA1 2AB", None), ("AI1 2AB", None), ("BF1 2ABC", None), ("BF123 4AB", None), ("1F1 2AB", None),
     ("W1I 2AB", None), ("EC1C 1BB", None), ("BF1-2AB", None), ("ＢＦ1 2AB", None), (None, None),
 ])
-
-
 def test_normalise_postcode_knows_the_uk_formats(text, expected):
     assert normalise_postcode(text) == expected
 
 
 @given(st.text(max_size=12))
-
-
 def test_normalise_postcode_is_idempotent(text):
     once = normalise_postcode(text)
     assert once is None or normalise_postcode(once) == once

@@ -71,8 +71,6 @@ def test_abbreviations_match_both_ways(db, tmp_path, write):
     ("hihg street", "High Street"), ("staton rd", "Station Road"), ("chruch lane", "Church Lane"),
     ("victria road", "Victoria Road"), ("staton", "Station Road"),
 ])
-
-
 def test_misspelt_streets_are_still_found(demo_db, query, street):
     found = gz.search(demo_db, query)
     assert found and all(f" {street}, " in f" {place.address}" for place in found), addresses(found)
@@ -98,8 +96,6 @@ def test_a_gazetteer_kept_open_finds_misspelt_streets_of_a_later_import(db, tmp_
 @pytest.mark.parametrize("query", ["", "   ", "!!!", '"', "*", "-", ":", "()", "NEAR(high street)",
                                    "high AND street OR", '"12 high" NOT st*', "^high", "zzzzqqq", "\x00",
                                    "'; DROP TABLE addresses; --"])
-
-
 def test_garbage_finds_nothing_and_never_fails(demo_db, query):
     assert isinstance(gz.search(demo_db, query), list)
     assert gz.search(demo_db, "") == gz.search(demo_db, "   ") == gz.search(demo_db, "!!!") == []
@@ -107,11 +103,7 @@ def test_garbage_finds_nothing_and_never_fails(demo_db, query):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
 @given(st.text(max_size=80) | st.text(alphabet='"*-:()^+ANDORNEARbf12 hgs', max_size=40))
-
-
 def test_search_never_raises(demo_db, query):
     found = gz.search(demo_db, query, limit=5)
     assert len(found) <= 5 and all(isinstance(place, Place) for place in found)

@@ -8,10 +8,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("assist", "kiosk", "sms", "sync", "council", "locales")
 
 
+@pytest.mark.slow  # builds the wheel with pip
 def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_path):
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)

@@ -11,12 +11,13 @@ PINS_VENV := .venv-pins
 
 # Every dependency installs at the exact version constraints.txt pins, so a fresh clone tests what we
 # tested; the build tools too (setuptools and wheel are pinned there), so `make wheel` builds with them.
+# The `report` extra (matplotlib, jinja2) is in, for `make demo`'s report and the tests; a kiosk goes without.
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt setuptools wheel
 	$(BIN)/pip uninstall --quiet --yes assist 2>/dev/null || true  # this project under its old distribution name
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,report]'
 	touch $(STAMP)
 
 install: $(STAMP) compile
@@ -26,7 +27,7 @@ constraints:
 	rm -rf $(PINS_VENV)
 	$(PYTHON) -m venv $(PINS_VENV)
 	$(PINS_VENV)/bin/pip install --quiet --upgrade pip setuptools wheel
-	$(PINS_VENV)/bin/pip install --quiet -e '.[dev]'
+	$(PINS_VENV)/bin/pip install --quiet -e '.[dev,report]'
 	{ echo '# Exact versions `make install`, `make wheel` and the deploy guide use (pip constraints). Refresh with `make constraints`.'; \
 	  $(PINS_VENV)/bin/pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt

@@ -19,6 +19,11 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+# The page loads matplotlib and jinja2 (the `[report]` extra) when it is first made; loaded here, so that
+# "charts, HTML and CSV" times the drawing, as before. The whole command's line still counts the imports.
+import jinja2  # noqa: F401
+
+from sync.reporting import charts  # noqa: F401
 from sync.reporting.page import write_csv, write_html
 from sync.reporting.report import Period, build
 from sync.store import db as db_module

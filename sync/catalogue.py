@@ -231,12 +231,11 @@ def merge(council: Catalogue, overlay: Catalogue, pins: Mapping[str, str] | None
     The council decides codes, attributes and list values (it will reject anything else); the
     overlay supplies the resident-facing name, group, journey, keywords, prompts and urgent
     notice of the bundled service each council service matches (sync/overlay.py; `pins`, council
-    code -> bundled code, fix a match by hand and default to those configured), because those
-    are translated and written for residents. Attribute questions and hints, and list value
+    code -> bundled code, fix a match by hand: `[catalogue.overlay]`, which the store holds),
+    because those are translated and written for residents. Attribute questions and hints, and list value
     names, come from the overlay only where an attribute or value matched too.
     """
-    matches = overlay_module.match_services(council.services, overlay.services,
-                                            _pins if pins is None else pins)
+    matches = overlay_module.match_services(council.services, overlay.services, pins or {})
     merged = []
     for service in council.services:
         match = matches[service.code]
@@ -278,26 +277,15 @@ def _merge_attributes(service: Service, known: Service) -> tuple[Attribute, ...]
     return tuple(merged)
 
 
-#: Council code -> bundled code, fixed by hand (`[catalogue.overlay]`), for this process.
-_pins: dict[str, str] = {}
-
-
-def use_pins(pins: Mapping[str, str]) -> None:
-    """Make `pins` (council code -> bundled code) the hand-made matches of every later merge.
-    `sync.config.load_settings` calls it, so that every entry point (kiosk, SMS, worker, CLI)
-    merges the same way without each having to pass the settings down to the store."""
-    global _pins
-    _pins = dict(pins)
-
-
-def current(cached_json: str | None) -> Catalogue:
-    """The catalogue to use now: the cached council one merged with the bundled overlay, or the
-    bundled one when there is no cache or the cache cannot be read (logged, never fatal)."""
+def current(cached_json: str | None, pins: Mapping[str, str]) -> Catalogue:
+    """The catalogue to use now: the cached council one merged with the bundled overlay (`pins`,
+    council code -> bundled code, are the matches fixed by hand), or the bundled one when there is
+    no cache or the cache cannot be read (logged, never fatal)."""
     overlay = bundled()
     if not cached_json:
         return overlay
     try:
-        return merge(Catalogue.from_json(cached_json), overlay)
+        return merge(Catalogue.from_json(cached_json), overlay, pins)
     except (CatalogueError, ValueError, KeyError, TypeError) as error:
         log.warning("cached council catalogue unreadable (%s); using the bundled catalogue", error)
         return overlay

@@ -6,9 +6,10 @@ have one home, the .po catalogues, and translators see each with a comment sayin
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from collections.abc import Collection, Iterator, Mapping
+from typing import BinaryIO
 
-from sync.catalogue import parse_bundled
+from sync.catalogue import Catalogue, parse_bundled
 
 
 def keyword_message(keywords: tuple[str, ...]) -> str:
@@ -16,7 +17,7 @@ def keyword_message(keywords: tuple[str, ...]) -> str:
     return ", ".join(keywords)
 
 
-def messages(catalogue) -> Iterator[tuple[str, str]]:
+def messages(catalogue: Catalogue) -> Iterator[tuple[str, str]]:
     """(message, translator comment) for every resident-facing string, in file order."""
     for service in catalogue.services:
         code = service.code
@@ -43,7 +44,9 @@ def messages(catalogue) -> Iterator[tuple[str, str]]:
                 yield value.name, f"An answer to the question {attribute.code} of '{code}'."
 
 
-def extract(fileobj: BinaryIO, keywords, comment_tags, options) -> Iterator[tuple[int, None, str, list[str]]]:
+def extract(fileobj: BinaryIO, keywords: Mapping[str, object], comment_tags: Collection[str],
+            options: Mapping[str, object]) -> Iterator[tuple[int, None, str, list[str]]]:
+    """Babel's extractor interface: (line number, function name, message, translator comments)."""
     text = fileobj.read().decode("utf-8")
     lines = text.splitlines()
     for message, comment in messages(parse_bundled(text, getattr(fileobj, "name", "catalogue"))):

@@ -1,9 +1,8 @@
 """Settings: one TOML file, `ASSIST_<SECTION>__<KEY>` environment overrides, offline defaults.
 
-Every key lives here once, with its type, default and a line of documentation; the README's
-configuration reference is checked against this module by a test, and `assist config` prints the
-values in force and where each came from. With no file and no environment at all, every command
-works offline on a fresh machine.
+The keys themselves, with their types, defaults and documentation, are in settings.py; this
+module reads the file, the environment and systemd credentials into them, and refuses a value
+it cannot use with the file, the key and what was expected.
 """
 
 from __future__ import annotations
@@ -11,20 +10,28 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-import platformdirs
-
 from sync import catalogue as catalogue_module
+from sync.settings import (
+    DEFAULT_BACKOFFICE,
+    NAMED_BACKOFFICES,
+    BackofficeSettings,
+    KioskSettings,
+    Settings,
+    SyncSettings,
+    documented_keys,
+    sections,
+)
+
+__all__ = ["DEFAULT_BACKOFFICE", "BackofficeSettings", "ConfigError", "KioskSettings", "Settings", "SyncSettings",
+           "documented_keys", "load_settings", "parse_point"]
 
 ENV_PREFIX = "ASSIST_"
-DEFAULT_BACKOFFICE = "default"
-NAMED_BACKOFFICES = "backoffices"
 CONFIG_ENV = "ASSIST_CONFIG"
 #: systemd credentials (`LoadCredential=<name>:<file>`): when `$CREDENTIALS_DIRECTORY` holds a file of
 #: one of these names, its content (stripped) is the setting, unless `ASSIST_<SECTION>__<KEY>` is set.
@@ -43,219 +50,63 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {key}: expected {expected}{detail}")
 
 
-def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None,
-            url: bool = False, point: bool = False):
-    """A dataclass field carrying its documentation and constraints."""
-    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-@dataclass(frozen=True)
-class StoreSettings:
-    path: str = setting("", "SQLite file holding the outbox, status history, catalogue cache and gazetteer. Empty: `assist.db` in the platform data directory.")
-    key_file: str = setting("", "File holding the encryption key for personal data (created with mode 0600 on first run; never again while the store holds sealed data: a missing one is refused). Empty: `assist.key` beside the store.")
-    key: str = setting("", "The encryption key itself (urlsafe base64, 32 bytes), for services given it as a systemd credential (`store_key`) or in the environment (`ASSIST_STORE__KEY`). Overrides `key_file`.")
-    retention_days: int = setting(90, "Days after which everything personal in a finished submission (accepted, cancelled or exported) is purged; one still waiting to be sent never is.", minimum=1)
-    allow_shared_key_file: bool = setting(False, "Use a key file that other users may read (any group or other permission bits). Off: such a file is refused with the `chmod` that fixes it.")
-    min_free_mb: int = setting(200, "Free space (MiB) below which the store's disk is reported as a problem by `assist store check` and `/healthz`.", minimum=0)
-
-
-@dataclass(frozen=True)
-class BackofficeSettings:
-    url: str = setting("http://127.0.0.1:8311/", "Base URL of the council's Open311 GeoReport v2 endpoint; `services.json` and the rest are relative to it.", url=True)
-    api_key: str = setting("", "Open311 api_key sent with every POST.")
-    jurisdiction_id: str = setting("", "Open311 jurisdiction_id, sent only when set.")
-    format: str = setting("json", "Response format the back office is asked for.", choices=("json", "xml"))
-    services: list[str] = setting([], "Service codes routed to this back office, as the council names them (its own codes, such as `POT`, not the bundled `pothole`; a submission queued under a bundled code before the council's catalogue arrived follows its `[catalogue.overlay]` pin). For the default one, leave empty: it takes every code no `[backoffices.<name>]` claims.")
-    updates: str = setting("", "How residents' follow-ups (\"it is not fixed\", a comment) reach this back office: `fixmystreet` posts them to mySociety's `servicerequestupdates` (falling back as below if it answers 404/405); empty sends each as a new request for the same service and place that names the original one.", choices=("", "fixmystreet"))
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    lease_seconds: int = setting(120, "How long a worker's claim on a submission lasts before another worker may take it.", minimum=1)
-    backoff_base_seconds: int = setting(30, "First retry delay ceiling; full-jitter exponential backoff doubles it each attempt.", minimum=0)
-    backoff_cap_seconds: int = setting(3600, "Largest retry delay ceiling, however many attempts.", minimum=0)
-    concurrency: int = setting(8, "Submissions to each back office marked `sending` without a recorded outcome at once, at most (the write-ahead bound after a crash): half of them in flight, each with the next one marked ahead while it waits for the council's answer.", minimum=1)
-    batch_size: int = setting(100, "Submissions claimed, marked `sending` and recorded at a time (one commit each).", minimum=1)
-    timeout_seconds: int = setting(15, "Timeout for each call to a back office (connect, read, write).", minimum=1)
-    max_response_bytes: int = setting(5_000_000, "Largest answer read from a back office; a larger one is refused unread.", minimum=1024)
-    poll_seconds: int = setting(10, "How often `assist sync run` looks for due submissions and \"sync now\" requests.", minimum=1)
-    status_poll_seconds: int = setting(600, "How often statuses of accepted requests are pulled back from the council.", minimum=1)
-    catalogue_refresh_seconds: int = setting(21600, "How often the council's service catalogue is fetched again.", minimum=60)
-    reprobe_seconds: int = setting(180, "How often a back office paused for a bad API key is tried again.", minimum=1)
-    reconcile_days: int = setting(7, "How far back (by the council's clock) to look for a submission whose answer was lost, at least.", minimum=1)
-    reconcile_give_up_hours: int = setting(24, "Hours a submission whose answer was lost may wait for its back office's search to work (counted only while the council answers but cannot be searched, never while it is unreachable) before it goes to staff as `needs_attention`, maybe sent.", minimum=1)
-    poison_attempts: int = setting(8, "5xx answers in a row to one submission, while its back office accepts others, before it goes to staff as `needs_attention`, maybe sent.", minimum=2)
-
-
-@dataclass(frozen=True)
-class CatalogueSettings:
-    overlay: dict[str, Any] = setting({}, "Council services matched by hand to the bundled service whose plain words, urgent notice and translations they take, overriding the automatic match (LGSL code, then name): `POT = \"pothole\"` (council code = bundled code). A table named after a back office (`[catalogue.overlay.county]`) holds the pins of codes routed to it. Environment: `POT=pothole,BIN=missed_bin`, or a JSON object (`{\"county\": {\"GUL\": \"blocked_drain\"}}`).")
-
-
-@dataclass(frozen=True)
-class KioskSettings:
-    device_id: str = setting("", "Identifies this kiosk in submissions and to the back office. Empty: the machine's host name.")
-    library_name: str = setting("Central Library", "Where the kiosk stands, as residents and the council know it.")
-    timeout_seconds: int = setting(180, "Seconds without input before the inactivity warning appears.", minimum=30)
-    warning_seconds: int = setting(60, "Seconds the inactivity warning counts down before the session is wiped (WCAG 2.2.1: at least 20).", minimum=20)
-    name_volunteer_to_council: bool = setting(False, "Name the volunteer who helped in the description sent to the council (\"with help from Sam (volunteer)\"). Off: the council is told only that a volunteer helped; the name stays in this kiosk's store.")
-    location: str = setting("", "The library's own latitude and longitude, `lat,long` in WGS84 (for example `52.2053,0.1218`): sent, with the resident's words in the description, for a place described only in words that the gazetteer cannot place, to councils that require coordinates. Empty: none sent.", point=True)
-    bidi: str = setting("reorder", "Right-to-left text (Arabic, Urdu): `reorder` puts each line in display order for terminals that draw characters as they come, like foot; `terminal` leaves it to a terminal that reorders by itself.", choices=("reorder", "terminal"))
-
-
-@dataclass(frozen=True)
-class CouncilSettings:
-    name: str = setting("Brackenford Borough Council", "The council's name, shown to residents.")
-    phone: str = setting("01632 960000", "The council's phone number for urgent problems and help.")
-
-
-@dataclass(frozen=True)
-class LanguagesSettings:
-    enabled: list[str] = setting([], "Language codes offered to residents, in order. Empty: every shipped language.")
-    reviewed_only: bool = setting(False, "Offer only English and languages whose translation a native speaker has reviewed.")
-
-
-@dataclass(frozen=True)
-class TwilioSettings:
-    account_sid: str = setting("", "Twilio account SID, for outbound texts.")
-    auth_token: str = setting("", "Twilio auth token: signs webhooks and outbound calls.")
-    from_number: str = setting("", "The council's Twilio number texts are sent from.")
-    messaging_service_sid: str = setting("", "Twilio Messaging Service SID (MG...) to send through instead of `from_number`: the service picks the sender from its pool and applies its opt-out settings.")
-    public_url: str = setting("", "Public base URL Twilio reaches the SMS service at (for example https://sms.council.example); webhook paths are appended to it.")
-
-
-@dataclass(frozen=True)
-class SmsSettings:
-    provider: str = setting("twilio", "Who sends outbound texts (status updates, references): `twilio` (Twilio's REST API) or `notify` (GOV.UK Notify).", choices=("twilio", "notify"))
-    rate_limit_per_number_per_hour: int = setting(30, "Messages one number may send the SMS service in an hour; past it, one polite answer and then silence.", minimum=1)
-    rate_limit_global_per_minute: int = setting(600, "Messages the SMS service takes from everyone together in a minute; past it, one polite answer and then silence.", minimum=1)
-    conversation_expiry_hours: int = setting(24, "Hours an unfinished text conversation is kept; a resident who returns later is told it was cleared.", minimum=1)
-    send_for_hours: int = setting(48, "Hours an outbound text keeps being retried (429, 5xx, no connection) before it is given up as stale.", minimum=1)
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    api_key: str = setting("", "GOV.UK Notify API key, used when `sms.provider = \"notify\"`.")
-    template_id: str = setting("", "Notify text message template whose whole content is `((body))`; assist writes the body.")
-    sms_sender_id: str = setting("", "Notify text message sender ID to send from. Empty: the service's default sender.")
-
-
-@dataclass(frozen=True)
-class Settings:
-    store: StoreSettings = field(default_factory=StoreSettings)
-    backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
-    sync: SyncSettings = field(default_factory=SyncSettings)
-    catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
-    kiosk: KioskSettings = field(default_factory=KioskSettings)
-    council: CouncilSettings = field(default_factory=CouncilSettings)
-    languages: LanguagesSettings = field(default_factory=LanguagesSettings)
-    twilio: TwilioSettings = field(default_factory=TwilioSettings)
-    sms: SmsSettings = field(default_factory=SmsSettings)
-    notify: NotifySettings = field(default_factory=NotifySettings)
-    #: Further back offices by name (`[backoffices.<name>]`), for two-tier areas.
-    backoffices: Mapping[str, BackofficeSettings] = field(default_factory=dict)
-    #: Where each non-default value came from, for `assist config`: {"store.path": "env ASSIST_STORE__PATH"}.
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def store_path(self) -> Path:
-        if self.store.path:
-            return Path(self.store.path).expanduser()
-        return platformdirs.user_data_path("assist") / "assist.db"
-
-    @property
-    def key_path(self) -> Path:
-        if self.store.key_file:
-            return Path(self.store.key_file).expanduser()
-        return self.store_path.with_name("assist.key")
-
-    @property
-    def device_id(self) -> str:
-        return self.kiosk.device_id or socket.gethostname()
-
-    def all_backoffices(self) -> dict[str, BackofficeSettings]:
-        """Every back office by name, the default one as "default"."""
-        return {DEFAULT_BACKOFFICE: self.backoffice, **self.backoffices}
-
-    def route(self, service_code: str) -> str:
-        """The back office a service's submissions go to. `services` name council codes; a
-        bundled code (a submission queued before the council's catalogue arrived) goes where the
-        council code pinned to it in `[catalogue.overlay]` goes."""
-        for name, backoffice in self.backoffices.items():
-            if service_code in backoffice.services:
-                return name
-        pinned = next((council for council, ours in self.overlay_pins().items() if ours == service_code), None)
-        if pinned is not None and pinned != service_code:
-            return self.route(pinned)
-        return DEFAULT_BACKOFFICE
-
-    def overlay_pins(self) -> dict[str, str]:
-        """`[catalogue.overlay]` as council code -> bundled code, back-office tables flattened."""
-        pins: dict[str, str] = {}
-        for key, value in self.catalogue.overlay.items():
-            if isinstance(value, str):
-                pins[key] = value
-            else:
-                pins.update(value)
-        return pins
-
-
-def sections() -> dict[str, type]:
-    """Section name -> its settings class, in declaration order."""
-    return {f.name: f.default_factory for f in dataclasses.fields(Settings) if f.name not in ("sources", NAMED_BACKOFFICES)}
-
-
-def documented_keys() -> list[tuple[str, Any, str]]:
-    """(`section.key`, default, doc) for every setting, in declaration order."""
-    rows = []
-    for section, cls in sections().items():
-        for f in dataclasses.fields(cls):
-            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-            rows.append((f"{section}.{f.name}", default, f.metadata["doc"]))
-    return rows
-
-
-def _coerce(value: Any, f: dataclasses.Field, source: str, key: str) -> Any:
+def _coerce(value: Any, f: dataclasses.Field[Any], source: str, key: str) -> Any:
     """Turn a TOML value or an environment string into the field's type, or say what was wrong."""
     kind = f.type if isinstance(f.type, str) else f.type.__name__
     from_env = isinstance(value, str) and source.startswith("env")
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if from_env and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-            return value.strip().lower() in {"1", "true", "yes", "on"}
-        raise ConfigError(source, key, "true or false", value)
+        return _boolean(value, from_env, source, key)
     if kind == "int":
-        if isinstance(value, str) and from_env:
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise ConfigError(source, key, "a whole number", value) from None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(source, key, "a whole number", value)
-        minimum = f.metadata["minimum"]
-        if minimum is not None and value < minimum:
-            raise ConfigError(source, key, f"a whole number of at least {minimum}", value)
-        return value
+        return _whole_number(value, from_env, f.metadata["minimum"], source, key)
     if kind == "dict[str, Any]":
         return _table(value, source, key, from_env)
     if kind == "list[str]":
-        if isinstance(value, str) and from_env:
-            value = [item.strip() for item in value.split(",") if item.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise ConfigError(source, key, "a list of strings", value)
+        return _strings(value, from_env, source, key)
+    return _text(value, f.metadata, source, key)
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _boolean(value: Any, from_env: bool, source: str, key: str) -> bool:
+    if isinstance(value, bool):
         return value
+    if from_env and value.strip().lower() in _TRUE | _FALSE:
+        return bool(value.strip().lower() in _TRUE)
+    raise ConfigError(source, key, "true or false", value)
+
+
+def _whole_number(value: Any, from_env: bool, minimum: int | None, source: str, key: str) -> int:
+    if isinstance(value, str) and from_env:
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ConfigError(source, key, "a whole number", value) from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(source, key, "a whole number", value)
+    if minimum is not None and value < minimum:
+        raise ConfigError(source, key, f"a whole number of at least {minimum}", value)
+    return value
+
+
+def _strings(value: Any, from_env: bool, source: str, key: str) -> list[str]:
+    if isinstance(value, str) and from_env:
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(source, key, "a list of strings", value)
+    return value
+
+
+def _text(value: Any, metadata: Mapping[str, Any], source: str, key: str) -> str:
+    """A string setting, checked against its choices, or as a URL or a point where it is one."""
     if not isinstance(value, str):
         raise ConfigError(source, key, "a string", value)
-    choices = f.metadata["choices"]
+    choices = metadata["choices"]
     if choices and value not in choices:
         raise ConfigError(source, key, "one of " + ", ".join(choices), value)
-    if f.metadata["url"] and value and not _is_http_url(value):
+    if metadata["url"] and value and not _is_http_url(value):
         raise ConfigError(source, key, "an http or https URL, such as https://council.example/open311/v2/", value)
-    if f.metadata["point"] and value and parse_point(value) is None:
+    if metadata["point"] and value and parse_point(value) is None:
         raise ConfigError(source, key, "a latitude and longitude as `lat,long`, such as 52.2053,0.1218", value)
     return value
 
@@ -315,7 +166,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "(file)", f"a readable file: {error.strerror}") from None
 
 
-def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the TOML file (`path` or `$ASSIST_CONFIG`), then `ASSIST_<SECTION>__<KEY>`."""
     environ = os.environ if environ is None else environ
     path = path or environ.get(CONFIG_ENV) or None
@@ -334,11 +185,24 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
     for section, cls in known.items():
         built[section] = _build(cls, section, f"{ENV_PREFIX}{section.upper()}__", file_values.get(section, {}),
                                 environ, source_name, sources, credentials)
-    named = file_values.get(NAMED_BACKOFFICES, {})
+    built[NAMED_BACKOFFICES] = _named_backoffices(file_values.get(NAMED_BACKOFFICES, {}), environ, source_name,
+                                                  sources)
+    settings = Settings(**built, sources=sources)
+    _check_overlay(settings, sources.get("catalogue.overlay", source_name))
+    if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
+        raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
+                          "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
+    return settings
+
+
+def _named_backoffices(named: dict[str, Any], environ: Mapping[str, str], source_name: str,
+                       sources: dict[str, str]) -> dict[str, BackofficeSettings]:
+    """`[backoffices.<name>]` from the file and `ASSIST_BACKOFFICES__<NAME>__<KEY>`, each with the
+    service codes routed to it, no code routed to two."""
     env_named = f"{ENV_PREFIX}{NAMED_BACKOFFICES.upper()}__"
     names = set(named) | {key[len(env_named):].split("__")[0].lower() for key in environ
                           if key.startswith(env_named) and "__" in key[len(env_named):]}
-    backoffices = {}
+    backoffices: dict[str, BackofficeSettings] = {}
     for name in sorted(names):
         table = named.get(name, {})
         if not isinstance(table, dict) or name == DEFAULT_BACKOFFICE:
@@ -346,8 +210,6 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
                               "a table of back-office settings, named other than 'default'", table)
         backoffices[name] = _build(BackofficeSettings, f"{NAMED_BACKOFFICES}.{name}",
                                    f"{env_named}{name.upper()}__", table, environ, source_name, sources)
-    built[NAMED_BACKOFFICES] = backoffices
-    settings = Settings(**built, sources=sources)
     claimed: dict[str, str] = {}
     for name, backoffice in backoffices.items():
         if not backoffice.services:
@@ -357,12 +219,7 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
                 raise ConfigError(source_name, f"{NAMED_BACKOFFICES}.{name}.services",
                                   f"codes not already routed to {claimed[code]}", code)
             claimed[code] = name
-    _check_overlay(settings, sources.get("catalogue.overlay", source_name))
-    if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
-        raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
-                          "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
-    catalogue_module.use_pins(settings.overlay_pins())  # every later merge in this process uses them
-    return settings
+    return backoffices
 
 
 def _check_overlay(settings: Settings, source: str) -> None:
@@ -407,7 +264,8 @@ def _credentials(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         except FileNotFoundError:
             continue
         except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(str(path), dotted, f"a readable credential file: {getattr(error, 'strerror', None) or error}") from None
+            reason = getattr(error, "strerror", None) or error
+            raise ConfigError(str(path), dotted, f"a readable credential file: {reason}") from None
     return found
 
 

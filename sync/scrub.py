@@ -235,11 +235,17 @@ def same_coordinate(found: str, sent: Decimal) -> bool:
     except InvalidOperation:
         return False
     sent = abs(sent)
-    places = -number.as_tuple().exponent
+    places = _decimal_places(number)
     if places < 2:
         return False
     quantum = Decimal(1).scaleb(-places)
     if sent.quantize(quantum, ROUND_HALF_UP) == number or sent.quantize(quantum, ROUND_DOWN) == number:
         return True
-    sent_places = max(2, -sent.as_tuple().exponent)
+    sent_places = max(2, _decimal_places(sent))
     return number.quantize(Decimal(1).scaleb(-sent_places), ROUND_HALF_UP) == sent
+
+
+def _decimal_places(number: Decimal) -> int:
+    """How many decimals `number` is written with; 0 for the infinities and NaN (exponents "F", "n")."""
+    exponent = number.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) else 0

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from sync import crypto
-from sync.reporting.page import write_csv
-from sync.reporting.report import Column, Period, Report, Row, Section, spreadsheet_safe
+from sync.reporting.page import spreadsheet_safe, write_csv
+from sync.reporting.report import Column, Period, Report, Row, Section
 from sync.store import audit, volunteers
 from sync.transfer import export as transfer
 from sync.transfer.export import TransferError

@@ -8,10 +8,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("assist", "kiosk", "sms", "sync", "council", "locales")
 
 
+@pytest.mark.slow  # builds the wheel with pip
 def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_path):
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
@@ -28,6 +31,12 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
         assert str(relative.with_suffix(".mo")) in names and f"locales/{relative.parts[1]}/manifest.toml" in names
     assert {"sync/data/catalogue.toml", "sync/data/demo_gazetteer.csv", "sync/data/report.html.j2",
             "kiosk/kiosk.tcss"} <= names
+    requires = [line.removeprefix("Requires-Dist: ") for line in metadata.decode().splitlines()
+                if line.startswith("Requires-Dist: ")]
+    for library in ("matplotlib", "jinja2"):  # the report's alone: a kiosk installs without them
+        [needed] = [line for line in requires if line.startswith(library)]
+        assert needed.endswith('extra == "report"'), needed
+    assert any(line.startswith("textual") and "extra ==" not in line for line in requires)
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "assist = assist.cli:main" in text and "assist_catalogue = sync.catalogue_extract:extract" in text

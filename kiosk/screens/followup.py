@@ -19,7 +19,7 @@ from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import N_
 from sync import reference as references
-from sync.open311.followups import COMMENT_MAX, FollowUps, Refusal
+from sync.store.followups import COMMENT_MAX, FollowUps, Refusal
 from sync.store.db import StoreError
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from sync.store import events
 class Office(Protocol):
     """What the conversation asks of the store: looking a request up, saving one, follow-ups.
     `enqueue` returns the saved request (with its display_reference); `add_follow_up` raises
-    sync.open311.followups.Refusal when it cannot be taken."""
+    sync.store.followups.Refusal when it cannot be taken."""
 
     def lookup(self, reference: str) -> Any: ...
 

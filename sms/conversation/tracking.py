@@ -9,7 +9,7 @@ from sms import templates as tpl
 from sms.conversation.context import Context, Result, Words
 from sms.conversation.state import Idle, State
 from sync import reference as reference_module
-from sync.open311.followups import Refusal
+from sync.store.followups import Refusal
 
 #: How long after a status text a reply that names no reference is taken as about its request.
 REPLY_WINDOW = timedelta(days=3)

@@ -296,7 +296,7 @@ class Open311Client(PagedLists):
         return Catalogue(version=version, source="council", services=tuple(services))
 
     async def post_update(self, fields: list[tuple[str, str]]) -> str | None | Refused:
-        """mySociety's POST servicerequestupdates (residents' follow-ups, sync/open311/followups.py): the
+        """mySociety's POST servicerequestupdates (residents' follow-ups, sync/store/followups.py): the
         council's id for the update (None if it gave none), or Refused (400, 404, 405, 409, 422:
         404 and 405 mean this server has no such endpoint). Transient and Unauthorised are raised."""
         reply = await self._call("POST", "servicerequestupdates", data=self._signed(fields))

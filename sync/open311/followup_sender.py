@@ -1,4 +1,4 @@
-"""Sending residents' follow-ups (sync.open311.followups) once a round, exactly once:
+"""Sending residents' follow-ups (sync.store.followups) once a round, exactly once:
 
 * to a back office with `updates = "fixmystreet"`, as mySociety's `POST servicerequestupdates`
   (status `REOPEN` for not fixed, `OPEN` for a comment) with our own stable `update_id`
@@ -21,13 +21,13 @@ from datetime import datetime, timedelta, timezone
 
 from sync.config import DEFAULT_BACKOFFICE, Settings
 from sync.open311.client import Open311Client
-from sync.open311.followups import Due, FollowUps, tag, update_id
 from sync.open311.form import Fields, request_fields
 from sync.open311.formats import as_text, iso_z
 from sync.open311.outcomes import NotFound, Refused, Transient, Unauthorised, Unsearchable
 from sync.scrub import scrub
 from sync.store import Claimed, Store
 from sync.store import db as db_module
+from sync.store.followups import Due, FollowUps, tag, update_id
 
 #: The follow-ups' own log, as before the sender had a module of its own.
 log = logging.getLogger("sync.open311.followups")

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from sync import reference as reference_module
 from sync import scrub
 from sync.catalogue import Catalogue, to_council
@@ -18,6 +16,7 @@ from sync.config import KioskSettings, parse_point
 from sync.flow import DESCRIPTION_MAX
 from sync.places import gazetteer
 from sync.store import Claimed
+from sync.store.db import Database
 
 Fields = list[tuple[str, str]]
 
@@ -109,7 +108,7 @@ def request_fields(item: Claimed, kiosk: KioskSettings, catalogue: Catalogue | N
     return fields
 
 
-def place_for(item: Claimed, kiosk: KioskSettings, places: sqlite_utils.Database | None) -> tuple[float, float] | None:
+def place_for(item: Claimed, kiosk: KioskSettings, places: Database | None) -> tuple[float, float] | None:
     """Coordinates for a place given only in words (councils that require them answer 500 to
     every such request, for ever): the gazetteer's best match for the words (`places`: the store
     holding one, None when it has none), else the library's own `kiosk.location`. None where the

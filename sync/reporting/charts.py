@@ -13,6 +13,7 @@ import html
 import io
 import re
 from datetime import date, timedelta
+from typing import Any
 
 import matplotlib
 
@@ -21,13 +22,15 @@ matplotlib.use("Agg")
 from matplotlib import rc_context  # after choosing the backend
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
 
-from sync.reporting.report import Section
+from sync.reporting.model import Chart, Section
 
 #: GOV.UK's blue, green, orange and dark grey, in the order series use them.
 COLOURS = ("#1d70b8", "#00703c", "#f47738", "#505a5f")
 TEXT = "#0b0c0c"
-STYLE = {"svg.fonttype": "none", "font.size": 9, "text.color": TEXT, "axes.labelcolor": TEXT,
+STYLE: dict[RcKeyType, Any] = {"svg.fonttype": "none", "font.size": 9, "text.color": TEXT, "axes.labelcolor": TEXT,
          "axes.edgecolor": "#b1b4b6", "xtick.color": TEXT, "ytick.color": TEXT, "axes.spines.top": False,
          "axes.spines.right": False, "legend.frameon": False,
          "text.parse_math": False}  # labels come from event rows: "$...$" is text, never a formula
@@ -53,30 +56,40 @@ def _series(section: Section, key: str) -> list[float]:
     return [value or 0 for value in section.values(key)]
 
 
-def _days(section: Section, figure: Figure) -> None:
+def _chart(section: Section) -> Chart:
+    if section.chart is None:
+        raise ValueError(f"the section {section.key!r} has no chart")
+    return section.chart
+
+
+def _days(section: Section, chart: Chart, figure: Figure) -> None:
     axes = figure.add_subplot()
     days = [date.fromisoformat(row.key) for row in section.rows]
-    for colour, key in zip(COLOURS, section.chart.series):
+    for colour, key in zip(COLOURS, chart.series):
         label = section.label(key)
         if len(days) <= DAILY_BARS:
-            axes.bar(days, _series(section, key), width=0.8, color=colour, label=label, linewidth=0)
+            # matplotlib's stubs list numbers only, but its units registry draws dates as dates.
+            axes.bar(days, _series(section, key), width=0.8, color=colour, label=label,  # type: ignore[arg-type]
+                     linewidth=0)
         else:  # one shape a series, not a bar a day: a year stays small and quick to draw
             edges = date2num(days + [days[-1] + timedelta(days=1)])
             axes.stairs(_series(section, key), edges, fill=True, color=colour, label=label)
     locator = AutoDateLocator(maxticks=8)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
-    axes.set_ylabel(section.chart.axis.capitalize())
-    axes.yaxis.get_major_locator().set_params(integer=True)
-    figure.legend(loc="outside upper left", ncols=len(section.chart.series))
+    axes.set_ylabel(chart.axis.capitalize())
+    counts = axes.yaxis.get_major_locator()
+    if isinstance(counts, MaxNLocator):  # the default AutoLocator is one: whole sessions only
+        counts.set_params(integer=True)
+    figure.legend(loc="outside upper left", ncols=len(chart.series))
 
 
-def _bars(section: Section, figure: Figure) -> None:
+def _bars(section: Section, chart: Chart, figure: Figure) -> None:
     axes = figure.add_subplot()
-    series = section.chart.series
+    series = chart.series
     labels = [row.label for row in section.rows]
     unit, size = ("", 1.0)
-    if section.chart.axis == "time":
+    if chart.axis == "time":
         unit, size = time_unit(max(max(_series(section, key)) for key in series))
     height = 0.8 / len(series)
     for number, (colour, key) in enumerate(zip(COLOURS, series)):
@@ -86,7 +99,7 @@ def _bars(section: Section, figure: Figure) -> None:
         axes.bar_label(bars, fmt="{:,.1f}" if unit else "{:,.0f}", padding=3, fontsize=8)
     axes.set_yticks(range(len(labels)), labels)
     axes.invert_yaxis()  # the table's order, top to bottom
-    axes.set_xlabel(unit.capitalize() if unit else section.chart.axis.capitalize())
+    axes.set_xlabel(unit.capitalize() if unit else chart.axis.capitalize())
     axes.margins(x=0.15)
     if len(series) > 1:
         figure.legend(loc="outside upper left", ncols=len(series))
@@ -94,11 +107,12 @@ def _bars(section: Section, figure: Figure) -> None:
 
 def alternative(section: Section) -> str:
     """The chart said in words, for people who cannot see it (and for print in black and white)."""
-    chart = section.chart
+    chart = _chart(section)
     if chart.kind == "days":
         counts = _series(section, chart.series[0])
         busiest = max(range(len(counts)), key=lambda index: counts[index])
-        others = "".join(f", {sum(_series(section, key)):,.0f} {section.label(key).lower()}" for key in chart.series[1:])
+        others = "".join(f", {sum(_series(section, key)):,.0f} {section.label(key).lower()}"
+                         for key in chart.series[1:])
         return (f"Chart of {chart.axis} per day from {section.rows[0].label} to {section.rows[-1].label}: "
                 f"{sum(counts):,.0f} in all{others}; the most on {section.rows[busiest].label} "
                 f"({counts[busiest]:,.0f}).")
@@ -127,10 +141,11 @@ def _spoken(value: float | None, axis: str) -> str:
 def render(section: Section, element_id: str) -> str:
     """`section`'s chart as an inline <svg> element, labelled by its title and described by the
     element `element_id`-caption (the page's caption, which holds `alternative(section)`)."""
-    rows = len(section.rows) * max(1, len(section.chart.series) - 0.5) if section.chart.kind == "bars" else 10
+    chart = _chart(section)
+    rows = len(section.rows) * max(1, len(chart.series) - 0.5) if chart.kind == "bars" else 10
     with rc_context({**STYLE, "svg.hashsalt": f"assist-report-{section.key}"}):
         figure = Figure(figsize=(6.4, min(12.0, 1.2 + 0.3 * rows)), layout="constrained")
-        (_days if section.chart.kind == "days" else _bars)(section, figure)
+        (_days if chart.kind == "days" else _bars)(section, chart, figure)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     svg = buffer.getvalue()

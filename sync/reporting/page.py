@@ -5,6 +5,9 @@ opened offline and printed; every chart sits beside a table of its figures and h
 alternative. The CSV is tidy, one figure a row (`section,group,measure,value`; docs/report.md),
 so a spreadsheet's pivot table can rebuild any table of the page. Both are written whole or not
 at all (a temporary file renamed into place).
+
+Matplotlib and jinja2 are the optional `[report]` extra (a kiosk does without them), so they are
+imported when a page is made, and their absence is one line saying how to install them.
 """
 
 from __future__ import annotations
@@ -12,16 +15,32 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from sync.reporting.charts import alternative, render
-from sync.reporting.report import SKIP_REASONS, Column, Report, ReportError, long_date, spreadsheet_safe
+from sync.reporting.model import SKIP_REASONS, Column, Report, ReportError, long_date
 
 TEMPLATES = Path(__file__).parents[1] / "data"
 CSV_HEADER = ("section", "group", "measure", "value")
+#: The distributions of the `[report]` extra, by the name they are imported under.
+EXTRA_MODULES = ("jinja2", "matplotlib")
+MISSING_EXTRA = ("the HTML report needs matplotlib and jinja2, which this installation left out: "
+                 "install them with pip install 'assist-council-kiosk[report]'")
+
+#: OWASP's CSV injection rule: a text cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A CSV cell a spreadsheet will show, not run: text starting like a formula gets a leading
+    single quote (OWASP, "CSV Injection"); numbers, even negative ones, are left as they are.
+    Group names in the report come from councils' catalogues, so they are not ours to trust."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def duration(seconds: float) -> str:
@@ -59,7 +78,7 @@ def stored(value: float | None, column: Column) -> str:
     return str(round(value))
 
 
-def csv_rows(report: Report):
+def csv_rows(report: Report) -> Iterator[tuple[str, str, str, str]]:
     """Every figure of the report, one a row, in the page's order."""
     yield "period", "all", "since", report.period.since.isoformat()
     yield "period", "all", "until", report.period.until.isoformat()
@@ -81,6 +100,14 @@ def write_csv(report: Report, path: Path) -> None:
 
 def page(report: Report, *, produced: date, council: str = "") -> str:
     """The HTML page: figures first, then how to read them."""
+    try:
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+        from sync.reporting.charts import alternative, render
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] not in EXTRA_MODULES:
+            raise  # some other module: a broken installation, whose traceback says which
+        raise ReportError(MISSING_EXTRA) from None
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters["shown"] = shown
@@ -105,4 +132,3 @@ def _write(path: Path, text: str) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise ReportError(f"cannot write {path}: {error.strerror or error}") from None
-

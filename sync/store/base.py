@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from sync import catalogue as catalogue_module
 from sync import reference as reference_module
@@ -38,7 +38,7 @@ class StoreBase:
     def __init__(self, db: Database, vault: Vault, *, device_id: str, retention_days: int = 90,
                  lease_seconds: int = 120, backoff_base_seconds: float = 30, backoff_cap_seconds: float = 3600,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 route: Callable[[str], str] = _default_route) -> None:
+                 route: Callable[[str], str] = _default_route, overlay_pins: Mapping[str, str] | None = None) -> None:
         self.db = db
         self.vault = vault
         self.device_id = device_id
@@ -49,6 +49,7 @@ class StoreBase:
         self.clock = clock
         self.rng = rng or random.Random()
         self.route = route  # which back office a service's submissions go to
+        self.overlay_pins = dict(overlay_pins or {})  # `[catalogue.overlay]`: council code -> bundled code
         #: The catalogue in force, with the stamp of the council catalogue it was made from.
         self._catalogue: tuple[tuple[Any, ...] | None, catalogue_module.Catalogue] | None = None
         #: The key of texting's keyed hash of numbers, unsealed once (sync.texting.numbers.number_key).

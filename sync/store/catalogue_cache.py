@@ -24,7 +24,7 @@ class CatalogueCache(StoreBase):
         stamp = tuple(row) if row else None
         if self._catalogue is None or self._catalogue[0] != stamp:
             body = self.db.conn.execute("SELECT body FROM catalogue_cache WHERE id = 1").fetchone() if stamp else None
-            self._catalogue = (stamp, catalogue_module.current(body[0] if body else None))
+            self._catalogue = (stamp, catalogue_module.current(body[0] if body else None, self.overlay_pins))
         return self._catalogue[1]
 
     def save_council_catalogue(self, council: catalogue_module.Catalogue) -> None:

@@ -15,6 +15,7 @@ from sync import reference as reference_module
 from sync.store import db as db_module
 from sync.store import notes as notes_module
 from sync.store.base import StoreBase
+from sync.store.followups import purge_hook
 from sync.store.states import FINISHED, PURGED_VOLUNTEER, TransitionError, sql_list
 from sync.store.times import iso
 
@@ -30,10 +31,8 @@ class Retention(StoreBase):
         caught up. Then the write-ahead log is cut, so no clear copy is left on disk."""
         now = self._now()
         cutoff = iso(self.clock() - self.retention)
-        from sync.open311.followups import purge_hook  # residents' follow-ups: their own small addition
-
         with db_module.write(self.db) as conn:
-            followups = purge_hook(self, conn, cutoff, before=True)
+            followups = purge_hook(self.vault, conn, cutoff, now, before=True)
             contact = conn.execute("UPDATE submissions SET contact = NULL, contact_purged_at = ? "
                                    "WHERE state = 'accepted' AND contact IS NOT NULL", (now,)).rowcount
             closed = conn.execute("UPDATE submissions SET notify_phone = NULL WHERE closed_at IS NOT NULL "
@@ -47,7 +46,7 @@ class Retention(StoreBase):
                 (PURGED_VOLUNTEER, now, now, cutoff, PURGED_VOLUNTEER)).fetchall()
             notes = notes_module.purge(conn, [row_id for row_id, _ in expired], cutoff)
             reasons = _purge_audited_reasons(conn, {reference_module.display(ref) for _, ref in expired})
-            followups |= purge_hook(self, conn, cutoff, before=False)
+            followups |= purge_hook(self.vault, conn, cutoff, now, before=False)
         counts = {"contact": contact, "notify_phone": closed, "expired": len(expired), "notes": notes,
                   "audited_reasons": reasons, **followups}
         if any(counts.values()):

@@ -299,7 +299,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX followups_due ON followups (state, next_attempt_at)",
         # The sealed place and answers of an accepted request still open when the retention purge
-        # takes its payload, so that a "not fixed" can still become a new request (sync/open311/followups.py).
+        # takes its payload, so that a "not fixed" can still become a new request (sync/store/followups.py).
         """CREATE TABLE followup_places (
             submission_id INTEGER PRIMARY KEY REFERENCES submissions (id),
             original BLOB NOT NULL

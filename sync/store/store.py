@@ -43,5 +43,6 @@ class Store(Saving, Claiming, Corrections, Resolutions, Exporting, History, List
         options: dict[str, Any] = {
             "device_id": settings.device_id, "retention_days": settings.store.retention_days,
             "lease_seconds": settings.sync.lease_seconds, "backoff_base_seconds": settings.sync.backoff_base_seconds,
-            "backoff_cap_seconds": settings.sync.backoff_cap_seconds, "route": settings.route}
+            "backoff_cap_seconds": settings.sync.backoff_cap_seconds, "route": settings.route,
+            "overlay_pins": settings.overlay_pins()}
         return cls(db, vault, **(options | overrides))

@@ -19,11 +19,11 @@ import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from sync.crypto import BadPassphrase, open_with_passphrase, seal_with_passphrase, sync_directory
 from sync.flow import Draft
-from sync.store import Store, iso, parse_iso
+from sync.store import Saved, Store, iso, parse_iso
 
 FORMAT = "assist-outbox-export"
 VERSION = 1
@@ -93,7 +93,8 @@ def check_passphrase(passphrase: str, *avoid: str) -> str:
 
     Strong enough: four or more different words of three letters or more, or zxcvbn's top score
     (`avoid` names things a guesser knows, such as the device id)."""
-    advice = "Four or more unrelated words, such as \"orbit lamp river toast\", are easy to type and hard to guess."
+    advice = ("Four or more unrelated words, such as \"orbit lamp river toast\", are easy to type and hard to "
+              "guess.")
     if len(passphrase) < MIN_PASSPHRASE:
         raise TransferError(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters. {advice}")
     words = {word.casefold() for word in re.findall(r"[^\W\d_]+", passphrase)
@@ -127,8 +128,13 @@ def _header_problem(envelope: Any) -> str | None:
     kdf = envelope.get("kdf")
     if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
         return "its key derivation is not scrypt"
-    n, r, p = (kdf.get(name) for name in ("n", "r", "p"))
-    if not all(_is_int(value) for value in (n, r, p)):
+    return _scrypt_problem(kdf) or _sizes_problem(envelope, kdf)
+
+
+def _scrypt_problem(kdf: dict[str, Any]) -> str | None:
+    """Scrypt settings out of bounds: a changed file must not cost a crash, memory or hours."""
+    n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
+    if not (_is_int(n) and _is_int(r) and _is_int(p)):
         return "its scrypt settings n, r and p are not whole numbers"
     if not (2 <= n <= SCRYPT_MAX_N and n & (n - 1) == 0):
         return f"its scrypt n={n} is not a power of two from 2 to {SCRYPT_MAX_N}"
@@ -136,16 +142,23 @@ def _header_problem(envelope: Any) -> str | None:
         return f"its scrypt r={r}, p={p} are outside 1 to {SCRYPT_MAX_R} and 1 to {SCRYPT_MAX_P}"
     if n * r * p > SCRYPT_MAX_WORK or 128 * n * r > SCRYPT_MAX_MEMORY:
         return f"its scrypt settings n={n}, r={r}, p={p} ask for more work than this assist allows"
-    for name, sizes in (("salt", SALT_BYTES), ("nonce", (NONCE_BYTES, NONCE_BYTES)), ("ciphertext", (TAG_BYTES, None))):
+    return None
+
+
+def _sizes_problem(envelope: dict[str, Any], kdf: dict[str, Any]) -> str | None:
+    """The salt, nonce and ciphertext as base64 of the lengths this format has."""
+    sizes: tuple[tuple[str, tuple[int, int | None]], ...] = (
+        ("salt", SALT_BYTES), ("nonce", (NONCE_BYTES, NONCE_BYTES)), ("ciphertext", (TAG_BYTES, None)))
+    for name, (shortest, longest) in sizes:
         raw = _base64(kdf.get(name) if name == "salt" else envelope.get(name))
         if raw is None:
             return f"its {name} is missing or not base64"
-        if len(raw) < sizes[0] or (sizes[1] is not None and len(raw) > sizes[1]):
+        if len(raw) < shortest or (longest is not None and len(raw) > longest):
             return f"its {name} is {len(raw)} bytes long"
     return None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -186,7 +199,7 @@ def import_file(store: Store, path: Path, passphrase: str) -> ImportResult:
     return result
 
 
-def _import_record(store: Store, record: dict[str, Any], source: str, result: ImportResult):
+def _import_record(store: Store, record: dict[str, Any], source: str, result: ImportResult) -> Saved | None:
     payload = record.get("payload") or {}
     draft = Draft(
         service_code=record["service_code"], channel=record["channel"], language=record["language"],

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import locales
+from locales import Translator
+from sync.catalogue import Catalogue, Service
 from sync.flow import Invalid, Question, next_question, to_draft, validate
 from sync.store import CHANNELS, Store
 
@@ -48,14 +50,15 @@ def import_jsonl(store: Store, path: Path) -> PaperResult:
             continue
         try:
             record = json.loads(text)
-        except ValueError as error:
-            result.errors.append((number, f"not valid JSON ({error.msg})"))
+        except ValueError as error:  # a number of more than 4300 digits is a ValueError of its own
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            result.errors.append((number, f"not valid JSON ({reason})"))
             continue
         problems = _check_record(record, catalogue)
-        if problems:
+        service = catalogue.get(str(record["service_code"])) if not problems else None
+        if service is None:
             result.errors.append((number, "; ".join(problems)))
             continue
-        service = catalogue.get(record["service_code"])
         language = record.get("language", locales.SOURCE_LANGUAGE)
         answers, problems = _answers(service, record, locales.translator(language), english)
         if problems:
@@ -69,7 +72,7 @@ def import_jsonl(store: Store, path: Path) -> PaperResult:
     return result
 
 
-def _check_record(record: Any, catalogue) -> list[str]:
+def _check_record(record: Any, catalogue: Catalogue) -> list[str]:
     if not isinstance(record, dict):
         return ["each line must be a JSON object"]
     problems = []
@@ -117,7 +120,8 @@ def _yes_no(value: Any) -> Any:
     return {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
 
 
-def _answers(service, record, translator, english) -> tuple[dict[str, Any], list[str]]:
+def _answers(service: Service, record: dict[str, Any], translator: Translator,
+             english: Translator) -> tuple[dict[str, Any], list[str]]:
     """Walk the question flow with the line's values, as a resident would answer them."""
     answers: dict[str, Any] = {}
     problems: list[str] = []

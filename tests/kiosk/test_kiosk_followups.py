@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.screens.followup import FollowUpScreen, FollowUpSentScreen
 from kiosk.screens.status import RequestStatusScreen
-from sync.open311.followups import FollowUps
+from sync.store.followups import FollowUps
 from tests.helpers import draft
 from tests.kiosk.kiosk_support import keys, tap, type_in, words
 

@@ -14,7 +14,7 @@ import locales
 from sms import keywords as kw
 from sms import templates as tpl
 from sync import reference as reference_module
-from sync.open311.followups import FollowUps
+from sync.store.followups import FollowUps
 from sync.texting import notices, outbound
 from tests.helpers import draft
 from tests.sms.sms_support import MOBILE, Phone

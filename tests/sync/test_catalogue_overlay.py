@@ -11,7 +11,6 @@ import pytest
 
 from kiosk.session import URGENT, Session
 from sms.recognise import Recogniser
-from sync import catalogue as catalogue_module
 from sync.catalogue import Attribute, Catalogue, Service, Value, bundled, merge
 from sync.config import ConfigError, load_settings
 from sync.open311.worker import Worker, request_fields
@@ -19,14 +18,6 @@ from sync.store import Store
 from tests.helpers import draft
 
 API_KEY = "council-key-1"
-
-
-@pytest.fixture(autouse=True)
-def no_pins():
-    """Pins are per process (set by load_settings): each test starts and ends without any."""
-    catalogue_module.use_pins({})
-    yield
-    catalogue_module.use_pins({})
 
 
 def council_catalogue(*extra: Service) -> Catalogue:
@@ -149,6 +140,19 @@ def test_a_pin_in_the_environment_decides_the_match(tmp_path, environ):
     assert merged.get("POT").matched_by == "none"  # the pin took pothole's words
     assert settings.sources["catalogue.overlay"] == "env ASSIST_CATALOGUE__OVERLAY"
     store.close()
+
+
+def test_each_store_merges_with_the_pins_of_its_own_settings(tmp_path):
+    """Pins are the store's, not the process's: settings loaded later for another store change nothing."""
+    pinned = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(tmp_path / "pinned.db"),
+                                               "ASSIST_CATALOGUE__OVERLAY": "TREE=pothole"}))
+    plain = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(tmp_path / "plain.db")}))
+    for store in (pinned, plain):
+        store.save_council_catalogue(council_catalogue())
+    assert pinned.catalogue().get("TREE").matched_by == "pinned"
+    assert plain.catalogue().get("TREE").matched_by != "pinned" and plain.catalogue().get("POT").overlay == "pothole"
+    pinned.close()
+    plain.close()
 
 
 def test_a_pin_per_back_office_routes_what_was_queued_under_the_bundled_code(tmp_path):

@@ -79,7 +79,8 @@ def test_a_bad_file_names_the_file_the_key_and_what_was_expected(tmp_path, text,
 
 
 def test_a_bad_environment_value_names_the_variable():
-    with pytest.raises(ConfigError, match="env ASSIST_SYNC__LEASE_SECONDS: sync.lease_seconds: expected a whole number"):
+    with pytest.raises(ConfigError,
+                       match="env ASSIST_SYNC__LEASE_SECONDS: sync.lease_seconds: expected a whole number"):
         load_settings(environ={"ASSIST_SYNC__LEASE_SECONDS": "two minutes"})
 
 

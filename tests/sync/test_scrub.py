@@ -27,7 +27,6 @@ from sync.scrub import REMOVED, phone_digits, same_coordinate, scrub
 from sync.store import Store
 from tests.helpers import draft, worker_drain
 from tests.peers import serve_in_thread
-from tests.sms.sms_support import notify  # noqa: F401
 
 API_KEY = "echo-key-7f3a"
 PHONE = "+447911123456"

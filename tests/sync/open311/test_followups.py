@@ -18,7 +18,7 @@ from starlette.routing import Route
 from sync.config import load_settings
 from sync.open311.client import Open311Client
 from sync.open311.followup_sender import FollowUpSender
-from sync.open311.followups import FollowUps, Refusal
+from sync.store.followups import FollowUps, Refusal
 from sync.reference import display
 from sync.store import Store, migrations
 from tests.conftest import Clock

@@ -45,6 +45,7 @@ def write(path: Path, kiosk: list[int], sms: list[int], accepted: list[int]) -> 
     conn.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(kiosk=durations, sms=durations, accepted=durations)
 def test_medians_and_90th_percentiles_are_those_of_the_statistics_module(kiosk, sms, accepted):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sync.config import load_settings
-from sync.reporting import report
+from sync.reporting import stores as stores_module
 from sync.store import Store, events, migrations
 from sync.store import db as db_module
 from tests.helpers import DESCRIPTION, EMAIL, PHONE, draft
@@ -127,7 +127,8 @@ def report_of(run, tmp_path, stores, *extra: str, since: str = SINCE, until: str
     """Run `assist report` on `stores`; returns the result, the CSV's figures and the page."""
     out, table = tmp_path / "report.html", tmp_path / "report.csv"
     args = ["report", "--since", since, *(["--until", until] if until else []),
-            *[part for path in stores for part in ("--store", str(path))], "--out", str(out), "--csv", str(table), *extra]
+            *[part for path in stores for part in ("--store", str(path))], "--out", str(out), "--csv", str(table),
+            *extra]
     result = run(*args)
     if result.exit_code:
         return result, None, None
@@ -290,6 +291,19 @@ def test_a_missing_store_or_a_file_that_is_not_a_store_is_named_and_nothing_is_w
     assert result.exit_code == 1 and "cannot write" in result.output
 
 
+@pytest.mark.parametrize("left_out", ["matplotlib", "jinja2"])
+def test_without_the_report_extra_it_says_in_one_line_how_to_install_it(run, tmp_path, stores, monkeypatch, left_out):
+    """A kiosk's installation has no `[report]` extra: the command says how to add it, no traceback."""
+    monkeypatch.setitem(sys.modules, left_out, None)  # what `import` meets where the package is not installed
+    monkeypatch.delitem(sys.modules, "sync.reporting.charts", raising=False)
+    result, _, _ = report_of(run, tmp_path, stores)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: the HTML report needs matplotlib and jinja2, which this installation left out: "
+        "install them with pip install 'assist-council-kiosk[report]'"]
+    assert not (tmp_path / "report.html").exists() and not (tmp_path / "report.csv").exists()
+
+
 def test_an_empty_period_makes_a_report_that_says_there_were_no_sessions(run, tmp_path, stores):
     result, figures, page = report_of(run, tmp_path, stores, since="2025-06-01", until="2025-06-30")
     assert result.exit_code == 0 and "there were no sessions" in result.output
@@ -332,7 +346,8 @@ def test_corrupt_event_rows_are_skipped_counted_and_reported_and_the_figures_sta
     kiosk.executemany("INSERT INTO session_events (session, channel, device_id, at, event, step) "
                       "VALUES (?, 'kiosk', 'central-library-1', ?, ?, ?)", rows)
     kiosk.execute("INSERT INTO session_events (session, channel, device_id, at, event, language) "
-                  "VALUES ('no-language', 'kiosk', 'central-library-1', '2026-11-03T11:00:00.000000Z', 'started', NULL)")
+                  "VALUES ('no-language', 'kiosk', 'central-library-1', '2026-11-03T11:00:00.000000Z', 'started', "
+                  "NULL)")
     kiosk.execute("INSERT INTO session_events (session, channel, device_id, at, event, service_code, language) "
                   "VALUES ('no-language', 'kiosk', 'central-library-1', '2026-11-03T11:01:00.000000Z', 'service', "
                   "'pothole', 'en')")
@@ -357,7 +372,7 @@ def test_corrupt_event_rows_are_skipped_counted_and_reported_and_the_figures_sta
 def test_the_report_may_not_read_what_residents_told_us(stores):
     conn = sqlite3.connect(":memory:")
     conn.execute("ATTACH DATABASE ? AS store", (str(stores[0]),))
-    conn.set_authorizer(report._authorize)
+    conn.set_authorizer(stores_module.authorize)
     for column in ("payload", "contact", "notify_phone", "assisted_by"):
         with pytest.raises(sqlite3.DatabaseError, match="prohibited"):
             conn.execute(f"SELECT {column} FROM store.submissions")

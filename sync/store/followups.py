@@ -16,11 +16,16 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sync import reference as reference_module
-from sync.store import UNOPENABLE, UNOPENABLE_ERRORS, Store, iso, parse_iso
+from sync.crypto import Vault
 from sync.store import db as db_module
+from sync.store.states import UNOPENABLE, UNOPENABLE_ERRORS
+from sync.store.times import iso, parse_iso
+
+if TYPE_CHECKING:
+    from sync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +272,7 @@ class FollowUps:
         return dict(self.store.db.conn.execute("SELECT state, count(*) FROM followups GROUP BY state").fetchall())
 
 
-def purge_hook(store: Store, conn: sqlite3.Connection, cutoff: str, *, before: bool) -> dict[str, int]:
+def purge_hook(vault: Vault, conn: sqlite3.Connection, cutoff: str, now: str, *, before: bool) -> dict[str, int]:
     """Called by `Store.purge` inside its transaction, `before` it purges payloads and after.
 
     Before: the place and answers of each accepted request still open whose payload the
@@ -281,10 +286,10 @@ def purge_hook(store: Store, conn: sqlite3.Connection, cutoff: str, *, before: b
             "AND created_at < ? AND purged_at IS NULL AND payload IS NOT NULL "
             "AND id NOT IN (SELECT submission_id FROM followup_places)", (cutoff,)).fetchall()
         for submission_id, payload in rows:
-            opened = store.vault.open(payload) or {}
+            opened = vault.open(payload) or {}
             original = {"location": opened.get("location") or {}, "attributes": opened.get("attributes") or {}}
             conn.execute("INSERT INTO followup_places (submission_id, original) VALUES (?, ?)",
-                         (submission_id, store.vault.seal(original)))
+                         (submission_id, vault.seal(original)))
         return {"followup_places_kept": len(rows)}
     places = conn.execute("DELETE FROM followup_places WHERE submission_id IN (SELECT id FROM submissions "
                           "WHERE closed_at IS NOT NULL AND closed_at < ?)", (cutoff,)).rowcount
@@ -292,5 +297,5 @@ def purge_hook(store: Store, conn: sqlite3.Connection, cutoff: str, *, before: b
         "UPDATE followups SET comment = NULL, original = NULL, purged_at = ? WHERE purged_at IS NULL AND ("
         "(state IN ('sent', 'needs_attention') AND created_at < ?) OR (state NOT IN ('queued', 'sending') "
         "AND submission_id IN (SELECT id FROM submissions WHERE purged_at IS NOT NULL)))",
-        (iso(store.clock()), cutoff)).rowcount
+        (now, cutoff)).rowcount
     return {"followup_places": places, "followups": comments}

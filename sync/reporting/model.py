@@ -1,0 +1,138 @@
+"""The take-up report as data: its period, its tables (sections of rows and columns) and what each
+store gave. The figures fill it in (figures.py); the page and the CSV read it (page.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sync.store import iso
+
+#: Why a row was skipped, as the report and the CSV name it.
+SKIP_REASONS = {
+    "unknown_event": "an event of a kind this version does not know",
+    "unreadable_time": "a time that cannot be read",
+    "missing_value": "a value the event needs is missing (a question without its key, a start without its language...)",
+    "no_start": "the session has events but no start",
+}
+
+
+class ReportError(Exception):
+    """A report that cannot be made, said so that the person running it can put it right."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar days, `until` included, in UTC: the stores' own clock."""
+
+    since: date
+    until: date
+
+    def __post_init__(self) -> None:
+        if self.since > self.until:
+            raise ReportError(f"--since ({self.since}) is after --until ({self.until}): the period is empty.")
+
+    @property
+    def start(self) -> str:
+        return iso(datetime.combine(self.since, time(), tzinfo=timezone.utc))
+
+    @property
+    def end(self) -> str:
+        """The first moment after the period, as stored times compare."""
+        return iso(datetime.combine(self.until + timedelta(days=1), time(), tzinfo=timezone.utc))
+
+    @property
+    def described(self) -> str:
+        """"24 November 2026", or "1 November 2026 to 30 November 2026"."""
+        if self.since == self.until:
+            return long_date(self.since)
+        return f"{long_date(self.since)} to {long_date(self.until)}"
+
+    @property
+    def days(self) -> list[date]:
+        return [self.since + timedelta(days=offset) for offset in range((self.until - self.since).days + 1)]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the CSV's `measure`
+    label: str  # the HTML table's header
+    kind: str = "count"  # count, rate (0..1) or seconds
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str  # the CSV's `group`: a day, a channel, a language code, "question:location"...
+    label: str  # what a person reads
+    values: tuple[float | int | None, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str  # "days" (a bar a day) or "bars" (a horizontal bar per row)
+    series: tuple[str, ...]  # column keys plotted
+    axis: str  # what the value axis counts
+
+
+@dataclass(frozen=True)
+class Section:
+    """One figure of the report: a table, perhaps a chart of it, and where it shows."""
+
+    key: str  # the CSV's `section`
+    title: str
+    intro: str
+    group: str  # what the rows are: "Day", "Channel"...
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    chart: Chart | None = None
+    table_in_html: bool = True  # False: only its chart (and the CSV) show it
+    in_html: bool = True  # False: only in the CSV
+
+    def index(self, key: str) -> int:
+        return [column.key for column in self.columns].index(key)
+
+    def label(self, key: str) -> str:
+        return self.columns[self.index(key)].label
+
+    def values(self, key: str) -> list[float | int | None]:
+        index = self.index(key)
+        return [row.values[index] for row in self.rows]
+
+
+@dataclass
+class StoreRead:
+    """What one store gave, and what of it could not be used."""
+
+    label: str
+    version: int
+    has_events: bool
+    sessions: int = 0
+    submissions: int = 0
+    duplicates: int = 0  # sessions already read from another store (a copy given twice)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Report:
+    period: Period
+    stores: list[StoreRead]
+    headline: Section
+    sections: list[Section]
+    notes: list[str]
+
+    @property
+    def sessions(self) -> int:
+        return int(self.headline.rows[0].values[0] or 0)
+
+    @property
+    def skipped(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for store in self.stores:
+            total.update(store.skipped)
+        return total
+
+
+def long_date(day: date) -> str:
+    """A date as British readers write it: "24 November 2026"."""
+    return f"{day.day} {day:%B %Y}"

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-data
 
-.PHONY: demo test bench install constraints wheel extract update compile clean
+.PHONY: demo test lint bench install constraints wheel extract update compile clean
 
 PINS_VENV := .venv-pins
 
@@ -44,8 +44,15 @@ update: extract
 compile: $(STAMP)
 	$(BIN)/pybabel compile --domain messages --directory locales
 
-test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+# Lint (ruff), the layers (import-linter's contracts in pyproject.toml), types (mypy, strict on sync/),
+# then the whole suite on every core. `.venv/bin/python -m pytest -m "not slow"` is the quick part.
+test: install lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The wheel a kiosk installs (deploy/README.md), built by the pinned setuptools in the venv.
 wheel: install

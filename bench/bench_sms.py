@@ -227,7 +227,8 @@ def run(report) -> None:
         rate, latency, failures, _client = results["full"]
         report("bare Starlette handler, fixed TwiML (baseline)", bare_rate, "req/s",
                f"p50 {percentile(bare_latency, 0.5):.1f} ms, p99 {percentile(bare_latency, 0.99):.1f} ms; "
-               f"client busy {bare_client:.0%}" + (" (client-bound: the ratio means little)" if bare_client > 0.9 else ""))
+               f"client busy {bare_client:.0%}"
+               + (" (client-bound: the ratio means little)" if bare_client > 0.9 else ""))
         p99 = percentile(latency, 0.99)
         report(f"inbound webhook, full path, {CLIENTS} clients", rate, "req/s",
                f"ratio {rate / bare_rate:.2f} (target >= 0.40); p50 {percentile(latency, 0.5):.1f} ms, "

@@ -54,5 +54,6 @@ def run(report) -> None:
         while batch := store.claim("bench", limit=10):
             claimed += len(batch)
         claim_rate = claimed / (time.perf_counter() - start)
-        report("claim with lease, batches of 10", claim_rate, "subs/s", f"ratio {claim_rate / raw_rate:.2f} of raw insert")
+        report("claim with lease, batches of 10", claim_rate, "subs/s",
+               f"ratio {claim_rate / raw_rate:.2f} of raw insert")
         store.close()

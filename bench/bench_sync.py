@@ -222,8 +222,8 @@ def _fault_drain(report, folder: Path, template: Path, count: int, limit: float)
     duplicated = sum(1 for n in at_council.values() if n > 1)
     left = sum(counts[state] for state in PENDING)
     calls = transport.calls
-    searches = (f"{calls['search page']:,} search pages fetched ({calls['search page: 500'] + calls['search page: 503']:,}"
-                f" answered 5xx)")
+    failed = calls['search page: 500'] + calls['search page: 503']
+    searches = f"{calls['search page']:,} search pages fetched ({failed:,} answered 5xx)"
     note = (f"{counts['accepted']:,} accepted, {reconciled:,} found by reconciliation, {sum(at_council.values()):,} "
             f"requests at the council, {duplicated} duplicated; {calls['POST']:,} POSTs, {searches}")
     name = f"worker drain of {count:,} with 20% faults (10% 5xx, 10% dropped)"

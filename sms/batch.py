@@ -32,10 +32,10 @@ from sms.conversation.state import State, from_dict, to_dict
 from sms.memory import Known, dump
 from sms.messages import Inbound, Reply
 from sync import flow
-from sync.store.followups import FollowUps
 from sync.store import db as db_module
 from sync.store import events, iso
 from sync.store.db import StoreError
+from sync.store.followups import FollowUps
 from sync.texting import conversations, intake, numbers, segments
 
 if TYPE_CHECKING:

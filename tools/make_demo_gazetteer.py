@@ -159,7 +159,8 @@ def _plan(rng: random.Random, count: int) -> Iterator[tuple[str, str | None, tup
         if size:
             yield locality, outward, centre, street, size
     remaining = count - core_total
-    names = [prefix + stem + ending for prefix in LOCALITY_PREFIXES for stem in LOCALITY_STEMS for ending in LOCALITY_ENDINGS]
+    names = [prefix + stem + ending
+             for prefix in LOCALITY_PREFIXES for stem in LOCALITY_STEMS for ending in LOCALITY_ENDINGS]
     rng.shuffle(names)
     combos = [f"{stem} {suffix}" for stem in STEMS for suffix in SUFFIXES]
     for number, locality in enumerate(names):
@@ -167,7 +168,8 @@ def _plan(rng: random.Random, count: int) -> Iterator[tuple[str, str | None, tup
             return
         angle = rng.uniform(0, 2 * math.pi)
         distance = rng.uniform(6_000, 30_000)
-        centre = (round(TOWN_CENTRE[0] + distance * math.cos(angle)), round(TOWN_CENTRE[1] + distance * math.sin(angle)))
+        centre = (round(TOWN_CENTRE[0] + distance * math.cos(angle)),
+                  round(TOWN_CENTRE[1] + distance * math.sin(angle)))
         outward = EXTRA_OUTWARDS[number % len(EXTRA_OUTWARDS)]
         streets = ["High Street", "Church Lane", f"{TOWN} Road"] + rng.sample(VILLAGE_STREETS + TOWN_STREETS[1:], 12)
         streets += rng.sample(combos, rng.randint(40, 100))
@@ -215,7 +217,26 @@ def _street(rng, postcodes, locality, outward, centre, street, size) -> Iterator
         return (round(start[0] + along * direction[0] - side * direction[1]),
                 round(start[1] + along * direction[1] + side * direction[0]))
 
-    premises: list[tuple[str, int]] = [(f"{name}, ", index + 1) for index, name in enumerate(LANDMARKS.get((street, locality), []))]
+    premises = _premises(rng, street, locality, size, rural=rural, flats_likely=flats_likely,
+                         skip_thirteen=skip_thirteen)
+    unit_left = 0
+    postcode = ""
+    building = None
+    for prefix, number in premises[:size]:
+        if unit_left <= 0 and number != building:
+            postcode = postcodes.allocate(outward, sector)
+            unit_left = rng.randint(8, 22)
+        building = number
+        unit_left -= 1
+        yield prefix, position(number), postcode
+
+
+def _premises(rng, street, locality, size, *, rural: bool, flats_likely: bool,
+              skip_thirteen: bool) -> list[tuple[str, int]]:
+    """(premises prefix, house number) along one street: landmarks first, then numbered houses,
+    with house names on rural streets, flats where a town street has them and the odd "14A"."""
+    landmarks = LANDMARKS.get((street, locality), [])
+    premises: list[tuple[str, int]] = [(f"{name}, ", index + 1) for index, name in enumerate(landmarks)]
     number = 0
     names = rng.sample(HOUSE_NAMES, len(HOUSE_NAMES))
     while len(premises) < size:
@@ -232,16 +253,7 @@ def _street(rng, postcodes, locality, outward, centre, street, size) -> Iterator
             premises += [(f"{number} ", number), (f"{number}A ", number)]
         else:
             premises.append((f"{number} ", number))
-    unit_left = 0
-    postcode = ""
-    building = None
-    for prefix, number in premises[:size]:
-        if unit_left <= 0 and number != building:
-            postcode = postcodes.allocate(outward, sector)
-            unit_left = rng.randint(8, 22)
-        building = number
-        unit_left -= 1
-        yield prefix, position(number), postcode
+    return premises
 
 
 def _town_district(point: tuple[float, float]) -> str:
@@ -268,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=DEMO_COUNT, help=f"addresses to generate (default {DEMO_COUNT})")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--out", type=Path, default=DEMO_PATH, help="CSV file to write (default: the shipped demo gazetteer)")
+    parser.add_argument("--out", type=Path, default=DEMO_PATH,
+                        help="CSV file to write (default: the shipped demo gazetteer)")
     args = parser.parse_args(argv)
     rows = write_csv(args.out, args.count, args.seed)
     print(f"wrote {rows} addresses to {args.out}")

@@ -19,8 +19,8 @@ from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import N_
 from sync import reference as references
-from sync.store.followups import COMMENT_MAX, FollowUps, Refusal
 from sync.store.db import StoreError
+from sync.store.followups import COMMENT_MAX, FollowUps, Refusal
 
 log = logging.getLogger(__name__)
 

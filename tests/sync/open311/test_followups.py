@@ -18,9 +18,9 @@ from starlette.routing import Route
 from sync.config import load_settings
 from sync.open311.client import Open311Client
 from sync.open311.followup_sender import FollowUpSender
-from sync.store.followups import FollowUps, Refusal
 from sync.reference import display
 from sync.store import Store, migrations
+from sync.store.followups import FollowUps, Refusal
 from tests.conftest import Clock
 from tests.helpers import draft, worker_round
 from tests.peers import serve_in_thread

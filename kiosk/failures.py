@@ -4,8 +4,8 @@ language, logs the traceback for staff, and starts again, leaving saved submissi
 Textual 8 has no public hook for an unhandled exception (its `App._handle_exception` is private
 and exits the app), so the kiosk catches at the public doors a resident's action comes through:
 `App.run_action` (every key binding and every `action=` link), the message handlers that do the
-work (wrapped with `messages.guarded`), and each page's `compose` and `on_event` (drawing, mounting,
-keys and taps; kiosk/screens/base.py). Each turns the exception into a `Failed` message, which this
+work (wrapped with `messages.guarded`), each page's `compose`, and the `on_event` of every page and
+input widget of the kiosk's own (`messages.Guarded`: drawing, mounting, keys and taps). Each turns the exception into a `Failed` message, which this
 part of the app handles. Too many failures in a minute stop the process, so that systemd starts a
 fresh one.
 """

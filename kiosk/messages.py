@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Concatenate, Coroutine, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, Coroutine, ParamSpec, TypeVar
 
+from textual import events
 from textual.message import Message
 from textual.message_pump import MessagePump
 
@@ -166,6 +167,25 @@ def guarded(handler: Callable[Concatenate[Node, P], object]
             node.post_message(Failed(error))
 
     return guard
+
+
+if TYPE_CHECKING:
+    _Node = MessagePump
+else:  # a mixin: what it is mixed into is the node (mixing in a Widget would reorder Textual's own classes)
+    _Node = object
+
+
+class Guarded(_Node):
+    """A page or widget of the kiosk's own: anything unexpected while it is mounted or handles a key,
+    a tap or a resize is posted as `Failed` to the app's failure guard (kiosk/failures.py), never
+    left to Textual, which would close the kiosk. `MessagePump.on_event` is Textual's public door
+    for every event a node receives."""
+
+    async def on_event(self, event: events.Event) -> None:
+        try:
+            await super().on_event(event)
+        except Exception as error:
+            self.post_message(Failed(error))
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Awaitable
 
-from textual import events
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -45,7 +44,7 @@ def translated_bindings(node: InApp, bindings: dict[str, ActiveBinding]) -> dict
             for key, active in bindings.items()}
 
 
-class KioskScreen(Speaks, Screen):
+class KioskScreen(Speaks, messages.Guarded, Screen):
     BINDINGS = [
         Binding("enter", "continue", N_("Continue"), key_display="Enter", id="kiosk.continue"),
         Binding("escape", "back", N_("Back"), key_display="Esc", id="kiosk.back"),
@@ -70,14 +69,6 @@ class KioskScreen(Speaks, Screen):
 
     def compose_body(self):
         yield from ()
-
-    async def on_event(self, event: events.Event) -> None:
-        """Anything unexpected while this page is mounted or handles a key, a click or a resize goes
-        to the app's failure guard as `Failed` (kiosk/failures.py), never to Textual, which would exit."""
-        try:
-            await super().on_event(event)
-        except Exception as error:
-            self.post_message(messages.Failed(error))
 
     @property
     def council_phone(self) -> str:

@@ -29,6 +29,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from kiosk.bidi import display_line, paragraph_direction
+from kiosk.messages import Guarded
 
 Mode = Literal["menu", "single", "multiple"]
 #: Number keys pick the first nine choices; later ones are reached by arrows, Tab or touch.
@@ -44,7 +45,7 @@ class Choice:
     description: str = ""
 
 
-class ChoiceItem(Widget, can_focus=True):
+class ChoiceItem(Guarded, Widget, can_focus=True):
     """One numbered choice, drawn as one widget: the number in a badge, then the radio or checkbox
     mark, the label and, underneath, the description, wrapped beside the badge."""
 
@@ -139,7 +140,7 @@ class ChoiceItem(Widget, can_focus=True):
         self.choice_list.choose(self, how="click")
 
 
-class ChoiceList(Vertical):
+class ChoiceList(Guarded, Vertical):
     """A numbered list of choices."""
 
     DEFAULT_CSS = """

@@ -11,6 +11,7 @@ from textual.reactive import reactive
 
 from kiosk.context import kiosk_of
 from kiosk.i18n import Speaks, local_time
+from kiosk.messages import Guarded
 from kiosk.statuses import WAITING, Connection
 from kiosk.widgets.text import Button, Static
 
@@ -36,7 +37,7 @@ class TopBar(Speaks, Horizontal):
         yield from reversed(parts) if self.app.has_class("-rtl") else parts
 
 
-class BackLink(Speaks, Horizontal):
+class BackLink(Speaks, Guarded, Horizontal):
     """GOV.UK's Back link (the button `#back`), at the top left of a page; in a row of its own, so
     that a right-to-left page can put it at the top right, where the reordering turns its arrow
     round (the Unicode algorithm mirrors "‹" in right-to-left text)."""

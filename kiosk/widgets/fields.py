@@ -13,10 +13,11 @@ from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 from kiosk.i18n import Speaks
+from kiosk.messages import Guarded
 from kiosk.widgets.text import Static
 
 
-class ErrorSummary(Speaks, Vertical, can_focus=True):
+class ErrorSummary(Speaks, Guarded, Vertical, can_focus=True):
     """"There is a problem", and what it is. Activating it (Enter, a tap) goes to the field; typing
     while it has the focus goes straight into the field, so nobody has to find their way back."""
 
@@ -90,7 +91,7 @@ class FieldError(Static):
         self.display = False
 
 
-class DescriptionArea(TextArea):
+class DescriptionArea(Guarded, TextArea):
     """Several lines of words, wrapped; Enter continues (as everywhere on the kiosk) rather than
     starting a new line, which nobody describing a pothole needs."""
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 from textual import widgets
 
 from kiosk.bidi import DisplayOrder
+from kiosk.messages import Guarded
 
 
 class Static(DisplayOrder, widgets.Static):
     pass
 
 
-class Button(DisplayOrder, widgets.Button):
+class Button(DisplayOrder, Guarded, widgets.Button):
     pass

@@ -122,6 +122,32 @@ async def test_a_page_that_cannot_be_drawn_shows_the_calm_page_and_keeps_saved_r
     assert store.counts()["queued"] == 1 and store.lookup(earlier.reference)
 
 
+@pytest.mark.parametrize("how", ["tap", "enter"])
+async def test_an_error_inside_a_choice_shows_the_calm_page_and_the_kiosk_keeps_running(make_app, store, monkeypatch,
+                                                                                       caplog, how):
+    """A bug in one of the kiosk's own widgets (here the choice list, tapped or picked with Enter)
+    reaches the failure guard like a page's: the calm page, never a closed kiosk."""
+    from kiosk.widgets.choices import ChoiceItem, ChoiceList
+
+    def broken(self, item, *, how):
+        raise RuntimeError("a choice nobody can pick")
+
+    monkeypatch.setattr(ChoiceList, "choose", broken)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        with caplog.at_level(logging.ERROR):
+            item = app.screen.query(ChoiceItem).first()
+            if how == "tap":
+                await tap(pilot, item)
+            else:
+                item.focus()
+                await keys(pilot, "enter")
+            await pilot.pause()
+        assert isinstance(app.screen, ErrorScreen) and app.is_running
+        assert "a choice nobody can pick" not in words(app)
+        assert any("a choice nobody can pick" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+
+
 async def test_a_full_disk_gets_a_kind_message_and_loses_nothing(make_app, store, monkeypatch):
     earlier = store.enqueue(draft())
 

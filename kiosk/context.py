@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kiosk.statuses import Connection
     from locales import Translator
     from sync.config import Settings
+    from sync.places.gazetteer import Gazetteer
     from sync.store import Store
 
 
@@ -23,6 +24,8 @@ class Kiosk(Protocol):
     settings: Settings
     store: Store
     journey: Journey
+    #: The store's gazetteer, searched on the address page.
+    places: Gazetteer
     speaker: Speaker
     #: The languages offered, in display order.
     languages: list[str]

@@ -5,9 +5,9 @@ Textual 8 has no public hook for an unhandled exception (its `App._handle_except
 and exits the app), so the kiosk catches at the public doors a resident's action comes through:
 `App.run_action` (every key binding and every `action=` link), the message handlers that do the
 work (wrapped with `messages.guarded`), each page's `compose`, and the `on_event` of every page and
-input widget of the kiosk's own (`messages.Guarded`: drawing, mounting, keys and taps). Each turns the exception into a `Failed` message, which this
-part of the app handles. Too many failures in a minute stop the process, so that systemd starts a
-fresh one.
+input widget of the kiosk's own (`messages.Guarded`: drawing, mounting, keys and taps). Each turns
+the exception into a `Failed` message, which this part of the app handles. Too many failures in a
+minute stop the process, so that systemd starts a fresh one.
 """
 
 from __future__ import annotations

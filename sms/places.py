@@ -69,6 +69,7 @@ class Places:
 
     def __init__(self, db) -> None:
         self.db = db
+        self.gazetteer = gazetteer.Gazetteer(db)
         self._cache: _Streets | None = None
 
     def _streets(self) -> _Streets:
@@ -165,7 +166,7 @@ class Places:
             postcode = gazetteer.normalise_postcode(match.group(1) + match.group(2))
             if not postcode:
                 continue
-            places = gazetteer.search(self.db, postcode, limit=200)
+            places = self.gazetteer.search(postcode, limit=200)
             if not places:
                 continue
             numbers = {word for word in words if _HOUSE_NUMBER.match(word)}

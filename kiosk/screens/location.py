@@ -18,7 +18,6 @@ from kiosk.widgets.choices import Choice, ChoiceList
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import NP_
-from sync.places import gazetteer
 from sync.places.gazetteer import Place
 
 #: Addresses shown at once: every one has a number key.
@@ -113,7 +112,7 @@ class LocationScreen(AnswerScreen):
             self.note(self._("Type a postcode or a street name, then choose Search."))
             self.query_one("#search", Input).focus()
             return
-        found = gazetteer.search(kiosk_of(self).store.db, query, limit=SHOWN + 1)
+        found = kiosk_of(self).places.search(query, limit=SHOWN + 1)
         shown = found[:SHOWN]
         if not found:
             self.note(self._("No addresses found for “{query}”. Check the spelling, try the postcode, or "

@@ -16,7 +16,6 @@ from sync.config import KioskSettings, parse_point
 from sync.flow import DESCRIPTION_MAX
 from sync.places import gazetteer
 from sync.store import Claimed
-from sync.store.db import Database
 
 Fields = list[tuple[str, str]]
 
@@ -108,16 +107,16 @@ def request_fields(item: Claimed, kiosk: KioskSettings, catalogue: Catalogue | N
     return fields
 
 
-def place_for(item: Claimed, kiosk: KioskSettings, places: Database | None) -> tuple[float, float] | None:
+def place_for(item: Claimed, kiosk: KioskSettings, places: gazetteer.Gazetteer | None) -> tuple[float, float] | None:
     """Coordinates for a place given only in words (councils that require them answer 500 to
-    every such request, for ever): the gazetteer's best match for the words (`places`: the store
-    holding one, None when it has none), else the library's own `kiosk.location`. None where the
+    every such request, for ever): the gazetteer's best match for the words (`places`: None when
+    the store holds none), else the library's own `kiosk.location`. None where the
     place has coordinates already."""
     location = item.payload.get("location") or {}
     if location.get("lat") is not None and location.get("long") is not None:
         return None
     words = str(location.get("address_string") or "")
-    if words and places is not None and (found := gazetteer.search(places, words, limit=1)):
+    if words and places is not None and (found := places.search(words, limit=1)):
         if found[0].lat is not None and found[0].lon is not None:
             return found[0].lat, found[0].lon
     return parse_point(kiosk.location)

@@ -50,6 +50,7 @@ class Sender:
         self.commit = GroupCommit(store)
         self.recorder = Recorder(store, self.commit)
         self.reconciler = Reconciler(store, settings.sync)
+        self.places = gazetteer.Gazetteer(store.db)  # its street list built once, not once a send
         self._refresh = refresh
         # What one batch knows, set again by each `send`:
         self._in_force = store.catalogue()  # read once a batch, not once a send
@@ -66,7 +67,7 @@ class Sender:
         just before its own POST leaves and its outcome recorded as soon as its answer arrives."""
         self._refusals = Refusals(self._refresh)
         self._in_force = self.store.catalogue()
-        self._has_gazetteer = gazetteer.count(self.store.db) > 0
+        self._has_gazetteer = self.places.count() > 0
         self._forms = {}
         lookups = await self.reconciler.look_for([item for item in batch if item.ambiguous], self.client_for)
         waiting: dict[str, collections.deque[Claimed]] = {}
@@ -146,7 +147,7 @@ class Sender:
 
     def _form(self, item: Claimed, client: Open311Client) -> Fields:
         """The form to post, kept (with the API key it carries) to scrub the council's words."""
-        places = self.store.db if self._has_gazetteer else None
+        places = self.places if self._has_gazetteer else None
         fields = request_fields(item, self.settings.kiosk, self._in_force,
                                 place_for(item, self.settings.kiosk, places))
         secret = [("api_key", client.settings.api_key)] if client.settings.api_key else []

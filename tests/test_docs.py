@@ -29,3 +29,29 @@ def test_the_readme_diagram_shows_every_state_and_no_promise_of_retrying_for_eve
     diagram = readme.split("### The outbox", 1)[1].split("```", 2)[1]
     assert all(state in diagram for state in STATES)
     assert "never given up" not in readme and "never give up" not in (ROOT / "docs" / "sync.md").read_text()
+
+
+def test_every_module_the_readme_says_where_to_find_is_there():
+    """The README's "Where things live" table is how a newcomer finds a feature: each path it
+    names exists (a bare module name means the last directory named before it in that cell)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Where things live", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    missing = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("| "):
+            continue
+        where = line.rstrip(" |").rsplit(" | ", 1)[1]
+        folder = ""
+        for path in re.findall(r"`([\w./<>-]+)`", where):
+            if "<" in path:
+                continue
+            if "/" in path:
+                folder = path.rsplit("/", 1)[0] if "." in path.rsplit("/", 1)[1] else path.rstrip("/")
+                candidate = ROOT / path
+            elif path.endswith((".py", ".toml", ".tcss")):
+                candidate = ROOT / folder / path
+            else:
+                continue  # a command's name, not a file
+            if not candidate.exists():
+                missing.append(str(candidate.relative_to(ROOT)))
+    assert not missing

@@ -1,4 +1,4 @@
-"""Write the README's configuration table from sync/config.py, the one place settings live.
+"""Write the README's configuration table from the settings (sync/settings.py, read through sync/config.py).
 
     python tools/config_reference.py          # rewrite the table in README.md
     python tools/config_reference.py --check  # exit 1 if README.md is out of date (the tests do this)

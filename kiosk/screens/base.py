@@ -13,6 +13,7 @@ from typing import Awaitable
 
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
@@ -240,3 +241,15 @@ class OneButtonScreen(KioskScreen):
         if event.button.id == "continue":
             event.stop()
             self.action_continue()
+
+
+class LastPage(KioskScreen):
+    """The page a visit ends on: its Finish button forgets the visit, ready for the next resident."""
+
+    def finish_button(self) -> Horizontal:
+        return actions(Button(Content(self._("Finish")), id="finish", classes="continue"))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "finish":
+            event.stop()
+            self.post_message(messages.StartAgain())

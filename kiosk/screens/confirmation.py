@@ -4,17 +4,15 @@ and how to keep a record. Finish clears everything."""
 from __future__ import annotations
 
 from textual.containers import Vertical
-from textual.content import Content
 
-from kiosk import messages
 from kiosk.context import kiosk_of
 from kiosk.pages import Receipt
-from kiosk.screens.base import KioskScreen, actions
+from kiosk.screens.base import LastPage
 from kiosk.widgets.bigtext import BigText
-from kiosk.widgets.text import Button, Static
+from kiosk.widgets.text import Static
 
 
-class ConfirmationScreen(KioskScreen):
+class ConfirmationScreen(LastPage):
     CAN_GO_BACK = False
     CAN_CONTINUE = False
 
@@ -44,14 +42,9 @@ class ConfirmationScreen(KioskScreen):
         yield Static(self._("Write your reference down or take a photo of it. You can use it to check on this at "
                             "the kiosk, or by phoning {phone}.").format(phone=self.council_phone),
                      classes="body-text next-steps speak", markup=False)
-        yield actions(Button(Content(self._("Finish")), id="finish", classes="continue"))
+        yield self.finish_button()
 
     def on_mount(self) -> None:
         super().on_mount()
         # Nothing is focused: a reflexive Enter must not clear the reference before it is noted.
         self.query_one("#body").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "finish":
-            event.stop()
-            self.post_message(messages.StartAgain())

@@ -12,9 +12,8 @@ import logging
 from textual.content import Content
 from textual.widgets import Input
 
-from kiosk import messages
 from kiosk.context import kiosk_of
-from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
+from kiosk.screens.base import LastPage, OneFieldScreen, actions
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import N_
@@ -80,7 +79,7 @@ class FollowUpScreen(OneFieldScreen):
         self.app.switch_screen(FollowUpSentScreen(references.display(added.reference), added.kind))
 
 
-class FollowUpSentScreen(KioskScreen):
+class FollowUpSentScreen(LastPage):
     CAN_GO_BACK = False
     CAN_CONTINUE = False
 
@@ -97,13 +96,8 @@ class FollowUpSentScreen(KioskScreen):
                 else self._("Thank you. We will send your comment on {reference} to the council."))
         yield Static(text.format(reference=self.reference), id="followup-sent", classes="body-text speak",
                      markup=False)
-        yield actions(Button(Content(self._("Finish")), id="finish", classes="continue"))
+        yield self.finish_button()
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#finish").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "finish":
-            event.stop()
-            self.post_message(messages.StartAgain())

@@ -9,11 +9,11 @@ an honest draft, and `languages.reviewed_only` hides it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tomllib
 from dataclasses import dataclass
-import datetime as dt
-from functools import cache
+from functools import cache, cached_property
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -53,6 +53,7 @@ def shipped() -> list[str]:
 @dataclass(frozen=True)
 class Manifest:
     code: str
+    name: str = ""
     reviewed_by: str = ""
     reviewed_on: str = ""
     notes: str = ""
@@ -68,8 +69,8 @@ def manifest(code: str) -> Manifest:
     if code == SOURCE_LANGUAGE or not path.exists():
         return Manifest(code)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return Manifest(code, str(data.get("reviewed_by", "")), str(data.get("reviewed_on", "")),
-                    str(data.get("notes", "")))
+    return Manifest(code, str(data.get("name", "")), str(data.get("reviewed_by", "")),
+                    str(data.get("reviewed_on", "")), str(data.get("notes", "")))
 
 
 def enabled(wanted: list[str], reviewed_only: bool) -> list[str]:
@@ -86,8 +87,18 @@ def enabled(wanted: list[str], reviewed_only: bool) -> list[str]:
     return chosen
 
 
+@cache
 def native_name(code: str) -> str:
-    """A language named in itself, as a person looking for it would recognise it: "Cymraeg"."""
+    """A language named in itself, as a person looking for it would recognise it: "Cymraeg".
+
+    Written in the language's manifest (the language menu is the kiosk's first page, and reading
+    every language's CLDR data to name them cost a tenth of a second at each start); Babel's name
+    for a language without one."""
+    return manifest(code).name or cldr_name(code)
+
+
+def cldr_name(code: str) -> str:
+    """The language's name in itself by Babel's CLDR data, capitalised as a menu shows it."""
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
 
@@ -107,9 +118,13 @@ class Translator:
 
     def __init__(self, code: str = SOURCE_LANGUAGE) -> None:
         self.code = code
-        # English here is British English: dates as "23 November 2026".
-        self.locale = Locale.parse("en_GB" if code == SOURCE_LANGUAGE else code)
         self._translations = _translations(code)
+
+    @cached_property
+    def locale(self) -> Locale:
+        """CLDR data for dates and numbers, read when first needed (most pages show neither).
+        English here is British English: dates as "23 November 2026"."""
+        return Locale.parse("en_GB" if self.code == SOURCE_LANGUAGE else self.code)
 
     @property
     def right_to_left(self) -> bool:

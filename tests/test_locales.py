@@ -147,6 +147,14 @@ def test_all_ten_languages_ship_with_a_manifest():
         assert (locales.LOCALE_DIR / code / "manifest.toml").exists(), code
 
 
+@pytest.mark.parametrize("code", [code for code in locales.shipped() if code != locales.SOURCE_LANGUAGE])
+def test_each_language_is_named_in_itself_as_cldr_names_it(code):
+    """The language menu reads the names from the manifests (fast at start-up); they must be the
+    names CLDR gives, which is what a speaker of the language looks for."""
+    assert locales.manifest(code).name == locales.cldr_name(code)
+    assert locales.native_name(code) == locales.cldr_name(code)
+
+
 def test_the_readme_states_each_languages_review_status_as_its_manifest_does():
     rows = {}
     for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():

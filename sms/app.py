@@ -50,7 +50,7 @@ def _field(form, *names: str) -> str:
 @twilio_signed
 async def inbound(request: Request) -> Response:
     """A text from a resident: its reply, as TwiML."""
-    form = await request.form()
+    form = request.state.form
     sid, sender = _field(form, "MessageSid", "SmsSid"), _field(form, "From")
     if not sid or not sender:
         return Response(twiml(""), status_code=400, media_type=TWIML)
@@ -67,7 +67,7 @@ async def inbound(request: Request) -> Response:
 @twilio_signed
 async def status(request: Request) -> Response:
     """A delivery status for a text the worker sent: recorded, moving forward only."""
-    form = await request.form()
+    form = request.state.form
     sid, state = _field(form, "MessageSid", "SmsSid"), _field(form, "MessageStatus", "SmsStatus")
     if not sid or not state:
         return Response(status_code=400)

@@ -80,8 +80,8 @@ class Signatures:
         fields = _Fields()
         for name, value in form.multi_items():
             fields.setdefault(name, []).append(str(value))
-        query = request.url.query
-        url = self.public_url + request.url.path + (f"?{query}" if query else "")
+        query = request.scope["query_string"].decode("latin-1")  # the scope's own, not a parsed URL's
+        url = self.public_url + request.scope["path"] + (f"?{query}" if query else "")
         algorithm = get_signature_algorithm(request.headers.get("x-twilio-webhooks-signature-settings", ""))
         try:
             # The URL as configured first (one HMAC); then the validator's own check, which also

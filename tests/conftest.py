@@ -13,6 +13,8 @@ from sync.config import load_settings
 from sync.store import Store
 from tests.helpers import Clock
 from tests.peers import CouncilClock, CouncilServer, start_council_server, stop_council_server
+from tests.sms.sms_fakes import FakeNotify, FakeTwilio
+from tests.sms.sms_support import ACCOUNT_SID, AUTH_TOKEN, serve, stop
 
 
 @pytest.fixture
@@ -71,3 +73,21 @@ def council_server(tmp_path) -> Iterator[Any]:
 def council_clock() -> CouncilClock:
     """A settable clock for `council_server(now=council_clock)`, starting 2026-11-24 10:00 UTC."""
     return CouncilClock()
+
+
+@pytest.fixture
+def twilio():
+    """Twilio's REST API faked on loopback, for the account in sms_env; its `url` to send to."""
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    fake.url = serve(fake.app)
+    yield fake
+    stop(fake.url)
+
+
+@pytest.fixture
+def notify():
+    """GOV.UK Notify's API faked on loopback, for NOTIFY_KEY; its `url` to send to."""
+    fake = FakeNotify()
+    fake.url = serve(fake.app)
+    yield fake
+    stop(fake.url)

@@ -1,6 +1,6 @@
 """The SMS tests' fixtures: a store holding the demo gazetteer, the SMS app on it, and a phone
-texting it through signed webhooks. Twilio's and Notify's loopback fakes come from
-tests/sms/sms_support.py, where tests/sync finds them too."""
+texting it through signed webhooks. Twilio's and Notify's loopback fakes (`twilio`, `notify`) are
+fixtures of every test, in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sync.config import load_settings
 from sync.places import gazetteer
 from sync.store import Store
 from sync.store import db as db_module
-from tests.sms.sms_support import Phone, TestClient, notify, sms_env, twilio  # noqa: F401  (the fakes' fixtures)
+from tests.sms.sms_support import Phone, TestClient, sms_env
 
 
 @pytest.fixture(scope="session")

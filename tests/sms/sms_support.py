@@ -12,8 +12,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import pytest
-
 with warnings.catch_warnings():  # starlette's TestClient asks for httpx2; the httpx it has works
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
@@ -21,7 +19,6 @@ with warnings.catch_warnings():  # starlette's TestClient asks for httpx2; the h
 from sms.app import INBOUND_PATH, STATUS_PATH
 from sms.simulator import Exchange, inbound_params, replies, sign
 from tests.peers import Running, serve_in_thread
-from tests.sms.sms_fakes import FakeNotify, FakeTwilio
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -104,20 +101,3 @@ def serve(app) -> LoopbackServer:
 def stop(url: LoopbackServer) -> None:
     url.running.stop(timeout=5)
 
-
-@pytest.fixture
-def twilio():
-    """Twilio's REST API faked on loopback, for the account in sms_env; its `url` to send to."""
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
-    fake.url = serve(fake.app)
-    yield fake
-    stop(fake.url)
-
-
-@pytest.fixture
-def notify():
-    """GOV.UK Notify's API faked on loopback, for NOTIFY_KEY; its `url` to send to."""
-    fake = FakeNotify()
-    fake.url = serve(fake.app)
-    yield fake
-    stop(fake.url)

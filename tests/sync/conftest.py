@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -10,18 +10,6 @@ import pytest
 from sync.answers import Question
 from sync.catalogue import bundled
 from sync.flow import questions
-from tests.peers import serve_in_thread
-from tests.sms.sms_fakes import FakeNotify
-
-
-@pytest.fixture
-def notify() -> Iterator[FakeNotify]:
-    """GOV.UK Notify's API faked on loopback, for sms_fakes.NOTIFY_KEY; its `url` to send to."""
-    fake = FakeNotify()
-    running = serve_in_thread(fake.app, name="notify")
-    fake.url = f"http://127.0.0.1:{running.port}"
-    yield fake
-    running.stop(timeout=5)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Fixtures for the store's tests: a kiosk whose store sends to the reference back office, and a
-fake Twilio for the texts a store queues."""
+"""Fixtures for the store's tests: a kiosk whose store sends to the reference back office (the fake
+Twilio for the texts a store queues is every test's `twilio` fixture: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from sync.config import Settings, load_settings
 from sync.store import Store
 from tests.helpers import worker_drain
-from tests.sms.sms_support import twilio  # noqa: F401  (the fake Twilio fixture, for the texting tests here)
 
 API_KEY = "council-key-1"
 

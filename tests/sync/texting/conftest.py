@@ -1,5 +1,5 @@
-"""Fixtures of the texting tests: a worker's claim on the outbound queue, and Twilio's and GOV.UK
-Notify's APIs faked on loopback (the fakes and the loopback server are the SMS tests' own, tests/sms)."""
+"""Fixtures of the texting tests: a worker's claim on the outbound queue (Twilio's and GOV.UK Notify's
+fakes, `twilio` and `notify`, are every test's fixtures: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 
 from sync.texting import outbound
-from tests.sms.sms_fakes import FakeNotify, FakeTwilio
-from tests.sms.sms_support import ACCOUNT_SID, AUTH_TOKEN, serve, stop
 
 LEASE = timedelta(seconds=60)
 GIVE_UP = timedelta(hours=48)
@@ -23,20 +21,3 @@ def claim():
 
     return take
 
-
-@pytest.fixture
-def twilio():
-    """Twilio's REST API faked on loopback, for the account in sms_env; its `url` to send to."""
-    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
-    fake.url = serve(fake.app)
-    yield fake
-    stop(fake.url)
-
-
-@pytest.fixture
-def notify():
-    """GOV.UK Notify's API faked on loopback, for NOTIFY_KEY; its `url` to send to."""
-    fake = FakeNotify()
-    fake.url = serve(fake.app)
-    yield fake
-    stop(fake.url)

@@ -37,15 +37,13 @@ def yes_or_no(keywords: kw.Keywords, text: str) -> str | None:
     return None
 
 
-def confirmation(text: str, language: str) -> str | None:
+def confirmation(keywords: kw.Keywords, text: str, language: str) -> str | None:
     """The read-back's answer: "yes" only for a YES word of `language` (its English words
-    included, as posters use them), "no" for one of its NO words, otherwise None."""
-    folded = kw.fold(text)
-    if folded in _words(kw.YES_WORDS, language):
+    included, as posters use them: sending needs the resident's own word), "no" for a NO word of
+    any offered language (as at any yes-or-no question: not sending is always safe), else None."""
+    if kw.fold(text) in _words(kw.YES_WORDS, language):
         return "yes"
-    if folded in _words(kw.NO_WORDS, language):
-        return "no"
-    return None
+    return "no" if keywords.means(text, kw.NO) else None
 
 
 @lru_cache(maxsize=64)

@@ -80,8 +80,12 @@ class Signatures:
         fields = _Fields()
         for name, value in form.multi_items():
             fields.setdefault(name, []).append(str(value))
-        query = request.scope["query_string"].decode("latin-1")  # the scope's own, not a parsed URL's
-        url = self.public_url + request.scope["path"] + (f"?{query}" if query else "")
+        # The path under the app, as the public URL (which holds any prefix a proxy adds) ends where
+        # it begins: ASGI servers put a --root-path into the scope's path too.
+        path, root = request.scope["path"], request.scope.get("root_path", "")
+        path = path[len(root):] if root and path.startswith(root) else path
+        query = request.scope["query_string"].decode("latin-1")
+        url = self.public_url + path + (f"?{query}" if query else "")
         algorithm = get_signature_algorithm(request.headers.get("x-twilio-webhooks-signature-settings", ""))
         try:
             # The URL as configured first (one HMAC); then the validator's own check, which also

@@ -7,6 +7,7 @@ choices, never guessed.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import replace
 from typing import Any, Mapping
@@ -21,6 +22,8 @@ from sync import flow
 from sync.flow import Invalid
 from sync.places.gazetteer import Place
 from sync.store import events
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "sms"
 #: Answers the read-back leaves out: the resident's own number, and the two consents asked last.
@@ -199,10 +202,10 @@ def read_back(ctx: Context, report: Report) -> Result:
 
 def confirm(ctx: Context, state: Confirming, text: str, match: kw.Match | None) -> Result:
     """Confirming: only the YES words of the resident's language send (a number does not: the
-    read-back asks for YES); its NO words drop the report."""
+    read-back asks for YES); a NO word, in any language offered, drops the report."""
     if ctx.service(state) is None:
         return ask(ctx, state)  # withdrawn since the read-back
-    said = parse.confirmation(text, ctx.lang)
+    said = parse.confirmation(ctx.keywords, text, ctx.lang)
     if said == "yes":
         return submit(ctx, state)
     if said == "no":
@@ -220,9 +223,10 @@ def submit(ctx: Context, state: Confirming) -> Result:
         draft = flow.to_draft(service, state.answers, channel=CHANNEL, language=ctx.lang,
                               catalogue_version=ctx.catalogue.version, idempotency_key=f"sms:{state.conv}")
         saved = ctx.office.enqueue(draft)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError) as error:  # answers the catalogue no longer takes: one line, no words
+        log.error("could not make a request of the confirmed answers (%s, %s)", service.code, type(error).__name__)
         saved = None
-    if saved is None:
+    if saved is None:  # the office has logged why, with the message's sid
         return Result(state, ctx.say("error"), "save failed")
     template = "sent_updates" if state.answers.get("updates_by_text") == "yes" else "sent"
     return Result(Idle(), ctx.say(template, reference=saved.display_reference),

@@ -11,9 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
+from sms.app import INBOUND_PATH, create_app
 from sms.middleware import webhook_form
 from sms.simulator import inbound_params, sign
-from tests.sms.sms_support import AUTH_TOKEN, MOBILE, PUBLIC_URL, Phone
+from sync.config import load_settings
+from tests.sms.sms_support import AUTH_TOKEN, MOBILE, PUBLIC_URL, Phone, TestClient, sms_env
 
 
 def inbound_count(store) -> int:
@@ -27,6 +29,17 @@ def test_the_signature_is_checked_against_the_public_url_not_the_one_behind_the_
     assert Phone(client).post(params, signature=signed_for_arrival).status_code == 403
     signed_for_public = sign(AUTH_TOKEN, PUBLIC_URL + "/sms/inbound", params)
     assert Phone(client).post(params, signature=signed_for_public).status_code == 200
+
+
+def test_behind_a_proxy_that_adds_a_prefix_the_signed_url_has_it_once(env, sms_store):
+    """`assist sms serve` under a --root-path, as docs/sms.md sets one up: the prefix is in the
+    public URL, and the ASGI server puts it in the request's path too; it must not count twice."""
+    settings = load_settings(environ=sms_env(env, ASSIST_TWILIO__PUBLIC_URL=PUBLIC_URL + "/texts"))
+    params = inbound_params(MOBILE, "hello")
+    with TestClient(create_app(settings, store=sms_store), root_path="/texts") as prefixed:
+        assert Phone(prefixed).post(params, path="/texts" + INBOUND_PATH).status_code == 200
+        wrong = sign(AUTH_TOKEN, PUBLIC_URL + "/texts/texts" + INBOUND_PATH, params)
+        assert Phone(prefixed).post(params, path="/texts" + INBOUND_PATH, signature=wrong).status_code == 403
 
 
 @pytest.mark.parametrize("how", ["missing", "empty", "forged", "wrong token", "other path", "tampered body"])

@@ -2,7 +2,7 @@
 kiosk's and one the SMS service's, against a plain read of every event row in the same run.
 Target (issue 7): the whole report, HTML and CSV, in under 5 s.
 
-The stores are written in bulk, straight into the tables (not through `sync.events.record`, which
+The stores are written in bulk, straight into the tables (not through `sync.store.events.record`, which
 commits one row at a time), with a seeded random walk through the questions.
 """
 

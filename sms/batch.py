@@ -191,9 +191,14 @@ class Turn:
         self.warned_busy = False  # this turn gave the service-wide "busy" answer for the minute
         self.result = Result(self.state)
 
+    @property
+    def language(self) -> str | None:
+        """The number's language as it stands (LANG changes it mid-turn), while it is one offered."""
+        return self.number.language if self.number.language in self.bot.languages else None
+
     def context(self) -> Context:
         bot, settings = self.bot, self.bot.settings
-        language = self.number.language if self.number.language in bot.languages else None
+        language = self.language
         sender = self.message.inbound.sender
         return Context(languages=bot.languages, language=language, keywords=bot.keywords, catalogue=bot.catalogue(),
                        recogniser=bot.recogniser, language_names=bot.language_names, council=settings.council.name,
@@ -211,8 +216,7 @@ class Turn:
                                 limit=segments.MAX_MESSAGE_CHARS, media=inbound.num_media)
                   or respond(ctx, self.state, read.text, read.match, expired=self.expired()))
         self.apply(result)
-        language = self.number.language if self.number.language in self.bot.languages else None
-        reply_language = result.reply_language or language or tpl.MIXED
+        reply_language = result.reply_language or self.language or tpl.MIXED
         shared = result.reply.shared
         text = (tpl.final_shared if shared else tpl.final)(result.reply.text, reply_language)
         if not intake.claim_inbound(self.conn, inbound.sid, self.batch.iso, self.number.id,

@@ -54,9 +54,6 @@ class Bot:
             self._recogniser = Recogniser(self.store.db, catalogue, self.languages, places=self.places)
         return self._recogniser
 
-    def handle(self, inbound: Inbound) -> Reply:
-        return self.handle_many([inbound])[0]
-
     def handle_many(self, inbounds: list[Inbound]) -> list[Reply]:
         """Take a batch of messages in one write transaction (sms/batch.py)."""
         return batch.take(self, inbounds)

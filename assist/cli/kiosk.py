@@ -40,7 +40,7 @@ def kiosk(app, log_file: Path | None, allow_quit: bool) -> None:
 
     settings = app.settings
     _log_to_file(log_file or settings.store_path.with_name("kiosk.log"))
-    store = app.store  # a store or key problem stops here, as one line and its exit code (assist/cli.py)
+    store = app.store  # a store or key problem stops here, as one line and its exit code (assist/cli/__init__.py)
     if gazetteer.count(store.db) == 0:
         log.warning("the gazetteer is empty: residents can only describe places in words "
                     "(load it with `assist gazetteer import`)")

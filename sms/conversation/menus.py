@@ -84,7 +84,7 @@ def _services(ctx: Context, state: ChoosingService) -> tuple[list, list[str], li
 
 
 def service_menu(ctx: Context, state: ChoosingService) -> Result:
-    _services_, labels, pages = _services(ctx, state)
+    _, labels, pages = _services(ctx, state)
     page = min(state.page, len(pages) - 1)
     text = tpl.menu_text(ctx.t(tpl.SERVICE_MENU), [labels[index] for index in pages[page]], ctx.lang,
                          more=page + 1 < len(pages))

@@ -45,10 +45,6 @@ class Database:
     def close(self) -> None:
         self.conn.close()
 
-    def table_names(self) -> list[str]:
-        """The tables the file holds (a store not yet migrated lacks some)."""
-        return [name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-
 
 def path_of(db: Database) -> str | None:
     """The store's file, for messages; None for one in memory or a connection past asking."""

@@ -110,7 +110,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX submissions_open ON submissions (backoffice, state, closed_at)",
     ]),
     (4, "texting: numbers, inbound claims, rate limits, conversations, outbound texts, delivery events", [
-        # The key of the numbers' keyed hash, itself sealed with the store key (sync/texting/texts.py).
+        # The key of the numbers' keyed hash, itself sealed with the store key (sync/texting/numbers.py).
         """CREATE TABLE sms_secrets (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             number_key BLOB NOT NULL

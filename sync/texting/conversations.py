@@ -1,7 +1,7 @@
 """Conversations: one per number, its state sealed with the store key, kept until it expires.
 
 The SMS bot reads a number's conversation when it first meets the number in a batch, and writes
-every changed one back at the end of the batch (sms/memory.py, sms/bot.py).
+every changed one back at the end of the batch (sms/memory.py, sms/batch.py).
 """
 
 from __future__ import annotations

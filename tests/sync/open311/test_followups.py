@@ -340,7 +340,8 @@ def test_the_migration_is_number_8_and_applies_on_an_existing_store(tmp_path):
     db = db_module.connect(tmp_path / "old.db", migrate=False)
     migrations.apply(db, target=7)
     assert migrations.apply(db) == [number for number, _, _ in migrations.MIGRATIONS if number > 7]
-    assert {"followups", "followup_places", "followup_backoffices"} <= {name for (name,) in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {name for (name,) in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"followups", "followup_places", "followup_backoffices"} <= tables
 
 
 def test_a_lost_answer_where_updates_cannot_be_listed_is_held_for_staff_not_resent(made, council):

@@ -54,6 +54,9 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     AUTO_FOCUS = None  # each page says where the focus starts
     CAN_GO_BACK = True
     CAN_CONTINUE = True
+    #: F9 (a volunteer signing in) may open over this page: not over a staff page (no pages stacked
+    #: on staff pages) nor over the resident's consent, which a volunteer's sign-in has just asked.
+    OFFERS_VOLUNTEER = True
 
     def compose(self):
         yield TopBar(id="top-bar")

@@ -27,11 +27,9 @@ from kiosk.journey import Journey
 from kiosk.lockdown import LockedDownApp
 from kiosk.navigation import screen_for
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.check import CheckAnswersScreen
 from kiosk.screens.error import ErrorScreen
 from kiosk.screens.start import ChangeLanguageScreen, LanguageScreen
 from kiosk.screens.timeout import TimeoutScreen
-from kiosk.screens.volunteer import ConsentScreen, StaffScreen
 from kiosk.speech import Speaker
 from kiosk.staff import StaffDesk
 from kiosk.statuses import Connection
@@ -103,7 +101,8 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         if action == "change_language":
             return len(self.languages) > 1 and not isinstance(self.screen, (LanguageScreen, TimeoutScreen))
         if action == "volunteer":  # not from a staff page (no pages stacked on pages) or mid-question
-            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen, ConsentScreen, StaffScreen))
+            return not isinstance(self.screen, (TimeoutScreen, ErrorScreen)) and getattr(
+                self.screen, "OFFERS_VOLUNTEER", True)
         return super().check_action(action, parameters)
 
     def action_toggle_colours(self) -> None:
@@ -266,6 +265,8 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         await self.show(self.journey.change_requested(message.key))
 
     async def return_to_check(self) -> None:
+        from kiosk.screens.check import CheckAnswersScreen  # shown by now (kiosk/navigation.py)
+
         while len(self.screen_stack) > 2 and not isinstance(self.screen, CheckAnswersScreen):
             await self.pop_screen()
         if isinstance(self.screen, CheckAnswersScreen):
@@ -282,6 +283,8 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
     async def send(self) -> None:
         """Save the draft; a store that cannot (full, busy) is explained on the check page, with
         nothing lost."""
+        from kiosk.screens.check import CheckAnswersScreen  # shown by now (kiosk/navigation.py)
+
         try:
             sent = self.journey.send()
         except StoreError as error:

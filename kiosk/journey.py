@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import TYPE_CHECKING
 
 import locales
 from kiosk import pages
 from kiosk.i18n import LOCAL_TIME
 from kiosk.session import CONTACT, URGENT, Session
-from sync.store import Store, events, volunteers
+from sync.store import Store, events
 from sync.store.db import StoreError
+
+if TYPE_CHECKING:  # volunteers (and argon2) load with the first sign-in, not at every start
+    from sync.store import volunteers
 
 log = logging.getLogger(__name__)
 
@@ -216,5 +220,7 @@ class Journey:
         agreed to stays with the submission: the help already given was given."""
         volunteer, self.volunteer = self.volunteer, None
         if volunteer is not None:
+            from sync.store import volunteers
+
             volunteers.sign_out(self.store, volunteer, reason)
             log.info("volunteer signed out on %s (%s)", self.device_id, reason)

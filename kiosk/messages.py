@@ -16,7 +16,8 @@ from textual import events
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from sync.store import volunteers
+if TYPE_CHECKING:  # a type only: the volunteers' module (and argon2) loads with the first sign-in
+    from sync.store import volunteers
 
 # -------------------------------------------------------------------------------------------------
 # The resident's journey

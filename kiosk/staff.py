@@ -2,7 +2,8 @@
 the staff dashboard (between residents only) and leaving for maintenance (a supervisor only).
 
 Every staff action is checked and audited by `sync.store.volunteers`; the pages themselves are in
-kiosk/screens/volunteer.py and kiosk/screens/dashboard.py.
+kiosk/screens/volunteer.py and kiosk/screens/dashboard.py. Those, and the checks, are imported
+when a volunteer first presses F9, not at the kiosk's start: most starts never see them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from textual.app import App
 from kiosk import messages
 from kiosk.journey import Journey
 from kiosk.navigation import screen_for
-from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
-from kiosk.screens.volunteer import ConsentScreen, StaffScreen, VolunteerMenuScreen, VolunteerNameScreen
 from kiosk.widgets.banner import VolunteerBanner
 from locales import N_, Translator
 from sync.config import Settings
-from sync.store import Store, volunteers
+from sync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,8 @@ class StaffDesk(App[None]):
 
     def action_volunteer(self) -> None:
         if self.check_action("volunteer", ()):  # a top-bar tap as well as F9
+            from kiosk.screens.volunteer import VolunteerMenuScreen, VolunteerNameScreen
+
             self.push_screen(VolunteerMenuScreen() if self.journey.volunteer else VolunteerNameScreen())
 
     @on(messages.SignedIn)
@@ -55,6 +56,8 @@ class StaffDesk(App[None]):
     @on(messages.Consented)
     @messages.guarded
     async def consented(self, message: messages.Consented) -> None:
+        from kiosk.screens.volunteer import ConsentScreen
+
         if isinstance(self.screen, ConsentScreen):
             await self.pop_screen()
         self.journey.consented(message.consent)
@@ -75,6 +78,9 @@ class StaffDesk(App[None]):
     @messages.guarded
     async def open_dashboard(self) -> None:
         """Between residents only: the dashboard shows other residents' requests."""
+        from kiosk.screens.dashboard import DashboardScreen
+        from sync.store import volunteers
+
         volunteer = self.journey.volunteer
         if volunteer is None:
             return
@@ -93,6 +99,8 @@ class StaffDesk(App[None]):
     @messages.guarded
     async def back_to_dashboard(self) -> None:
         """After an action on one request: the dashboard again, with fresh figures."""
+        from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
+
         if isinstance(self.screen, AttentionScreen):
             await self.pop_screen()
         if isinstance(self.screen, DashboardScreen):
@@ -107,6 +115,8 @@ class StaffDesk(App[None]):
     def leave_for_maintenance(self) -> bool:
         """A supervisor leaves the kiosk (systemd restarts it when maintenance is over). A volunteer
         cannot: refused and audited by `volunteers.maintenance`."""
+        from sync.store import volunteers
+
         volunteer = self.journey.volunteer
         if volunteer is None:
             return False
@@ -119,6 +129,8 @@ class StaffDesk(App[None]):
         return True
 
     async def close_staff_pages(self) -> None:
+        from kiosk.screens.volunteer import StaffScreen
+
         while len(self.screen_stack) > 2 and isinstance(self.screen, StaffScreen):
             await self.pop_screen()
 

@@ -30,6 +30,9 @@ SOURCE_LANGUAGE = "en"
 #: Display order: English, Welsh, then community languages by number of speakers (Census 2021).
 PREFERRED_ORDER = ("en", "cy", "pl", "ro", "pa", "ur", "pt", "es", "ar", "bn")
 RIGHT_TO_LEFT = frozenset({"ar", "ur"})
+#: The source language has no manifest; its name is CLDR's, written here so that naming it (on
+#: the kiosk's first page) does not read CLDR's English data (a test holds the two equal).
+SOURCE_NAME = "English"
 
 
 def N_(message: str) -> str:
@@ -66,7 +69,9 @@ class Manifest:
 @cache
 def manifest(code: str) -> Manifest:
     path = LOCALE_DIR / code / "manifest.toml"
-    if code == SOURCE_LANGUAGE or not path.exists():
+    if code == SOURCE_LANGUAGE:
+        return Manifest(code, SOURCE_NAME)
+    if not path.exists():
         return Manifest(code)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return Manifest(code, str(data.get("name", "")), str(data.get("reviewed_by", "")),

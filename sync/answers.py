@@ -17,9 +17,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from locales import N_, NP_, Translator
 
 DESCRIPTION_MAX = 4000  # Open311's limit for `description`
@@ -251,6 +248,8 @@ def _many(question: Question, raw: Any, translate: Translate) -> list[str] | Non
 
 def phone_number(text: str) -> str:
     """A UK (or international, with +) phone number in E.164, or Invalid."""
+    import phonenumbers  # here, not at the top: its metadata is a cost every kiosk start would pay
+
     try:
         number = phonenumbers.parse(text, "GB")
     except phonenumbers.NumberParseException:
@@ -263,6 +262,8 @@ def phone_number(text: str) -> str:
 @lru_cache(maxsize=4096)
 def is_mobile(e164: str) -> bool:
     """Whether a text message can reach this number (cached: the SMS bot asks on every message)."""
+    import phonenumbers
+
     try:
         kind = phonenumbers.number_type(phonenumbers.parse(e164, "GB"))
     except phonenumbers.NumberParseException:
@@ -271,6 +272,9 @@ def is_mobile(e164: str) -> bool:
 
 
 def _email(text: str) -> str:
+    # here, not at the top: email-validator compiles its grammar at import, which a start need not pay
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:

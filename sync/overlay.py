@@ -26,8 +26,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, TypeVar
 
-from rapidfuzz import fuzz
-
 if TYPE_CHECKING:
     from sync.catalogue import Attribute, Service, Value
 
@@ -80,6 +78,9 @@ def _plain(text: str) -> str:
 
 def name_score(council: "Service", bundled: "Service") -> float:
     """How close the council service's name (or group and name) is to the bundled name or keywords."""
+    # rapidfuzz here, not at the top: only a council's own catalogue is matched, and a kiosk starts without one
+    from rapidfuzz import fuzz
+
     theirs = [_plain(council.name)]
     if council.group:
         theirs.append(_plain(f"{council.group} {council.name}"))
@@ -131,6 +132,8 @@ def match_services(council: Sequence["Service"], bundled: Sequence["Service"],
 
 def _best(text: str, options: Iterable[tuple[str, T]]) -> T | None:
     """The option whose text is near-identical to `text`, if exactly one clearly is."""
+    from rapidfuzz import fuzz
+
     scored = sorted(((fuzz.token_sort_ratio(_plain(text), _plain(words)), index, item)
                      for index, (words, item) in enumerate(options)), key=lambda row: (-row[0], row[1]))
     if not scored or scored[0][0] < TEXT_THRESHOLD:

@@ -147,7 +147,7 @@ def test_all_ten_languages_ship_with_a_manifest():
         assert (locales.LOCALE_DIR / code / "manifest.toml").exists(), code
 
 
-@pytest.mark.parametrize("code", [code for code in locales.shipped() if code != locales.SOURCE_LANGUAGE])
+@pytest.mark.parametrize("code", locales.shipped())
 def test_each_language_is_named_in_itself_as_cldr_names_it(code):
     """The language menu reads the names from the manifests (fast at start-up); they must be the
     names CLDR gives, which is what a speaker of the language looks for."""

@@ -54,6 +54,28 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     AUTO_FOCUS = None  # each page says where the focus starts
     CAN_GO_BACK = True
     CAN_CONTINUE = True
+    #: F9 (a volunteer signing in) may open over this page: not over a staff page (no pages stacked
+    #: on staff pages) nor over the resident's consent, which a volunteer's sign-in has just asked.
+    OFFERS_VOLUNTEER = True
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name, id, classes)
+        self.start_with_breakpoints()
+
+    def start_with_breakpoints(self) -> None:
+        """Give the page, before it is styled, the breakpoint classes (-narrow, -tall ...) its first
+        resize would: Textual adds them at that resize, which restyles a whole page just shown
+        (an eighth of the time from Enter to the next page drawn). A page made without an app
+        (or a terminal of another size by then) gets them at its resize as before."""
+        try:
+            app = self.app
+        except RuntimeError:  # textual's NoActiveAppError: no app to take the size from
+            return
+        width, height = app.size
+        horizontal = app.HORIZONTAL_BREAKPOINTS if self.HORIZONTAL_BREAKPOINTS is None else self.HORIZONTAL_BREAKPOINTS
+        vertical = app.VERTICAL_BREAKPOINTS if self.VERTICAL_BREAKPOINTS is None else self.VERTICAL_BREAKPOINTS
+        for dimension, breakpoints in ((width, horizontal), (height, vertical)):
+            self.add_class(*self._get_breakpoint_classes(dimension, breakpoints or []), update=False)
 
     def compose(self):
         yield TopBar(id="top-bar")

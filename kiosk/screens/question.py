@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import phonenumbers
 from textual.content import Content
 from textual.widgets import Input
 
@@ -42,6 +41,8 @@ def typed_form(question: Question, value: Any) -> str:
     if question.kind == "datetime":
         return date.fromisoformat(value).strftime("%d/%m/%Y")
     if question.kind == "phone":
+        import phonenumbers  # here, not at the top: most visits give no phone number, and a start need not pay for it
+
         try:
             return phonenumbers.format_number(phonenumbers.parse(value, "GB"),
                                               phonenumbers.PhoneNumberFormat.NATIONAL)

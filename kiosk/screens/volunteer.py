@@ -32,6 +32,8 @@ RESIDENT_TYPES, VOLUNTEER_TYPES = ASSIST_CONSENTS
 class StaffScreen(KioskScreen):
     """A page for volunteers and staff, not residents: the inactivity wipe still applies."""
 
+    OFFERS_VOLUNTEER = False
+
     @property
     def store(self) -> Store:
         return kiosk_of(self).store
@@ -186,6 +188,7 @@ class ConsentScreen(KioskScreen):
 
     CAN_GO_BACK = False
     CAN_CONTINUE = False
+    OFFERS_VOLUNTEER = False
 
     def __init__(self, volunteer_name: str) -> None:
         super().__init__()

@@ -16,4 +16,9 @@ class Static(DisplayOrder, widgets.Static):
 
 
 class Button(DisplayOrder, Guarded, widgets.Button):
-    pass
+    def update_node_styles(self, animate: bool = True) -> None:
+        """Restyle only a button that is in a page. Textual's Button sets its classes (flat, compact)
+        in its constructor, and each asked for a restyle of a button in no page yet (styled anyway
+        when it is mounted): most of the time from Enter to the next page drawn went on that."""
+        if self.is_attached:
+            super().update_node_styles(animate)

@@ -20,8 +20,6 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Protocol
 
-from rapidfuzz import fuzz, process
-
 from sync.places.normalise import (
     HOUSE_NUMBER,
     STREET_TYPES,
@@ -170,6 +168,9 @@ class Gazetteer:
         streets = self.streets()
         if not streets.choices:
             return []
+        # rapidfuzz here, not at the top: a kiosk starts, and many visits end, without a misspelt street
+        from rapidfuzz import fuzz, process
+
         matches = process.extract(name, streets.choices, scorer=fuzz.ratio, limit=50, score_cutoff=STREET_CUTOFF)
         best: dict[tuple[str, str], float] = {}
         for _, score, index in matches:
@@ -212,4 +213,6 @@ def _closeness(wanted: str, address: str, street: str, search_text: str) -> tupl
     end = address.find(street) + len(street) if street and street in address else len(address)
     typed = set(wanted.split())
     untyped = sum(word not in typed for word in address_words(address[:end]))
+    from rapidfuzz import fuzz
+
     return -round(fuzz.partial_ratio(wanted, search_text)), untyped

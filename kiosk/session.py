@@ -34,7 +34,7 @@ class Session:
     contact_wanted: bool | None = None
     #: One per draft, so that a double tap on Send saves one submission, not two.
     idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
-    #: Links this visit's take-up events to each other (sync/events.py), and to nothing else.
+    #: Links this visit's take-up events to each other (sync/store/events.py), and to nothing else.
     id: str = field(default_factory=events.new_session)
     #: Whether the visit's first event was recorded (it is, once a language is chosen).
     started: bool = False

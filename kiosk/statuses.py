@@ -23,7 +23,7 @@ LOCAL = {
     "needs_attention": N_("Waiting for library or council staff to check it"),
     "cancelled": N_("Cancelled"),
     "exported": N_("Passed to the council by hand"),
-    # residents' follow-ups (sync/followups.py)
+    # residents' follow-ups (sync/store/followups.py)
     "not_fixed_sent": N_("You told us it is not fixed: sent to the council"),
     "comment_sent": N_("Your comment was sent to the council"),
     "followup_held": N_("Your follow-up is waiting for library or council staff to check it"),

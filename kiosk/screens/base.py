@@ -45,9 +45,13 @@ def translated_bindings(node: InApp, bindings: dict[str, ActiveBinding]) -> dict
             for key, active in bindings.items()}
 
 
+#: Enter continues on every page; shown as "Enter Continue" even where a field takes Enter itself.
+CONTINUE = Binding("enter", "continue", N_("Continue"), key_display="Enter", id="kiosk.continue")
+
+
 class KioskScreen(Speaks, messages.Guarded, Screen):
     BINDINGS = [
-        Binding("enter", "continue", N_("Continue"), key_display="Enter", id="kiosk.continue"),
+        CONTINUE,
         Binding("escape", "back", N_("Back"), key_display="Esc", id="kiosk.back"),
         *(Binding(str(number), f"pick({number})", show=False, id=f"kiosk.pick-{number}") for number in range(1, 10)),
     ]
@@ -140,8 +144,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
         field handles Enter itself (an input submits, which continues too)."""
         bindings = super().active_bindings
         if self.CAN_CONTINUE and not (bindings.get("enter") and bindings["enter"].binding.show):
-            own = next(binding for _, binding in self._bindings if binding.action == "continue")
-            bindings = {"enter": ActiveBinding(self, own, True), **{k: v for k, v in bindings.items() if k != "enter"}}
+            others = {key: binding for key, binding in bindings.items() if key != "enter"}
+            bindings = {"enter": ActiveBinding(self, CONTINUE, True), **others}
         return translated_bindings(self, bindings)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -1,11 +1,11 @@
 """The staff dashboard, for a signed-in volunteer or supervisor: what this kiosk holds and whether
 it reaches the council, the requests the council refused (with its reason) and what to do about
 them, "sync now", and, for a supervisor, leaving the kiosk for maintenance and resolving a
-request that may already be at the council (never resent by hand: see sync/resolve.py).
+request that may already be at the council (never resent by hand: see sync/open311/resolve.py).
 
 Everything is read from the store, so it works offline. Residents' personal data is shown only
 as far as a fix needs it: the place and the description of a refused request, never contact
-details. Every action goes through `sync.volunteers`, which records it in the audit log.
+details. Every action goes through `sync.store.volunteers`, which records it in the audit log.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """After a status check of a request the council has: "It is not fixed" or "Add a comment".
 
-The follow-up is saved on this kiosk (sync/followups.py) and the sync worker sends it to the
+The follow-up is saved on this kiosk (sync/store/followups.py) and the sync worker sends it to the
 council when it can, so it works offline like everything else here. The comment is short and
 optional for "not fixed"; it is sealed in the store and never shown again, and the page that
 held it is replaced by the thank-you page once it is saved."""

@@ -4,7 +4,7 @@ helped, and the signed-in volunteer's menu.
 The GOV.UK Service Manual's assisted-digital guidance asks that help is visible and agreed to: a
 volunteer signs in, the resident is asked (in their own language) whether they want the help and
 whether the volunteer may type for them, and the answer travels with the submission. PINs are
-checked by `sync.volunteers` (argon2, lockout, audit); the kiosk never keeps one.
+checked by `sync.store.volunteers` (argon2, lockout, audit); the kiosk never keeps one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The take-up events a kiosk visit leaves in the store (sync/events.py): the steps a resident
+"""The take-up events a kiosk visit leaves in the store (sync/store/events.py): the steps a resident
 reached, in order, where they gave up, and nothing they typed."""
 
 from __future__ import annotations

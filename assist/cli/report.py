@@ -41,8 +41,12 @@ def report(app: AppContext, since: date, until: date | None, stores: tuple[Path,
     """The take-up report: sessions per day, completion and where people gave up, help from volunteers,
     kiosk and text, languages, time to complete and time to the council's acceptance."""
     # Here, not at the top: matplotlib is loaded only when a report is made.
-    from sync.reporting.page import write_csv, write_html
+    from sync.reporting.page import require_extra, write_csv, write_html
 
+    try:
+        require_extra()
+    except ReportError as error:
+        raise click.ClickException(str(error)) from None
     today = datetime.now(timezone.utc).date()
     try:
         period = Period(since, until or today)

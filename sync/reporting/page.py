@@ -13,6 +13,7 @@ imported when a page is made, and their absence is one line saying how to instal
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import os
 import re
@@ -28,6 +29,13 @@ CSV_HEADER = ("section", "group", "measure", "value")
 EXTRA_MODULES = ("jinja2", "matplotlib")
 MISSING_EXTRA = ("the HTML report needs matplotlib and jinja2, which this installation left out: "
                  "install them with pip install 'assist-council-kiosk[report]'")
+
+def require_extra() -> None:
+    """Refuse at once, before a store is read or a figure computed, where the `[report]` extra is
+    not installed (a kiosk's installation): the operator learns it first, not after a year's sums."""
+    if any(importlib.util.find_spec(name) is None for name in EXTRA_MODULES):
+        raise ReportError(MISSING_EXTRA)
+
 
 #: OWASP's CSV injection rule: a text cell starting with one of these is a formula to a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -302,6 +302,9 @@ def test_without_the_report_extra_it_says_in_one_line_how_to_install_it(run, tmp
         "Error: the HTML report needs matplotlib and jinja2, which this installation left out: "
         "install them with pip install 'assist-council-kiosk[report]'"]
     assert not (tmp_path / "report.html").exists() and not (tmp_path / "report.csv").exists()
+    missing = tmp_path / "no-such-store.sqlite"  # said first: before any store is read
+    result = run("report", "--since", SINCE, "--store", str(missing), "--out", str(tmp_path / "report.html"))
+    assert result.exit_code == 1 and "pip install 'assist-council-kiosk[report]'" in result.output
 
 
 def test_an_empty_period_makes_a_report_that_says_there_were_no_sessions(run, tmp_path, stores):

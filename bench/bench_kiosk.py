@@ -29,6 +29,11 @@ PRESSES = 20
 CHILD = r"""
 import json, sys, time
 which, store_path = sys.argv[1], sys.argv[2]
+if which != "bare":
+    # The kiosk as deploy/README.md installs it, without the `[report]` extra: this development
+    # environment has matplotlib's fontTools, which arabic_reshaper would load (5 MB) on a kiosk
+    # that never has it.
+    sys.modules["fontTools"] = None
 if which == "bare":
     from textual.app import App
     from textual.widgets import Static

@@ -150,6 +150,11 @@ class Translator:
         return format_date(day, format=format, locale=self.locale)
 
     def number(self, value: float | int) -> str:
+        """A number as the language writes it. A whole number under 1,000 is written alike in every
+        shipped language (Latin digits, nothing to group: a test holds it to CLDR's), so the counts
+        and minutes most pages show cost no CLDR data, 4 MB of a kiosk's memory."""
+        if isinstance(value, int) and 0 <= value < 1000:
+            return str(value)
         return format_decimal(value, locale=self.locale)
 
 

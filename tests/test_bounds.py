@@ -17,7 +17,7 @@ import pytest
 from sync import crypto
 from sync.reporting.page import spreadsheet_safe, write_csv
 from sync.reporting.report import Column, Period, Report, Row, Section
-from sync.store import audit, volunteers
+from sync.store import audit, pins, volunteers
 from sync.transfer import export as transfer
 from sync.transfer.export import TransferError
 from tests.helpers import draft
@@ -172,7 +172,7 @@ WEAK, NEW = "123456", "480617"
 def weak_sam(store):
     """Sam's account from before the PIN rules, with a PIN they now refuse."""
     volunteers.add(store, "Sam", "volunteer", "90817263")
-    store.db.conn.execute("UPDATE volunteers SET pin_hash = ? WHERE name = 'Sam'", (volunteers._hasher.hash(WEAK),))
+    store.db.conn.execute("UPDATE volunteers SET pin_hash = ? WHERE name = 'Sam'", (pins.hash_pin(WEAK),))
     store.db.conn.commit()
 
 

@@ -184,3 +184,15 @@ def test_dates_and_numbers_are_written_the_languages_way(code):
     assert t.number(1234567.5) == format_decimal(1234567.5, locale=babel_locale)
     if code not in ("en", "cy"):
         assert t.date(day) != locales.Translator("en").date(day), "not the English month"
+
+
+@pytest.mark.parametrize("code", locales.shipped())
+def test_whole_numbers_are_written_as_cldr_writes_them_with_or_without_its_data(code):
+    """Counts under 1,000 are written without reading CLDR (Translator.number); they must be what
+    CLDR writes in every shipped language, and larger ones still come from CLDR (grouped)."""
+    from babel.numbers import format_decimal
+
+    translator = locales.translator(code)
+    assert all(translator.number(n) == format_decimal(n, locale=translator.locale) for n in range(1000))
+    assert translator.number(12345) == format_decimal(12345, locale=translator.locale)
+    assert translator.number(2.5) == format_decimal(2.5, locale=translator.locale)

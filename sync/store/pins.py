@@ -1,4 +1,5 @@
-"""The PIN rules: six to twelve digits, and none of the first anyone would try.
+"""The PIN rules (six to twelve digits, and none of the first anyone would try) and the one way a PIN
+is kept: its argon2id hash.
 
 Not one of the commonest PINs (sync/data/common_pins.toml names its source), one digit repeated,
 a run of consecutive digits or a short block repeated. A PIN set before these rules that breaks
@@ -10,6 +11,10 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 PIN_MIN_DIGITS = 6
 #: As long as the kiosk's PIN field takes: a longer PIN could be set but never typed.
@@ -48,3 +53,28 @@ def common_pins() -> frozenset[str]:
     """The published list of the commonest PINs (its source is named in the file)."""
     text = resources.files("sync").joinpath("data/common_pins.toml").read_text(encoding="utf-8")
     return frozenset(tomllib.loads(text)["pins"])
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile): tens of milliseconds a
+    guess, on purpose. Made when a PIN is first hashed or checked, so a resident's visit never
+    loads argon2 (2.5 MB of a kiosk's memory)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_pin(pin: str) -> str:
+    """The PIN's argon2id hash, the only form in which it is kept."""
+    return _hasher().hash(pin)
+
+
+def matches(pin_hash: str, pin: str) -> bool:
+    """Whether `pin` is the one `pin_hash` was made from (False for a hash that is not one)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _hasher().verify(pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False

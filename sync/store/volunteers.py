@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from sync.flow import clean_text
 from sync.store import audit, pins
 from sync.store import db as db_module
@@ -51,11 +48,6 @@ PERMISSIONS = {
     "dashboard": "volunteer", "sync_now": "volunteer", "correct": "volunteer", "resend": "volunteer",
     "cancel": "volunteer", "maintenance": "supervisor", "resolve": "supervisor",
 }
-
-#: argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile): tens of milliseconds a
-#: guess, on purpose.
-_hasher = PasswordHasher()
-
 
 class AccountError(ValueError):
     """An account cannot be added or changed as asked; the message says why, for the person."""
@@ -148,7 +140,7 @@ def add(store: Store, name: str, role: str, pin: str) -> Volunteer:
     name = _clean_name(name)
     if role not in ROLES:
         raise AccountError(f"A role is one of: {', '.join(ROLES)}.")
-    pin_hash = _hasher.hash(check_pin(pin))  # slow on purpose: before the write lock is taken
+    pin_hash = pins.hash_pin(check_pin(pin))  # slow on purpose: before the write lock is taken
     now = iso(store.clock())
     with audit.audited(store, OPERATOR.name, "add", name, role) as conn:
         if conn.execute("SELECT 1 FROM volunteers WHERE name = ?", (name,)).fetchone():  # in any case
@@ -192,13 +184,6 @@ def names(store: Store) -> list[Volunteer]:
         "SELECT name, role FROM volunteers WHERE disabled_at IS NULL ORDER BY name COLLATE NOCASE")]
 
 
-def _matches(pin_hash: str, pin: str) -> bool:
-    try:
-        return _hasher.verify(pin_hash, pin)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 def _refuse(store: Store, name: str, refusal: SignInRefused) -> SignInRefused:
     audit.record(store, name, "sign_in", "refused", detail=str(refusal))
     log.warning("sign-in refused for %s: %s", name, refusal)
@@ -238,7 +223,7 @@ def sign_in(store: Store, name: str, pin: str) -> Volunteer:
         now = store.clock()
         account = _account(store, name, now)
         if account.pin_hash not in verified:
-            verified[account.pin_hash] = _matches(account.pin_hash, pin)
+            verified[account.pin_hash] = pins.matches(account.pin_hash, pin)
         outcome = _judged(account, verified[account.pin_hash], pin, now)
         if _recorded(store, account, outcome, now):
             break
@@ -304,7 +289,7 @@ def change_pin(store: Store, required: PinChangeRequired, new_pin: str) -> Volun
     the account changed meanwhile (switched off, or its PIN changed elsewhere)."""
     volunteer = required.volunteer
     check_pin(new_pin)
-    pin_hash = _hasher.hash(new_pin)  # slow on purpose: before the write lock is taken
+    pin_hash = pins.hash_pin(new_pin)  # slow on purpose: before the write lock is taken
     now = iso(store.clock())
     with audit.audited(store, volunteer.name, "change_pin", volunteer.name) as conn:
         changed = conn.execute("UPDATE volunteers SET pin_hash = ?, failed_pins = 0, locked_until = NULL, "

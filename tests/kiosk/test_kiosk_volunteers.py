@@ -13,7 +13,7 @@ import locales
 from kiosk.screens.dashboard import AttentionScreen, DashboardScreen
 from kiosk.screens.volunteer import ConsentScreen, NewPinScreen, PinScreen, VolunteerMenuScreen, VolunteerNameScreen
 from sync import reference as reference_module
-from sync.store import audit, volunteers
+from sync.store import audit, pins, volunteers
 from tests.helpers import draft
 from tests.kiosk.kiosk_support import (
     NO_CONTACT,
@@ -466,7 +466,7 @@ async def test_a_request_that_may_be_at_the_council_is_resolved_by_a_supervisor_
 
 async def test_a_right_but_weak_pin_must_be_changed_before_the_volunteer_goes_on(make_app, store):
     volunteers.add(store, "Sam", "volunteer", PIN)
-    store.db.conn.execute("UPDATE volunteers SET pin_hash = ? WHERE name = 'Sam'", (volunteers._hasher.hash("123456"),))
+    store.db.conn.execute("UPDATE volunteers SET pin_hash = ? WHERE name = 'Sam'", (pins.hash_pin("123456"),))
     store.db.conn.commit()  # an account from before the PIN rules
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from sync.store import Store, audit, volunteers
+from sync.store import Store, audit, pins, volunteers
 from sync.store.volunteers import NotAllowed, SignInRefused
 from tests.helpers import draft
 
@@ -57,14 +57,14 @@ def test_two_kiosks_cannot_both_get_a_sixth_try(store, sam, settings, clock, mon
     for _ in range(4):
         refused(store, "Sam", WRONG)
     other_kiosk = Store.open(settings, clock=clock)
-    real_matches = volunteers._matches
+    real_matches = pins.matches
 
     def meanwhile_at_the_other_kiosk(pin_hash, pin):
-        monkeypatch.setattr(volunteers, "_matches", real_matches)
+        monkeypatch.setattr(pins, "matches", real_matches)
         assert refused(other_kiosk, "Sam", WRONG).reason == "locked"
         return real_matches(pin_hash, pin)
 
-    monkeypatch.setattr(volunteers, "_matches", meanwhile_at_the_other_kiosk)
+    monkeypatch.setattr(pins, "matches", meanwhile_at_the_other_kiosk)
     assert refused(store, "Sam", PIN).reason == "locked"
     other_kiosk.close()
 

@@ -95,6 +95,17 @@ def client(url, *, fmt="json") -> Open311Client:
 FIELDS = [("service_code", "pothole"), ("address_string", "1 High Street"), ("description", "A hole")]
 
 
+async def transient_post(url) -> Transient:
+    """What posting FIELDS to `url` failed with: it must fail as Transient (worth trying again)."""
+    council = client(url)
+    try:
+        with pytest.raises(Transient) as raised:
+            await council.create(FIELDS)
+    finally:
+        await council.aclose()
+    return raised.value
+
+
 # ---------------------------------------------------------------------------------------------
 # An answer to a POST that cannot be read: the request may exist, so the submission is ambiguous
 
@@ -226,13 +237,8 @@ def test_an_xml_answer_with_a_requests_root_and_200_is_accepted(tmp_path, bad_se
         "number"])
 async def test_a_bogus_id_is_never_accepted(bad_server, answer):
     url = bad_server.scenario("bogus", {("POST", "requests"): canned(201, answer)})
-    council = client(url)
-    try:
-        with pytest.raises(Transient) as raised:
-            await council.create(FIELDS)
-    finally:
-        await council.aclose()
-    assert raised.value.maybe_sent  # whatever it was, the request may exist: reconcile, never resend
+    failure = await transient_post(url)
+    assert failure.maybe_sent  # whatever it was, the request may exist: reconcile, never resend
 
 
 def test_a_bogus_id_leaves_the_submission_ambiguous_not_accepted(tmp_path, bad_server, logs):
@@ -421,13 +427,8 @@ async def test_a_token_answer_that_is_not_a_list_is_transient(bad_server):
 ])
 async def test_retry_after_in_every_form(bad_server, header, expected):
     url = bad_server.scenario("busy", {("POST", "requests"): canned(429, b"", headers={"retry-after": header})})
-    council = client(url)
-    try:
-        with pytest.raises(Transient) as raised:
-            await council.create(FIELDS)
-    finally:
-        await council.aclose()
-    assert raised.value.retry_after == expected and not raised.value.maybe_sent
+    failure = await transient_post(url)
+    assert failure.retry_after == expected and not failure.maybe_sent
 
 
 @pytest.mark.parametrize("zone", ["GMT", "-0000"])
@@ -435,13 +436,8 @@ async def test_retry_after_as_a_date(bad_server, zone):
     moment = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
     header = format_datetime(moment, usegmt=True).replace("GMT", zone)
     url = bad_server.scenario("busy", {("POST", "requests"): canned(503, b"down", headers={"retry-after": header})})
-    council = client(url)
-    try:
-        with pytest.raises(Transient) as raised:
-            await council.create(FIELDS)
-    finally:
-        await council.aclose()
-    assert 590 < raised.value.retry_after <= 600 and raised.value.maybe_sent  # a 5xx may have been half-done
+    failure = await transient_post(url)
+    assert 590 < failure.retry_after <= 600 and failure.maybe_sent  # a 5xx may have been half-done
 
 
 def test_parse_body_refuses_what_is_malformed_or_dangerous():

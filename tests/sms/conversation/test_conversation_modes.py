@@ -3,6 +3,8 @@ the events and the action out. No store, no webhook (sms/conversation/)."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 import locales
@@ -73,6 +75,27 @@ def test_a_read_back_that_cannot_be_saved_stays_for_yes_again(context, office, m
     monkeypatch.setattr(office, "enqueue", lambda draft: None)
     result = step(context("en"), confirming(), "YES")
     assert result.state == confirming() and not result.saved and result.action == "save failed"
+
+
+def test_answers_the_catalogue_no_longer_takes_stay_for_yes_again_and_are_logged(context, office, monkeypatch,
+                                                                                caplog):
+    """The service changed under the read-back so the answers no longer make a request: the
+    resident is told it could not be sent (and may say YES again); the operator gets one line
+    naming the service and the kind of error, never the resident's words."""
+    def refused(*args, **kwargs):
+        raise ValueError("12 High Street, Brackenford is not an answer")
+
+    monkeypatch.setattr(flow, "to_draft", refused)
+    with caplog.at_level(logging.ERROR):
+        result = step(context("en"), confirming(), "YES")
+    assert office.drafts == [] and result.state == confirming() and result.action == "save failed"
+    assert [record.getMessage() for record in caplog.records] == [
+        "could not make a request of the confirmed answers (pothole, ValueError)"]
+
+
+def test_a_no_of_another_offered_language_drops_the_report_too(context, office):
+    result = step(context("en"), confirming(), "nac oes")  # Welsh for no, on an English read-back
+    assert office.drafts == [] and result.state == Idle() and result.action == "not sent"
 
 
 # -- questions -----------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.allow_quit = allow_quit
         self.languages = locales.enabled(settings.languages.enabled, settings.languages.reviewed_only)
         self.journey = Journey(store, settings.device_id)
-        self.places = Gazetteer(store.db)  # one for the kiosk's life: its street list is built once
+        self.places = Gazetteer(store.db.places)  # one for the kiosk's life: its street list is built once
         self.inactivity = Inactivity(monotonic, settings.kiosk.timeout_seconds, settings.kiosk.warning_seconds)
         self.connection: Connection | None = None
         self.failures: list[float] = []

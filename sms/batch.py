@@ -105,7 +105,11 @@ def take(bot: Bot, inbounds: list[Inbound]) -> list[Reply]:
     written = Written(batch, bot.store)
     conn = bot.store.db.conn
     try:
-        with db_module.write(bot.store.db) as conn:
+        # On PostgreSQL several webhook processes take texts at once: each batch locks only the
+        # numbers it holds (in order, so two batches never wait on each other in a circle), so
+        # one resident's texts are taken one after the other whichever process gets them.
+        with db_module.write(bot.store.db, exclusive=False) as conn:
+            db_module.lock_keys(bot.store.db, hashes)
             bot.memory.check(conn)
             batch.count(conn)
             for inbound, read, hashed in zip(inbounds, reads, hashes):
@@ -325,5 +329,5 @@ def _durability(bot: Bot, full: bool) -> None:
     NORMAL (WAL: no fsync at commit) for a conversation step, which a power cut can only
     lose together with its MessageSid claim, so that Twilio's retry replays it exactly."""
     if full != bot.synchronous_full:
-        bot.store.db.conn.execute(f"PRAGMA synchronous = {'FULL' if full else 'NORMAL'}")
+        db_module.set_synchronous(bot.store.db, full)
         bot.synchronous_full = full

@@ -32,7 +32,7 @@ class Bot:
         self.keywords = kw.keywords(self.languages)
         self.expiry = timedelta(hours=settings.sms.conversation_expiry_hours)
         self.memory = Memory(store)
-        self.places = Places(store.db)  # the gazetteer index, kept across catalogues
+        self.places = Places(store.db.places)  # the gazetteer index, kept across catalogues
         self.language_names = {code: language_names(code, self.languages) for code in self.languages}
         self.synchronous_full = True  # the store opens with synchronous=FULL (sms/batch.py)
         self._catalogue: Catalogue | None = None

@@ -11,9 +11,11 @@ The copy is trusted only while nothing else has written to the store since the b
 neither another process (SQLite's `PRAGMA data_version` moves when another connection commits)
 nor anything else on this process's own connection (its `total_changes` moves: a delivery
 callback marking a number opted out, a staff command, a test). Then everything is forgotten and
-read again. This is safe, and cheap, because one process takes a store's inbound texts: `assist
-sms serve` runs one uvicorn worker (docs/sms.md). The sync worker's writes to the same file are
-noticed like any other and just empty the memory.
+read again. This is safe, and cheap, because one process takes a SQLite store's inbound texts:
+`assist sms serve` runs one uvicorn worker (docs/sms.md). The sync worker's writes to the same
+file are noticed like any other and just empty the memory. On PostgreSQL, where several webhook
+processes share the database, nothing tells one process cheaply what the others wrote, so the
+memory is never trusted there: every batch reads its numbers back from the store.
 
 Phone numbers themselves are kept here too (each one's keyed hash, and its answer to the flow's
 phone question), and forgotten with the rest: so a number the purge removes from the store, in
@@ -23,12 +25,12 @@ the worker's process, is gone from this one by its next batch.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from sms.conversation.state import Idle, State, from_dict
 from sync import flow
+from sync.store.db import Conn
 from sync.texting import conversations, intake, numbers
 
 #: Numbers remembered at most; past that the memory starts afresh (a few megabytes).
@@ -84,14 +86,17 @@ class Memory:
                 self._phones[e164] = None
         return self._phones[e164]
 
-    def check(self, conn: sqlite3.Connection) -> None:
+    def check(self, conn: Conn) -> None:
         """At the start of a batch, inside its write transaction (so nobody else can write until
         it commits): forget everything if anything but the bot wrote since its last batch."""
+        if self.store.db.on_postgres:  # no cheap way to know what other processes wrote: trust nothing
+            self._forget_all()
+            return
         self._version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._mark != (self._version, conn.total_changes):
+        if self._mark != (self._version, conn.total_changes):  # type: ignore[attr-defined]
             self._forget_all()
 
-    def recall(self, conn: sqlite3.Connection, e164: str, hashed: str, now: str, hour: str) -> Known:
+    def recall(self, conn: Conn, e164: str, hashed: str, now: str, hour: str) -> Known:
         """The number as stored, made if new (inside the batch's transaction, in the message's
         savepoint, so that a message that fails leaves no number behind)."""
         found = self.known.get(hashed)
@@ -103,12 +108,13 @@ class Memory:
         return Known(number, from_dict(conversation.state) if conversation else Idle(),
                      conversation.expires_at if conversation else None, now, (hour, count, warned))
 
-    def committed(self, conn: sqlite3.Connection, changed: dict[str, Known]) -> None:
+    def committed(self, conn: Conn, changed: dict[str, Known]) -> None:
         """The batch that wrote `changed` is committed: remember them as the store now has them."""
         if len(self.known) + len(changed) > LIMIT:
             self.known.clear()
         self.known.update(changed)
-        self._mark = (self._version, conn.total_changes)
+        if not self.store.db.on_postgres:
+            self._mark = (self._version, conn.total_changes)  # type: ignore[attr-defined]
 
     def forget(self) -> None:
         """The batch failed (rolled back): what it changed is not in the store."""

@@ -67,7 +67,8 @@ class SmsService:
         # The webhook is the store's busiest writer, and most of what it writes (conversations, rate
         # counts, recent claims) is written again within seconds: checkpointing the write-ahead log
         # less often copies each such page to the database once instead of many times.
-        self.store.db.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        if not self.store.db.on_postgres:
+            self.store.db.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
 
     def close(self) -> None:
         if self._own_store and self.store is not None:

@@ -20,16 +20,19 @@ from sync import catalogue as catalogue_module
 from sync.settings import (
     DEFAULT_BACKOFFICE,
     NAMED_BACKOFFICES,
+    POSTGRES_URLS,
+    SQLITE_URL,
     BackofficeSettings,
     KioskSettings,
     Settings,
     SyncSettings,
     documented_keys,
+    mask_url_password,
     sections,
 )
 
 __all__ = ["DEFAULT_BACKOFFICE", "BackofficeSettings", "ConfigError", "KioskSettings", "Settings", "SyncSettings",
-           "documented_keys", "load_settings", "parse_point"]
+           "documented_keys", "load_settings", "mask_url_password", "parse_point"]
 
 ENV_PREFIX = "ASSIST_"
 CONFIG_ENV = "ASSIST_CONFIG"
@@ -188,11 +191,24 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
     built[NAMED_BACKOFFICES] = _named_backoffices(file_values.get(NAMED_BACKOFFICES, {}), environ, source_name,
                                                   sources)
     settings = Settings(**built, sources=sources)
+    _check_store(settings, source_name)
     _check_overlay(settings, sources.get("catalogue.overlay", source_name))
     if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
         raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
                           "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
     return settings
+
+
+def _check_store(settings: Settings, source_name: str) -> None:
+    """`store.url` names an engine this version has, and is not set beside `store.path` (which of
+    the two is meant cannot be guessed: a council moving to PostgreSQL keeps its old file)."""
+    url, sources = settings.store.url, settings.sources
+    if url and settings.store.path:
+        raise ConfigError(f"{sources.get('store.url', source_name)} and {sources.get('store.path', source_name)}",
+                          "store.url and store.path", "only one of them (store.url names the engine and place)")
+    if url and not (url.startswith(SQLITE_URL) and len(url) > len(SQLITE_URL)) and not url.startswith(POSTGRES_URLS):
+        raise ConfigError(sources.get("store.url", source_name), "store.url",
+                          "sqlite:///PATH or postgresql://USER@HOST/DATABASE", mask_url_password(url))
 
 
 def _named_backoffices(named: dict[str, Any], environ: Mapping[str, str], source_name: str,

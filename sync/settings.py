@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
@@ -30,11 +31,25 @@ def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: i
     return field(default=default, metadata=meta)
 
 
+#: How `store.url` names each engine.
+SQLITE_URL = "sqlite:///"
+POSTGRES_URLS = ("postgresql://", "postgres://")
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     path: str = setting(
         "", "SQLite file holding the outbox, status history, catalogue cache and gazetteer. Empty: `assist.db` in the "
-        "platform data directory.")
+        "platform data directory. Not set together with `url`.")
+    url: str = setting(
+        "", "The store's engine and place: `sqlite:///PATH` (as `path`) or `postgresql://USER@HOST/DATABASE` for the "
+        "council's assist service run as several processes (one council per database; give the password in "
+        "`ASSIST_STORE__URL` or a `.pgpass`, not in a file others read). Empty: `path` applies. Not set together with "
+        "`path`.")
+    gazetteer_path: str = setting(
+        "", "For a store on PostgreSQL: the SQLite file holding the gazetteer (the address list, reference data "
+        "searched with FTS5), one beside each server. Empty: `gazetteer.db` in the platform data directory. A SQLite "
+        "store keeps its addresses in itself.")
     key_file: str = setting(
         "", "File holding the encryption key for personal data (created with mode 0600 on first run; never again while "
         "the store holds sealed data: a missing one is refused). Empty: `assist.key` beside the store.")
@@ -220,9 +235,29 @@ class Settings:
 
     @property
     def store_path(self) -> Path:
+        """The SQLite store's file; on PostgreSQL, where one would be (the key file's default place)."""
+        if self.store.url.startswith(SQLITE_URL):
+            return Path(self.store.url[len(SQLITE_URL):]).expanduser()
         if self.store.path:
             return Path(self.store.path).expanduser()
         return platformdirs.user_data_path("assist") / "assist.db"
+
+    @property
+    def gazetteer_path(self) -> Path:
+        """Where a PostgreSQL store's gazetteer is (a SQLite store holds its own)."""
+        if self.store.gazetteer_path:
+            return Path(self.store.gazetteer_path).expanduser()
+        return self.store_path.with_name("gazetteer.db")
+
+    @property
+    def store_name(self) -> str:
+        """The store as messages name it: its file, or its database's URL without the password."""
+        return mask_url_password(self.store.url) if self.on_postgres else str(self.store_path)
+
+    @property
+    def on_postgres(self) -> bool:
+        """Whether the store is a PostgreSQL database (`store.url`) rather than a SQLite file."""
+        return self.store.url.startswith(POSTGRES_URLS)
 
     @property
     def key_path(self) -> Path:
@@ -278,3 +313,20 @@ def documented_keys() -> list[tuple[str, Any, str]]:
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             rows.append((f"{section}.{f.name}", default, f.metadata["doc"]))
     return rows
+
+
+def mask_url_password(value: str) -> str:
+    """`https://user:secret@host/` as `https://user:***@host/`: a password written into a URL
+    setting (such as `backoffice.url`) is as secret as the ones kept in their own settings."""
+    if "@" not in value or "://" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    user, host = parts.netloc.rpartition("@")[0], parts.netloc.rpartition("@")[2]
+    masked = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=masked))

@@ -13,8 +13,23 @@ from sync.config import load_settings
 from sync.store import Store
 from tests.helpers import Clock
 from tests.peers import CouncilClock, CouncilServer, start_council_server, stop_council_server
+from tests.postgres import Postgres
 from tests.sms.sms_fakes import FakeNotify, FakeTwilio
 from tests.sms.sms_support import ACCOUNT_SID, AUTH_TOKEN, serve, stop
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """This test process's own PostgreSQL, started at the first test that asks for it."""
+    server = Postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres) -> str:
+    """The URL of a new, empty database on the tests' PostgreSQL."""
+    return postgres.new_database()
 
 
 @pytest.fixture

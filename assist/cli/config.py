@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 
 from assist.cli.context import AppContext, pass_app
-from sync.config import documented_keys
+from sync.config import documented_keys, mask_url_password
 
 SECRETS = frozenset({"store.key", "backoffice.api_key", "twilio.auth_token", "notify.api_key"})
 
@@ -32,20 +31,3 @@ def config(app: AppContext, as_json: bool) -> None:
         return
     for dotted, row in rows.items():
         click.echo(f"{dotted} = {json.dumps(row['value'])}  ({row['source']})")
-
-
-def mask_url_password(value: str) -> str:
-    """`https://user:secret@host/` as `https://user:***@host/`: a password written into a URL
-    setting (such as `backoffice.url`) is as secret as the ones kept in their own settings."""
-    if "@" not in value or "://" not in value:
-        return value
-    try:
-        parts = urlsplit(value)
-        password = parts.password
-    except ValueError:
-        return value
-    if not password:
-        return value
-    user, host = parts.netloc.rpartition("@")[0], parts.netloc.rpartition("@")[2]
-    masked = f"{user.partition(':')[0]}:***@{host}"
-    return urlunsplit(parts._replace(netloc=masked))

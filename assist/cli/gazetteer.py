@@ -40,7 +40,7 @@ def import_command(app, file: Path | None, demo: bool, columns: dict[str, str]) 
     if demo == (file is not None):
         raise click.UsageError("Give either a CSV file or --demo.")
     try:
-        report = gz.import_csv(app.store.db, gz.DEMO_CSV if file is None else file, columns)
+        report = gz.import_csv(app.store.db.places, gz.DEMO_CSV if file is None else file, columns)
     except gz.GazetteerError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Loaded {report.loaded} addresses")
@@ -57,7 +57,7 @@ def import_command(app, file: Path | None, demo: bool, columns: dict[str, str]) 
 def search_command(app, query: tuple[str, ...], limit: int) -> None:
     """Look up addresses by postcode ("BF1 2AB", "BF1") or street and number ("12 high st")."""
     text = " ".join(query)
-    places = gz.search(app.store.db, text, limit)
+    places = gz.search(app.store.db.places, text, limit)
     if not places:
         click.echo(f"No addresses found for {text!r}.")
         return

@@ -50,7 +50,7 @@ class Sender:
         self.commit = GroupCommit(store)
         self.recorder = Recorder(store, self.commit)
         self.reconciler = Reconciler(store, settings.sync)
-        self.places = gazetteer.Gazetteer(store.db)  # its street list built once, not once a send
+        self.places = gazetteer.Gazetteer(store.db.places)  # its street list built once, not once a send
         self._refresh = refresh
         # What one batch knows, set again by each `send`:
         self._in_force = store.catalogue()  # read once a batch, not once a send

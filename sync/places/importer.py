@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from sync.places.normalise import address_words, normalise_postcode, sort_key, split_parts
-from sync.store.db import Database, write
+from sync.store.db import Conn, Database, write
 
 if TYPE_CHECKING:
     from pyproj import Transformer
@@ -113,7 +112,7 @@ def _nothing_loaded(path: Path, report: ImportReport) -> str:
             f"For example: {examples}.")
 
 
-def _load(conn: sqlite3.Connection, file: TextIO, path: Path, columns: dict[str, str], report: ImportReport) -> None:
+def _load(conn: Conn, file: TextIO, path: Path, columns: dict[str, str], report: ImportReport) -> None:
     """Stream rows from `file` into `addresses` in batches, recording skipped rows in `report`."""
     reader = None
     try:
@@ -218,7 +217,7 @@ class _Rows:
             lat = excluded.lat, lon = excluded.lon, sort_key = excluded.sort_key,
             search_text = excluded.search_text"""
 
-    def __init__(self, conn: sqlite3.Connection, indexes: dict[str, int], width: int, report: ImportReport) -> None:
+    def __init__(self, conn: Conn, indexes: dict[str, int], width: int, report: ImportReport) -> None:
         self.conn, self.indexes, self.width, self.report = conn, indexes, width, report
         self.first_seen: dict[str, int] = {}
         #: [row values..., easting, northing]; lat/lon are None until the batch is converted.

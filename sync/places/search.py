@@ -16,7 +16,6 @@ return rows already in reading order and stop at the limit.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +27,7 @@ from sync.places.normalise import (
     normalise_postcode,
     postcode_prefixes,
 )
+from sync.store.db import Conn
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 10
@@ -56,7 +56,7 @@ class Connected(Protocol):
     """A store's database as the gazetteer needs it: its SQLite connection."""
 
     @property
-    def conn(self) -> sqlite3.Connection: ...
+    def conn(self) -> Conn: ...
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sync.store import db as db_module
+from sync.store.db import Conn
 from sync.store.states import TransitionError
 from sync.store.times import iso, parse_iso
 
@@ -43,7 +44,7 @@ class Entry:
     detail: str | None
 
 
-def _insert(conn: sqlite3.Connection, store: Store, actor: str, action: str, outcome: str, subject: str | None,
+def _insert(conn: Conn, store: Store, actor: str, action: str, outcome: str, subject: str | None,
             detail: str | None) -> None:
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown audit outcome {outcome!r}")
@@ -69,7 +70,7 @@ def record(store: Store, actor: str, action: str, outcome: str, subject: str | N
 
 @contextmanager
 def audited(store: Store, actor: str, action: str, subject: str | None = None,
-            detail: str | None = None) -> Iterator[sqlite3.Connection]:
+            detail: str | None = None) -> Iterator[Conn]:
     """Make a change and its "ok" entry in one write transaction: both are kept, or neither.
 
     A change the store refuses (TransitionError, ValueError) is undone and recorded as

@@ -9,7 +9,6 @@ StoreBase, so each sees the same attributes, typed, and these helpers are writte
 from __future__ import annotations
 
 import random
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
@@ -17,7 +16,7 @@ from sync import catalogue as catalogue_module
 from sync import reference as reference_module
 from sync.config import DEFAULT_BACKOFFICE
 from sync.crypto import Vault
-from sync.store.db import Database
+from sync.store.db import Conn, Database
 from sync.store.states import TRANSITIONS, TransitionError
 from sync.store.times import iso, utcnow
 
@@ -61,21 +60,24 @@ class StoreBase:
     def _now(self) -> str:
         return iso(self.clock())
 
-    def _history(self, conn: sqlite3.Connection, submission_id: int, status: str, notes: str | None,
+    def _history(self, conn: Conn, submission_id: int, status: str, notes: str | None,
                  source: str, at: str | None = None) -> None:
         """One row of a submission's status history (a resident may see it: `lookup`)."""
         conn.execute("INSERT INTO status_history (submission_id, status, notes, at, source) VALUES (?, ?, ?, ?, ?)",
                      (submission_id, status, notes, at or self._now(), source))
 
-    def _event(self, conn: sqlite3.Connection, submission_id: int, kind: str, detail: str | None) -> None:
+    def _event(self, conn: Conn, submission_id: int, kind: str, detail: str | None) -> None:
         """One row of what happened to a submission, for `assist outbox show` (never personal data)."""
         conn.execute("INSERT INTO outbox_events (submission_id, at, kind, detail) VALUES (?, ?, ?, ?)",
                      (submission_id, self._now(), kind, detail))
 
-    def _move(self, conn: sqlite3.Connection, submission_id: int, owner: str | None, to: str,
+    def _move(self, conn: Conn, submission_id: int, owner: str | None, to: str,
               changes: dict[str, Any], history: tuple[str, str | None] | None = None) -> None:
         """Change state if the outbox allows it and (for a worker) the lease is still held."""
-        row = conn.execute("SELECT state, lease_owner, lease_expires_at FROM submissions WHERE id = ?",
+        # On PostgreSQL, with the row locked: a claim (which does not take the store's write lock)
+        # must not re-lease it between this look and the change.
+        lock = " FOR UPDATE" if self.db.on_postgres else ""
+        row = conn.execute(f"SELECT state, lease_owner, lease_expires_at FROM submissions WHERE id = ?{lock}",
                            (submission_id,)).fetchone()
         if row is None:
             raise TransitionError(f"no submission {submission_id}")
@@ -91,7 +93,7 @@ class StoreBase:
         if history:
             self._history(conn, submission_id, history[0], history[1], "local")
 
-    def _id_for(self, conn: sqlite3.Connection, reference: str) -> int:
+    def _id_for(self, conn: Conn, reference: str) -> int:
         """The id of the submission a person's reference names, else TransitionError."""
         canonical = reference_module.parse(reference)
         row = (conn.execute("SELECT id FROM submissions WHERE reference = ?", (canonical,)).fetchone()

@@ -1,10 +1,14 @@
 """`assist store check`: is this store fit to run on? Each check a name, a verdict and one line.
 
-The interface is engine-neutral on purpose: `checks(settings)` returns Check results and the
-command only prints them, so a later PostgreSQL engine implements the same five names with its
-own meaning (integrity: amcheck; schema: the same migration numbers; key: the same check value;
-file modes: the key file and the connection's TLS/peer settings; free space: the database
-volume). Nothing is written: no key is made, no check value recorded, no migration applied.
+The interface is engine-neutral: `checks(settings)` returns Check results and the command only
+prints them. On PostgreSQL the checks mean (docs/postgres.md):
+* connection: the server answers at `store.url`, and which version it is;
+* rights: the role may read and write every table of the store (and create tables, for migrations);
+* schema and key: as on SQLite (the same migration numbers, the same check value);
+* file modes: the key file only (the database's files are the server's);
+* integrity and free space are the database operators' (page checksums, amcheck, the volume's
+  monitoring): they are not checked from here, and the check says so rather than passing silently.
+Nothing is written: no key is made, no check value recorded, no migration applied.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ class Check:
 
 
 def checks(settings: Settings, *, full: bool = False) -> list[Check]:
-    """Every check of the store in `settings` (SQLite). `full` runs integrity_check rather than
+    """Every check of the store in `settings`. `full` runs SQLite's integrity_check rather than
     the quicker quick_check (which skips matching indexes against their tables)."""
+    if settings.on_postgres:
+        return _postgres_checks(settings)
     path = settings.store_path
     if not path.is_file():
         return [Check("store", False, f"no store at {path} (set store.path, or restore it from its backup)")]
@@ -46,6 +52,35 @@ def checks(settings: Settings, *, full: bool = False) -> list[Check]:
     finally:
         db.conn.close()
     return results
+
+
+def _postgres_checks(settings: Settings) -> list[Check]:
+    where = settings.store_name
+    modes = _modes(settings)
+    try:
+        db = db_module.connect_postgres(settings.store.url, migrate=False)
+    except db_module.StoreError as error:
+        return [Check("connection", False, f"{where}: {error}"), modes]
+    try:
+        version = db.conn.execute("SHOW server_version").fetchone()[0]
+        return [Check("connection", True, f"{where} answers (PostgreSQL {version})"), _rights(db), _schema(db),
+                _key(db, settings), modes,
+                Check("integrity", True, "left to the database's operators on PostgreSQL (checksums, amcheck)")]
+    except sqlite3.Error as error:
+        return [Check("connection", False, f"{where} cannot be read: {error}"), modes]
+    finally:
+        db.close()
+
+
+def _rights(db: db_module.Database) -> Check:
+    """The role's rights on each of the store's tables (and in its schema, for migrations)."""
+    missing = [name for name in sorted(migrations.tables(db)) if not db.conn.execute(
+        "SELECT has_table_privilege(current_user, ?, 'SELECT, INSERT, UPDATE, DELETE')", (name,)).fetchone()[0]]
+    if not db.conn.execute("SELECT has_schema_privilege(current_user, current_schema(), 'CREATE')").fetchone()[0]:
+        missing.append("CREATE in the schema (needed to migrate)")
+    if missing:
+        return Check("rights", False, "the role lacks: " + ", ".join(missing) + " (README: the role owns its database)")
+    return Check("rights", True, "the role may read and write every table, and migrate")
 
 
 def _integrity(db: db_module.Database, full: bool) -> Check:
@@ -80,7 +115,7 @@ def _modes(settings: Settings) -> Check:
     """The store and its -wal/-shm readable by no other user; the key file by no group or other."""
     problems = []
     store = settings.store_path
-    for path in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+    for path in () if settings.on_postgres else (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
         mode = _mode(path)
         if mode is not None and mode & 0o007:
             problems.append(f"{path} is open to other users (mode {mode:04o}): chmod o= {path}")
@@ -91,7 +126,8 @@ def _modes(settings: Settings) -> Check:
                             f"chmod 600 {settings.key_path}")
     if problems:
         return Check("file modes", False, "; ".join(problems))
-    return Check("file modes", True, "store and key private to their owner")
+    return Check("file modes", True, "key private to its owner" if settings.on_postgres
+                 else "store and key private to their owner")
 
 
 def _mode(path: Path) -> int | None:

@@ -96,7 +96,10 @@ class Claiming(Sending):
             names = list(backoffices)
             scope += f" AND backoffice IN ({', '.join('?' * len(names))})"
             params = names
-        with db_module.write(self.db) as conn:
+        # On PostgreSQL several workers claim at once: each skips the rows another is leasing
+        # (SKIP LOCKED), instead of waiting for the store's write lock. SQLite has one writer.
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self.db.on_postgres else ""
+        with db_module.write(self.db, exclusive=False) as conn:
             return conn.execute(f"""
                 UPDATE submissions SET lease_owner = ?, lease_expires_at = ?
                 WHERE id IN (
@@ -104,7 +107,7 @@ class Claiming(Sending):
                     WHERE state IN ({sql_list(CLAIMABLE)}) AND next_attempt_at <= ?
                       AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
                       {scope}
-                    ORDER BY next_attempt_at, id LIMIT ?)
+                    ORDER BY next_attempt_at, id LIMIT ?{skip_locked})
                 RETURNING {_CLAIMED}""", (owner, until, due, now, *params, limit)).fetchall()
 
     def _quarantine(self, rows: list[tuple[Any, ...]], owner: str) -> None:

@@ -53,6 +53,9 @@ def translate_error(error: sqlite3.Error, path: str | Path | None = None) -> Sto
 
     On a full disk SQLite often says only "disk I/O error" (it could not grow the WAL's shared
     memory file): with `path`, an I/O error on a disk with (almost) no room is StoreFull."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate is not None:  # PostgreSQL's (sync/store/postgres.py)
+        return _translate_sqlstate(str(sqlstate), error, path)
     message = str(error).lower()
     code = getattr(error, "sqlite_errorcode", None)
     primary = code & 0xFF if code is not None else None
@@ -66,6 +69,24 @@ def translate_error(error: sqlite3.Error, path: str | Path | None = None) -> Sto
     return None
 
 
+#: PostgreSQL's SQLSTATEs for "wait and try again": lock not available (lock_timeout), deadlock,
+#: serialisation failure, statement cancelled (statement_timeout).
+_PG_BUSY = {"55P03", "40P01", "40001", "57014"}
+
+
+def _translate_sqlstate(sqlstate: str, error: sqlite3.Error, where: str | Path | None) -> StoreError | None:
+    """A PostgreSQL store's errors a person can act on: busy, full (disk_full, out of memory or
+    too many connections are "no room" too), or unavailable (no connection, no such database, a
+    refused password, a server shutting down), naming the database without its password."""
+    if sqlstate in _PG_BUSY:
+        return StoreBusy(_BUSY)
+    if sqlstate in ("53100", "53200", "53300"):
+        return StoreFull(_FULL) if sqlstate == "53100" else StoreBusy(_BUSY)
+    if sqlstate[:2] in ("08", "28", "3D", "57", "58", "XX"):
+        return describe_error(OSError(str(error)), where)
+    return None
+
+
 def describe_error(error: BaseException, path: str | Path | None = None) -> StoreError:
     """Any SQLite or OS error met opening or using the store, as the StoreError a person can act
     on: busy, full (also when the disk the store is on has no room, whatever SQLite called it),
@@ -76,7 +97,7 @@ def describe_error(error: BaseException, path: str | Path | None = None) -> Stor
         return friendly
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return StoreFull(_FULL)
-    if path is not None and _nearly_full(Path(path)):
+    if path is not None and "://" not in str(path) and _nearly_full(Path(path)):
         return StoreFull(_FULL)
     where = f" {path}" if path is not None else ""
     reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.store import db as db_module
+from sync.store.db import Conn
 from sync.store.times import iso  # the store's one time format, so the report can compare as text
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ COLUMNS = ("session", "channel", "device_id", "at", "event", "service_code", "la
 _INSERT = f"INSERT INTO session_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
-def insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+def insert(conn: Conn, rows: list[tuple[Any, ...]]) -> None:
     """Write rows (tuples in COLUMNS order) inside the caller's write transaction: the SMS bot
     writes a batch's events with the conversation steps that made them, in one commit."""
     conn.executemany(_INSERT, rows)

@@ -13,7 +13,6 @@ history gets a line with no personal data ("not_fixed_sent").
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from sync import reference as reference_module
 from sync.crypto import Vault
 from sync.store import db as db_module
+from sync.store.db import Conn
 from sync.store.states import UNOPENABLE, UNOPENABLE_ERRORS
 from sync.store.times import iso, parse_iso
 
@@ -141,7 +141,7 @@ class FollowUps:
         log.info("%s follow-up %d saved (%s, %s)", shown, number, kind, channel)
         return Added(followup_id, canonical, number, kind)
 
-    def _original(self, conn: sqlite3.Connection, submission_id: int, payload: bytes | None
+    def _original(self, conn: Conn, submission_id: int, payload: bytes | None
                   ) -> dict[str, Any] | None:
         """The request's place and answers: from its payload, or kept past the retention purge."""
         opened = self.store.vault.open(payload) if payload is not None else None
@@ -184,7 +184,7 @@ class FollowUps:
                 UPDATE followups SET lease_owner = ?, lease_expires_at = ?
                 WHERE id IN (SELECT id FROM followups WHERE state IN ('queued', 'sending')
                              AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
-                             AND id NOT IN ({", ".join("?" * len(skip))})
+                             {f"AND id NOT IN ({', '.join('?' * len(skip))})" if skip else ""}
                              ORDER BY next_attempt_at, id LIMIT ?)
                 RETURNING id""", (owner, iso(self.store.clock() + LEASE), now, now, *skip, limit)).fetchall()
             ids = [row[0] for row in rows]
@@ -217,7 +217,7 @@ class FollowUps:
                          "lease_expires_at = NULL WHERE id = ? AND lease_owner = ?", (reason, followup_id, owner))
         log.warning("%s: follow-up %d %s; held for staff", reference_module.display(reference), number, reason)
 
-    def _finish(self, conn: sqlite3.Connection, item: Due, owner: str, changes: dict[str, Any]) -> None:
+    def _finish(self, conn: Conn, item: Due, owner: str, changes: dict[str, Any]) -> None:
         values = {**changes, "lease_owner": None, "lease_expires_at": None}
         updated = conn.execute(f"UPDATE followups SET {', '.join(f'{k} = ?' for k in values)} "
                                "WHERE id = ? AND lease_owner = ?", (*values.values(), item.id, owner)).rowcount
@@ -272,7 +272,7 @@ class FollowUps:
         return dict(self.store.db.conn.execute("SELECT state, count(*) FROM followups GROUP BY state").fetchall())
 
 
-def purge_hook(vault: Vault, conn: sqlite3.Connection, cutoff: str, now: str, *, before: bool) -> dict[str, int]:
+def purge_hook(vault: Vault, conn: Conn, cutoff: str, now: str, *, before: bool) -> dict[str, int]:
     """Called by `Store.purge` inside its transaction, `before` it purges payloads and after.
 
     Before: the place and answers of each accepted request still open whose payload the

@@ -40,8 +40,9 @@ def problems(store: Store, settings: Settings) -> list[str]:
 
 
 def free_mb(store: Store) -> int | None:
-    """Megabytes free on the disk holding the store file (None for a store in memory)."""
+    """Megabytes free on the disk holding the store file (None for a store in memory, or on
+    PostgreSQL, whose volume is watched by the database's operators)."""
     name = path_of(store.db)
-    if name is None:
+    if name is None or store.db.on_postgres:
         return None
     return shutil.disk_usage(Path(name).parent).free // (1024 * 1024)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sync.config import Settings
 from sync.crypto import KeyProblem, Vault, check_value, create_key_file, key_from_text, read_key_file
 from sync.store import db as db_module
+from sync.store import migrations
 from sync.store.db import Database
 
 if TYPE_CHECKING:  # the Store opens its vault here
@@ -69,7 +70,7 @@ def open_vault(db: Database, settings: Settings, *, record: bool = True) -> Vaul
             return Vault(key, where=where)
         recorded = _record(db, mine)
     if mine != recorded.check:
-        store = settings.store_path
+        store = settings.store_name
         if mine == recorded.previous:
             raise KeyProblem(f"{where} holds the key {store} used before its key was rotated ({recorded.rotated_at}): "
                              "give assist the new key (store.key_file, or the store_key credential)")
@@ -125,7 +126,7 @@ def holds_sealed(db: Database) -> bool:
 
 def present(db: Database) -> list[tuple[str, str, tuple[str, ...]]]:
     """The SEALED tables this store has (one not yet migrated may lack some)."""
-    tables = {name for (name,) in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = migrations.tables(db)
     return [entry for entry in SEALED if entry[0] in tables]
 
 
@@ -158,7 +159,7 @@ def _load_key(db: Database, settings: Settings, recorded: Recorded, *,
     except FileNotFoundError:
         pass
     if recorded.check is not None or holds_sealed(db):
-        raise KeyProblem(f"{path} is missing and {settings.store_path} holds data sealed with it: restore the key "
+        raise KeyProblem(f"{path} is missing and {settings.store_name} holds data sealed with it: restore the key "
                          "file from its backup (or set store.key_file to where it is); no new key is made")
     if not may_create:
         raise KeyProblem(f"{path} is missing (it is made when the store is first used)")
@@ -172,8 +173,8 @@ def _open_sample(db: Database, vault: Vault, where: str) -> None:
     for table, order, columns in present(db):
         for column in columns:
             end = f"SELECT {order}, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {order}"
-            for _id, value in db.conn.execute(f"SELECT * FROM ({end} LIMIT {SAMPLE_EACH_END}) UNION "
-                                              f"SELECT * FROM ({end} DESC LIMIT {SAMPLE_EACH_END})"):
+            for _id, value in db.conn.execute(f"SELECT * FROM ({end} LIMIT {SAMPLE_EACH_END}) AS first UNION "
+                                              f"SELECT * FROM ({end} DESC LIMIT {SAMPLE_EACH_END}) AS last"):
                 try:
                     vault.open_bytes(value)
                     opened += 1

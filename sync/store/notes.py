@@ -15,11 +15,11 @@ carries on. Until it is done, readers take a note in either form.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Iterable
 
 from sync.crypto import KeyProblem, Vault
 from sync.store import db as db_module
+from sync.store.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def seal_clear(db: db_module.Database, vault: Vault, batch: int | None = None) -
     return total
 
 
-def purge(conn: sqlite3.Connection, purged_ids: Iterable[int], cutoff: str) -> int:
+def purge(conn: Conn, purged_ids: Iterable[int], cutoff: str) -> int:
     """Inside `Store.purge`'s transaction: every note of the submissions purged just now (ours
     and the council's), and council notes older than `cutoff` that came after their submission
     was purged (a request still open past the retention period). Returns how many rows lost a note."""

@@ -8,12 +8,12 @@ sync.open311.resolve) or say it is not there; at the kiosk, which never calls ou
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from sync import reference as reference_module
 from sync.store import db as db_module
 from sync.store.base import StoreBase, shown
+from sync.store.db import Conn
 from sync.store.states import TransitionError
 
 #: What `last_resolution` tells of one.
@@ -21,7 +21,7 @@ _RESOLUTION = ("council_id", "requested_by", "requested_at", "outcome", "reason"
 
 
 class Resolutions(StoreBase):
-    def _attention(self, conn: sqlite3.Connection, reference: str) -> int:
+    def _attention(self, conn: Conn, reference: str) -> int:
         """The id of a submission staff may resolve: one in `needs_attention`, else TransitionError."""
         submission_id = self._id_for(conn, reference)
         state = conn.execute("SELECT state FROM submissions WHERE id = ?", (submission_id,)).fetchone()[0]

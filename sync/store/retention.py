@@ -8,13 +8,13 @@ write-ahead log is cut, so no clear copy is left on disk.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from sync import reference as reference_module
 from sync.store import db as db_module
 from sync.store import notes as notes_module
 from sync.store.base import StoreBase
+from sync.store.db import Conn
 from sync.store.followups import purge_hook
 from sync.store.states import FINISHED, PURGED_VOLUNTEER, TransitionError, sql_list
 from sync.store.times import iso
@@ -64,7 +64,7 @@ class Retention(StoreBase):
                 "notify_phone": self.vault.open(row[2])}
 
 
-def _purge_audited_reasons(conn: sqlite3.Connection, shown: set[str]) -> int:
+def _purge_audited_reasons(conn: Conn, shown: set[str]) -> int:
     """Staff's cancel reasons and resend notes in the audit log (`detail`, by reference) of the
     submissions purged just now. Who did what, and when, is kept."""
     if not shown:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Callable
 from sync.crypto import KeyProblem, Vault, check_value, create_key_file, read_key_file
 from sync.store import db as db_module
 from sync.store import keycheck
+from sync.store.db import Conn
 
 if TYPE_CHECKING:
     from sync.store.store import Store
@@ -144,7 +144,7 @@ def _reseal_table(db: db_module.Database, vault: Vault, sealed: tuple[str, str, 
                          "WHERE id = 1", (json.dumps(progress), resealed, damaged))
 
 
-def _reseal_batch(conn: sqlite3.Connection, vault: Vault, table: str, order: str, values: list[tuple[int, str, bytes]],
+def _reseal_batch(conn: Conn, vault: Vault, table: str, order: str, values: list[tuple[int, str, bytes]],
                   rows: _Rows) -> tuple[int, int]:
     """Re-seal `values` under the vault's first key; how many were re-sealed, and how many no key opens."""
     resealed = damaged = 0

@@ -17,6 +17,7 @@ from sync import reference as reference_module
 from sync.flow import Draft
 from sync.store import db as db_module
 from sync.store.base import StoreBase
+from sync.store.db import Conn
 from sync.store.states import ASSIST_CONSENTS, CHANNELS
 from sync.store.times import iso
 
@@ -78,7 +79,7 @@ class Saving(StoreBase):
         return row
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, row: dict[str, Any], reference: str | None) -> tuple[int, str] | None:
+    def _insert(conn: Conn, row: dict[str, Any], reference: str | None) -> tuple[int, str] | None:
         """Insert `row` under `reference`, or under a fresh one (another if it is taken); its id
         and reference, or None when its idempotency key is here already."""
         for _ in range(REFERENCE_TRIES):

@@ -7,12 +7,12 @@ needs attention, or a retry after a full-jitter backoff. Nothing is ever dropped
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Iterable
 
 from sync.store import db as db_module
 from sync.store.base import StoreBase
+from sync.store.db import Conn
 from sync.store.states import LONGEST_WAIT, TransitionError
 from sync.store.times import iso, parse_iso
 
@@ -84,7 +84,7 @@ class Sending(StoreBase):
                 self._count_server_error(conn, submission_id, server_error)
         return due
 
-    def _count_server_error(self, conn: sqlite3.Connection, submission_id: int, server_error: bool) -> None:
+    def _count_server_error(self, conn: Conn, submission_id: int, server_error: bool) -> None:
         """One more 5xx in a row to this submission's own POST, or the end of such a run."""
         if server_error:
             conn.execute("UPDATE submissions SET server_errors = server_errors + 1, "

@@ -33,8 +33,11 @@ class Store(Saving, Claiming, Corrections, Resolutions, Exporting, History, List
         """Open (creating, mode 0600, and migrating) the store with its own key, or raise
         KeyProblem (sync/store/keycheck.py decides which key that is). `overrides` are the
         keyword arguments of StoreBase (tests pass a clock)."""
-        keycheck.create_private(settings.store_path)
-        db = db_module.connect(settings.store_path)
+        if settings.on_postgres:
+            db = db_module.connect_postgres(settings.store.url, places=settings.gazetteer_path)
+        else:
+            keycheck.create_private(settings.store_path)
+            db = db_module.connect(settings.store_path)
         try:
             vault = keycheck.open_vault(db, settings)
         except BaseException:

@@ -143,7 +143,7 @@ def add(store: Store, name: str, role: str, pin: str) -> Volunteer:
     pin_hash = pins.hash_pin(check_pin(pin))  # slow on purpose: before the write lock is taken
     now = iso(store.clock())
     with audit.audited(store, OPERATOR.name, "add", name, role) as conn:
-        if conn.execute("SELECT 1 FROM volunteers WHERE name = ?", (name,)).fetchone():  # in any case
+        if conn.execute("SELECT 1 FROM volunteers WHERE lower(name) = lower(?)", (name,)).fetchone():  # in any case
             raise AccountError(f"There is already a volunteer called {name} on this kiosk; choose another name.")
         conn.execute("INSERT INTO volunteers (name, role, pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                      (name, role, pin_hash, now, now))
@@ -157,20 +157,21 @@ def accounts(store: Store) -> list[Account]:
     return [Account(name, role, parse_iso(disabled) if disabled else None,
                     parse_iso(locked) if locked and parse_iso(locked) > now else None)
             for name, role, disabled, locked in store.db.conn.execute(
-                "SELECT name, role, disabled_at, locked_until FROM volunteers ORDER BY name COLLATE NOCASE")]
+                "SELECT name, role, disabled_at, locked_until FROM volunteers ORDER BY lower(name), name")]
 
 
 def disable(store: Store, name: str) -> bool:
     """Stop an account signing in; the row stays, as the audit log refers to it. False when it
     was disabled already; AccountError when there is no such account."""
     with audit.audited(store, OPERATOR.name, "disable", name) as conn:
-        row = conn.execute("SELECT disabled_at FROM volunteers WHERE name = ?", (name,)).fetchone()
+        row = conn.execute("SELECT disabled_at FROM volunteers WHERE lower(name) = lower(?)", (name,)).fetchone()
         if row is None:
             raise AccountError(f"There is no volunteer called {name} on this kiosk.")
         if row[0] is not None:
             return False
         now = iso(store.clock())
-        conn.execute("UPDATE volunteers SET disabled_at = ?, updated_at = ? WHERE name = ?", (now, now, name))
+        conn.execute("UPDATE volunteers SET disabled_at = ?, updated_at = ? WHERE lower(name) = lower(?)",
+                     (now, now, name))
     log.info("volunteer %s disabled", name)
     return True
 
@@ -181,7 +182,7 @@ def names(store: Store) -> list[Volunteer]:
     """Enabled volunteers, by name, for the kiosk's sign-in list (locked ones included: choosing
     one says until when)."""
     return [Volunteer(name, role) for name, role in store.db.conn.execute(
-        "SELECT name, role FROM volunteers WHERE disabled_at IS NULL ORDER BY name COLLATE NOCASE")]
+        "SELECT name, role FROM volunteers WHERE disabled_at IS NULL ORDER BY lower(name), name")]
 
 
 def _refuse(store: Store, name: str, refusal: SignInRefused) -> SignInRefused:
@@ -240,7 +241,7 @@ def sign_in(store: Store, name: str, pin: str) -> Volunteer:
 def _account(store: Store, name: str, now: datetime) -> _Account:
     """The account that may try to sign in as `name`, or SignInRefused (unknown, disabled, locked)."""
     row = store.db.conn.execute("SELECT name, role, pin_hash, failed_pins, locked_until, disabled_at "
-                                "FROM volunteers WHERE name = ?", (name,)).fetchone()
+                                "FROM volunteers WHERE lower(name) = lower(?)", (name,)).fetchone()
     if row is None:
         raise _refuse(store, name, SignInRefused("unknown"))
     account = _Account(*row[:5])
@@ -266,8 +267,8 @@ def _recorded(store: Store, account: _Account, outcome: _Try, now: datetime) -> 
     """Record the try and audit it, unless the account changed since it was read (False)."""
     with db_module.write(store.db) as conn:
         recorded = conn.execute(
-            "UPDATE volunteers SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE name = ? "
-            "AND failed_pins = ? AND locked_until IS ? AND pin_hash = ? AND disabled_at IS NULL",
+            "UPDATE volunteers SET failed_pins = ?, locked_until = ?, updated_at = ? WHERE lower(name) = lower(?) "
+            "AND failed_pins = ? AND locked_until IS NOT DISTINCT FROM ? AND pin_hash = ? AND disabled_at IS NULL",
             (outcome.failed, outcome.locked_until, iso(now), account.name, account.failed, account.locked_until,
              account.pin_hash)).rowcount
         if not recorded:
@@ -293,7 +294,7 @@ def change_pin(store: Store, required: PinChangeRequired, new_pin: str) -> Volun
     now = iso(store.clock())
     with audit.audited(store, volunteer.name, "change_pin", volunteer.name) as conn:
         changed = conn.execute("UPDATE volunteers SET pin_hash = ?, failed_pins = 0, locked_until = NULL, "
-                               "updated_at = ? WHERE name = ? AND pin_hash = ? AND disabled_at IS NULL",
+                               "updated_at = ? WHERE lower(name) = lower(?) AND pin_hash = ? AND disabled_at IS NULL",
                                (pin_hash, now, volunteer.name, required.ticket)).rowcount
         if not changed:
             raise AccountChanged("This account changed meanwhile (switched off, or its PIN changed); sign in again.")
@@ -315,7 +316,8 @@ def require(store: Store, volunteer: Volunteer, action: str) -> None:
     """Raise NotAllowed, and audit the refusal, when the volunteer's role may not take `action`,
     or when their account was disabled since they signed in (a kiosk's session does not outlive
     the account)."""
-    row = store.db.conn.execute("SELECT disabled_at FROM volunteers WHERE name = ?", (volunteer.name,)).fetchone()
+    row = store.db.conn.execute("SELECT disabled_at FROM volunteers WHERE lower(name) = lower(?)",
+                                (volunteer.name,)).fetchone()
     disabled = row is not None and row[0] is not None  # ("cli" has no row: it is never disabled)
     if disabled or not volunteer.can(action):
         refusal = NotAllowed(volunteer, action)

@@ -6,9 +6,10 @@ every changed one back at the end of the batch (sms/memory.py, sms/batch.py).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
+
+from sync.store.db import Conn
 
 if TYPE_CHECKING:
     from sync.store import Store
@@ -20,7 +21,7 @@ class Conversation:
     expires_at: str | None  # None for none
 
 
-def load_conversation(conn: sqlite3.Connection, store: Store, number_id: int) -> Conversation:
+def load_conversation(conn: Conn, store: Store, number_id: int) -> Conversation:
     """The number's conversation as stored, expired or not (the caller decides what expiry means)."""
     row = conn.execute("SELECT state, expires_at FROM sms_conversations WHERE number_id = ?", (number_id,)).fetchone()
     if row is None:
@@ -28,7 +29,7 @@ def load_conversation(conn: sqlite3.Connection, store: Store, number_id: int) ->
     return Conversation(store.vault.open(row[0]) or {}, row[1])
 
 
-def save_conversations(conn: sqlite3.Connection, store: Store, states: Iterable[tuple[int, str]], now: str,
+def save_conversations(conn: Conn, store: Store, states: Iterable[tuple[int, str]], now: str,
                        expires_at: str) -> None:
     """Keep each (number id, conversation state as JSON text), sealed, until `expires_at`; an
     empty state ("{}") ends the conversation. The caller has the text already (it compares it to

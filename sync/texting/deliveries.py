@@ -9,12 +9,12 @@ on the number so it is never texted again.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sync.store import db as db_module
 from sync.store import iso, parse_iso
+from sync.store.db import Conn
 from sync.texting.numbers import set_cannot_receive, set_opted_out
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def record_delivery(store: Store, message_sid: str, status: str, error_code: str
     return True
 
 
-def _record_number_problem(conn: sqlite3.Connection, message_sid: str, status: str, error_code: str | None,
+def _record_number_problem(conn: Conn, message_sid: str, status: str, error_code: str | None,
                            now: str) -> None:
     """A status that says the number opted out or cannot take texts is kept on the number."""
     row = conn.execute("SELECT number_id FROM sms_texts WHERE provider_id = ?", (message_sid,)).fetchone()
@@ -79,7 +79,7 @@ def _record_number_problem(conn: sqlite3.Connection, message_sid: str, status: s
         set_cannot_receive(conn, row[0], now, "Notify: permanent failure")
 
 
-def apply_status(conn: sqlite3.Connection, message_sid: str) -> None:
+def apply_status(conn: Conn, message_sid: str) -> None:
     """Set the text's provider status to the furthest one received so far (a status can arrive
     before the provider's answer to the send is recorded: it is applied then)."""
     text = conn.execute("SELECT id, provider_status FROM sms_texts WHERE provider_id = ?", (message_sid,)).fetchone()
@@ -94,7 +94,7 @@ def apply_status(conn: sqlite3.Connection, message_sid: str) -> None:
         conn.execute("UPDATE sms_texts SET provider_status = ? WHERE id = ?", (best, text[0]))
 
 
-def _settle_notify(conn: sqlite3.Connection, notification_id: str, now: str) -> None:
+def _settle_notify(conn: Conn, notification_id: str, now: str) -> None:
     """A text sent through Notify whose fate is now known: its body goes, unless Notify's
     technical failure says it was never sent, when it is queued to be sent again (as a new
     notification; the old id is let go, so its late statuses touch nothing)."""

@@ -7,14 +7,15 @@ again with the reply it was given (kept sealed) without being acted on twice.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Iterable
+
+from sync.store.db import Conn
 
 if TYPE_CHECKING:
     from sync.store import Store
 
 
-def claim_inbound(conn: sqlite3.Connection, message_sid: str, now: str, number_id: int | None = None,
+def claim_inbound(conn: Conn, message_sid: str, now: str, number_id: int | None = None,
                   reply: bytes | None = None) -> bool:
     """Atomically claim an inbound MessageSid with the (sealed) reply given to it: False if it
     was seen before (a retry), and nothing is written."""
@@ -22,7 +23,7 @@ def claim_inbound(conn: sqlite3.Connection, message_sid: str, now: str, number_i
                         "ON CONFLICT (message_sid) DO NOTHING", (message_sid, now, number_id, reply)).rowcount == 1
 
 
-def inbound_reply(conn: sqlite3.Connection, store: Store, message_sid: str) -> str | None:
+def inbound_reply(conn: Conn, store: Store, message_sid: str) -> str | None:
     """The reply given to a MessageSid seen before ("" for none, None if still unanswered)."""
     row = conn.execute("SELECT reply FROM sms_inbound WHERE message_sid = ?", (message_sid,)).fetchone()
     if not row or row[0] is None:
@@ -31,7 +32,7 @@ def inbound_reply(conn: sqlite3.Connection, store: Store, message_sid: str) -> s
     return reply
 
 
-def count_message(conn: sqlite3.Connection, scope: str, bucket: str, now: str, messages: int = 1) -> tuple[int, bool]:
+def count_message(conn: Conn, scope: str, bucket: str, now: str, messages: int = 1) -> tuple[int, bool]:
     """Count messages in a rate-limit window: (messages so far, whether already warned)."""
     count, warned = conn.execute(
         "INSERT INTO sms_rate (scope, bucket, count, at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, bucket) "
@@ -40,17 +41,17 @@ def count_message(conn: sqlite3.Connection, scope: str, bucket: str, now: str, m
     return count, bool(warned)
 
 
-def mark_warned(conn: sqlite3.Connection, scope: str, bucket: str) -> None:
+def mark_warned(conn: Conn, scope: str, bucket: str) -> None:
     conn.execute("UPDATE sms_rate SET warned = 1 WHERE scope = ? AND bucket = ?", (scope, bucket))
 
 
-def rate_count(conn: sqlite3.Connection, scope: str, bucket: str) -> tuple[int, bool]:
+def rate_count(conn: Conn, scope: str, bucket: str) -> tuple[int, bool]:
     """A rate-limit window as stored: (messages so far, whether already warned)."""
     row = conn.execute("SELECT count, warned FROM sms_rate WHERE scope = ? AND bucket = ?", (scope, bucket)).fetchone()
     return (row[0], bool(row[1])) if row else (0, False)
 
 
-def set_counts(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, int, bool, str]]) -> None:
+def set_counts(conn: Conn, rows: Iterable[tuple[str, str, int, bool, str]]) -> None:
     """Write rate-limit windows counted elsewhere, (scope, bucket, count, warned, at) each: one
     statement for a whole batch of messages."""
     conn.executemany(

@@ -12,12 +12,12 @@ import base64
 import hashlib
 import hmac
 import os
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from sync.store import db as db_module
 from sync.store import iso
+from sync.store.db import Conn
 
 if TYPE_CHECKING:
     from sync.store import Store
@@ -38,7 +38,7 @@ def number_key(store: Store) -> bytes:
     return key
 
 
-def _load_or_make_key(store: Store, conn: sqlite3.Connection) -> bytes:
+def _load_or_make_key(store: Store, conn: Conn) -> bytes:
     row = conn.execute("SELECT number_key FROM sms_secrets WHERE id = 1").fetchone()
     if row is None:
         fresh = base64.b64encode(os.urandom(32)).decode()
@@ -68,7 +68,7 @@ class Number:
     created: bool
 
 
-def number_row(conn: sqlite3.Connection, store: Store, e164: str, now: str, *, hashed: str | None = None,
+def number_row(conn: Conn, store: Store, e164: str, now: str, *, hashed: str | None = None,
                seen: bool = True) -> Number:
     """The number's row, made if new (inside the caller's write transaction)."""
     hashed = hashed or number_hash(store, e164)
@@ -89,35 +89,35 @@ def number_row(conn: sqlite3.Connection, store: Store, e164: str, now: str, *, h
     return Number(row[0], row[1], row[2] is not None, row[3] is not None, created=False)
 
 
-def touch_numbers(conn: sqlite3.Connection, number_ids: Iterable[int], now: str) -> None:
+def touch_numbers(conn: Conn, number_ids: Iterable[int], now: str) -> None:
     """Numbers seen at `now` (their last contact, which the purge goes by)."""
     conn.executemany("UPDATE sms_numbers SET last_seen_at = ? WHERE id = ?",
                      [(now, number_id) for number_id in number_ids])
 
 
-def set_language(conn: sqlite3.Connection, number_id: int, language: str) -> None:
+def set_language(conn: Conn, number_id: int, language: str) -> None:
     conn.execute("UPDATE sms_numbers SET language = ? WHERE id = ?", (language, number_id))
 
 
-def _suppress_queued(conn: sqlite3.Connection, number_id: int, now: str, error: str) -> None:
+def _suppress_queued(conn: Conn, number_id: int, now: str, error: str) -> None:
     """What waits to be sent to this number is not sent, and its body goes."""
     conn.execute("UPDATE sms_texts SET state = 'suppressed', error = ?, body = NULL, updated_at = ? "
                  "WHERE number_id = ? AND state = 'queued'", (error, now, number_id))
 
 
-def set_opted_out(conn: sqlite3.Connection, number_id: int, now: str, by: str) -> None:
+def set_opted_out(conn: Conn, number_id: int, now: str, by: str) -> None:
     """No more texts of any kind to this number, until it opts in again."""
     conn.execute("UPDATE sms_numbers SET opted_out_at = coalesce(opted_out_at, ?), opted_out_by = ? WHERE id = ?",
                  (now, by, number_id))
     _suppress_queued(conn, number_id, now, "opted out")
 
 
-def set_opted_in(conn: sqlite3.Connection, number_id: int) -> None:
+def set_opted_in(conn: Conn, number_id: int) -> None:
     conn.execute("UPDATE sms_numbers SET opted_out_at = NULL, opted_out_by = NULL, cannot_receive_at = NULL, "
                  "cannot_receive_reason = NULL WHERE id = ?", (number_id,))
 
 
-def set_cannot_receive(conn: sqlite3.Connection, number_id: int, now: str, reason: str) -> None:
+def set_cannot_receive(conn: Conn, number_id: int, now: str, reason: str) -> None:
     conn.execute("UPDATE sms_numbers SET cannot_receive_at = coalesce(cannot_receive_at, ?), "
                  "cannot_receive_reason = ? WHERE id = ?", (now, reason, number_id))
     _suppress_queued(conn, number_id, now, f"cannot receive texts: {reason}")

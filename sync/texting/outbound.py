@@ -10,13 +10,13 @@ given up. The worker alone sends (sync/texting/sender.py).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sync.store import UNOPENABLE, UNOPENABLE_ERRORS, iso, parse_iso
 from sync.store import db as db_module
+from sync.store.db import Conn
 from sync.texting.deliveries import DELIVERY_FIRST_CHECK, apply_status
 from sync.texting.numbers import number_hash, number_row, set_cannot_receive, set_opted_out
 from sync.texting.segments import normalise, segments
@@ -126,8 +126,8 @@ def _clear_unsendable(store: Store, now_moment: datetime, give_up_after: timedel
         log.warning("text %s was interrupted while sending; not sent again", text_id)
 
 
-def _open_texts(conn: sqlite3.Connection, store: Store,
-                rows: list[sqlite3.Row]) -> tuple[list[OutboundText], list[int]]:
+def _open_texts(conn: Conn, store: Store,
+                rows: list[Any]) -> tuple[list[OutboundText], list[int]]:
     """The claimed rows opened as texts, and the ids of those whose number or body do not open."""
     numbers: dict[int, Any] = {}
     opened, unreadable = [], []

@@ -12,6 +12,7 @@ import pytest
 from sync.config import Settings, load_settings
 from sync.store import Store
 from tests.helpers import worker_drain
+from tests.postgres import ENGINES, store_env
 
 API_KEY = "council-key-1"
 
@@ -34,15 +35,29 @@ class Kiosk:
         return found
 
 
+def pytest_generate_tests(metafunc):
+    """The store's tests run on both engines (`engine`), those marked sqlite_only on SQLite alone."""
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ENGINES)
+
+
 @pytest.fixture
-def kiosk(tmp_path, council_server):
+def env(engine, tmp_path, request) -> dict[str, str]:
+    """As tests/conftest.py's, with the store on each engine."""
+    postgres = request.getfixturevalue("postgres") if engine == "postgresql" else None
+    return {**store_env(engine, tmp_path / "store", postgres), "ASSIST_KIOSK__DEVICE_ID": "kiosk-test-1"}
+
+
+@pytest.fixture
+def kiosk(tmp_path, council_server, engine, request):
     """Make a Kiosk (`extra` settings as environment variables) beside its own back office."""
     opened: list[Store] = []
 
     def make(extra: dict[str, str] | None = None) -> Kiosk:
         url = council_server(api_key=API_KEY)
+        postgres = request.getfixturevalue("postgres") if engine == "postgresql" else None
         settings = load_settings(environ={
-            "ASSIST_STORE__PATH": str(tmp_path / "kiosk" / "assist.db"), "ASSIST_BACKOFFICE__URL": url,
+            **store_env(engine, tmp_path / "kiosk", postgres), "ASSIST_BACKOFFICE__URL": url,
             "ASSIST_BACKOFFICE__API_KEY": API_KEY, "ASSIST_KIOSK__DEVICE_ID": "kiosk",
             "ASSIST_SYNC__BACKOFF_BASE_SECONDS": "0", "ASSIST_SYNC__TIMEOUT_SECONDS": "2", **(extra or {})})
         opened.append(Store.open(settings))

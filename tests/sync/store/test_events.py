@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import pytest
+
 from sync.store import db as db_module
 from sync.store import events
 from tests.helpers import draft
@@ -43,6 +45,7 @@ def synchronous(store) -> int:
     return store.db.conn.execute("PRAGMA synchronous").fetchone()[0]
 
 
+@pytest.mark.sqlite_only
 def test_a_submission_is_committed_with_an_fsync_and_a_pages_event_without(store):
     watched = watch(store)
     store.enqueue(draft(idempotency_key="a"))
@@ -54,6 +57,7 @@ def test_a_submission_is_committed_with_an_fsync_and_a_pages_event_without(store
         "question", "check"]
 
 
+@pytest.mark.sqlite_only
 def test_an_event_that_cannot_be_written_still_leaves_the_connection_at_full(store):
     store.db.conn.execute("ALTER TABLE session_events RENAME TO session_events_gone")
     assert page(store) is False
@@ -63,6 +67,7 @@ def test_an_event_that_cannot_be_written_still_leaves_the_connection_at_full(sto
     assert watched.commits == [FULL]
 
 
+@pytest.mark.sqlite_only
 def test_an_event_inside_another_write_keeps_that_writes_fsync(store):
     watched = watch(store)
     with db_module.write(store.db):
@@ -71,6 +76,7 @@ def test_an_event_inside_another_write_keeps_that_writes_fsync(store):
     assert watched.commits == [FULL] and synchronous(store) == FULL
 
 
+@pytest.mark.sqlite_only
 def test_a_connection_set_to_normal_by_its_owner_is_left_at_normal(store):
     """The SMS bot commits conversation steps at NORMAL itself: an event puts back what it found."""
     store.db.conn.execute("PRAGMA synchronous = NORMAL")

@@ -8,11 +8,11 @@ import asyncio
 import json
 import logging
 import sqlite3
-from pathlib import Path
 
 import httpx
+import psycopg
 
-from sync.config import load_settings
+from sync.config import Settings, load_settings
 from sync.store import UNOPENABLE, Store
 from sync.texting import outbound
 from sync.texting.sender import TextSender
@@ -22,8 +22,20 @@ from tests.sms.sms_support import sms_env
 API_KEY = "council-key-1"
 
 
-def flip_a_byte(db_path: Path, table: str, column: str, row_id: int) -> None:
-    """Damage one sealed value where it lies in the database file (the store must be closed)."""
+#: A sealed value that no key opens.
+DAMAGED = bytes.fromhex("02deadbeef")
+
+
+def flip_a_byte(settings: Settings, table: str, column: str, row_id: int) -> None:
+    """Damage one sealed value where it lies: in the SQLite file (the store must be closed), or
+    in its PostgreSQL row (no file of ours to reach: the value itself, one bit)."""
+    if settings.on_postgres:
+        with psycopg.connect(settings.store.url, autocommit=True) as pg:
+            sealed = bytearray(pg.execute(f"SELECT {column} FROM {table} WHERE id = %s", (row_id,)).fetchone()[0])
+            sealed[len(sealed) // 2] ^= 0x01
+            pg.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", (bytes(sealed), row_id))
+        return
+    db_path = settings.store_path
     with sqlite3.connect(db_path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         sealed = conn.execute(f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)).fetchone()[0]
@@ -47,7 +59,7 @@ def test_one_damaged_submission_of_30_needs_attention_and_29_reach_the_council(e
     saved = [store.enqueue(draft(idempotency_key=str(n), notify_phone=None)) for n in range(30)]
     store.close()
     damaged = saved[17]
-    flip_a_byte(settings.store_path, "submissions", "payload", damaged.id)
+    flip_a_byte(settings, "submissions", "payload", damaged.id)
 
     caplog.set_level(logging.INFO)
     extra = council_env({}, url, ASSIST_SYNC__BATCH_SIZE="7")  # the damaged one shares a batch with others
@@ -79,7 +91,7 @@ def test_a_damaged_submission_that_had_been_sent_may_be_at_the_council(store, cl
     store.enqueue(draft(idempotency_key="b"))
     [item, _] = store.claim("w", 2)
     store.mark_sending(item.id, "w")  # sent, then the worker died before the answer was recorded
-    store.db.conn.execute("UPDATE submissions SET contact = x'02deadbeef' WHERE id = ?", (first.id,))
+    store.db.conn.execute("UPDATE submissions SET contact = ? WHERE id = ?", (DAMAGED, first.id))
     store.db.conn.execute("UPDATE submissions SET lease_expires_at = NULL")  # both leases lapse
     clock.advance(seconds=1)
     [claimed] = store.claim("w2", 1)  # the damaged one came first, and did not use up the claim
@@ -108,7 +120,7 @@ def test_a_damaged_text_fails_unsent_the_others_go_and_status_counts_it(env, run
     store = Store.open(settings)
     ids = queue(store, 5)
     store.close()
-    flip_a_byte(settings.store_path, "sms_texts", "body", ids[2])
+    flip_a_byte(settings, "sms_texts", "body", ids[2])
 
     store = Store.open(settings)
     caplog.set_level(logging.INFO)
@@ -135,8 +147,8 @@ def test_a_text_whose_number_does_not_open_is_failed_and_a_whole_damaged_batch_d
     damaged = queue(store, 4)  # TextSender claims 4 at a time: this whole batch is one number's
     other = outbound.queue_text(store, "+447700900123", "Your reference is X", kind="reference", dedupe_key="other",
                              language="en").id
-    store.db.conn.execute("UPDATE sms_numbers SET number = x'02deadbeef' WHERE id = "
-                          "(SELECT number_id FROM sms_texts WHERE id = ?)", (damaged[0],))
+    store.db.conn.execute("UPDATE sms_numbers SET number = ? WHERE id = "
+                          "(SELECT number_id FROM sms_texts WHERE id = ?)", (DAMAGED, damaged[0]))
     report = send_due(store, settings, twilio)
     assert report.sent == 1 and [request["To"] for request in twilio.requests] == ["+447700900123"]
     assert outbound.unopenable_count(store) == 4
@@ -152,7 +164,7 @@ def test_a_damaged_texting_number_costs_that_residents_texts_only(env, council_s
     store = Store.open(settings)
     damaged = store.enqueue(draft(idempotency_key="a"))
     fine = store.enqueue(draft(idempotency_key="b", notify_phone="+447700900123"))
-    store.db.conn.execute("UPDATE submissions SET notify_phone = x'02deadbeef' WHERE id = ?", (damaged.id,))
+    store.db.conn.execute("UPDATE submissions SET notify_phone = ? WHERE id = ?", (DAMAGED, damaged.id))
     for _ in range(2):  # the submissions sent and their reference texts queued, then the texts sent
         worker_round(store, settings, text_sender=TextSender(store, settings, twilio_base_url=twilio.url))
     assert store.counts()["accepted"] == 2

@@ -43,6 +43,7 @@ def test_the_same_idempotency_key_is_saved_once(store):
     assert store.counts()["queued"] == 1
 
 
+@pytest.mark.sqlite_only
 def test_the_raw_database_file_holds_no_personal_data_in_clear(store, settings):
     store.enqueue(draft())
     store.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
@@ -206,6 +207,7 @@ def test_council_statuses_are_recorded_once_per_change(store):
     assert [(e.status, e.source) for e in found.history][-1] == ("in_progress", "council")
 
 
+@pytest.mark.sqlite_only
 def test_a_full_disk_refuses_the_new_submission_and_keeps_the_old(store):
     kept = store.enqueue(draft(idempotency_key="kept"))
     pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]

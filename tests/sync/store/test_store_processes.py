@@ -73,6 +73,7 @@ def test_processes_enqueueing_and_claiming_at_once_never_double_claim(env):
     store.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_process_killed_at_any_moment_leaves_whole_submissions_only(env):
     Store.open(load_settings(environ=env)).close()
     rng = random.Random(7)

@@ -108,6 +108,7 @@ def test_only_a_supervisor_may_leave_for_maintenance_and_a_refusal_is_audited(st
     assert entries == [("Ravi", "maintenance", "ok"), ("Sam", "maintenance", "refused")]
 
 
+@pytest.mark.sqlite_only
 def test_every_sign_in_and_sign_out_is_audited_and_no_pin_is_kept_anywhere(store, sam, settings, caplog):
     caplog.set_level(logging.DEBUG)
     signed_in = volunteers.sign_in(store, "Sam", PIN)

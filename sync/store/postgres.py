@@ -192,6 +192,10 @@ def connect(url: str, *, max_size: int = 4) -> Connection:
         conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
         conn.execute("SET TIME ZONE 'UTC'")
 
+    try:  # one direct attempt first: it fails at once, saying why (a wrong password, no such database)
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as reason:
+        raise _as_dbapi(reason) from reason
     pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
         url, min_size=1, max_size=max_size, kwargs={"autocommit": True}, configure=configure, open=False,
         check=psycopg_pool.ConnectionPool.check_connection, name="assist-store")
@@ -199,11 +203,7 @@ def connect(url: str, *, max_size: int = 4) -> Connection:
         pool.open(wait=True, timeout=10)
     except psycopg_pool.PoolTimeout as error:
         pool.close()
-        try:  # the pool hides why: one direct attempt says it (a wrong password, no such database)
-            psycopg.connect(url, connect_timeout=5).close()
-        except psycopg.Error as reason:
-            raise _as_dbapi(reason) from reason
-        raise sqlite3.OperationalError("could not connect to the PostgreSQL store") from error
+        raise sqlite3.OperationalError("could not connect to the PostgreSQL store in 10 s") from error
     connection = Connection(pool)
     connection._connection()
     return connection

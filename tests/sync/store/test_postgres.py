@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 from sync.config import ConfigError, load_settings
 from sync.crypto import Vault
 from sync.store import Store, migrations
-from sync.store.errors import StoreTooNew, StoreUnavailable
 from sync.store import db as db_module
+from sync.store.errors import StoreTooNew, StoreUnavailable
 from tests.helpers import PHONE, draft
 
 

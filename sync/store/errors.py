@@ -99,8 +99,11 @@ def describe_error(error: BaseException, path: str | Path | None = None) -> Stor
         return StoreFull(_FULL)
     if path is not None and "://" not in str(path) and _nearly_full(Path(path)):
         return StoreFull(_FULL)
-    where = f" {path}" if path is not None else ""
     reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    if path is not None and "://" in str(path):  # a PostgreSQL store, named without its password
+        return StoreUnavailable(f"The database {path} cannot be used ({reason}); check that the server is up and "
+                                "reachable and the role may use the database.")
+    where = f" {path}" if path is not None else ""
     return StoreUnavailable(f"The local database{where} cannot be used ({reason}); "
                             "check the disk and the file, or restore it from a backup.")
 

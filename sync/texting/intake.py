@@ -36,7 +36,7 @@ def count_message(conn: Conn, scope: str, bucket: str, now: str, messages: int =
     """Count messages in a rate-limit window: (messages so far, whether already warned)."""
     count, warned = conn.execute(
         "INSERT INTO sms_rate (scope, bucket, count, at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, bucket) "
-        "DO UPDATE SET count = count + excluded.count RETURNING count, warned",
+        "DO UPDATE SET count = sms_rate.count + excluded.count RETURNING count, warned",
         (scope, bucket, messages, now)).fetchone()
     return count, bool(warned)
 
@@ -56,5 +56,6 @@ def set_counts(conn: Conn, rows: Iterable[tuple[str, str, int, bool, str]]) -> N
     statement for a whole batch of messages."""
     conn.executemany(
         "INSERT INTO sms_rate (scope, bucket, count, warned, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, bucket) "
-        "DO UPDATE SET count = excluded.count, warned = max(warned, excluded.warned)",
+        "DO UPDATE SET count = excluded.count, warned = CASE WHEN sms_rate.warned > excluded.warned "
+        "THEN sms_rate.warned ELSE excluded.warned END",
         [(scope, bucket, count, 1 if warned else 0, at) for scope, bucket, count, warned, at in rows])

@@ -1,0 +1,201 @@
+"""The council's assist service as several processes on one PostgreSQL database: four webhook
+processes behind a round-robin proxy and two sync workers, with residents texting whole
+conversations whose messages land on different processes, Twilio retrying messages, a back office
+failing one call in five, and one webhook process and one worker killed with SIGKILL mid-run.
+
+Afterwards nothing was done twice and nothing was lost: each MessageSid acted on once, each
+resident's report saved once with the reference they were given, each request at the council once,
+no text sent twice, and nothing left leased. (`make bench`'s bench_postgres.py runs the full size.)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from sms.app import INBOUND_PATH
+from sms.simulator import inbound_params, replies, sign
+from tests.sms.sms_support import AUTH_TOKEN, PUBLIC_URL, sms_env
+
+ROOT = Path(__file__).resolve().parents[2]
+RESIDENTS = 8
+#: A one-message report, then what the flow asks: three questions skipped, texts yes, contact no, YES.
+SCRIPT = ["hello", "1", "missed recycling bin {n} High St", "SKIP", "SKIP", "SKIP", "YES", "NO", "YES"]
+WORKER = """
+import asyncio, sys
+from sync.config import load_settings
+from sync.open311.worker import Worker
+from sync.store import Store
+from sync.texting.sender import TextSender
+
+settings = load_settings()
+store = Store.open(settings)
+
+async def main():
+    worker = Worker(store, settings, text_sender=TextSender(store, settings, twilio_base_url=sys.argv[1]))
+    await worker.run(asyncio.Event())
+
+asyncio.run(main())
+"""
+
+
+class RoundRobin:
+    """The proxy in front of the webhook processes: each POST to the next process in turn, and a
+    POST whose connection failed sent once more to the one after (as nginx's proxy_next_upstream
+    with Twilio's own retry, deploy/: safe because the webhook acts on a MessageSid once)."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.turn = 0
+        self.lock = threading.Lock()
+        self.retried = 0
+
+    def post(self, params: dict[str, str]) -> httpx.Response:
+        with self.lock:
+            first = self.turn
+            self.turn += 1
+        headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC_URL + INBOUND_PATH, params)}
+        for attempt in range(2):
+            port = self.ports[(first + attempt) % len(self.ports)]
+            try:
+                return httpx.post(f"http://127.0.0.1:{port}{INBOUND_PATH}", data=params, headers=headers, timeout=15)
+            except httpx.TransportError:
+                if attempt:
+                    raise
+                with self.lock:
+                    self.retried += 1
+        raise AssertionError("unreachable")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "a webhook process died while starting"
+        assert time.monotonic() < deadline, "a webhook process did not start"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_four_webhooks_and_two_workers_on_one_database_lose_nothing_and_do_nothing_twice(
+        postgres, council_server, twilio, gazetteer_template, tmp_path):
+    council = council_server(api_key="k", fail_rate=0.1, drop_after_commit=0.1, seed=7)
+    url = postgres.migrated_database()
+    gazetteer = tmp_path / "gazetteer.db"
+    shutil.copy(gazetteer_template, gazetteer)
+    env = sms_env({"ASSIST_STORE__URL": url, "ASSIST_STORE__KEY_FILE": str(tmp_path / "assist.key"),
+                   "ASSIST_STORE__GAZETTEER_PATH": str(gazetteer), "ASSIST_KIOSK__DEVICE_ID": "council-sms"},
+                  ASSIST_BACKOFFICE__URL=council, ASSIST_BACKOFFICE__API_KEY="k",
+                  ASSIST_SYNC__BACKOFF_BASE_SECONDS="0", ASSIST_SYNC__POLL_SECONDS="1",
+                  ASSIST_SYNC__TIMEOUT_SECONDS="5")
+    subprocess.run([sys.executable, "-m", "assist", "store", "check"], cwd=ROOT, check=False, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT), **env})  # makes the key before four race to
+    ports = [_free_port() for _ in range(4)]
+    log = tmp_path / "services.log"
+    webhooks = [_start(["-m", "assist", "sms", "serve", "--port", str(port)], env, log) for port in ports]
+    workers = [_start(["-c", WORKER, twilio.url], env, log) for _ in range(2)]
+    try:
+        for port, process in zip(ports, webhooks):
+            _wait_healthy(port, process)
+        proxy = RoundRobin(ports)
+        answers: dict[str, list[str]] = {}
+        retried: dict[str, tuple[str, str]] = {}
+        rng = random.Random(3)
+        progress = threading.Semaphore(0)
+
+        def resident(n: int) -> None:
+            number = f"+4479111{n:05d}"
+            said = answers.setdefault(number, [])
+            for index, text in enumerate(SCRIPT):
+                params = inbound_params(number, text.format(n=n + 1))
+                reply = replies(proxy.post(params).text)
+                said.append(reply[0] if reply else "")
+                if rng.random() < 0.2:  # Twilio did not hear the answer: the same message again
+                    again = replies(proxy.post(params).text)
+                    retried[params["MessageSid"]] = (said[-1], again[0] if again else "")
+                progress.release()
+                time.sleep(0.05 * (index % 3))
+
+        threads = [threading.Thread(target=resident, args=(n,)) for n in range(RESIDENTS)]
+        for thread in threads:
+            thread.start()
+        for _ in range(RESIDENTS * len(SCRIPT) // 3):
+            progress.acquire(timeout=60)
+        webhooks[1].send_signal(signal.SIGKILL)  # a host fails mid-run
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait()
+        workers[0] = _start(["-c", WORKER, twilio.url], env, log)  # systemd restarts it
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+
+        references = {number: said[-1] for number, said in answers.items()}
+        deadline = time.monotonic() + 60
+        with psycopg.connect(url, autocommit=True) as db:
+            while time.monotonic() < deadline:
+                states = dict(db.execute("SELECT state, count(*) FROM submissions GROUP BY state").fetchall())
+                if states.get("accepted") == RESIDENTS:
+                    break
+                time.sleep(0.5)
+            assert states == {"accepted": RESIDENTS}, states
+            saved = db.execute("SELECT reference FROM submissions").fetchall()
+            inbound = db.execute("SELECT count(*), count(DISTINCT message_sid) FROM sms_inbound").fetchone()
+            leased = db.execute("SELECT count(*) FROM submissions WHERE lease_owner IS NOT NULL "
+                                "AND state NOT IN ('accepted', 'cancelled', 'exported')").fetchone()[0]
+    finally:
+        for process in webhooks + workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in webhooks + workers:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    # Each resident's report saved once, under the reference their last reply gave them.
+    shown = {f"{ref[:3]}-{ref[3:6]}-{ref[6:]}" for (ref,) in saved}
+    assert len(saved) == RESIDENTS
+    for number, last in references.items():
+        assert any(reference in last for reference in shown), (number, last)
+    # The killed process's share went to the next one; a message Twilio sent again got the same
+    # answer and was not acted on again.
+    assert proxy.retried > 0
+    assert retried and all(first == again for first, again in retried.values())
+    assert inbound[0] == inbound[1]
+    # Each request at the council once, whatever answers were lost on the way.
+    requests = httpx.get(f"{council}requests.json", params={"page_size": 1000}).json()
+    assert len(requests) == RESIDENTS
+    # No text sent twice, and nothing left leased.
+    sent = [(text["To"], text["Body"]) for text in twilio.requests]
+    assert len(sent) == len(set(sent))
+    assert leased == 0
+    output = log.read_text(errors="replace")
+    assert "Traceback" not in output
+    assert "+4479111" not in output  # logs carry references, never numbers

@@ -27,6 +27,8 @@ import pytest
 
 from sms.app import INBOUND_PATH
 from sms.simulator import inbound_params, replies, sign
+from sync.config import load_settings
+from sync.store import Store
 from tests.sms.sms_support import AUTH_TOKEN, PUBLIC_URL, sms_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,8 +188,7 @@ def test_four_webhooks_and_two_workers_on_one_database_lose_nothing_and_do_nothi
                   ASSIST_BACKOFFICE__URL=council, ASSIST_BACKOFFICE__API_KEY="k",
                   ASSIST_SYNC__BACKOFF_BASE_SECONDS="0", ASSIST_SYNC__POLL_SECONDS="1",
                   ASSIST_SYNC__TIMEOUT_SECONDS="5")
-    subprocess.run([sys.executable, "-m", "assist", "store", "check"], cwd=ROOT, check=False, capture_output=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT), **env})  # makes the key before four race to
+    Store.open(load_settings(environ=env)).close()  # its key made once, as an operator's first start would
     service = Service(env, twilio.url, tmp_path / "services.log")
     try:
         proxy = RoundRobin(service.ports)

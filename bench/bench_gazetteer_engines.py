@@ -45,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
@@ -165,6 +166,8 @@ def _search_both(engines: dict[str, gazetteer.Gazetteer], queries: list[tuple[st
 
 
 def run(report: Callable[..., None], size: int = DEFAULT_SIZE) -> None:
+    # pgserver asks platformdirs for a runtime folder, which warns where XDG_RUNTIME_DIR is unset (root, cron)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver
     import psycopg
 

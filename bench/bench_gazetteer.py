@@ -89,18 +89,24 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run(report: Callable[..., None]) -> None:
+def write_addresses(csv_path: Path, count: int) -> list[dict]:
+    """`count` generated addresses written to `csv_path` as a council exports them; the rows, for queries."""
     generator = _generator()
+    rows = []
+    with open(csv_path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=generator.COLUMNS)
+        writer.writeheader()
+        for row in generator.generate(count):
+            writer.writerow(row)
+            rows.append(row)
+    return rows
+
+
+def run(report: Callable[..., None]) -> None:
     rng = random.Random(SEED)
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "gazetteer.csv"
-        rows = []
-        with open(csv_path, "w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=generator.COLUMNS)
-            writer.writeheader()
-            for row in generator.generate(ADDRESSES):
-                writer.writerow(row)
-                rows.append(row)
+        rows = write_addresses(csv_path, ADDRESSES)
         db = store_db.connect(Path(folder) / "store.db")
         started = time.perf_counter()
         result = gazetteer.import_csv(db, csv_path)

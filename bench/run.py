@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-BENCHES = ["bench.bench_store", "bench.bench_gazetteer", "bench.bench_sync", "bench.bench_sms", "bench.bench_kiosk",
-           "bench.bench_report", "bench.bench_postgres"]
+BENCHES = ["bench.bench_store", "bench.bench_gazetteer", "bench.bench_gazetteer_engines", "bench.bench_sync",
+           "bench.bench_sms", "bench.bench_kiosk", "bench.bench_report", "bench.bench_postgres"]
 
 
 def report(name: str, value: float, unit: str, note: str = "") -> None:

@@ -39,7 +39,7 @@ CONFIG_ENV = "ASSIST_CONFIG"
 #: systemd credentials (`LoadCredential=<name>:<file>`): when `$CREDENTIALS_DIRECTORY` holds a file of
 #: one of these names, its content (stripped) is the setting, unless `ASSIST_<SECTION>__<KEY>` is set.
 #: One way to hand secrets to every unit, never in an environment file or the TOML file.
-CREDENTIALS = {"store.key": "store_key", "twilio.auth_token": "twilio_auth_token",
+CREDENTIALS = {"store.key": "store_key", "store.url": "store_url", "twilio.auth_token": "twilio_auth_token",
                "notify.api_key": "notify_api_key", "backoffice.api_key": "backoffice_api_key"}
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 

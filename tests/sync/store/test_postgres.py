@@ -18,6 +18,9 @@ from sync.store import db as db_module
 from sync.store.errors import StoreTooNew, StoreUnavailable
 from tests.helpers import PHONE, draft
 
+# Each test here names its PostgreSQL database itself: the `env` it may start from needs only one engine.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_store_url_names_the_engine_and_setting_it_beside_path_is_refused_naming_both(tmp_path):
     on_file = load_settings(environ={"ASSIST_STORE__URL": f"sqlite:///{tmp_path}/a.db"})
@@ -152,3 +155,17 @@ def store_on_postgres(postgres, tmp_path, clock):
     opened = Store.open(settings, clock=clock)
     yield opened
     opened.close()
+
+
+def test_on_postgresql_the_gazetteer_is_imported_into_its_own_sqlite_file_and_searched_there(run, postgres,
+                                                                                              tmp_path):
+    url = postgres.migrated_database()
+    places = tmp_path / "places" / "gazetteer.db"
+    extra = {"ASSIST_STORE__URL": url, "ASSIST_STORE__PATH": "", "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(places)}
+    assert run("gazetteer", "import", "--demo", extra_env=extra).exit_code == 0
+    found = run("gazetteer", "search", "12 high st", extra_env=extra)
+    assert found.exit_code == 0 and "12 High Street" in found.output
+    assert places.is_file()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM addresses").fetchone()[0] == 0

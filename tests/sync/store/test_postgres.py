@@ -203,3 +203,4 @@ def test_store_check_names_the_rights_a_role_lacks(run, postgres, tmp_path):
     result = run("store", "check", extra_env=extra)
     assert result.exit_code == 1 and "PROBLEM  rights: the role lacks:" in result.output
     assert "submissions" in result.output and "CREATE in the schema" in result.output
+

@@ -29,3 +29,11 @@ def test_services_are_recognised_in_every_language_on_the_held_out_set(sms_store
     assert overall >= OVERALL, misses
     assert all(share >= EACH_LANGUAGE for share in by_language.values()), by_language
     assert corpus >= OVERALL
+
+
+def test_the_tuning_set_stays_recognised(sms_store: Store):
+    """The examples the recogniser was tuned on (tests/sms/corpus/tuning.tsv), kept as a regression."""
+    recogniser = Recogniser(sms_store.db, sms_store.catalogue(), tuple(locales.shipped()))
+    overall, by_language, misses = scores(recogniser, read("tuning.tsv"))
+    assert overall >= OVERALL, misses
+    assert all(share >= EACH_LANGUAGE for share in by_language.values()), by_language

@@ -34,6 +34,9 @@ NOT_UNDERSTOOD = N_("Sorry, we could not tell what the problem is. Text what is 
                     "missed bin 12 High Street. Or text {report} for a list.")
 HELP_TEXT = N_("{council}: text what is wrong and where to report it, or {status} and a reference to check one. "
                "{new} starts again, {lang} changes language, {stop} stops all texts. Urgent? Phone {phone}.")
+# TRANSLATORS: Help for a number whose language is not known yet, sent under the same help in English:
+# keep it short (both must fit in two text messages).
+HELP_FIRST = N_("Text what is wrong and where, or {status} and a reference.")
 GROUP_MENU = N_("What is it about? Reply with a number:")
 SERVICE_MENU = N_("Which of these? Reply with a number:")
 MORE = N_("More")
@@ -100,6 +103,7 @@ TEMPLATES: dict[str, Template] = {
     "welcome": Template(WELCOME, ("council",)),
     "not_understood": Template(NOT_UNDERSTOOD),
     "help": Template(HELP_TEXT, ("council",)),
+    "help_first": Template(HELP_FIRST),
     "language_set": Template(LANGUAGE_SET),
     "problem_at": Template(PROBLEM_AT, ("place",)),
     "urgent": Template(URGENT),
@@ -186,6 +190,25 @@ def mixed(name: str, languages: Sequence[str], **params: Any) -> str:
             break
         parts.append(part)
     return "\n".join(dict.fromkeys(parts))
+
+
+#: Segments the help to a number with no language yet may take, whatever its languages.
+FIRST_HELP_SEGMENTS = 2
+
+
+def first_help(languages: Sequence[str], council: str, phone: str) -> str:
+    """HELP from a number whose language is not known: short help in English and in the first
+    other language offered (Welsh, where it is), then the council and its phone number as far
+    as two segments allow; the language question waits for the next message."""
+    english = render("help_first", "en")
+    other = next((render("help_first", code) for code in languages if code != "en"), "")
+    urgent = render("urgent", "en", phone=phone)
+    for parts in ((f"{council}: {english}", other, urgent), (english, other, urgent), (english, other),
+                  (english,)):
+        text = segments.normalise("\n".join(part for part in parts if part))
+        if segments.segments(text) <= FIRST_HELP_SEGMENTS:
+            return text
+    return segments.truncate_to(segments.normalise(english), FIRST_HELP_SEGMENTS)
 
 
 def final(text: str, language: str) -> str:

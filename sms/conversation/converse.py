@@ -44,6 +44,8 @@ def respond(ctx: Context, state: State, text: str, match: kw.Match | None, *, ex
         chosen = ctx.keyword_language(match)  # a reply to a status text: no menu first
     if chosen:
         ctx = ctx.speaking(chosen)
+    if ctx.language is None and match and match.action == kw.HELP:
+        return language.first_help(ctx, state).after(earlier)
     if ctx.language is None:
         return language.first_contact(ctx, state, text, match, converse).after(earlier)
     result = converse(ctx, state, text, match)

@@ -49,6 +49,13 @@ def first_contact(ctx: Context, state: State, text: str, match: kw.Match | None,
     return _menu(ctx, ChoosingLanguage(session=state.session, stash=text if keep else ""), "language asked")
 
 
+def first_help(ctx: Context, state: State) -> Result:
+    """HELP before a language is chosen: help at once, in English and the first other language
+    offered (tpl.first_help); the language menu comes with the next message."""
+    text = tpl.first_help(ctx.languages, ctx.council, ctx.phone)
+    return Result(state, Words(text, True), "help before a language", reply_language=tpl.MIXED)
+
+
 def _chosen(ctx: Context, state: ChoosingLanguage, converse: Converse) -> Result:
     """The first language chosen: the kept message answered in it, or the welcome."""
     language = ctx.lang

@@ -170,11 +170,12 @@ class Recogniser:
                 self._spoken[index].add(code)
         self._vocabularies: dict[tuple[str, ...], _Vocabulary] = {}
 
-    def reading(self, language: str | None) -> tuple[str, ...]:
-        """The languages a message from a resident who chose `language` is read in."""
+    def reading(self, language: str | None, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The languages a message from a resident who chose `language` is read in (and `also`
+        those it seemed to be written in, for a first message kept while the language was asked)."""
         if language is None:
             return self.languages
-        return tuple(code for code in dict.fromkeys((*ALWAYS_READ, language)) if code in self.languages)
+        return tuple(code for code in dict.fromkeys((*ALWAYS_READ, language, *also)) if code in self.languages)
 
     def _vocabulary(self, languages: tuple[str, ...]) -> _Vocabulary:
         found = self._vocabularies.get(languages)
@@ -211,13 +212,13 @@ class Recogniser:
     # -- the service ------------------------------------------------------------------------------
 
     def service(self, text: str, ignore: frozenset[str] = frozenset(),
-                language: str | None = None) -> tuple[str | None, float]:
+                language: str | None = None, also: tuple[str, ...] = ()) -> tuple[str | None, float]:
         """The service a message is about and how sure (0-100), or (None, 0). Words in `ignore`
         (the place's, once found: "Station Road" is not about roads) are left out."""
         tokens = self._service_tokens(text, ignore)
         if not tokens:
             return None, 0.0
-        vocabulary = self._vocabulary(self.reading(language))
+        vocabulary = self._vocabulary(self.reading(language, also))
         best: dict[str, tuple] = {}
         for size in range(1, min(4, len(tokens)) + 1):
             for start in range(0, len(tokens) - size + 1):
@@ -280,16 +281,17 @@ class Recogniser:
 
     # -- both ---------------------------------------------------------------------------------
 
-    def recognise(self, text: str, language: str | None = None) -> Recognition:
-        """What and where a message from a resident who chose `language` says (see the class)."""
+    def recognise(self, text: str, language: str | None = None, also: tuple[str, ...] = ()) -> Recognition:
+        """What and where a message from a resident who chose `language` says (see the class);
+        `also`: other languages it may be in (see `reading`)."""
         text = clean_text(text)[:1600]
         place = self.place(text)
         ignore = frozenset(words_of(" ".join(place.candidates()))) if place else frozenset()
-        code, score = self.service(text, ignore, language)
+        code, score = self.service(text, ignore, language, also)
         if code is None and ignore:
             # The place's words may be the service's too ("lamp post outside Lamp Post Lane"),
             # but then only a close match counts: "12 High Street" is a place, not a street light.
-            code, score = self.service(text, language=language)
+            code, score = self.service(text, language=language, also=also)
             if score < RETRY_CUTOFF:
                 code, score = None, 0.0
         attributes = self.attributes(code, text, language or "en", ignore) if code else {}

@@ -292,12 +292,20 @@ def menu_text(head: str, labels: Sequence[str], language: str, more: bool) -> st
     return options_text(head, [*labels, t(MORE)] if more else list(labels), "", language)
 
 
-def language_menu(languages: Sequence[str]) -> str:
+def menu_order(languages: Sequence[str], first: Sequence[str] = ()) -> tuple[str, ...]:
+    """The languages as the language menu numbers them: `first` first, then the others in order."""
+    return (*first, *(code for code in languages if code not in first))
+
+
+def language_menu(languages: Sequence[str], first: Sequence[str] = ()) -> str:
     """The first message to a new number when several languages are offered: the question in
     each of them (offering Welsh where it is offered, as the Welsh Language Standards ask),
-    then each language named in itself."""
-    questions = list(dict.fromkeys(translator(code)(LANGUAGE_QUESTION) for code in languages))
-    options = numbered([native_name(code) for code in languages])
+    then each language named in itself. `first`: the languages the first message seems to be
+    in, offered first and asked in, with English."""
+    order = menu_order(languages, first)
+    asked = [*first, "en"] if first else list(languages)
+    questions = list(dict.fromkeys(translator(code)(LANGUAGE_QUESTION) for code in asked))
+    options = numbered([native_name(code) for code in order])
     text = "\n".join([*questions, *options])
     while segments.segments(segments.normalise(text)) > segments.budget("xx") and len(questions) > 1:
         questions.pop()

@@ -26,10 +26,12 @@ class Idle(State):
 @dataclass(frozen=True, kw_only=True)
 class ChoosingLanguage(State):
     """The language menu was sent. `stash`: a first message kept to answer once a language is
-    chosen; `resume`: the mode to go back to when LANG was sent in the middle of a conversation."""
+    chosen; `resume`: the mode to go back to when LANG was sent in the middle of a conversation;
+    `first`: the languages the first message seemed to be in, which the menu offered first."""
 
     stash: str = ""
     resume: State | None = None
+    first: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +106,8 @@ def _fields(state: State) -> dict[str, Any]:
     """What each mode keeps, under the keys the bot has always written."""
     if isinstance(state, ChoosingLanguage):
         resume = {"resume": to_dict(state.resume)} if state.resume is not None else {}
-        return {"stash": state.stash, **resume}
+        first = {"first": list(state.first)} if state.first else {}
+        return {"stash": state.stash, **resume, **first}
     if isinstance(state, (ChoosingGroup, ChoosingService)):
         saved: dict[str, Any] = {"pending": dict(state.pending)} if state.pending is not None else {}
         if isinstance(state, ChoosingService):
@@ -136,7 +139,8 @@ def _build(mode: type[State], saved: Mapping[str, Any], session: str | None) -> 
     if mode is ChoosingLanguage:
         resume = saved.get("resume")
         return ChoosingLanguage(session=session, stash=str(saved.get("stash") or ""),
-                                resume=from_dict(resume) if resume else None)
+                                resume=from_dict(resume) if resume else None,
+                                first=tuple(str(code) for code in saved.get("first") or ()))
     if mode is ChoosingGroup:
         return ChoosingGroup(session=session, pending=saved.get("pending"))
     if mode is ChoosingService:

@@ -57,3 +57,52 @@ def test_help_is_in_english_and_the_first_other_language_offered_whoever_sends_i
     finally:
         store.close()
     assert help_in("en") in reply and help_in(other) in reply and segments.segments(reply) <= 2
+
+
+# -- 11. a first message in another language ---------------------------------------------------------
+
+FIRST_REPORTS = {
+    "cy": "mae twll mawr yn y ffordd tu allan i 12 High Street",
+    "pl": "duża dziura w jezdni przed 12 High Street, proszę naprawić",
+    "ro": "este o groapă mare în drum lângă 12 High Street",
+    "pa": "12 High Street ਦੇ ਬਾਹਰ ਸੜਕ ਵਿੱਚ ਵੱਡਾ ਟੋਆ ਹੈ",
+    "ur": "12 High Street کے باہر سڑک میں بڑا گڑھا ہے",
+    "pt": "há um buraco grande na estrada em frente ao 12 High Street",
+    "es": "hay un bache muy grande en la calzada delante del 12 High Street",
+    "ar": "في حفرة كبيرة في الطريق قدام 12 High Street",
+    "bn": "12 High Street এর সামনে রাস্তায় বড় গর্ত",
+}
+
+
+@pytest.mark.parametrize("language", [code for code in SHIPPED if code != "en"])
+def test_a_first_report_in_any_language_is_offered_its_language_first_and_goes_on_once_chosen(phone, sms_store,
+                                                                                            language):
+    menu = phone.say(FIRST_REPORTS[language]).splitlines()
+    t = locales.translator(language)
+    assert menu[:2] == [segments.normalise(t(tpl.LANGUAGE_QUESTION)), tpl.LANGUAGE_QUESTION]  # in it, and English
+    assert menu[2] == f"1 {locales.native_name(language)}"
+    assert sorted(line.split(" ", 1)[1] for line in menu[2:]) == sorted(locales.native_name(code) for code in SHIPPED)
+    answer = phone.say("1")
+    assert t("How big is it?") in answer  # the report goes on in its language: only the size is asked
+    assert numbers.number_state(sms_store, MOBILE)["language"] == language
+
+
+def test_arabic_script_that_could_be_arabic_or_urdu_offers_both_first(phone):
+    menu = phone.say("المجرور مسدود 12 High Street").splitlines()  # letters Arabic and Urdu share
+    options = [line.split(" ", 1) for line in menu if line[:1].isdigit()]
+    assert [number for number, _name in options[:2]] == ["1", "2"]
+    assert {name for _number, name in options[:2]} == {locales.native_name("ar"), locales.native_name("ur")}
+    questions = {segments.normalise(locales.translator(code)(tpl.LANGUAGE_QUESTION)) for code in ("ar", "ur")}
+    assert questions <= set(menu[:3]) and tpl.LANGUAGE_QUESTION in menu[:3]
+
+
+def test_an_english_first_message_keeps_the_usual_menu(phone):
+    menu = phone.say("pothole outside 12 High Street").splitlines()
+    assert menu[-len(SHIPPED):] == [f"{i} {locales.native_name(code)}" for i, code in enumerate(SHIPPED, 1)]
+
+
+def test_a_language_offered_first_can_still_be_declined_for_another(phone, sms_store):
+    menu = phone.say(FIRST_REPORTS["pl"]).splitlines()
+    english_at = next(line for line in menu if line.endswith(" English")).split()[0]
+    assert "How big is it?" in phone.say(english_at)
+    assert numbers.number_state(sms_store, MOBILE)["language"] == "en"

@@ -234,12 +234,17 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def fits(language: str, *parts: str) -> bool:
+    """Whether the parts, as one reply, fit the language's budget."""
+    return segments.segments(segments.normalise("\n".join(part for part in parts if part))) <= segments.budget(language)
+
+
 def join(language: str, *parts: str) -> str:
-    """Several messages as one reply if they fit the budget together; else the last one alone."""
+    """Several messages as one reply if they fit the budget together; else the last one alone
+    (a part that must not be lost is carried to a later reply instead: see sms/conversation/notices.py)."""
     kept = [part for part in parts if part]
-    together = "\n".join(kept)
-    if segments.segments(segments.normalise(together)) <= segments.budget(language) or len(kept) <= 1:
-        return together
+    if len(kept) <= 1 or fits(language, *kept):
+        return "\n".join(kept)
     return kept[-1]
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from sms import keywords as kw
 from sms import templates as tpl
-from sms.conversation import report
+from sms.conversation import notices, report
 from sms.conversation.context import Context, Result, Words
 from sms.conversation.state import (
     Asking,
@@ -48,8 +48,8 @@ def first_contact(ctx: Context, state: State, text: str, match: kw.Match | None,
         return _menu(ctx, replace(state, stash=text) if keep else state, "language asked again")
     if named:
         spoken = ctx.speaking(named)
-        return Result(state, spoken.join(_language_set(spoken), spoken.say("welcome")), f"language chosen: {named}",
-                      language=named)
+        welcome = Result(state, spoken.say("welcome"), f"language chosen: {named}", language=named)
+        return notices.before(spoken, notices.LANGUAGE_SET, welcome)
     first = _seems(ctx, text)
     return _menu(ctx, ChoosingLanguage(session=state.session, stash=text if keep else "", first=first),
                  "language asked" + (f" ({', '.join(first)} first)" if first else ""))
@@ -73,16 +73,12 @@ def first_help(ctx: Context, state: State) -> Result:
 def _chosen(ctx: Context, state: ChoosingLanguage, converse: Converse) -> Result:
     """The first language chosen: the kept message answered in it, or the welcome."""
     language = ctx.lang
-    done = _language_set(ctx)
     if not state.stash:
-        return Result(Idle(), ctx.join(done, ctx.say("welcome")), f"language chosen: {language}", language=language)
+        welcome = Result(Idle(), ctx.say("welcome"), f"language chosen: {language}", language=language)
+        return notices.before(ctx, notices.LANGUAGE_SET, welcome)
     reader = replace(ctx, also_read=state.first)  # the kept message is read in the language it seemed to be in too
     answered = converse(reader, Idle(session=state.session), state.stash, ctx.keywords.match(state.stash))
-    return replace(answered, reply=ctx.join(done, answered.reply), language=language)
-
-
-def _language_set(ctx: Context) -> Words:
-    return ctx.say("language_set", lang=kw.shown(kw.LANGUAGE, ctx.lang))
+    return notices.before(ctx, notices.LANGUAGE_SET, replace(answered, language=language))
 
 
 def _menu(ctx: Context, state: State, action: str) -> Result:
@@ -110,9 +106,8 @@ def pick(ctx: Context, state: ChoosingLanguage, text: str, match: kw.Match | Non
 def change(ctx: Context, state: State, chosen: str) -> Result:
     """The number's language changes mid-conversation: the question in hand comes again in it."""
     spoken = ctx.speaking(chosen)
-    again = _current(spoken, state)
-    return replace(again, reply=spoken.join(_language_set(spoken), again.reply), action=f"language changed: {chosen}",
-                   language=chosen).after(spoken.event(state, events.LANGUAGE))
+    again = replace(_current(spoken, state), action=f"language changed: {chosen}", language=chosen)
+    return notices.before(spoken, notices.LANGUAGE_SET, again).after(spoken.event(state, events.LANGUAGE))
 
 
 def _current(ctx: Context, state: State) -> Result:

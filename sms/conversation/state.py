@@ -7,15 +7,18 @@ became classes loads as the same mode; keys a mode does not use are dropped when
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 
 @dataclass(frozen=True, kw_only=True)
 class State:
-    """What every mode carries: the random id of the report in hand, for the take-up events."""
+    """What every mode carries: the random id of the report in hand, for the take-up events, and
+    `notice`: a word owed to the resident that did not fit its reply (sms/conversation/notices.py),
+    said with the next reply that has room for it."""
 
     session: str | None = None
+    notice: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,9 +97,10 @@ _NAMES = {mode: name for name, mode in _MODES.items()}
 
 def to_dict(state: State) -> dict[str, Any]:
     """The saved form of `state` ({} for an idle conversation: nothing to keep)."""
+    owed = {"notice": state.notice} if state.notice else {}
     if isinstance(state, Idle):
-        return {}
-    saved: dict[str, Any] = {"mode": _NAMES[type(state)], **_fields(state)}
+        return owed
+    saved: dict[str, Any] = {"mode": _NAMES[type(state)], **_fields(state), **owed}
     if state.session:
         saved["session"] = state.session
     return saved
@@ -129,10 +133,12 @@ def from_dict(saved: Mapping[str, Any]) -> State:
     """The mode a saved conversation is in; an unknown or damaged one is taken as idle."""
     mode = _MODES.get(saved.get("mode") or "", Idle)
     session = saved.get("session") or None
+    notice = str(saved.get("notice") or "")
     try:
-        return _build(mode, saved, session)
+        state = _build(mode, saved, session)
     except (TypeError, ValueError, KeyError):
-        return Idle()
+        return Idle(notice=notice)
+    return replace(state, notice=notice) if notice else state
 
 
 def _build(mode: type[State], saved: Mapping[str, Any], session: str | None) -> State:

@@ -106,3 +106,28 @@ def test_a_language_offered_first_can_still_be_declined_for_another(phone, sms_s
     english_at = next(line for line in menu if line.endswith(" English")).split()[0]
     assert "How big is it?" in phone.say(english_at)
     assert numbers.number_state(sms_store, MOBILE)["language"] == "en"
+
+
+# -- 12. "we will text you in ..." is never dropped ------------------------------------------------
+
+def language_set(language: str) -> str:
+    t = locales.translator(language)
+    return segments.normalise(t(tpl.LANGUAGE_SET).format(lang=kw.shown(kw.LANGUAGE, language)))
+
+
+@pytest.mark.parametrize("language", [code for code in SHIPPED if code != "en"])
+def test_the_language_chosen_is_confirmed_even_when_the_first_question_fills_the_reply(phone, language):
+    phone.say(FIRST_REPORTS[language])
+    replies = [phone.say("1"), phone.say("1")]  # the language, then the pothole's size
+    assert sum(language_set(language) in reply for reply in replies) == 1  # said once: now, or with the next
+    assert locales.translator(language)("How big is it?") in replies[0]  # the question is never the one put off
+    assert all(segments.segments(reply) <= segments.budget(language) for reply in replies)
+
+
+def test_a_confirmation_owed_is_kept_while_the_conversation_is_saved_idle():
+    from sms.conversation.state import Asking, Idle, from_dict, to_dict
+
+    assert from_dict(to_dict(Idle(notice="language_set"))) == Idle(notice="language_set")
+    asking = Asking(session="s", service="pothole", question="size", notice="language_set")
+    assert from_dict(to_dict(asking)) == asking
+    assert to_dict(Idle()) == {}

@@ -47,6 +47,8 @@ REPLY_NUMBERS = N_("Reply with one or more numbers, like 1, 3.")
 REPLY_YES_NO = N_("Reply {yes} or {no}.")
 REPLY_SKIP = N_("Reply {skip} to leave it out.")
 WHICH_ADDRESS = N_("Which address? Reply with a number, or send the address again.")
+# TRANSLATORS: The same question, short, for when the addresses would not fit under the long one.
+WHICH_ADDRESS_SHORT = N_("Which address?")
 WHICH_STREET = N_("Which {street}? Reply with a number.")
 READ_BACK = N_("Please check: {summary}. Reply {yes} to send it, or {new} to start again.")
 CONFIRM_AGAIN = N_("Reply {yes} to send it, or {new} to start again.")

@@ -131,3 +131,26 @@ def test_a_confirmation_owed_is_kept_while_the_conversation_is_saved_idle():
     asking = Asking(session="s", service="pothole", question="size", notice="language_set")
     assert from_dict(to_dict(asking)) == asking
     assert to_dict(Idle()) == {}
+
+
+# -- 12. addresses offered say which town -------------------------------------------------------------
+
+TOWNS = ("Brackenford", "Little Ashby", "Thornley Green")
+
+
+@pytest.mark.parametrize("language", ["en", "cy", "pl", "ar"])
+@pytest.mark.parametrize("where", ["12 Station Road", "16 Station Road"])
+def test_addresses_offered_by_text_say_which_town_they_are_in(phone, language, where):
+    """Station Road is in three of the council's towns: "Flat 3, 16 Station Road" alone does not say which."""
+    phone.say("hello")
+    phone.say(str(SHIPPED.index(language) + 1))
+    reply = phone.say(f"{locales.translator(language)('Pothole')} {where}")
+    options, town = [], ""
+    for line in reply.splitlines():
+        if line.endswith(":") and line[:-1] in TOWNS:
+            town = line[:-1]  # the town said once, above its addresses
+        elif line.split(" ", 1)[0].isdigit():
+            options.append(line if any(name in line for name in TOWNS) else f"{line}, {town}".rstrip(", "))
+    assert len(options) >= 3, reply
+    assert all(any(name in option for name in TOWNS) for option in options), reply
+    assert segments.segments(reply) <= segments.budget(language)

@@ -44,8 +44,8 @@ class StoreSettings:
     url: str = setting(
         "", "The store's engine and place: `sqlite:///PATH` (as `path`) or `postgresql://USER@HOST/DATABASE` for the "
         "council's assist service run as several processes (one council per database; give the password in "
-        "`ASSIST_STORE__URL` or a `.pgpass`, not in a file others read). Empty: `path` applies. Not set together with "
-        "`path`.")
+        "`ASSIST_STORE__URL`, the `store_url` systemd credential or a `.pgpass`, not in a file others read). Empty: "
+        "`path` applies. Not set together with `path`.")
     gazetteer_path: str = setting(
         "", "For a store on PostgreSQL: the SQLite file holding the gazetteer (the address list, reference data "
         "searched with FTS5), one beside each server. Empty: `gazetteer.db` in the platform data directory. A SQLite "

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # volunteers (and argon2) load with the first sign-in, not at
 log = logging.getLogger(__name__)
 
 #: Why a visit ended without a submission, as the take-up report counts it.
-ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart"}
+ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart", "stopped": "stopped"}
 
 
 class Journey:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from locales import N_, NP_, Translator
@@ -23,6 +22,7 @@ DESCRIPTION_MAX = 4000  # Open311's limit for `description`
 STRING_MAX = 250
 NAME_MAX = 100
 PLACE_MIN = 3
+SHOWN_MAX = 30  # characters of a refused answer shown back to the resident
 UK_LAT = (49.0, 61.5)
 UK_LONG = (-9.0, 2.5)
 
@@ -247,28 +247,17 @@ def _many(question: Question, raw: Any, translate: Translate) -> list[str] | Non
 
 
 def phone_number(text: str) -> str:
-    """A UK (or international, with +) phone number in E.164, or Invalid."""
-    import phonenumbers  # here, not at the top: its metadata is a cost every kiosk start would pay
+    """A phone number of a valid UK format (or international, with +) in E.164 (sync/phones.py), or
+    Invalid, which shows the resident what they typed."""
+    from sync import phones  # here, not at the top: phonenumbers' metadata is a cost every kiosk start would pay
 
-    try:
-        number = phonenumbers.parse(text, "GB")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise Invalid(N_("Enter a phone number, like 07700 900 982 or 01632 960 001"))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@lru_cache(maxsize=4096)
-def is_mobile(e164: str) -> bool:
-    """Whether a text message can reach this number (cached: the SMS bot asks on every message)."""
-    import phonenumbers
-
-    try:
-        kind = phonenumbers.number_type(phonenumbers.parse(e164, "GB"))
-    except phonenumbers.NumberParseException:
-        return False
-    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    number = phones.e164(text)
+    if number is None:
+        shown = text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
+        # TRANSLATORS: {typed} is what the resident typed, shown back to them in quotation marks.
+        raise Invalid(N_("“{typed}” is not a phone number we can use. Enter one like 07700 900 982 or 01632 960 001"),
+                      {"typed": shown})
+    return number
 
 
 def _email(text: str) -> str:

@@ -63,13 +63,12 @@ class Journey:
 
     def language_chosen(self, code: str) -> list[pages.Page]:
         """The first page's choice: the visit starts (or goes on in another language)."""
-        changed = code != self.session.language
         self.session.language = code
         if not self.session.started:
             self.session.started = True
             self.record(events.STARTED)
-        elif changed:  # back to the first page, and another language
-            self.record(events.LANGUAGE)
+        else:  # back to the first page, where the next resident begins: the take-up report counts
+            self.record(events.LANGUAGE)  # what follows as another visit if it only checks a request
         consent = self.consent_page()
         return [pages.Welcome()] if consent is None else [pages.Welcome(), consent]
 

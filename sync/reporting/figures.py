@@ -26,10 +26,10 @@ SELECT channel, assisted, language, submitted_at, substr(started_at, 1, 10) AS d
   CASE WHEN submitted_at IS NOT NULL THEN 'submitted' WHEN abandoned IS NOT NULL THEN 'abandoned:' || abandoned
        ELSE 'no_outcome' END AS outcome,
   coalesce(last_step, 'start') AS stage
-FROM sessions WHERE started_at IS NOT NULL AND NOT (status_checked AND last_step IS NULL AND submitted_at IS NULL);
+FROM sessions WHERE started_at IS NOT NULL AND NOT (status_visits AND last_step IS NULL AND submitted_at IS NULL);
 CREATE TABLE status_checks AS
-SELECT channel FROM sessions WHERE started_at IS NOT NULL AND status_checked AND last_step IS NULL
-  AND submitted_at IS NULL;
+SELECT channel, status_visits AS visits FROM sessions WHERE started_at IS NOT NULL AND status_visits;
+CREATE VIEW status_visits AS SELECT coalesce(sum(visits), 0) FROM status_checks;
 CREATE TABLE durations AS
 SELECT 'complete' AS measure, channel, (julianday(submitted_at) - julianday(started_at)) * 86400 AS seconds
 FROM sessions WHERE started_at IS NOT NULL AND submitted_at IS NOT NULL
@@ -128,7 +128,7 @@ def figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) -
         (Row("all", "All channels", (sessions, submitted, _rate(submitted, sessions), _rate(assisted, sessions),
                                      spreads["complete"].get("all", nothing)[1],
                                      spreads["acceptance"].get("all", nothing)[1],
-                                     conn.execute("SELECT count(*) FROM status_checks").fetchone()[0])),))
+                                     conn.execute("SELECT * FROM status_visits").fetchone()[0])),))
 
     sections: list[Section] = []
     if sessions:

@@ -479,6 +479,20 @@ def test_a_visit_only_to_check_on_a_request_is_not_a_session_given_up(run, tmp_p
         figures[("gave_up", "start", "sessions")] == before[("gave_up", "start", "sessions")]
 
 
+def test_each_return_to_the_first_page_begins_another_visit_only_to_check_on_a_request(run, tmp_path, stores):
+    store = open_store(stores[0], "central-library-1")
+    L, STATUS = events.LANGUAGE, events.STATUS
+    visit(store, "kiosk", "2026-11-03T15:00:00", "en", [(20, STATUS, None), (60, L, "en"), (80, STATUS, None),
+                                                         (90, L, "pl"), (95, STATUS, None), (99, STATUS, None)])
+    visit(store, "kiosk", "2026-11-03T16:00:00", "en", [(20, STATUS, None), (60, L, "en"), (80, S, "pothole"),
+                                                         (90, events.ABANDONED, "restart")])
+    store.close()
+    _, figures, _ = report_of(run, tmp_path, stores)
+    assert figures[("summary", "all", "status_checks")] == "4"  # three in the first session, one in the second
+    assert figures[("summary", "all", "sessions")] == "12"  # the report begun after a check is a session
+    assert figures[("gave_up", "service", "sessions")] == "1"
+
+
 def test_a_request_carried_by_hand_counts_as_accepted_whichever_store_is_read_first(run, tmp_path):
     clock = Clock()
     kiosk = open_store(tmp_path / "kiosk.db", "kiosk-1", clock)

@@ -128,9 +128,14 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.leave()
 
     def leave(self, return_code: int = 0) -> None:
-        """Stop speaking, forget the visit (recorded as ended, for the take-up report) and exit."""
+        """Stop speaking, forget the visit (recorded as ended for the take-up report: stopped, or
+        an error when the failure guard gives up) and exit, whatever the store says."""
         self.speaker.stop()
-        self.journey.end("stopped")
+        try:
+            self.journey.end("error" if return_code else "stopped")
+        except Exception as error:  # the visit is forgotten and the kiosk exits all the same
+            log.warning("could not record the end of the visit: %s", error)
+            self.journey.session.wipe()
         self.exit(return_code=return_code)
 
     def get_driver_class(self) -> type[Driver]:

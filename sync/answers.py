@@ -23,6 +23,8 @@ STRING_MAX = 250
 NAME_MAX = 100
 PLACE_MIN = 3
 SHOWN_MAX = 30  # characters of a refused answer shown back to the resident
+#: Numbers from Ofcom's ranges for drama, which ring nobody, as examples a resident can follow.
+PHONE_EXAMPLES = {"mobile": "07700 900 982", "landline": "01632 960 001"}
 UK_LAT = (49.0, 61.5)
 UK_LONG = (-9.0, 2.5)
 
@@ -65,11 +67,16 @@ class Invalid(Exception):
     n: int | None = None
 
     def render(self, translator: Translator) -> str:
+        """The message in the resident's language. In a right-to-left one, what they typed is kept
+        whole and in its order (a left-to-right isolate, as kiosk/bidi.py's isolate): "07700 900 982"
+        would otherwise read "982 900 07700"."""
         if self.plural is not None and self.n is not None:
             text = translator.ngettext(self.message, self.plural, self.n)
         else:
             text = translator.gettext(self.message)
-        return text.format(**self.params)
+        params = {key: f"\u2066{value}\u2069" if translator.right_to_left and isinstance(value, str) else value
+                  for key, value in self.params.items()}
+        return text.format(**params)
 
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
@@ -254,9 +261,10 @@ def phone_number(text: str) -> str:
     number = phones.e164(text)
     if number is None:
         shown = text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
-        # TRANSLATORS: {typed} is what the resident typed, shown back to them in quotation marks.
-        raise Invalid(N_("“{typed}” is not a phone number we can use. Enter one like 07700 900 982 or 01632 960 001"),
-                      {"typed": shown})
+        # TRANSLATORS: {typed} is what the resident typed, shown back to them in quotation marks; {mobile}
+        # and {landline} are example numbers (07700 900 982 and 01632 960 001).
+        raise Invalid(N_("“{typed}” is not a phone number we can use. Enter one like {mobile} or {landline}"),
+                      {"typed": shown, **PHONE_EXAMPLES})
     return number
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+import locales
+from kiosk import bidi
 from kiosk.widgets.fields import ErrorSummary
+from sync.answers import Invalid, phone_number
 from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, type_in, words
 
 BEFORE_PHONE = {"location": POTHOLE["location"], "attribute.offensive": "no", "description": "", "name": None}
@@ -37,3 +40,11 @@ async def test_a_refused_number_is_shown_back_to_the_resident(make_app):
         message = "“0113 496 000” is not a phone number we can use. Enter one like 07700 900 982 or 01632 960 001"
         assert app.screen.query_one(ErrorSummary).messages == [message]
         assert app.screen.question.key == "phone"
+
+
+@pytest.mark.parametrize("language", ["ar", "ur"])
+def test_what_was_typed_keeps_its_order_in_a_right_to_left_message(language):
+    with pytest.raises(Invalid) as caught:
+        phone_number("0113 496 000")
+    shown = bidi.visual(caught.value.render(locales.translator(language)), "R")
+    assert "0113 496 000" in shown and "07700 900 982" in shown and "01632 960 001" in shown

@@ -85,7 +85,10 @@ class KioskDriver(LinuxDriver):
         """Called from the writer or the input thread: tell the app, once."""
         if not self._hung_up.is_set():
             self._hung_up.set()
-            self.send_message(HungUp())
+            try:
+                self.send_message(HungUp())
+            except RuntimeError:  # the app's loop has already closed: it is exiting anyway
+                pass
 
     def write(self, data: str) -> None:
         if not self._hung_up.is_set():  # nothing queued for a terminal that is gone

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import events, on
 from textual.binding import Binding
@@ -22,6 +22,7 @@ from textual.screen import Screen
 import locales
 from kiosk import messages, pages, themes
 from kiosk.failures import FailureGuard
+from kiosk.hangup import HungUp, StopOnSignals
 from kiosk.inactivity import Due, Inactivity
 from kiosk.journey import Journey
 from kiosk.lockdown import LockedDownApp
@@ -38,6 +39,9 @@ from sync.config import Settings
 from sync.places.gazetteer import Gazetteer
 from sync.store import Store
 from sync.store.db import StoreError
+
+if TYPE_CHECKING:
+    from textual.driver import Driver
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.connection: Connection | None = None
         self.failures: list[float] = []
         self.status_read_at = float("-inf")
+        self.stopper: StopOnSignals | None = None
         for theme in themes.THEMES:
             self.register_theme(theme)
         self.theme = themes.DEFAULT
@@ -123,10 +128,25 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.leave()
 
     def leave(self, return_code: int = 0) -> None:
-        """Stop speaking, forget the visit and exit."""
+        """Stop speaking, forget the visit (recorded as ended for the take-up report: stopped, or
+        an error when the failure guard gives up) and exit, whatever the store says."""
         self.speaker.stop()
-        self.journey.session.wipe()
+        try:
+            self.journey.end("error" if return_code else "stopped")
+        except Exception as error:  # the visit is forgotten and the kiosk exits all the same
+            log.warning("could not record the end of the visit: %s", error)
+            self.journey.session.wipe()
         self.exit(return_code=return_code)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, made to notice a hang-up (kiosk/hangup.py); any other (the
+        web's, one named in TEXTUAL_DRIVER) as Textual chooses it."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from kiosk.hangup import KioskDriver
+
+        chosen = super().get_driver_class()
+        return KioskDriver if chosen is LinuxDriver else chosen
 
     # -----------------------------------------------------------------------------------------
     # Start-up, the heartbeat and inactivity
@@ -136,14 +156,21 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.push_screen(LanguageScreen())
         self.set_interval(1, self.heartbeat, name="kiosk-heartbeat")
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.add_signal_handler(number, self.stop_by_signal, number)
+            self.stopper = StopOnSignals(asyncio.get_running_loop(), self.stop_by_signal)
+            self.stopper.install()
         log.info("kiosk started on %s with %d services (catalogue %s)", self.settings.device_id,
                  len(self.journey.catalogue.services), self.journey.catalogue.version)
 
     def stop_by_signal(self, number: int) -> None:
-        log.info("kiosk stopping on signal %s", signal.Signals(number).name)
+        log.info("kiosk stopping on signal %s: the visit is wiped", signal.Signals(number).name)
+        self.leave()
+
+    @on(HungUp)
+    def hung_up(self) -> None:
+        """The terminal went away (closed, dropped, restarted): nobody can use this visit now."""
+        log.info("kiosk stopping: its terminal hung up; the visit is wiped")
+        if self.stopper is not None:
+            self.stopper.stopping("hang-up")
         self.leave()
 
     async def on_event(self, event: events.Event) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # volunteers (and argon2) load with the first sign-in, not at
 log = logging.getLogger(__name__)
 
 #: Why a visit ended without a submission, as the take-up report counts it.
-ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart"}
+ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart", "stopped": "stopped"}
 
 
 class Journey:
@@ -63,13 +63,12 @@ class Journey:
 
     def language_chosen(self, code: str) -> list[pages.Page]:
         """The first page's choice: the visit starts (or goes on in another language)."""
-        changed = code != self.session.language
         self.session.language = code
         if not self.session.started:
             self.session.started = True
             self.record(events.STARTED)
-        elif changed:  # back to the first page, and another language
-            self.record(events.LANGUAGE)
+        else:  # back to the first page, where the next resident begins: the take-up report counts
+            self.record(events.LANGUAGE)  # what follows as another visit if it only checks a request
         consent = self.consent_page()
         return [pages.Welcome()] if consent is None else [pages.Welcome(), consent]
 

@@ -20,7 +20,7 @@ CASES = [
      "31/02/2026", "Enter a real date, like 24/11/2026"),
     ("graffiti", "phone", {**{k: v for k, v in POTHOLE.items() if k == "location"}, "attribute.offensive": "no",
                            "description": "", "name": None}, "123",
-     "Enter a phone number, like 07700 900 982 or 01632 960 001"),
+     "“123” is not a phone number we can use. Enter one like 07700 900 982 or 01632 960 001"),
     ("graffiti", "email", {"location": POTHOLE["location"], "attribute.offensive": "no", "description": "",
                            "name": None, "phone": None}, "ann at example",
      "Enter an email address in the right format, like name@example.com"),

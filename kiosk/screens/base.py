@@ -22,7 +22,7 @@ from kiosk.bidi import isolate
 from kiosk.context import InApp, kiosk_of
 from kiosk.i18n import Speaks
 from kiosk.widgets.banner import VolunteerBanner
-from kiosk.widgets.choices import ChoiceList
+from kiosk.widgets.choices import NUMBER_KEYS, ChoiceList
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
@@ -53,7 +53,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     BINDINGS = [
         CONTINUE,
         Binding("escape", "back", N_("Back"), key_display="Esc", id="kiosk.back"),
-        *(Binding(str(number), f"pick({number})", show=False, id=f"kiosk.pick-{number}") for number in range(1, 10)),
+        *(Binding(str(number % 10), f"pick({number})", show=False, id=f"kiosk.pick-{number}")
+          for number in range(1, NUMBER_KEYS + 1)),
     ]
     AUTO_FOCUS = None  # each page says where the focus starts
     CAN_GO_BACK = True

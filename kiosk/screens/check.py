@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 
 from kiosk import messages
+from kiosk.bidi import isolate, kept_in_order
 from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.screens.question import typed_form
@@ -42,9 +43,11 @@ class CheckAnswersScreen(KioskScreen):
                              classes="continue"))
 
     def shown(self, question, value) -> str:
-        if question.kind == "phone" and value:
-            return typed_form(question, value)  # 07911 123456, as the resident typed it
-        return flow.display(question, value, self.t)
+        """The answer as the resident reads it back; an address (or a name) in Latin letters kept in
+        its order on a right-to-left page."""
+        if question.kind == "phone" and value:  # 07911 123456, as the resident typed it, its groups in order
+            return isolate(typed_form(question, value), self.t.right_to_left)
+        return kept_in_order(flow.display(question, value, self.t), self.t.right_to_left)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 
-from kiosk import messages
+from kiosk import messages, wording
 from kiosk.bidi import isolate, kept_in_order
 from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
@@ -29,10 +29,15 @@ class CheckAnswersScreen(KioskScreen):
                    else self._("Check your answers before sending your request"))
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
+        council = kiosk_of(self).settings.council.name
+        asked = set(session.pages())  # not the contact questions of a resident who chose to give none
         with Vertical(id="answers"):
             for index, question in enumerate(session.questions()):
+                if question.key not in asked:
+                    continue
                 with Horizontal(classes="answer-row"):
-                    yield Static(self._(question.prompt), classes="answer-label speak", markup=False)
+                    yield Static(wording.prompt(question, self._, council), classes="answer-label speak",
+                                 markup=False)
                     yield Static(self.shown(question, session.answers.get(question.key)),
                                  classes="answer-value speak", markup=False)
                     yield Button(Content(self._("Change")), id=f"change-{index}", name=question.key,

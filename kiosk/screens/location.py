@@ -47,12 +47,13 @@ class LocationScreen(AnswerScreen):
         heading = self._(self.question.prompt)
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
-        yield FieldError()
         with Vertical(id="search-part"):
-            # The field's label (its placeholder goes as soon as anything is typed), then the hint.
+            # GOV.UK's order: the field's label (its placeholder goes as soon as anything is typed),
+            # the hint, the error message, the field.
             yield Static(self._("Postcode or street"), classes="label speak", markup=False)
             yield Static(self._("Search for the address by postcode or street name."), classes="hint speak",
                          markup=False)
+            yield FieldError()
             row = [Field(id="search", classes="answer-field", placeholder=self._("Postcode or street"),
                          select_on_focus=False),
                    Button(Content(self._("Search")), id="search-button", classes="secondary")]
@@ -68,6 +69,7 @@ class LocationScreen(AnswerScreen):
             yield Static(self._("Describe the place"), classes="label speak", markup=False)
             yield Static(self._("For example, outside the library on Market Square, or the bus stop on "
                                 "Station Road."), classes="hint speak", markup=False)
+            yield FieldError()
             yield Input(answer.get("address_string", "") if (answer and self.describing) else "", id="place",
                         classes="answer-field", select_on_focus=False)
             yield actions(Button(Content(self._("Search for an address instead")), id="search-instead",
@@ -80,6 +82,10 @@ class LocationScreen(AnswerScreen):
             await self.show_results(self.places, selected=0)
             self.note(self._("The address you chose:"))
         self.set_describing(self.describing)
+
+    def field_error(self, field) -> FieldError:
+        part = "#describe-part" if self.describing else "#search-part"
+        return self.query_one(part).query_one(FieldError)
 
     def set_describing(self, describing: bool) -> None:
         self.describing = describing

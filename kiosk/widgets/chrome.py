@@ -13,7 +13,7 @@ from kiosk.context import kiosk_of
 from kiosk.i18n import Speaks, local_time
 from kiosk.messages import Guarded
 from kiosk.statuses import WAITING, Connection
-from kiosk.widgets.choices import number_keys
+from kiosk.widgets.choices import ChoiceList, number_keys
 from kiosk.widgets.text import Button, Static
 
 
@@ -101,7 +101,7 @@ class KeyHints(Speaks, Static):
         if not self.is_attached or screen is not self.screen:
             return
         seen, parts = set(), []
-        lists = screen.query("ChoiceList")
+        lists = screen.query(ChoiceList)
         if lists:
             parts.append((number_keys(len(lists.first().choices)), self._("Choose")))
         for active in screen.active_bindings.values():

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import locales
-from kiosk import messages, pages, themes
+from kiosk import cells, messages, pages, themes
 from kiosk.failures import FailureGuard
 from kiosk.inactivity import Due, Inactivity
 from kiosk.journey import Journey
@@ -62,6 +62,7 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
     def __init__(self, settings: Settings, store: Store, *, monotonic: Callable[[], float] = time.monotonic,
                  speaker: Speaker | None = None, cursor_blink: bool = True, handle_signals: bool = False,
                  allow_quit: bool = False) -> None:
+        cells.count_spacing_marks()  # Bengali and Panjabi lines as wide as the terminal draws them
         super().__init__()
         self.settings = settings
         self.store = store

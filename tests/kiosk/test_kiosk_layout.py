@@ -6,6 +6,7 @@ off, in any language, at either size (they wrap, a hint kept whole)."""
 from __future__ import annotations
 
 import csv
+import unicodedata
 
 import pytest
 
@@ -96,3 +97,32 @@ async def test_the_bars_are_never_cut_off(make_app, settings, high_street, code,
             for hint in ["1-8 " + t("Choose"), "Enter " + t("Continue"), "Esc " + t("Back"),
                          "F2 " + t("Change colours"), "F4 " + t("Language")]:
                 assert hint in hints, (hint, hints)
+
+
+def terminal_width(line: str) -> int:
+    """Cells a terminal gives `line`, as glibc's wcwidth counts them (tmux, foot): a spacing
+    vowel sign of Bengali or Gurmukhi (category Mc) takes a cell of its own."""
+    width = 0
+    for character in line:
+        if unicodedata.category(character) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+    return width
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+@pytest.mark.parametrize("code", ["bn", "pa"])
+async def test_no_line_is_wider_than_the_terminal_in_scripts_with_spacing_vowel_signs(make_app, code, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        app.post_message(messages.LanguageChosen(code))
+        await pilot.pause()
+        await keys(pilot, "enter")  # the tasks: choices with descriptions
+        for screen_page in ("TaskScreen",):
+            assert page(app) == screen_page
+            lines = [strip.text for strip in app.screen._compositor.render_strips()]
+            widest = max(lines, key=terminal_width)
+            assert terminal_width(widest) <= size[0], widest
+        await open_page(pilot, "pothole", "location", language=code)
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        assert max(map(terminal_width, lines)) <= size[0]

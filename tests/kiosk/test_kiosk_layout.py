@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 import locales
-from kiosk import messages
+from kiosk import messages, pages
 from kiosk.widgets.choices import ChoiceItem
 from sync.places import gazetteer
 from tests.kiosk.kiosk_support import keys, open_page, page, type_in
@@ -126,3 +126,29 @@ async def test_no_line_is_wider_than_the_terminal_in_scripts_with_spacing_vowel_
         await open_page(pilot, "pothole", "location", language=code)
         lines = [strip.text for strip in app.screen._compositor.render_strips()]
         assert max(map(terminal_width, lines)) <= size[0]
+
+
+async def menus_in_view(make_app, size) -> dict[str, bool]:
+    """For each menu a resident meets (tasks, groups, each group's services): all in view?"""
+    app = make_app()
+    seen = {}
+    async with app.run_test(size=size) as pilot:
+        journey = app.journey
+        menus = [("tasks", pages.Tasks())]
+        for task in ("report", "request"):
+            groups = journey.catalogue.groups(task)
+            menus.append((f"{task} groups", pages.Groups(task, tuple(groups))))
+            menus += [(f"{task}: {group}", pages.Services(group, tuple(services)))
+                      for group, services in groups.items()]
+        for name, menu in menus:
+            await app.show(menu)
+            await pilot.pause()
+            seen[name] = not unseen(app)
+    return seen
+
+
+async def test_every_menu_that_fits_at_80x24_fits_at_120x40(make_app):
+    small = await menus_in_view(make_app, (80, 24))
+    large = await menus_in_view(make_app, (120, 40))
+    assert any(small.values()), "no menu fits at 80x24: the test would prove little"
+    assert [name for name, fits in small.items() if fits and not large[name]] == []

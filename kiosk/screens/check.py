@@ -12,6 +12,7 @@ from kiosk.bidi import isolate, kept_in_order
 from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.screens.question import typed_form
+from kiosk.session import CONTACT
 from kiosk.widgets.fields import ErrorSummary
 from kiosk.widgets.text import Button, Static
 from sync import flow
@@ -33,19 +34,25 @@ class CheckAnswersScreen(KioskScreen):
         asked = set(session.pages())  # not the contact questions of a resident who chose to give none
         with Vertical(id="answers"):
             for index, question in enumerate(session.questions()):
-                if question.key not in asked:
-                    continue
-                with Horizontal(classes="answer-row"):
-                    yield Static(wording.prompt(question, self._, council), classes="answer-label speak",
-                                 markup=False)
-                    yield Static(self.shown(question, session.answers.get(question.key)),
-                                 classes="answer-value speak", markup=False)
-                    yield Button(Content(self._("Change")), id=f"change-{index}", name=question.key,
-                                 classes="change link", compact=True)
+                if question.key in asked:
+                    yield self.row(index, question.key, wording.prompt(question, self._, council),
+                                   self.shown(question, session.answers.get(question.key)))
+                elif question.key == flow.CONTACT_KEYS[0]:
+                    # One row for the contact details not given ("Not provided" three times says
+                    # nothing more); its Change goes back to the choice, where they can be given.
+                    yield self.row(index, CONTACT, self._("Can the council contact you about this? (optional)"),
+                                   self._("No"))
         yield Static(self._("When you send it, it is saved on this kiosk straight away and sent to the council "
                             "as soon as there is a connection."), classes="body-text speak", markup=False)
         yield actions(Button(Content(self._("Send report") if report else self._("Send request")), id="continue",
                              classes="continue"))
+
+    def row(self, index: int, key: str, label: str, value: str) -> Horizontal:
+        return Horizontal(
+            Static(label, classes="answer-label speak", markup=False),
+            Static(value, classes="answer-value speak", markup=False),
+            Button(Content(self._("Change")), id=f"change-{index}", name=key, classes="change link", compact=True),
+            classes="answer-row")
 
     def shown(self, question, value) -> str:
         """The answer as the resident reads it back; an address (or a name) in Latin letters kept in

@@ -94,6 +94,8 @@ async def test_contact_details_not_given_are_left_off_check_your_answers(make_ap
         said = words(app)
         assert "Not provided" not in said
         assert "What is your name?" not in said and "phone number" not in said
+        assert "Can the council contact you about this? (optional) No" in said, "one row, to change one's mind"
+        assert [button.name for button in app.screen.query(".change")][-1] == "contact"
         assert "Bigger than a car tyre" in said
 
 

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import locales
-from kiosk import messages, pages, themes
+from kiosk import cells, messages, pages, themes
 from kiosk.failures import FailureGuard
 from kiosk.hangup import HungUp, StopOnSignals
 from kiosk.inactivity import Due, Inactivity
@@ -66,6 +66,7 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
     def __init__(self, settings: Settings, store: Store, *, monotonic: Callable[[], float] = time.monotonic,
                  speaker: Speaker | None = None, cursor_blink: bool = True, handle_signals: bool = False,
                  allow_quit: bool = False) -> None:
+        cells.count_spacing_marks()  # Bengali and Panjabi lines as wide as the terminal draws them
         super().__init__()
         self.settings = settings
         self.store = store
@@ -338,11 +339,24 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         if not keep_language:
             self.theme = themes.DEFAULT
         self.clear_notifications()
-        self.apply_language()
-        while len(self.screen_stack) > 2:
-            await self.pop_screen()
-        await self.switch_screen(LanguageScreen())
-        if then is not None:
-            await self.push_screen(then)
+        with self.batch_update():  # the last page is not drawn again restyled (colours, direction)
+            self.apply_language()
+            await self.replace_visit(then)
         self.refresh_connection()
         self.post_message(messages.SessionEnded(reason))
+
+    async def replace_visit(self, then: Screen[Any] | None) -> None:
+        """The next page (`then` over the language menu, or a new language menu) in place of the
+        visit's pages, none of which is shown again on the way: popping them one by one would make
+        each the current page in turn, the resident's answers on it, for whoever stands behind.
+        Textual has no call to drop screens from under the top one, so they leave its stack here."""
+        stack = self._screen_stack  # Textual's own list, not screen_stack's copy
+        if then is not None and len(stack) < 3:  # nothing of a visit on it
+            await self.push_screen(then)
+            return
+        keep = 2 if then is not None else 1  # Textual's blank screen, and the first page under `then`
+        visit = stack[keep:-1]
+        del stack[keep:-1]
+        await self.switch_screen(then if then is not None else LanguageScreen())
+        for screen in visit:
+            await screen.remove()

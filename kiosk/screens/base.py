@@ -22,7 +22,7 @@ from kiosk.bidi import isolate
 from kiosk.context import InApp, kiosk_of
 from kiosk.i18n import Speaks
 from kiosk.widgets.banner import VolunteerBanner
-from kiosk.widgets.choices import ChoiceList
+from kiosk.widgets.choices import NUMBER_KEYS, ChoiceList
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
@@ -53,7 +53,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     BINDINGS = [
         CONTINUE,
         Binding("escape", "back", N_("Back"), key_display="Esc", id="kiosk.back"),
-        *(Binding(str(number), f"pick({number})", show=False, id=f"kiosk.pick-{number}") for number in range(1, 10)),
+        *(Binding(str(number % 10), f"pick({number})", show=False, id=f"kiosk.pick-{number}")
+          for number in range(1, NUMBER_KEYS + 1)),
     ]
     AUTO_FOCUS = None  # each page says where the focus starts
     CAN_GO_BACK = True
@@ -197,19 +198,24 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     def show_error(self, message: str, field) -> None:
         """GOV.UK's pattern: the summary at the top (it takes the focus), the message by the field,
         the field marked, and the title prefixed "Error:"."""
-        self.query_one(FieldError).show(message)
+        self.field_error(field).show(message)
         self.query_one(ErrorSummary).show([message], field)
         for widget in self.query(".answer-field"):
             widget.add_class("-error")
         self.title = self._("Error:") + " " + self.heading_text()
         self.error_shown = True
 
+    def field_error(self, field) -> FieldError:
+        """Where the message about `field` goes: the page's one (a page with two fields has one each)."""
+        return self.query_one(FieldError)
+
     def clear_error(self) -> None:
         """After a right answer: nothing to do (on the way to the next page) unless an error shows."""
         if not self.error_shown:
             return
         self.error_shown = False
-        self.query_one(FieldError).clear()
+        for error in self.query(FieldError):
+            error.clear()
         self.query_one(ErrorSummary).clear()
         for widget in self.query(".answer-field"):
             widget.remove_class("-error")

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from textual import events
 from textual.containers import Vertical
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
+from kiosk.bidi import display_line, paragraph_direction, right_aligned
 from kiosk.i18n import Speaks
 from kiosk.messages import Guarded
 from kiosk.widgets.text import Static
@@ -114,3 +116,19 @@ class DescriptionArea(Guarded, TextArea):
             self.post_message(self.Submitted(self))
             return
         await super()._on_key(event)
+
+
+class Field(Input):
+    """A one-line text field whose placeholder, on a right-to-left page, is drawn as the page's
+    other words are (kiosk/bidi.py): shaped, in display order and against the right edge. What the
+    resident types is left as it is: editing is not bidi-aware (docs/kiosk.md), and a field that
+    reordered its text under the cursor would put the cursor in the wrong place."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        direction = paragraph_direction(self.app)
+        if self.value or direction != "R":
+            return strip
+        # Textual draws the line a cell wider than the field (room for a cursor after the text).
+        shown = strip.crop(0, self.scrollable_content_region.width)
+        return display_line(right_aligned(shown), direction)

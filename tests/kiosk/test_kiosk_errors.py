@@ -12,8 +12,9 @@ from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, page, tap, type_
 
 CASES = [
     # service, page, answers before it, what is typed (None: nothing chosen), the message
-    ("pothole", "attribute.size", {"location": POTHOLE["location"]}, None, "Choose an answer"),
-    ("bulky_waste", "attribute.items", {"location": POTHOLE["location"]}, None, "Choose at least one option"),
+    ("pothole", "attribute.size", {"location": POTHOLE["location"]}, None, "Select how big it is"),
+    ("bulky_waste", "attribute.items", {"location": POTHOLE["location"]}, None,
+     "Select what you need collected"),
     ("bulky_waste", "attribute.item_count", {"location": POTHOLE["location"], "attribute.items": ["sofa"]}, "lots",
      "Enter a number, like 3"),
     ("missed_bin", "attribute.collection_date", {"location": POTHOLE["location"], "attribute.bin_type": "general"},
@@ -85,7 +86,7 @@ async def test_errors_come_in_welsh_for_a_welsh_speaker(make_app):
         await open_page(pilot, "pothole", "attribute.size", {"location": POTHOLE["location"]}, language="cy")
         await keys(pilot, "enter")
         summary = app.screen.query_one(ErrorSummary)
-        assert summary.messages == ["Dewiswch ateb"]
+        assert summary.messages == ["Dewiswch pa mor fawr ydyw"]
         assert "Mae problem" in words(app) and app.screen.title.startswith("Gwall: ")
 
 

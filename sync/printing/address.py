@@ -46,7 +46,6 @@ def parse_printer(text: str) -> PrinterAddress | None:
     """The printer `text` names, or None when it names none the kiosk can use."""
     try:
         parts = urlsplit(text.strip())
-        port = parts.port
     except ValueError:
         return None
     if parts.scheme == "usb":
@@ -59,6 +58,10 @@ def parse_printer(text: str) -> PrinterAddress | None:
         if parts.netloc or not parts.path.startswith("/dev/") or not baud.isdigit() or int(baud) <= 0:
             return None
         return PrinterAddress("serial", device=parts.path, baud=int(baud))
-    if parts.scheme == "tcp" and parts.hostname and parts.path in ("", "/"):
-        return PrinterAddress("tcp", host=parts.hostname, port=port or DEFAULT_PORT)
-    return None
+    if parts.scheme != "tcp" or not parts.hostname or parts.path not in ("", "/"):
+        return None
+    try:
+        port = parts.port  # a port out of range, or not a number, raises
+    except ValueError:
+        return None
+    return PrinterAddress("tcp", host=parts.hostname, port=port or DEFAULT_PORT)

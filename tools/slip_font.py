@@ -26,7 +26,9 @@ from fontTools.ttLib import TTFont
 SOURCES = Path("/usr/share/fonts/truetype/noto")
 OUT = Path(__file__).resolve().parents[1] / "sync" / "printing" / "fonts" / "NotoSlip-Regular.ttf"
 
-COMMON = [(0x20, 0x7E), (0xA0, 0xFF), (0x2010, 0x2027), (0x2030, 0x203A), (0x200B, 0x200F), (0x2066, 0x2069), (0x25CC, 0x25CC)]
+#: ASCII, Latin-1, punctuation, the joiners and bidi marks and isolates, and the dotted circle.
+COMMON = [(0x20, 0x7E), (0xA0, 0xFF), (0x2010, 0x2027), (0x2030, 0x203A), (0x200B, 0x200F), (0x2066, 0x2069),
+          (0x25CC, 0x25CC)]
 #: Which Unicode ranges each source gives: Latin with Welsh's and Romanian's letters, then each script.
 RANGES = {
     "NotoSans-Regular.ttf": COMMON + [(0x100, 0x17F), (0x218, 0x21B), (0x1E80, 0x1E85), (0x1EF2, 0x1EF3),
@@ -45,7 +47,7 @@ def cut(source: Path, ranges: list[tuple[int, int]], out: Path) -> Path:
     options.name_legacy = True
     options.notdef_outline = True
     options.glyph_names = False
-    font = TTFont(source)
+    font = TTFont(source, recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[code for low, high in ranges for code in range(low, high + 1)])
     subsetter.subset(font)
@@ -60,6 +62,11 @@ def main() -> int:
     merged = Merger().merge(parts)
     merged["name"].setName("Noto Slip", 1, 3, 1, 0x409)
     merged["name"].setName("NotoSlip-Regular", 6, 3, 1, 0x409)
+    # The same sources make the same bytes: the font is dated by its newest source, not by today.
+    heads = [TTFont(part)["head"] for part in parts]
+    merged["head"].created = min(head.created for head in heads)
+    merged["head"].modified = max(head.modified for head in heads)
+    merged.recalcTimestamp = False
     merged.save(OUT)
     for part in parts:
         Path(part).unlink()

@@ -84,7 +84,7 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, layout: Layout) -> list[str]:
     which no slip has, goes on a line of its own and is cut by the printer's edge)."""
     lines: list[str] = []
     current = ""
-    for word in text.split():
+    for word in text.split(" "):  # not at a no-break space
         trial = f"{current} {word}" if current else word
         if current and font.getlength(trial, direction=layout.direction, language=layout.language) > WIDTH - 2 * GAP:
             lines.append(current)

@@ -54,9 +54,17 @@ def slip_bytes(slip: Slip) -> bytes:
 
 
 def printable(printer: Escpos, text: str) -> bool:
-    """Whether every letter of `text` is in one of the printer's code pages."""
+    """Whether `text` can be printed as text: every letter in one of the printer's code pages, and
+    none of a script whose letters join or move as they are laid out (Hebrew and Arabic onwards:
+    a printer's Arabic code page prints letters unjoined and left to right)."""
     encoder = printer.magic.encoder
-    return all(ord(char) < 128 or encoder.find_suitable_encoding(char) for char in text)
+    return all(ord(char) < 128 or (_unshaped(char) and encoder.find_suitable_encoding(char)) for char in text)
+
+
+def _unshaped(char: str) -> bool:
+    """Latin, Greek or Cyrillic, or punctuation and currency signs."""
+    code = ord(char)
+    return code < 0x0590 or 0x2010 <= code <= 0x2027 or 0x2030 <= code <= 0x20CF
 
 
 def _picture(printer: Escpos, lines: list[Line], slip: Slip) -> None:

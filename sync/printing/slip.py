@@ -25,8 +25,9 @@ HEADING, REFERENCE, BODY = "heading", "reference", "body"
 REPORTED = {"report": N_("You reported"), "request": N_("You asked for")}
 CHECK_HEADING = N_("To check on it")
 AT_THE_KIOSK = N_("Use your reference at the kiosk in {library}.")
-# TRANSLATORS: {status} is the English keyword STATUS, which always works; keep it as it is.
-BY_TEXT = N_("Or text {status} {reference} to {number}.")
+# TRANSLATORS: {message} is what to text, like "STATUS K7Q-4MB-XP9Z": the English keyword STATUS
+# (which always works) and the reference.
+BY_TEXT = N_("Or text {message} to {number}.")
 DATED = N_("Date: {date}")
 #: The keyword the SMS service always understands, whatever the language (sms/keywords.py).
 STATUS_KEYWORD = "STATUS"
@@ -77,8 +78,8 @@ def compose(settings: Settings, saved: Saved) -> Slip:
               Line(t(AT_THE_KIOSK).format(library=settings.kiosk.library_name))]
     number = texting_number(settings)
     if number:
-        lines.append(Line(t(BY_TEXT).format(status=isolate(STATUS_KEYWORD, rtl),
-                                            reference=isolate(saved.reference, rtl), number=isolate(number, rtl))))
+        message = f"{STATUS_KEYWORD}\u00a0{saved.reference}"  # one run, never broken across lines
+        lines.append(Line(t(BY_TEXT).format(message=isolate(message, rtl), number=isolate(number, rtl))))
     lines.append(Line(t(DATED).format(date=t.date(saved.on))))
     return Slip(saved.language, rtl, tuple(lines))
 

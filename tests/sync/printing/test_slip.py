@@ -43,7 +43,7 @@ def test_an_english_slip_prints_everything_a_resident_needs_as_text(settings):
     assert size_then_reference, "the reference is printed large"
     for words in ("Brackenford Borough Council", "You reported", "Pothole", "Station Road", "To check on it",
                   "Use your reference at the kiosk", "Brackenford Central Library",
-                  f"Or text STATUS {REF} to", "07700 900123", "Date: 6 December 2026"):
+                  f"Or text STATUS\u00a0{REF} to", "07700 900123", "Date: 6 December 2026"):
         assert words in text.replace("\n", " "), words
     assert RASTER not in data, "nothing needs a picture in English"
     assert data.endswith(CUT + b"\x00") or CUT in data[-8:], "the paper is cut"
@@ -86,8 +86,10 @@ def test_scripts_a_printer_has_no_characters_for_are_a_picture_and_the_reference
     data = slip_bytes(slip)
     assert RASTER in data
     assert re.search(re.escape(LARGE) + rb"(?:\x1b[a-z].)*" + REF.encode(), data), "the reference is still text"
-    assert not any(0x0600 <= ord(char) <= 0x0AFF for char in data.decode("latin-1")), "no script bytes sent as text"
     words = [line for line in slip.lines if line.style != REFERENCE and not printable(Dummy(), line.text)]
+    assert [line.text for line in slip.lines if line not in words] == [
+        "Brackenford Borough Council", REF, "Station Road"], "only the Latin lines are text: the rest is drawn"
+    assert b"STATUS" not in data, "the text-a-message line is drawn, as a right-to-left or shaped line"
     drawn = picture.draw(words, language, slip.right_to_left)
     assert drawn.width == picture.WIDTH and ink(drawn) > 0.02
 
@@ -104,8 +106,19 @@ def test_arabic_is_shaped_and_laid_right_to_left(settings):
     assert picture.draw(line, "ar", True).tobytes() != picture.draw(line, "ar", False).tobytes()
 
 
-def test_welsh_letters_no_code_page_holds_are_drawn():
-    assert printable(Dummy(), "Eich cyfeirnod") and not printable(Dummy(), "Dŵr")
+def test_letters_no_code_page_holds_or_that_join_are_drawn():
+    """Welsh's ŵ is in no code page; Arabic is (CP864), but a printer would print it unjoined and
+    left to right, so it is drawn too."""
+    assert printable(Dummy(), "Eich cyfeirnod — 6 Rhagfyr") and not printable(Dummy(), "Dŵr")
+    assert Dummy().magic.encoder.find_suitable_encoding("ب") and not printable(Dummy(), "رقمك المرجعي هو")
+
+
+def test_the_message_to_text_stays_on_one_line_in_order_in_a_right_to_left_slip(settings):
+    slip = compose(settings, saved("ar"))
+    [line] = [line.text for line in slip.lines if "STATUS" in line.text]
+    assert "\u2066STATUS\u00a0K7Q-4MB-XP9Z\u2069" in line and "\u206607700 900123\u2069" in line
+    font = picture._font(picture.BODY_SIZE)
+    assert any("STATUS\u00a0K7Q-4MB-XP9Z" in row for row in picture.wrap(line, font, picture._layout(True, "ar")))
 
 
 def ink(image: Image.Image) -> float:

@@ -72,3 +72,25 @@ async def test_without_a_printer_there_is_no_print_button(make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await confirmation(pilot)
         assert not app.screen.query("#print")
+
+
+async def test_the_page_does_not_wait_for_a_slow_printer(make_app, env, monkeypatch):
+    """A printer that takes its time (it never answers about its paper) prints in the background:
+    the page says so at once and goes on answering the resident."""
+    from sync.printing import printer
+
+    monkeypatch.setattr(printer, "STATUS_SECONDS", 1.0)
+    with FakePrinter("silent") as fake:
+        app = make_app(settings=with_printer(env, fake.address))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await confirmation(pilot)
+            await tap(pilot, app.screen.query_one("#print", Button))
+            assert str(app.screen.query_one("#print-message").content) == "Printing your reference…"
+            assert app.screen.query_one("#print", Button).disabled, "one slip at a time"
+            before = app.theme
+            await keys(pilot, "f2")  # the colours change while it prints: the page is not waiting
+            assert app.theme != before
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert str(app.screen.query_one("#print-message").content).startswith("Your reference is printed")
+        assert fake.done.wait(5)

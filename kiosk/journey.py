@@ -17,6 +17,7 @@ import locales
 from kiosk import pages
 from kiosk.i18n import LOCAL_TIME
 from kiosk.session import CONTACT, URGENT, Session
+from sync.printing.slip import street_of
 from sync.store import Store, events
 from sync.store.db import StoreError
 
@@ -170,7 +171,8 @@ class Journey:
             log.warning("could not ask the worker to sync now: %s", error)
         log.info("kiosk saved %s (%s, %s)", saved.display_reference, draft.service_code, draft.language)
         receipt = pages.Receipt(saved.display_reference, session.service.journey, session.service.name,
-                                texted_to=draft.notify_phone[-3:] if draft.notify_phone else None)
+                                texted_to=draft.notify_phone[-3:] if draft.notify_phone else None,
+                                street=street_of(draft.location))
         return saved.reference, pages.Confirmation(receipt)
 
     def end(self, reason: str, *, keep_language: bool = False) -> None:

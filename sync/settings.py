@@ -23,9 +23,9 @@ NAMED_BACKOFFICES = "backoffices"
 
 
 def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None,
-            url: bool = False, point: bool = False) -> Any:
+            url: bool = False, point: bool = False, printer: bool = False) -> Any:
     """A dataclass field carrying its documentation and constraints."""
-    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point}
+    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point, "printer": printer}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -158,6 +158,13 @@ class KioskSettings:
         "Right-to-left text (Arabic, Urdu): `reorder` puts each line in display order for terminals that draw "
         "characters as they come, like foot; `terminal` leaves it to a terminal that reorders by itself.",
         choices=("reorder", "terminal"))
+    printer: str = setting(
+        "",
+        "The receipt printer beside the kiosk, for residents to print their reference (\"Print my reference\" on the "
+        "confirmation page): `usb://VENDOR:PRODUCT` (hexadecimal ids, as `lsusb` shows them), "
+        "`serial:///dev/ttyUSB0?baud=9600` or `tcp://HOST:9100` (an ESC/POS printer on the network). The slip tells "
+        "residents to text STATUS to `twilio.from_number` where one is set. Needs the `[printer]` extra; "
+        "docs/kiosk.md says how the kiosk user gets the device. Empty: no printer, no button.", printer=True)
 
 
 @dataclass(frozen=True)

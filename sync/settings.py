@@ -143,6 +143,9 @@ class KioskSettings:
         "Right-to-left text (Arabic, Urdu): `reorder` puts each line in display order for terminals that draw "
         "characters as they come, like foot; `terminal` leaves it to a terminal that reorders by itself.",
         choices=("reorder", "terminal"))
+    web_max_sessions: int = setting(
+        4, "Browser tabs `assist kiosk serve` runs at once, each its own kiosk (a process of about 100 MB); one more "
+        "is shown a page saying that all kiosks are busy.", minimum=1)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""The kiosk as one browser tab runs it (`assist kiosk serve`, kiosk/web.py): the same app, pages,
+lock-down, timeouts and wipe, less the staff pages, and bound to the server that started it.
+
+F9 is off: a volunteer's PIN typed into a public PC's browser could be watched or recorded by it,
+and the staff dashboard shows other residents' requests. The tab's process ends with its tab: the
+server asks it to quit when the tab's websocket closes (textual-serve's "quit", which Textual turns
+into an exit); should the server itself die without asking, this process notices its parent is gone
+within a second and leaves, wiping the visit, rather than living on as an orphan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from kiosk.app import KioskApp
+
+log = logging.getLogger(__name__)
+
+#: How often a tab's kiosk checks that the server that started it is still there.
+PARENT_CHECK_SECONDS = 1
+
+
+class WebKioskApp(KioskApp):
+    #: Beside kiosk.tcss: the top bar's Volunteer button is not drawn (F9 is refused as well).
+    CSS = "#volunteer { display: none; }"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "volunteer":
+            return False
+        return super().check_action(action, parameters)
+
+    def on_mount(self) -> None:
+        """Beside the kiosk's own start (Textual runs KioskApp.on_mount as well): watch the server."""
+        self.server_pid = os.getppid()
+        self.set_interval(PARENT_CHECK_SECONDS, self.check_server, name="kiosk-web-parent")
+
+    def check_server(self) -> None:
+        if os.getppid() != self.server_pid:
+            log.info("kiosk web session stopping: its server has gone")
+            self.leave()

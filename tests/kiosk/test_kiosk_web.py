@@ -1,0 +1,118 @@
+"""`assist kiosk serve` in a real browser (Debian's chromium, headless, through Playwright): a report
+from the first page to a reference, the wipe when a tab closes, and the limit on kiosks at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from sync import reference
+from tests.kiosk.web_support import CHROMIUM_ARGS, Tab, gone, need_chromium, serve
+
+#: Real processes and a real browser: seconds each.
+pytestmark = pytest.mark.slow
+
+LIMIT = 2
+
+
+@pytest.fixture
+def served(env, store, places, tmp_path):
+    """The kiosk served on loopback, on this test's store (with a few addresses), two tabs at most."""
+    running = serve({**env, "ASSIST_KIOSK__WEB_MAX_SESSIONS": str(LIMIT)}, tmp_path / "serve.log")
+    yield running
+    running.stop()
+    assert all(gone(pid, 10) for pid in running.kiosks()), "a tab's kiosk outlived its server"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    executable = need_chromium()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile", executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 700})
+        yield context
+        context.close()
+
+
+def open_tab(browser, served) -> Tab:
+    tab = Tab(browser.new_page())
+    response = tab.open(served.url)
+    assert response is not None and response.status == 200
+    tab.wait_for("English", since=0)
+    return tab
+
+
+def test_a_pothole_report_from_the_first_page_to_its_reference(served, browser, store):
+    tab = open_tab(browser, served)
+    tab.press("1", "Enter", then="What do you want to do?")
+    tab.press("1", "2", then="Pothole")
+    tab.press("1", "Enter", then="Where is it?")
+    tab.press("bf1 4aa", "Enter", then="1 Market Square")
+    tab.press("2", "Enter", then="How big is it?")
+    tab.press("3", "Enter", "1", "Enter", then="Describe the pothole")
+    tab.press("Deep hole by the bus stop", "Enter")
+    tab.press("2", then="Check your answers")
+    tab.press("Enter", then="Your reference is")
+
+    [saved] = store.listing()
+    shown = reference.display(saved["reference"])
+    tab.wait_for(shown, since=0)
+    assert store.counts()["queued"] == 1
+    assert store.personal(shown)["payload"]["description"] == "Deep hole by the bus stop"
+    assert "Volunteer" not in tab.text(), "staff pages are off in a browser"
+
+
+def test_a_closed_tab_ends_its_kiosk_and_leaves_nothing_of_the_visit(served, browser, store):
+    tab = open_tab(browser, served)
+    [kiosk] = served.kiosks()
+    tab.press("1", "Enter", "1", "2", "1", "Enter", then="Where is it?")
+    tab.press("bf1 4aa", "Enter", then="1 Market Square")
+    tab.press("2", "Enter", then="How big is it?")
+
+    tab.page.close()
+    assert gone(kiosk, 10), "the kiosk of a closed tab is still running"
+    assert served.kiosks() == set()
+    assert sum(store.counts().values()) == 0, "nothing of an unsent visit is kept"
+    log = served.log.read_text()
+    assert "kiosk web session ended (0 left)" in log
+    assert "did not leave" not in log, "the kiosk left by itself when asked, without being killed"
+
+
+def test_one_tab_more_than_the_limit_gets_the_busy_page_until_one_closes(served, browser):
+    first, _second = open_tab(browser, served), open_tab(browser, served)
+    assert len(served.kiosks()) == LIMIT
+
+    one_more = Tab(browser.new_page())
+    response = one_more.open(served.url)
+    assert response.status == 503
+    assert one_more.page.locator("h1").inner_text() == "All the kiosks are busy"
+    assert "try again in a few minutes" in one_more.page.locator("main").inner_text()
+    assert len(served.kiosks()) == LIMIT, "the busy page starts no kiosk"
+
+    first.page.close()
+    one_more.page.wait_for_timeout(200)
+    [*kiosks] = served.kiosks()
+    assert all(gone(pid, 10) for pid in set(kiosks) - set(served.kiosks())) and len(served.kiosks()) <= LIMIT
+    deadline_ok = False
+    for _ in range(50):
+        if len(served.kiosks()) < LIMIT:
+            deadline_ok = True
+            break
+        one_more.page.wait_for_timeout(200)
+    assert deadline_ok, "the closed tab's place was not given back"
+    one_more.page.get_by_role("link", name="Try again").click()
+    one_more.wait_for("English", since=0)
+
+
+def test_a_tabs_kiosk_leaves_when_its_server_is_killed(served, browser):
+    tab = open_tab(browser, served)
+    [kiosk] = served.kiosks()
+    tab.press("1", "Enter", then="What do you want to do?")
+    os.kill(served.process.pid, signal.SIGKILL)
+    served.process.wait()
+    assert gone(kiosk, 10), "an orphaned kiosk kept running"

@@ -1,6 +1,7 @@
 """The kiosk as one browser tab runs it (`assist kiosk serve`, kiosk/web.py): the same app, pages,
 lock-down, timeouts and wipe, less the staff pages, and bound to the server that started it.
 
+Read-aloud is off too: espeak-ng would speak on the server's loudspeaker, not at the resident's PC.
 F9 is off: a volunteer's PIN typed into a public PC's browser could be watched or recorded by it,
 and the staff dashboard shows other residents' requests. The tab's process ends with its tab: the
 server asks it to quit when the tab's websocket closes (textual-serve's "quit", which Textual turns
@@ -12,8 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from kiosk.app import KioskApp
+from kiosk.speech import Speaker
+from sync.config import Settings
+from sync.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,10 @@ PARENT_CHECK_SECONDS = 1
 class WebKioskApp(KioskApp):
     #: Beside kiosk.tcss: the top bar's Volunteer button is not drawn (F9 is refused as well).
     CSS = "#volunteer { display: none; }"
+
+    def __init__(self, settings: Settings, store: Store, **options: Any) -> None:
+        options.setdefault("speaker", Speaker(find=lambda name: None))  # none: no "Read aloud", no F3
+        super().__init__(settings, store, **options)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "volunteer":

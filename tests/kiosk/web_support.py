@@ -27,7 +27,7 @@ CONTROLS = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\
 #: Keys pressed by name; anything else longer than one character is typed.
 KEYS = {"Enter", "Escape", "Tab", "Backspace", "ArrowUp", "ArrowDown", "F2", "F3", "F4", "F9"}
 #: Milliseconds without a frame after which a page is taken as drawn.
-QUIET_MS = 150
+QUIET_MS = 100
 #: Seconds a page may take to show what a key asked for, on a shared machine.
 PATIENCE = 30
 
@@ -55,6 +55,7 @@ class Served:
     process: subprocess.Popen[bytes]
     url: str
     log: Path
+    limit: int
 
     def kiosks(self) -> set[int]:
         found: set[int] = set()
@@ -64,6 +65,15 @@ class Served:
             except OSError:
                 continue
         return found
+
+    def place_freed(self, within: float) -> bool:
+        """Whether fewer kiosks than the limit run, within `within` seconds."""
+        deadline = time.monotonic() + within
+        while len(self.kiosks()) >= self.limit:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -75,13 +85,14 @@ class Served:
                 self.process.wait()
 
 
-def serve(env: dict[str, str], log: Path) -> Served:
+def serve(env: dict[str, str], log: Path, limit: int) -> Served:
+    """`assist kiosk serve` on a free loopback port, `limit` tabs at most, once it answers."""
     port = free_port()
+    env = {**os.environ, **env, "ASSIST_KIOSK__WEB_MAX_SESSIONS": str(limit)}
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "assist", "kiosk", "serve", "--port", str(port)],
-                                   env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
-    served = Served(process, f"http://127.0.0.1:{port}/", log)
+        process = subprocess.Popen([sys.executable, "-m", "assist", "kiosk", "serve", "--port", str(port)], env=env,
+                                   stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    served = Served(process, f"http://127.0.0.1:{port}/", log, limit)
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -126,9 +137,11 @@ class Tab:
     def text(self, since: int = 0) -> str:
         return CONTROLS.sub(" ", "".join(self.frames[since:]))
 
-    def open(self, url: str):
+    def open(self, url: str) -> int:
+        """The page at `url`; its HTTP status."""
         response = self.page.goto(url)
-        return response
+        assert response is not None
+        return response.status
 
     def wait_for(self, words: str, since: int | None = None) -> None:
         """Until the terminal has been sent `words` (since the last key, by default). Playwright's

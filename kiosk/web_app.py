@@ -7,6 +7,10 @@ and the staff dashboard shows other residents' requests. The tab's process ends 
 server asks it to quit when the tab's websocket closes (textual-serve's "quit", which Textual turns
 into an exit); should the server itself die without asking, this process notices its parent is gone
 within a second and leaves, wiping the visit, rather than living on as an orphan.
+
+A timeout ends the tab's kiosk too, where the library's own kiosk starts again, and the first page
+times out like any other: a tab left open on a public PC would otherwise hold one of the few places
+(`kiosk.web_max_sessions`) for ever. The page then says the session has ended, with Start again.
 """
 
 from __future__ import annotations
@@ -38,6 +42,18 @@ class WebKioskApp(KioskApp):
         if action == "volunteer":
             return False
         return super().check_action(action, parameters)
+
+    @property
+    def active(self) -> bool:
+        """Every page times out, the first one too: an idle tab gives its place back."""
+        return True
+
+    async def restart(self, reason: str, **options: Any) -> None:
+        if reason == "timeout":
+            log.info("kiosk web session timed out: answers cleared, place given back")
+            self.leave()
+            return
+        await super().restart(reason, **options)
 
     def on_mount(self) -> None:
         """Beside the kiosk's own start (Textual runs KioskApp.on_mount as well): watch the server."""

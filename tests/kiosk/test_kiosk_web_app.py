@@ -40,4 +40,31 @@ async def test_a_tab_kiosk_leaves_when_its_server_has_gone(settings, store, monk
         app.check_server()
         await pilot.pause()
         assert not app.journey.session.started, "the visit is wiped"
-    assert app.return_code == 0
+        assert not app.is_running, "the tab's kiosk has left"
+
+
+@pytest.mark.parametrize("where", ["first page", "mid-visit"])
+async def test_a_tab_left_alone_times_out_and_gives_its_place_back(settings, store, monotonic, where):
+    app = WebKioskApp(settings, store, cursor_blink=False, monotonic=monotonic)
+    async with app.run_test(size=(80, 24)) as pilot:
+        if where == "mid-visit":
+            await keys(pilot, "1", "enter")
+            assert page(app) == "TaskScreen"
+        monotonic.advance(settings.kiosk.timeout_seconds)
+        app.heartbeat()
+        await pilot.pause()
+        assert page(app) == "TimeoutScreen", "the same warning as at the library's kiosk"
+        monotonic.advance(settings.kiosk.warning_seconds)
+        app.heartbeat()
+        await pilot.pause()
+        assert not app.journey.session.started
+        assert not app.is_running, "the tab's kiosk has left"
+
+
+async def test_finishing_a_visit_in_a_tab_starts_again_as_at_the_library(settings, store):
+    app = WebKioskApp(settings, store, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await keys(pilot, "1", "enter")
+        await app.restart("finish")
+        await pilot.pause()
+        assert app.is_running and page(app) == "LanguageScreen"

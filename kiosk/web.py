@@ -8,6 +8,7 @@ visit, goes with it. What this adds to textual-serve's Server:
   shown a plain page saying that all the kiosks are busy, with HTTP 503;
 - a kiosk that has not left within STOP_SECONDS of its tab closing is terminated, then killed, so a
   stuck one never keeps a place, or a resident's answers;
+- websockets from the kiosk's own page only (another site's page cannot take the places);
 - pages of its own (kiosk/web_pages/): nothing fetched from outside (textual-serve's page loads a font
   from Google), addresses relative to the page, so a reverse proxy in front needs no configuration
   here, and a plain-English page when a session ends.
@@ -22,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import textual_serve
@@ -110,6 +112,9 @@ class KioskServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One tab's kiosk, from its websocket opening to its closing (textual-serve's, with the limit
         and the bounded end)."""
+        if not same_site(request):
+            log.warning("a kiosk websocket opened by another site's page was refused")
+            raise web.HTTPForbidden(text="This kiosk answers its own page only.")
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
         if self.full:  # a tab whose page was served just before the last place was taken
@@ -132,3 +137,10 @@ class KioskServer(Server):
             log.info("kiosk web session ended (%d left)", len(self.sessions))
         return websocket
 
+
+def same_site(request: web.Request) -> bool:
+    """Whether a websocket comes from the kiosk's own page. A browser says which page opened it
+    (Origin); any other site's page, open on a library PC, could otherwise take every place. Behind a
+    proxy, the proxy must pass the Host it was asked for (docs/kiosk.md)."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host

@@ -78,11 +78,14 @@ def test_a_closed_tab_ends_its_kiosk_and_leaves_nothing_of_the_visit(served, bro
     assert "kiosk web session ended (0 left)" in log
     assert "did not leave" not in log, "the kiosk left by itself when asked, without being killed"
 
-    open_tab(browser, served)
+    next_visit = open_tab(browser, served)
     [orphan] = served.kiosks()
     served.process.kill()  # a server that dies without asking its kiosks to leave
     served.process.wait()
     assert gone(orphan, 10), "a tab's kiosk outlived its server"
+    ended = next_visit.page.get_by_role("alert")
+    ended.wait_for(state="visible")
+    assert "This kiosk session has ended" in ended.inner_text()
 
 
 def test_one_tab_more_than_the_limit_gets_the_busy_page_until_one_closes(served, browser):
@@ -100,3 +103,13 @@ def test_one_tab_more_than_the_limit_gets_the_busy_page_until_one_closes(served,
     one_more.page.get_by_role("link", name="Try again").click()
     one_more.wait_for("English", since=0)
     assert len(served.kiosks()) == LIMIT
+
+
+async def test_a_websocket_from_another_sites_page_is_refused(served):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(served.url + "ws", origin="https://elsewhere.example")
+    assert refused.value.status == 403
+    assert served.kiosks() == set(), "no kiosk started for it"

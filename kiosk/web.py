@@ -49,21 +49,19 @@ class KioskSession(AppService):
 
     async def end(self) -> None:
         """Ask the kiosk to quit (its visit goes with its memory); one still there after STOP_SECONDS is
-        terminated, and one still there after that killed."""
-        try:
-            await asyncio.wait_for(asyncio.shield(self.stop()), STOP_SECONDS)
-            return
-        except TimeoutError:
-            pass
+        terminated, and one still there after that killed. Over when its output has closed and it has
+        exited."""
         process = self._process  # AppService's handle on the process it started
-        if process is None:
-            return
-        for stop in (process.terminate, process.kill):
-            log.warning("a kiosk web session did not leave when its tab closed: %s", stop.__name__)
-            with suppress(ProcessLookupError):
-                stop()
+        stopping = asyncio.ensure_future(self.stop())
+        for harder in (None, "terminate", "kill"):
+            if harder is not None and process is not None:
+                log.warning("a kiosk web session did not leave when its tab closed: %s", harder)
+                with suppress(ProcessLookupError):
+                    getattr(process, harder)()
             try:
-                await asyncio.wait_for(process.wait(), STOP_SECONDS)
+                await asyncio.wait_for(asyncio.shield(stopping), STOP_SECONDS)
+                if process is not None:
+                    await asyncio.wait_for(process.wait(), STOP_SECONDS)
                 return
             except TimeoutError:
                 continue
@@ -84,7 +82,7 @@ class KioskServer(Server):
 
     @staticmethod
     def closer(websocket: web.WebSocketResponse) -> Callable[[], Awaitable[None]]:
-        """What a session calls when its kiosk has left by itself (a supervisor's maintenance, an error)."""
+        """What a session calls when its kiosk has left by itself (a timeout, an error)."""
         async def close() -> None:
             await websocket.close()
         return close
@@ -129,6 +127,8 @@ class KioskServer(Server):
             height = to_int(request.query.get("height", "24"), 24)
             await session.start(width, height)
             await self._process_messages(websocket, session)
+        except (ValueError, KeyError, TypeError, AssertionError) as error:  # not what textual.js sends
+            log.warning("a kiosk tab sent what its kiosk cannot read (%s): session ended", type(error).__name__)
         except Exception:
             log.exception("kiosk web session failed")
         finally:

@@ -3,8 +3,16 @@ from the first page to a reference, the wipe when a tab closes, and the limit on
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import shlex
+import signal
+import sys
+import time
 
+import pytest
+from textual_serve.download_manager import DownloadManager
+
+from kiosk import web
 from sync import reference
 from tests.kiosk.web_support import CHROMIUM_ARGS, Tab, gone, need_chromium, serve
 
@@ -113,3 +121,25 @@ async def test_a_websocket_from_another_sites_page_is_refused(served):
             await session.ws_connect(served.url + "ws", origin="https://elsewhere.example")
     assert refused.value.status == 403
     assert served.kiosks() == set(), "no kiosk started for it"
+
+
+async def test_a_kiosk_that_will_not_leave_is_terminated_then_killed(monkeypatch, tmp_path):
+    """The unhappy path of a closed tab: the kiosk ignores the quit and SIGTERM (it is stuck)."""
+    ready = tmp_path / "ready"
+    stuck = ("import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+             f"pathlib.Path({str(ready)!r}).touch(); print('__GANGLION__', flush=True); time.sleep(60)")
+    monkeypatch.setattr(web, "STOP_SECONDS", 0.5)
+    command = "exec " + shlex.join([sys.executable, "-c", stuck])  # as `assist kiosk serve` starts a kiosk
+    session = web.KioskSession(command, write_bytes=nothing, write_str=nothing, close=nothing,
+                               download_manager=DownloadManager())
+    await session.start(80, 24)
+    while not ready.exists():
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await session.end()
+    assert session._process.returncode == -signal.SIGKILL
+    assert time.monotonic() - started < 5
+
+
+async def nothing(*args: object) -> None:
+    """Where a session would write to its websocket."""

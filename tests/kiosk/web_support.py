@@ -27,7 +27,7 @@ CONTROLS = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\
 #: Keys pressed by name; anything else longer than one character is typed.
 KEYS = {"Enter", "Escape", "Tab", "Backspace", "ArrowUp", "ArrowDown", "F2", "F3", "F4", "F9"}
 #: Milliseconds without a frame after which a page is taken as drawn.
-QUIET_MS = 100
+QUIET_MS = 150
 #: Seconds a page may take to show what a key asked for, on a shared machine.
 PATIENCE = 30
 
@@ -153,18 +153,18 @@ class Tab:
                 raise AssertionError(f"{words!r} never shown; the terminal said: {self.text(start)[-2000:]!r}")
             self.page.wait_for_timeout(100)
 
-    def press(self, *keys: str, then: str | None = None) -> None:
-        """Keys into the terminal (each waits for the kiosk to draw again), then wait for `then`."""
+    def press(self, key: str, then: str | None = None) -> None:
+        """A key (or text, typed) into the terminal; then, until the kiosk has shown `then` and drawn
+        everything."""
         self.page.focus(".xterm-helper-textarea")
-        for key in keys:
-            self.mark = len(self.frames)
-            if len(key) == 1 or key in KEYS:
-                self.page.keyboard.press(key)
-            else:
-                self.page.keyboard.type(key)
-            self.settle()
+        self.mark = len(self.frames)
+        if len(key) == 1 or key in KEYS:
+            self.page.keyboard.press(key)
+        else:
+            self.page.keyboard.type(key)
         if then is not None:
             self.wait_for(then)
+        self.settle()
 
     def settle(self) -> None:
         """Until the kiosk has drawn something and then nothing for a moment (a blinking cursor never

@@ -165,6 +165,9 @@ class KioskSettings:
         "`serial:///dev/ttyUSB0?baud=9600` or `tcp://HOST:9100` (an ESC/POS printer on the network). The slip tells "
         "residents to text STATUS to `twilio.from_number` where one is set. Needs the `[printer]` extra; "
         "docs/kiosk.md says how the kiosk user gets the device. Empty: no printer, no button.", printer=True)
+    web_max_sessions: int = setting(
+        4, "Browser tabs `assist kiosk serve` runs at once, each its own kiosk (a process of about 100 MB); one more "
+        "is shown a page saying that all kiosks are busy.", minimum=1)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,10 @@ typed is kept."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import events
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from kiosk.i18n import Speaks
 from kiosk.messages import Guarded
@@ -61,6 +58,10 @@ class ErrorSummary(Speaks, Guarded, Vertical, can_focus=True):
         self.go_to_field()
 
     def on_key(self, event: events.Key) -> None:
+        # Here, not at the top: the kiosk starts without Textual's TextArea, which its first page
+        # does not use (kiosk/widgets/description.py).
+        from textual.widgets import TextArea
+
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -89,28 +90,3 @@ class FieldError(Static):
     def clear(self) -> None:
         self.update("")
         self.display = False
-
-
-class DescriptionArea(Guarded, TextArea):
-    """Several lines of words, wrapped; Enter continues (as everywhere on the kiosk) rather than
-    starting a new line, which nobody describing a pothole needs."""
-
-    @dataclass
-    class Submitted(Message):
-        area: "DescriptionArea"
-
-        @property
-        def control(self) -> "DescriptionArea":
-            return self.area
-
-    def __init__(self, text: str = "", *, id: str | None = None) -> None:
-        super().__init__(text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         highlight_cursor_line=False, id=id)
-
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted(self))
-            return
-        await super()._on_key(event)

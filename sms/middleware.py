@@ -30,7 +30,10 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class BodyLimit:
-    """413 for a request body over `max_bytes`, before more of it is read."""
+    """413 for a request body over `max_bytes`, before more of it is read.
+
+    A body whose Content-Length is within the cap needs no counting: the server holds a body to
+    the length it declares (what follows is the next request). A streamed one is counted."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -41,8 +44,11 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+        if declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         received = 0
 

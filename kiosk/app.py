@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from textual import events, on
 from textual.binding import Binding
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.theme import Theme
 
 import locales
 from kiosk import cells, messages, pages, themes
@@ -36,7 +38,7 @@ from kiosk.staff import StaffDesk
 from kiosk.statuses import Connection
 from locales import N_
 from sync.config import Settings
-from sync.places.gazetteer import Gazetteer
+from sync.places.search import Gazetteer
 from sync.store import Store
 from sync.store.db import StoreError
 
@@ -62,6 +64,9 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         # Discreet: not in the key hints, and it leads only to a PIN.
         Binding("f9", "volunteer", N_("Volunteer"), key_display="F9", show=False, id="kiosk.volunteer"),
     ]
+    #: The kiosk's colours from the first frame: with them among `available_themes`, Textual's own
+    #: start sets the stylesheet up in them (setting `theme` after it parsed the whole stylesheet twice).
+    theme: Reactive[str] = Reactive(themes.DEFAULT)
 
     def __init__(self, settings: Settings, store: Store, *, monotonic: Callable[[], float] = time.monotonic,
                  speaker: Speaker | None = None, cursor_blink: bool = True, handle_signals: bool = False,
@@ -83,9 +88,6 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.failures: list[float] = []
         self.status_read_at = float("-inf")
         self.stopper: StopOnSignals | None = None
-        for theme in themes.THEMES:
-            self.register_theme(theme)
-        self.theme = themes.DEFAULT
 
     # -----------------------------------------------------------------------------------------
     # Language, theme, the keys a resident has
@@ -93,6 +95,10 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
     @property
     def t(self) -> locales.Translator:
         return locales.translator(self.journey.session.language)
+
+    @property
+    def available_themes(self) -> dict[str, Theme]:
+        return {**super().available_themes, **themes.BY_NAME}
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(themes.CONTRAST.variables)

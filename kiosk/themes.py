@@ -71,6 +71,7 @@ YELLOW_ON_BLACK = Theme(
 )
 
 THEMES = (CONTRAST, YELLOW_ON_BLACK)
+BY_NAME = {theme.name: theme for theme in THEMES}
 
 
 def other(name: str) -> str:

@@ -15,7 +15,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from kiosk import messages
 from kiosk.bidi import isolate
@@ -115,6 +115,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     async def redraw(self) -> None:
         """Draw the page again in the resident's new language: what they had typed but not yet
         sent stays in its field, and the focus starts where it did when the page opened."""
+        from textual.widgets import TextArea  # here: the kiosk starts without it (kiosk/widgets/description.py)
+
         typed = {field.id: field.value for field in self.query(Input) if field.id}
         written = {area.id: area.text for area in self.query(TextArea) if area.id}
         self.stale = False
@@ -134,9 +136,7 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
         """Where the focus starts (a page with results to show awaits them)."""
         blink = kiosk_of(self).cursor_blink
         for field in self.query(Input):
-            field.cursor_blink = blink
-        for area in self.query(TextArea):
-            area.cursor_blink = blink
+            field.cursor_blink = blink  # and the description takes it as it is mounted (kiosk/widgets/description.py)
         return None
 
     @property
@@ -179,6 +179,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
 
     def spoken_text(self) -> str:
         """What read-aloud says: the error first, then the page's words and choices, in order."""
+        from textual.widgets import TextArea  # here: the kiosk starts without it (kiosk/widgets/description.py)
+
         parts: list[str] = []
         for widget in self.query(".speak, ChoiceList, ErrorSummary, Input, TextArea"):
             if not widget.display or (widget.parent is not None and not widget.parent.display):

@@ -15,7 +15,8 @@ from kiosk import messages, wording
 from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
-from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
+from kiosk.widgets.description import DescriptionArea
+from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import N_
 from sync import flow

@@ -4,14 +4,11 @@ typed is kept."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import events
 from textual.containers import Vertical
-from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from kiosk.bidi import display_line, paragraph_direction, right_aligned
 from kiosk.i18n import Speaks
@@ -63,6 +60,10 @@ class ErrorSummary(Speaks, Guarded, Vertical, can_focus=True):
         self.go_to_field()
 
     def on_key(self, event: events.Key) -> None:
+        # Here, not at the top: the kiosk starts without Textual's TextArea, which its first page
+        # does not use (kiosk/widgets/description.py).
+        from textual.widgets import TextArea
+
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -91,31 +92,6 @@ class FieldError(Static):
     def clear(self) -> None:
         self.update("")
         self.display = False
-
-
-class DescriptionArea(Guarded, TextArea):
-    """Several lines of words, wrapped; Enter continues (as everywhere on the kiosk) rather than
-    starting a new line, which nobody describing a pothole needs."""
-
-    @dataclass
-    class Submitted(Message):
-        area: "DescriptionArea"
-
-        @property
-        def control(self) -> "DescriptionArea":
-            return self.area
-
-    def __init__(self, text: str = "", *, id: str | None = None) -> None:
-        super().__init__(text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         highlight_cursor_line=False, id=id)
-
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted(self))
-            return
-        await super()._on_key(event)
 
 
 class Field(Input):

@@ -7,7 +7,8 @@ import pytest
 from textual.widgets import Input
 
 from kiosk.widgets.choices import ChoiceList
-from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
+from kiosk.widgets.description import DescriptionArea
+from kiosk.widgets.fields import ErrorSummary, FieldError
 from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, page, tap, type_in, words
 
 CASES = [

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-data
 
-.PHONY: demo test lint bench install constraints wheel extract update compile clean
+.PHONY: demo test lint bench install constraints wheel extract update compile clean system-packages
 
 PINS_VENV := .venv-pins
 
@@ -45,17 +45,19 @@ update: extract
 compile: $(STAMP)
 	$(BIN)/pybabel compile --domain messages --directory locales
 
-# The browser tests of `assist kiosk serve` drive Debian's chromium (never a browser Playwright downloads):
-# installed here when missing, as root (CI starts with nothing); elsewhere they are skipped, except under CI=true.
-CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null; \
-	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; fi
+# Debian packages the tests drive, installed here when missing, as root (CI starts with nothing): chromium for
+# the browser tests (never a browser Playwright downloads), nginx-light for the reverse-proxy example's test,
+# libfribidi0 for the printed slips in right-to-left scripts. Elsewhere those tests are skipped, except under CI=true.
+SYSTEM_PACKAGES := chromium nginx-light libfribidi0
+system-packages:
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) </dev/null; \
+	else echo "some tests need Debian's $(SYSTEM_PACKAGES): sudo apt-get install $(SYSTEM_PACKAGES)" >&2; fi
 
 # Lint (ruff), the layers (import-linter's contracts in pyproject.toml), types (mypy, strict on sync/),
 # then the whole suite on every core. `.venv/bin/python -m pytest -m "not slow"` is the quick part.
-test: install lint $(CHROMIUM)
+test: install lint system-packages
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 lint: install

@@ -43,6 +43,7 @@ COUNT = 1000
 
 def _settings(url: str, folder: Path, **extra: str):
     return load_settings(environ={"ASSIST_STORE__URL": url, "ASSIST_STORE__KEY_FILE": str(folder / "assist.key"),
+                                  "ASSIST_STORE__GAZETTEER_PATH": str(folder / "gazetteer.db"),
                                   "ASSIST_KIOSK__DEVICE_ID": "bench-council", **extra})
 
 
@@ -126,7 +127,8 @@ def _drain(report, pg: Postgres, folder: Path) -> None:
         council.stop()
     council = Council(folder, "council-workers")
     env = {"ASSIST_STORE__URL": url, "ASSIST_STORE__KEY_FILE": str(folder / "assist.key"),
-           "ASSIST_KIOSK__DEVICE_ID": "bench-council", "ASSIST_BACKOFFICE__URL": council.url,
+           "ASSIST_STORE__GAZETTEER_PATH": str(folder / "gazetteer.db"), "ASSIST_KIOSK__DEVICE_ID": "bench-council",
+           "ASSIST_BACKOFFICE__URL": council.url,
            "ASSIST_BACKOFFICE__API_KEY": API_KEY}
     try:
         start = time.perf_counter()

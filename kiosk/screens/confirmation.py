@@ -70,8 +70,7 @@ class ConfirmationScreen(LastPage):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "print":
-            super().on_button_pressed(event)
-            return
+            return  # Textual runs LastPage's own handler too (Finish): calling it here would finish twice
         event.stop()
         event.button.disabled = True
         self.query_one("#print-message", Static).update(self._(PRINTING))

@@ -93,7 +93,8 @@ def test_several_processes_migrating_a_new_database_at_once_apply_each_migration
 
 def test_four_workers_claiming_at_once_never_get_the_same_submission(postgres, tmp_path):
     url = postgres.migrated_database()
-    settings = load_settings(environ={"ASSIST_STORE__URL": url, "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")})
+    settings = load_settings(environ={"ASSIST_STORE__URL": url, "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")})
     stores = [Store.open(settings) for _ in range(4)]
     for index in range(80):
         stores[0].enqueue(draft(idempotency_key=f"s{index}"))
@@ -128,7 +129,8 @@ def test_a_lapsed_lease_on_postgresql_comes_back_to_another_worker(store_on_post
 
 def test_store_check_on_postgresql_says_what_each_check_means(run, postgres, tmp_path):
     url = postgres.migrated_database()
-    extra = {"ASSIST_STORE__URL": url, "ASSIST_STORE__PATH": "", "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")}
+    extra = {"ASSIST_STORE__URL": url, "ASSIST_STORE__PATH": "", "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")}
     Store.open(load_settings(environ=extra)).close()
     result = run("store", "check", extra_env=extra)
     assert result.exit_code == 0, result.output
@@ -139,7 +141,8 @@ def test_store_check_on_postgresql_says_what_each_check_means(run, postgres, tmp
 
 def test_store_check_and_open_name_an_unreachable_database_without_its_password(run, tmp_path):
     url = f"postgresql://assist:hunter2@/assist?host={tmp_path}&connect_timeout=2"  # no server listens there
-    extra = {"ASSIST_STORE__URL": url, "ASSIST_STORE__PATH": "", "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")}
+    extra = {"ASSIST_STORE__URL": url, "ASSIST_STORE__PATH": "", "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")}
     result = run("store", "check", extra_env=extra)
     assert result.exit_code == 1 and "PROBLEM  connection" in result.output
     assert "hunter2" not in result.output and "Traceback" not in result.output
@@ -151,7 +154,8 @@ def test_store_check_and_open_name_an_unreachable_database_without_its_password(
 @pytest.fixture
 def store_on_postgres(postgres, tmp_path, clock):
     settings = load_settings(environ={"ASSIST_STORE__URL": postgres.migrated_database(),
-                                      "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")})
+                                      "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")})
     opened = Store.open(settings, clock=clock)
     yield opened
     opened.close()
@@ -177,7 +181,8 @@ def test_healthz_on_postgresql_is_200_and_503_at_once_while_another_process_hold
     from tests.sms.sms_support import TestClient, sms_env
 
     settings = load_settings(environ=sms_env({"ASSIST_STORE__URL": postgres.migrated_database(),
-                                              "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")}))
+                                              "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")}))
     store = Store.open(settings)
     try:
         with TestClient(create_app(settings, store=store)) as client:
@@ -199,7 +204,8 @@ def test_store_check_names_the_rights_a_role_lacks(run, postgres, tmp_path):
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     extra = {"ASSIST_STORE__URL": url.replace("postgres:@", "reader:@", 1), "ASSIST_STORE__PATH": "",
-             "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")}
+             "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+             "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")}
     result = run("store", "check", extra_env=extra)
     assert result.exit_code == 1 and "PROBLEM  rights: the role lacks:" in result.output
     assert "submissions" in result.output and "CREATE in the schema" in result.output

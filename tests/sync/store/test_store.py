@@ -53,6 +53,7 @@ def test_the_raw_database_file_holds_no_personal_data_in_clear(store, settings):
     assert store.personal(store.listing()[0]["reference"])["contact"]["email"] == EMAIL
 
 
+@pytest.mark.sqlite_only
 def test_the_key_file_is_private_and_another_key_cannot_open_the_data(store, settings, tmp_path):
     assert stat.S_IMODE(os.stat(settings.key_path).st_mode) == 0o600
     saved = store.enqueue(draft())
@@ -220,6 +221,7 @@ def test_a_full_disk_refuses_the_new_submission_and_keeps_the_old(store):
     assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.sqlite_only
 def test_a_locked_database_waits_then_says_so(settings, tmp_path):
     holder = db_module.connect(settings.store_path)
     holder.conn.execute("BEGIN IMMEDIATE")

@@ -31,7 +31,7 @@ class FleetPeer:
     url: str
     settings: Settings
     store: Store
-    running: Running
+    running: Running | None
 
     def add_kiosk(self, device_id: str, library: str = "Central Library", hours: str = HOURS) -> str:
         return registry.add_kiosk(self.store.db, device_id, library, hours, "Europe/London", self.store.clock())
@@ -55,9 +55,18 @@ class FleetPeer:
     def rows(self, sql: str, *args: Any) -> list[Any]:
         return self.store.db.conn.execute(sql, args).fetchall()
 
-    def stop(self) -> None:
-        self.running.stop()
-        self.store.close()
+    def stop(self, *, keep_store: bool = False) -> None:
+        if self.running is not None:
+            self.running.stop()
+            self.running = None
+        if not keep_store:
+            self.store.close()
+
+    def restart(self) -> None:
+        """Serve again on the same port (a service back after an outage), over the same store."""
+        port = int(self.url.rsplit(":", 1)[1])
+        self.running = serve_in_thread(create_app(self.settings, store=self.store, clock=self.store.clock),
+                                       name="fleet", port=port)
 
 
 def start_fleet(folder: Path, *, clock: Callable[[], datetime] = utcnow, environ: dict[str, str] | None = None,

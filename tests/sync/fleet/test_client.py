@@ -1,0 +1,59 @@
+"""The kiosk's side of enrolment: https only (plain http to this machine), the token sealed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fleet import registry
+from sync.fleet import link
+from sync.fleet.client import service_url
+
+
+@pytest.mark.parametrize("url", ["https://fleet.council.example/", "http://127.0.0.1:8313", "http://localhost:8313/",
+                                 "http://[::1]:8313"])
+def test_https_anywhere_and_plain_http_to_this_machine_are_accepted(url):
+    assert service_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url, says", [
+    ("http://fleet.council.example", "plain http"),
+    ("http://10.0.0.5:8313", "plain http"),
+    ("ftp://fleet.council.example", "not an https URL"),
+    ("https://", "not an https URL"),
+    ("http://127.0.0.1:99999", "not a URL"),
+])
+def test_other_urls_are_refused_saying_why(url, says):
+    with pytest.raises(ValueError, match=says):
+        service_url(url)
+
+
+def test_enrol_keeps_the_token_sealed_in_the_store(run, fleet, env, tmp_path):
+    code = fleet.add_kiosk("kiosk-test-1")
+    refused = run("fleet", "enrol", "--url", fleet.url.replace("127.0.0.1", "fleet.council.example"), "--code", code)
+    assert refused.exit_code == 1 and "plain http" in refused.output
+    result = run("fleet", "enrol", "--url", fleet.url, "--code", code)
+    assert result.exit_code == 0, result.output
+    from sync.config import load_settings
+    from sync.store import Store
+
+    store = Store.open(load_settings(environ=env))
+    try:
+        enrolment = link.current(store)
+        [(sealed,)] = store.db.conn.execute("SELECT token FROM fleet_link").fetchall()
+        assert enrolment.token.encode() not in bytes(sealed) and enrolment.url == fleet.url
+        [(token_hash,)] = fleet.rows("SELECT token_hash FROM fleet_kiosks")
+        assert registry.digest(enrolment.token) == token_hash
+        assert re.fullmatch(r"[0-9a-f]{32}", enrolment.store_id)
+    finally:
+        store.close()
+    again = run("fleet", "enrol", "--url", fleet.url, "--code", code)
+    assert again.exit_code == 1 and "used already" in again.output and "Traceback" not in again.output
+
+
+def test_enrol_with_the_service_down_says_so(run, fleet):
+    code = fleet.add_kiosk("kiosk-test-1")
+    fleet.stop(keep_store=True)
+    result = run("fleet", "enrol", "--url", fleet.url, "--code", code)
+    assert result.exit_code == 1 and "could not be reached" in result.output

@@ -179,3 +179,25 @@ def test_nothing_is_readable_or_writable_by_other_methods(fleet):
 
     assert httpx.get(fleet.url + "/fleet/heartbeat").status_code == 405
     assert httpx.get(fleet.url + "/").status_code == 404
+
+
+@pytest.mark.slow
+def test_on_postgresql_heartbeats_and_events_are_kept_once_too(tmp_path, postgres, fleet_clock):
+    from tests.fleet.fleet_support import start_fleet
+    from tests.postgres import store_env
+
+    (tmp_path / "pg").mkdir()
+    peer = start_fleet(tmp_path / "pg", clock=fleet_clock, store_env=store_env("postgresql", tmp_path / "pg", postgres))
+    try:
+        token = peer.enrol("kiosk-1", peer.add_kiosk("kiosk-1"))
+        assert peer.post("/fleet/heartbeat", heartbeat_body("kiosk-1", fleet_clock()), device="kiosk-1",
+                         token=token).status_code == 200
+        batch = {"version": 1, "events": [event("e1"), event("e2", kind="photo_taken")]}
+        assert peer.post("/fleet/events", batch, device="kiosk-1", token=token).json() == {
+            "stored": 2, "duplicates": 0, "unknown": 1}
+        assert peer.post("/fleet/events", batch, device="kiosk-1", token=token).json() == {
+            "stored": 0, "duplicates": 2, "unknown": 0}
+        assert peer.post("/fleet/heartbeat", heartbeat_body("kiosk-1", fleet_clock()), device="kiosk-1",
+                         token="stolen").status_code == 401
+    finally:
+        peer.stop()

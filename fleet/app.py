@@ -3,6 +3,7 @@
     POST /fleet/enrol      {"device_id", "code"} -> {"token"}: a one-time code for the kiosk's token
     POST /fleet/heartbeat  a kiosk's heartbeat (Bearer token, with X-Assist-Device naming the kiosk)
     POST /fleet/events     a batch of take-up events and submission records (the same credentials)
+    GET  /metrics          Prometheus' text format, with `fleet.metrics_token` as a Bearer token (fleet/metrics.py)
 
 Every answer is JSON; every refusal says why in `error`. A body over its endpoint's limit is
 refused with 413 (unread when Content-Length says so), JSON that cannot be read with 400, a field
@@ -13,6 +14,7 @@ or a body. Nothing here calls out.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import sqlite3
@@ -26,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fleet import events, heartbeats, registry
+from fleet.metrics import CONTENT_TYPE, Metrics
 from fleet.schema import ENROL, Invalid, check
 from sync.config import Settings
 from sync.fleet.formats import DEVICE_HEADER, ENROL_PATH, EVENTS_PATH, HEARTBEAT_PATH
@@ -102,6 +105,7 @@ class Fleet:
         self.settings, self.store, self.clock = settings, store, clock
         self.own_store = store is None
         self.last_purge: datetime | None = None
+        self.metrics = Metrics(lambda: self.db, clock)
 
     @property
     def db(self) -> Database:
@@ -128,6 +132,12 @@ def guarded(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
     """Bad input as 400 or 413 with its reason, a busy or full store as 503: never a traceback."""
 
     async def endpoint(request: Request) -> Response:
+        response = await answered(request)
+        if response.status_code >= 400:
+            request.app.state.fleet.metrics.refused.labels(str(response.status_code)).inc()
+        return response
+
+    async def answered(request: Request) -> Response:
         try:
             return await handler(request)
         except TooLarge:
@@ -168,6 +178,7 @@ async def heartbeat(request: Request) -> Response:
     body = await read_json(request, MAX_HEARTBEAT_BYTES)
     now = fleet.clock()
     skew = heartbeats.record(fleet.db, device, body, now)
+    fleet.metrics.heartbeats.inc()
     fleet.purge_if_due(now)
     return JSONResponse({"ok": True, "clock_skew_seconds": round(skew, 1)})
 
@@ -179,10 +190,25 @@ async def take_events(request: Request) -> Response:
         return refusal(401, "a kiosk's valid token is needed")
     fleet: Fleet = request.app.state.fleet
     received = events.record(fleet.db, device, await read_json(request, MAX_EVENTS_BYTES), fleet.clock())
+    fleet.metrics.events.labels("true").inc(received.stored - received.unknown)
+    fleet.metrics.events.labels("false").inc(received.unknown)
     if received.unknown:
         log.info("fleet: kiosk %s sent %d events of kinds this version does not know (kept)", device,
                  received.unknown)
     return JSONResponse(received.as_dict())
+
+
+@guarded
+async def metrics(request: Request) -> Response:
+    fleet: Fleet = request.app.state.fleet
+    expected = fleet.settings.fleet.metrics_token
+    if not expected:
+        return refusal(403, "metrics are off: fleet.metrics_token is not set")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        log.warning("fleet: refused /metrics: no valid metrics token")
+        return refusal(401, "the metrics token is needed")
+    return Response(fleet.metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 @asynccontextmanager
@@ -195,7 +221,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 ROUTES = [Route(ENROL_PATH, enrol, methods=["POST"]), Route(HEARTBEAT_PATH, heartbeat, methods=["POST"]),
-          Route(EVENTS_PATH, take_events, methods=["POST"])]
+          Route(EVENTS_PATH, take_events, methods=["POST"]), Route("/metrics", metrics, methods=["GET"])]
 
 
 def create_app(settings: Settings, *, store: Store | None = None,

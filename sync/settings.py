@@ -234,6 +234,9 @@ class FleetSettings:
         "", "For a kiosk: the fleet service's base URL it enrolled with (`assist fleet enrol --url`, which records "
         "it in the store); set here only to override that one. Plain http is refused except to this machine.",
         url=True)
+    metrics_token: str = setting(
+        "", "The fleet service's bearer token for `/metrics` (the council's monitoring sends it; give it as the "
+        "systemd credential `fleet_metrics_token` or in `ASSIST_FLEET__METRICS_TOKEN`). Empty: `/metrics` is refused.")
 
 
 @dataclass(frozen=True)

@@ -89,11 +89,16 @@ def list_(app: AppContext, as_json: bool) -> None:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @pass_app
 def serve(app: AppContext, host: str, port: int) -> None:
-    """Serve the kiosks' API: POST /fleet/enrol, /fleet/heartbeat, /fleet/events."""
+    """Serve the kiosks' API (POST /fleet/enrol, /fleet/heartbeat, /fleet/events) and GET /metrics."""
     import uvicorn
 
     from assist.cli.sms import server_config
-    from fleet.app import create_app
+
+    try:
+        from fleet.app import create_app
+    except ModuleNotFoundError as missing:  # prometheus-client, for /metrics
+        raise click.ClickException(f"the fleet service needs {missing.name}, in the distribution's [fleet] extra: "
+                                   "pip install 'assist-council-kiosk[fleet]'") from None
 
     # The store is opened first, so that a key or store problem stops the service with one line.
     server = uvicorn.Server(server_config(create_app(app.settings, store=app.store), host, port))

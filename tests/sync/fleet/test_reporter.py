@@ -147,3 +147,30 @@ def test_a_revoked_kiosk_keeps_working_and_says_why_it_is_not_heard(kiosk, fleet
         assert _ticks(store, settings, 1)[0].accepted == 1
     assert "refused it (401)" in link.last_error(store)
     assert "fleet: refused /fleet/heartbeat from device kiosk-1: revoked" in caplog.text
+
+
+def test_the_kiosks_clock_is_measured_against_the_services_date_and_flagged(tmp_path, council_server, fleet):
+    from datetime import datetime, timedelta, timezone
+
+    from fleet.overview import overview
+    from sync.fleet.enrolment import enrol
+    from tests.helpers import API_KEY, open_kiosk
+
+    def fast():  # ten minutes ahead of the service
+        return datetime.now(timezone.utc) + timedelta(minutes=10)
+
+    settings, store = open_kiosk(tmp_path, council_server(api_key=API_KEY), name="kiosk-2", clock=fast)
+    try:
+        asyncio.run(enrol(store, fleet.url, "kiosk-2", fleet.add_kiosk("kiosk-2")))
+        assert _report(store, settings)
+        # The service's Date is real time; the kiosk's "now" for its store is ten minutes ahead, but the
+        # offset is measured with the machine's clock, which is the one a wrong time would be on.
+        offset = link.current(store).clock_offset_seconds
+        assert offset is not None and abs(offset) < 2
+        [row] = overview(fleet.store.db, fleet.settings, datetime.now(timezone.utc))
+        assert "clock 10 minutes ahead" in row["flags"]
+        assert _report(store, settings)
+        last = json.loads(fleet.rows("SELECT body FROM fleet_heartbeats ORDER BY id")[-1][0])
+        assert last["clock_offset_seconds"] == offset
+    finally:
+        store.close()

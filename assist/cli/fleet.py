@@ -7,6 +7,7 @@ On the council's servers (fleet/):
     assist fleet serve [--host 127.0.0.1 --port 8313]
 On a kiosk (sync/fleet/):
     assist fleet enrol --url https://fleet.council.example --code CODE
+    assist fleet status [--json]
 """
 
 from __future__ import annotations
@@ -122,3 +123,23 @@ def enrol(app: AppContext, url: str, code: str) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Enrolled as {app.settings.device_id} with {url}: the sync worker sends its heartbeat every "
                f"{app.settings.fleet.heartbeat_seconds} seconds.")
+
+
+@fleet.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """On a kiosk: its enrolment, when the fleet service last took its heartbeat, and why not."""
+    from sync.fleet import link
+
+    found = link.status(app.store)
+    if as_json:
+        click.echo(json.dumps(found))
+    elif not found["enrolled"]:
+        click.echo("Not enrolled with a fleet service (`assist fleet enrol --url ... --code ...`).")
+    else:
+        click.echo(f"Enrolled as {found['device_id']} with {found['url']} since {found['enrolled_at']}\n"
+                   f"last heartbeat taken: {found['last_heartbeat_at'] or 'never'}\n"
+                   f"events waiting to be sent: {found['events_waiting']}")
+        if found["last_error"]:
+            click.echo(f"last problem: {found['last_error']}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from sync.store import db as db_module
 from sync.store.db import Conn
@@ -96,3 +96,17 @@ def acknowledge(store: Store, events_until: int, submission_ids: Iterable[int]) 
                      (events_until, events_until))
         conn.executemany("INSERT INTO fleet_sent_submissions (submission_id, sent_at) VALUES (?, ?) "
                          "ON CONFLICT (submission_id) DO NOTHING", [(sid, now) for sid in submission_ids])
+
+
+def status(store: Store) -> dict[str, Any]:
+    """The enrolment as staff may see it (never the token): where, since when, last heard, why not,
+    and how many events and submission records wait to be sent."""
+    row = store.db.conn.execute(
+        "SELECT url, device_id, enrolled_at, last_heartbeat_at, clock_offset_seconds, last_error, events_sent_until "
+        "FROM fleet_link WHERE id = 1 AND token IS NOT NULL").fetchone()
+    if row is None:
+        return {"enrolled": False}
+    found = dict(zip(("url", "device_id", "enrolled_at", "last_heartbeat_at", "clock_offset_seconds", "last_error"),
+                     row))
+    waiting = store.db.conn.execute("SELECT count(*) FROM session_events WHERE id > ?", (row[6],)).fetchone()[0]
+    return {"enrolled": True, **found, "events_waiting": int(waiting)}

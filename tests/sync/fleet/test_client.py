@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -57,3 +58,20 @@ def test_enrol_with_the_service_down_says_so(run, fleet):
     fleet.stop(keep_store=True)
     result = run("fleet", "enrol", "--url", fleet.url, "--code", code)
     assert result.exit_code == 1 and "could not be reached" in result.output
+
+
+def test_status_shows_the_enrolment_and_why_the_service_was_not_reached(run, fleet, council_server):
+    assert "Not enrolled" in run("fleet", "status").output
+    assert run("fleet", "enrol", "--url", fleet.url, "--code", fleet.add_kiosk("kiosk-test-1")).exit_code == 0
+    shown = json.loads(run("fleet", "status", "--json").output)
+    assert shown["enrolled"] and shown["url"] == fleet.url and shown["last_heartbeat_at"] is None
+    assert "token" not in json.dumps(shown).lower()
+    office = {"ASSIST_BACKOFFICE__URL": council_server()}
+    fleet.stop(keep_store=True)
+    assert run("sync", "run", "--once", extra_env=office).exit_code == 0  # the round goes on without the fleet
+    shown = run("fleet", "status").output
+    assert "last heartbeat taken: never" in shown and "last problem: the fleet service at" in shown
+    fleet.restart()
+    run("sync", "run", "--once", extra_env=office)
+    shown = json.loads(run("fleet", "status", "--json").output)
+    assert shown["last_heartbeat_at"] and shown["last_error"] is None and shown["events_waiting"] == 0

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: The longest text in any field, and the most entries in a table or list.
-MAX_TEXT = 300
+from sync.fleet.formats import MAX_TEXT
+
+#: The most entries in a table or list.
 MAX_ENTRIES = 50
 MAX_EVENTS = 1000
 

@@ -29,6 +29,9 @@ KNOWN_KINDS = frozenset((*events.EVENTS, SUBMISSION))
 #: The prefix of each kind's event id: session events and submissions are numbered apart.
 SESSION_PREFIX, SUBMISSION_PREFIX = "e", "s"
 
+#: The longest text in any field the service takes; a kiosk cuts what it sends to it.
+MAX_TEXT = 300
+
 #: The distribution whose version a heartbeat reports.
 DISTRIBUTION = "assist-council-kiosk"
 

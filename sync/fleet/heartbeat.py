@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.config import Settings
-from sync.fleet.formats import software_version
+from sync.fleet.formats import MAX_TEXT, software_version
 from sync.fleet.link import Link
 from sync.store import health
 from sync.store.times import iso
@@ -39,13 +39,13 @@ def build(store: Store, settings: Settings, link: Link, now: datetime) -> dict[s
                for name, state in store.backoffice_states().items()}
     return {
         "device_id": link.device_id, "version": software_version(), "sent_at": iso(now),
-        "library_name": settings.kiosk.library_name, "outbox": counts,
+        "library_name": settings.kiosk.library_name[:MAX_TEXT], "outbox": counts,
         "oldest_queued_seconds": _seconds(store.oldest_queued_at(), now),
         "needs_attention": counts.get("needs_attention", 0), "backoffices": offices,
         "catalogue_age_seconds": _seconds(store.catalogue_fetched_at(), now),
         "free_disk_mb": health.free_mb(store),
         "checks": {name: problem is None for name, problem in checks.items()},
-        "problems": [problem for problem in checks.values() if problem],
+        "problems": [problem[:MAX_TEXT] for problem in checks.values() if problem],
         "clock_offset_seconds": link.clock_offset_seconds,
         "silent_seconds": _seconds(link.last_heartbeat_at, now),
     }

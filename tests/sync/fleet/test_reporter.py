@@ -174,3 +174,17 @@ def test_the_kiosks_clock_is_measured_against_the_services_date_and_flagged(tmp_
         assert last["clock_offset_seconds"] == offset
     finally:
         store.close()
+
+
+def test_a_store_restored_from_a_backup_is_not_taken_for_a_replay(kiosk, fleet):
+    settings, store = kiosk
+    _visit(store)
+    assert _report(store, settings) and len(_stored(fleet)) == 3
+    # Restored from a backup taken after the first event: the later two are gone from the store (the
+    # service has them), and the next events are numbered where they were.
+    with store.db.conn:
+        store.db.conn.execute("DELETE FROM session_events WHERE id > 1")
+        store.db.conn.execute("UPDATE fleet_link SET events_sent_until = 1")
+    _visit(store)
+    assert _report(store, settings)
+    assert len(_stored(fleet)) == 6, "the new visit's events were taken for ones the service had"

@@ -5,19 +5,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-data
 
-.PHONY: demo test lint bench install constraints wheel extract update compile clean
+.PHONY: demo test lint bench install constraints wheel extract update compile clean system-packages
 
 PINS_VENV := .venv-pins
 
 # Every dependency installs at the exact version constraints.txt pins, so a fresh clone tests what we
 # tested; the build tools too (setuptools and wheel are pinned there), so `make wheel` builds with them.
 # The `report` extra (matplotlib, jinja2) is in, for `make demo`'s report and the tests; a kiosk goes without.
+# So is `web` (textual-serve), for `assist kiosk serve` and its tests.
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt setuptools wheel
 	$(BIN)/pip uninstall --quiet --yes assist 2>/dev/null || true  # this project under its old distribution name
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,report]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,report,web]'
 	touch $(STAMP)
 
 install: $(STAMP) compile
@@ -27,7 +28,7 @@ constraints:
 	rm -rf $(PINS_VENV)
 	$(PYTHON) -m venv $(PINS_VENV)
 	$(PINS_VENV)/bin/pip install --quiet --upgrade pip setuptools wheel
-	$(PINS_VENV)/bin/pip install --quiet -e '.[dev,report]'
+	$(PINS_VENV)/bin/pip install --quiet -e '.[dev,report,web]'
 	{ echo '# Exact versions `make install`, `make wheel` and the deploy guide use (pip constraints). Refresh with `make constraints`.'; \
 	  $(PINS_VENV)/bin/pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
@@ -44,9 +45,19 @@ update: extract
 compile: $(STAMP)
 	$(BIN)/pybabel compile --domain messages --directory locales
 
+# Debian packages the tests drive, installed here when missing, as root (CI starts with nothing): chromium for
+# the browser tests (never a browser Playwright downloads), nginx-light for the reverse-proxy example's test,
+# libfribidi0 for the printed slips in right-to-left scripts. Elsewhere those tests are skipped, except under CI=true.
+SYSTEM_PACKAGES := chromium nginx-light libfribidi0
+system-packages:
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) </dev/null; \
+	else echo "some tests need Debian's $(SYSTEM_PACKAGES): sudo apt-get install $(SYSTEM_PACKAGES)" >&2; fi
+
 # Lint (ruff), the layers (import-linter's contracts in pyproject.toml), types (mypy, strict on sync/),
 # then the whole suite on every core. `.venv/bin/python -m pytest -m "not slow"` is the quick part.
-test: install lint
+test: install lint system-packages
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 lint: install

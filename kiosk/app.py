@@ -13,15 +13,18 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import events, on
 from textual.binding import Binding
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.theme import Theme
 
 import locales
-from kiosk import messages, pages, themes
+from kiosk import cells, messages, pages, themes
 from kiosk.failures import FailureGuard
+from kiosk.hangup import HungUp, StopOnSignals
 from kiosk.inactivity import Due, Inactivity
 from kiosk.journey import Journey
 from kiosk.lockdown import LockedDownApp
@@ -35,9 +38,12 @@ from kiosk.staff import StaffDesk
 from kiosk.statuses import Connection
 from locales import N_
 from sync.config import Settings
-from sync.places.gazetteer import Gazetteer
+from sync.places.search import Gazetteer
 from sync.store import Store
 from sync.store.db import StoreError
+
+if TYPE_CHECKING:
+    from textual.driver import Driver
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +64,14 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         # Discreet: not in the key hints, and it leads only to a PIN.
         Binding("f9", "volunteer", N_("Volunteer"), key_display="F9", show=False, id="kiosk.volunteer"),
     ]
+    #: The kiosk's colours from the first frame: with them among `available_themes`, Textual's own
+    #: start sets the stylesheet up in them (setting `theme` after it parsed the whole stylesheet twice).
+    theme: Reactive[str] = Reactive(themes.DEFAULT)
 
     def __init__(self, settings: Settings, store: Store, *, monotonic: Callable[[], float] = time.monotonic,
                  speaker: Speaker | None = None, cursor_blink: bool = True, handle_signals: bool = False,
                  allow_quit: bool = False) -> None:
+        cells.count_spacing_marks()  # Bengali and Panjabi lines as wide as the terminal draws them
         super().__init__()
         self.settings = settings
         self.store = store
@@ -77,9 +87,7 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.connection: Connection | None = None
         self.failures: list[float] = []
         self.status_read_at = float("-inf")
-        for theme in themes.THEMES:
-            self.register_theme(theme)
-        self.theme = themes.DEFAULT
+        self.stopper: StopOnSignals | None = None
 
     # -----------------------------------------------------------------------------------------
     # Language, theme, the keys a resident has
@@ -87,6 +95,10 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
     @property
     def t(self) -> locales.Translator:
         return locales.translator(self.journey.session.language)
+
+    @property
+    def available_themes(self) -> dict[str, Theme]:
+        return {**super().available_themes, **themes.BY_NAME}
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(themes.CONTRAST.variables)
@@ -123,10 +135,25 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.leave()
 
     def leave(self, return_code: int = 0) -> None:
-        """Stop speaking, forget the visit and exit."""
+        """Stop speaking, forget the visit (recorded as ended for the take-up report: stopped, or
+        an error when the failure guard gives up) and exit, whatever the store says."""
         self.speaker.stop()
-        self.journey.session.wipe()
+        try:
+            self.journey.end("error" if return_code else "stopped")
+        except Exception as error:  # the visit is forgotten and the kiosk exits all the same
+            log.warning("could not record the end of the visit: %s", error)
+            self.journey.session.wipe()
         self.exit(return_code=return_code)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, made to notice a hang-up (kiosk/hangup.py); any other (the
+        web's, one named in TEXTUAL_DRIVER) as Textual chooses it."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from kiosk.hangup import KioskDriver
+
+        chosen = super().get_driver_class()
+        return KioskDriver if chosen is LinuxDriver else chosen
 
     # -----------------------------------------------------------------------------------------
     # Start-up, the heartbeat and inactivity
@@ -136,14 +163,21 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         self.push_screen(LanguageScreen())
         self.set_interval(1, self.heartbeat, name="kiosk-heartbeat")
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-                loop.add_signal_handler(number, self.stop_by_signal, number)
+            self.stopper = StopOnSignals(asyncio.get_running_loop(), self.stop_by_signal)
+            self.stopper.install()
         log.info("kiosk started on %s with %d services (catalogue %s)", self.settings.device_id,
                  len(self.journey.catalogue.services), self.journey.catalogue.version)
 
     def stop_by_signal(self, number: int) -> None:
-        log.info("kiosk stopping on signal %s", signal.Signals(number).name)
+        log.info("kiosk stopping on signal %s: the visit is wiped", signal.Signals(number).name)
+        self.leave()
+
+    @on(HungUp)
+    def hung_up(self) -> None:
+        """The terminal went away (closed, dropped, restarted): nobody can use this visit now."""
+        log.info("kiosk stopping: its terminal hung up; the visit is wiped")
+        if self.stopper is not None:
+            self.stopper.stopping("hang-up")
         self.leave()
 
     async def on_event(self, event: events.Event) -> None:
@@ -311,11 +345,24 @@ class KioskApp(StaffDesk, FailureGuard, LockedDownApp):
         if not keep_language:
             self.theme = themes.DEFAULT
         self.clear_notifications()
-        self.apply_language()
-        while len(self.screen_stack) > 2:
-            await self.pop_screen()
-        await self.switch_screen(LanguageScreen())
-        if then is not None:
-            await self.push_screen(then)
+        with self.batch_update():  # the last page is not drawn again restyled (colours, direction)
+            self.apply_language()
+            await self.replace_visit(then)
         self.refresh_connection()
         self.post_message(messages.SessionEnded(reason))
+
+    async def replace_visit(self, then: Screen[Any] | None) -> None:
+        """The next page (`then` over the language menu, or a new language menu) in place of the
+        visit's pages, none of which is shown again on the way: popping them one by one would make
+        each the current page in turn, the resident's answers on it, for whoever stands behind.
+        Textual has no call to drop screens from under the top one, so they leave its stack here."""
+        stack = self._screen_stack  # Textual's own list, not screen_stack's copy
+        if then is not None and len(stack) < 3:  # nothing of a visit on it
+            await self.push_screen(then)
+            return
+        keep = 2 if then is not None else 1  # Textual's blank screen, and the first page under `then`
+        visit = stack[keep:-1]
+        del stack[keep:-1]
+        await self.switch_screen(then if then is not None else LanguageScreen())
+        for screen in visit:
+            await screen.remove()

@@ -21,6 +21,7 @@ language's own name on the language menu).
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Literal
 
@@ -76,6 +77,37 @@ def isolate(value: str, right_to_left: bool) -> str:
     groups of digits are separate runs, which a right-to-left line puts in right-to-left order
     ("01632 960000" would read "960000 01632"), here and on a terminal that reorders by itself."""
     return f"\u2066{value}\u2069" if right_to_left else value
+
+
+def starts_left_to_right(value: str) -> bool:
+    """Whether the first letter of `value` that has a direction of its own is left-to-right (an
+    address's "High", not its house number, which has none)."""
+    for character in value:
+        kind = unicodedata.bidirectional(character)
+        if kind in ("R", "AL"):
+            return False
+        if kind == "L":
+            return True
+    return False
+
+
+def kept_in_order(value: str, right_to_left: bool) -> str:
+    """`value` isolated where it reads left to right: "12 High Street, Brackenford, BF1 5AB" in a
+    right-to-left line would otherwise show its house number at the far end ("High Street,
+    Brackenford, BF1 5AB 12"), which could send a crew to the wrong house. A value in the line's
+    own script (a place described in Arabic) is left to the line."""
+    return isolate(value, right_to_left) if starts_left_to_right(value) else value
+
+
+def right_aligned(strip: Strip) -> Strip:
+    """One line with its blank cells moved from its end to its start: the placeholder of a field
+    on a right-to-left page, which Textual draws at the left whatever the page's direction."""
+    text = strip.text
+    trail = len(text) - len(text.rstrip(" "))
+    if not trail or not text.strip(" "):
+        return strip
+    width = strip.cell_length
+    return Strip.join([strip.crop(width - trail, width), strip.crop(0, width - trail)])
 
 
 def paragraph_direction(app: "App") -> Direction | None:

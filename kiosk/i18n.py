@@ -43,3 +43,10 @@ class Speaks:
 def local_time(t: Translator, moment: datetime, format: str = "medium") -> str:
     """A stored UTC time as the library's wall clock shows it, in the resident's language."""
     return t.datetime(moment.astimezone(LOCAL_TIME), format=format)
+
+
+def when(t: Translator, moment: datetime) -> str:
+    """A moment as every page shows one ("6 Dec 2026 13:30"): the day in words, so that nobody
+    reads 06/12 as June, and the time without seconds."""
+    local = moment.astimezone(LOCAL_TIME)
+    return f"{t.date(local.date(), 'medium')} {t.datetime(local, 'HH:mm')}"

@@ -17,6 +17,7 @@ import locales
 from kiosk import pages
 from kiosk.i18n import LOCAL_TIME
 from kiosk.session import CONTACT, URGENT, Session
+from sync.printing.slip import street_of
 from sync.store import Store, events
 from sync.store.db import StoreError
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # volunteers (and argon2) load with the first sign-in, not at
 log = logging.getLogger(__name__)
 
 #: Why a visit ended without a submission, as the take-up report counts it.
-ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart"}
+ABANDON_STEP = {"timeout": "timeout", "error": "error", "finish": "restart", "stopped": "stopped"}
 
 
 class Journey:
@@ -63,13 +64,12 @@ class Journey:
 
     def language_chosen(self, code: str) -> list[pages.Page]:
         """The first page's choice: the visit starts (or goes on in another language)."""
-        changed = code != self.session.language
         self.session.language = code
         if not self.session.started:
             self.session.started = True
             self.record(events.STARTED)
-        elif changed:  # back to the first page, and another language
-            self.record(events.LANGUAGE)
+        else:  # back to the first page, where the next resident begins: the take-up report counts
+            self.record(events.LANGUAGE)  # what follows as another visit if it only checks a request
         consent = self.consent_page()
         return [pages.Welcome()] if consent is None else [pages.Welcome(), consent]
 
@@ -171,7 +171,8 @@ class Journey:
             log.warning("could not ask the worker to sync now: %s", error)
         log.info("kiosk saved %s (%s, %s)", saved.display_reference, draft.service_code, draft.language)
         receipt = pages.Receipt(saved.display_reference, session.service.journey, session.service.name,
-                                texted_to=draft.notify_phone[-3:] if draft.notify_phone else None)
+                                texted_to=draft.notify_phone[-3:] if draft.notify_phone else None,
+                                street=street_of(draft.location))
         return saved.reference, pages.Confirmation(receipt)
 
     def end(self, reason: str, *, keep_language: bool = False) -> None:

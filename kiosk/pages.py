@@ -21,6 +21,7 @@ class Receipt:
     journey: str  # report | request
     service_name: str  # message id
     texted_to: str | None = None  # the last digits of the mobile number the reference will be texted to
+    street: str = ""  # the street of an address from the gazetteer, for the printed reference ("" if described)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,10 @@ import logging
 import tomllib
 from dataclasses import dataclass
 from functools import cache, cached_property
-from gettext import NullTranslations
+from gettext import GNUTranslations, NullTranslations, translation
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
-from babel.support import Translations
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +109,10 @@ def cldr_name(code: str) -> str:
 def _translations(code: str) -> NullTranslations:
     if code == SOURCE_LANGUAGE:
         return NullTranslations()
-    loaded = Translations.load(str(LOCALE_DIR), [code], DOMAIN)
-    if not isinstance(loaded, Translations):
+    # The standard library's reader (Babel's Translations is one with more, and its module loads
+    # all of Babel's date and number formatting, which most pages never use).
+    loaded = translation(DOMAIN, str(LOCALE_DIR), [code], fallback=True)
+    if not isinstance(loaded, GNUTranslations):
         log.warning("no compiled catalogue for %s (run `make compile`); showing English", code)
     return loaded
 
@@ -144,9 +143,13 @@ class Translator:
         return self._translations.ngettext(singular, plural, n)
 
     def datetime(self, moment: dt.datetime, format: str = "medium") -> str:
+        from babel.dates import format_datetime  # here: most pages show no date (as `locale`)
+
         return format_datetime(moment, format=format, locale=self.locale)
 
     def date(self, day: dt.date, format: str = "long") -> str:
+        from babel.dates import format_date  # as in datetime
+
         return format_date(day, format=format, locale=self.locale)
 
     def number(self, value: float | int) -> str:
@@ -155,6 +158,8 @@ class Translator:
         and minutes most pages show cost no CLDR data, 4 MB of a kiosk's memory."""
         if isinstance(value, int) and 0 <= value < 1000:
             return str(value)
+        from babel.numbers import format_decimal  # as in datetime
+
         return format_decimal(value, locale=self.locale)
 
 

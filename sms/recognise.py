@@ -5,8 +5,10 @@
 * **The service** comes from the catalogue's keywords (English, and each language's own list,
   which translators write as the words people really use) and the service names, matched with
   rapidfuzz against the message's words after text-speak and filler words are normalised on
-  both sides ("bins wasnt collected" meets "bins not collected"). Longer, exact phrases win over
-  single words and near misses; among equals, the one mentioned first.
+  both sides ("bins wasnt collected" meets "bins not collected"). Longer phrases win over shorter
+  ones, exact over near misses; a phrase whose words are all in the message, apart or in another
+  order ("bin ... never emptied"), counts as a near miss of its length; among equals, the one
+  mentioned first.
 * **The place** comes from the gazetteer (sms/places.py); several candidates are offered as
   numbered choices by the bot, never guessed.
 
@@ -66,8 +68,26 @@ def words_of(text: str) -> list[str]:
     return [word.replace("'", "").replace("\u2019", "") for word in _WORD.findall(plain(text))]
 
 
+#: Arabic's article and the particles written onto it ("والزبالة", "بالشارع"), taken off a word's front.
+_ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
+#: Bengali case endings and classifiers ("রাস্তায়", "রাস্তার", "বোতলটা"), longest first (folded, nukta off).
+_BENGALI_ENDINGS = ("গুলো", "গুলি", "দের", "েতে", "তে", "টা", "টি", "কে", "ের", "য", "র")
+
+
 def _stem(word: str) -> str:
-    """A light, language-blind stem, the same on both sides: tipped, tipping -> tip; dumped -> dump."""
+    """A light stem, the same on both sides: tipped, tipping -> tip; dumped -> dump; Arabic's
+    article and Bengali's case endings off (the script says which applies)."""
+    first = word[:1]
+    if "\u0600" <= first <= "\u06ff":
+        return next((word[len(article):] for article in _ARABIC_ARTICLES
+                     if word.startswith(article) and len(word) - len(article) >= 3), word)
+    if "\u0980" <= first <= "\u09ff":
+        return next((word[:-len(ending)] for ending in _BENGALI_ENDINGS
+                     if word.endswith(ending) and len(word) - len(ending) >= 3), word)
+    return _english_stem(word)
+
+
+def _english_stem(word: str) -> str:
     if len(word) > 4:
         for suffix in ("ing", "ed", "es", "s"):
             if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -102,6 +122,7 @@ class _Vocabulary:
     joined: Fuzzy
     sorted: Fuzzy
     distinctive: dict[str, str]
+    scattered: dict[str, list[int]]  # a word of a keyword of several words -> those keywords
 
 
 class Recogniser:
@@ -149,11 +170,12 @@ class Recogniser:
                 self._spoken[index].add(code)
         self._vocabularies: dict[tuple[str, ...], _Vocabulary] = {}
 
-    def reading(self, language: str | None) -> tuple[str, ...]:
-        """The languages a message from a resident who chose `language` is read in."""
+    def reading(self, language: str | None, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The languages a message from a resident who chose `language` is read in (and `also`
+        those it seemed to be written in, for a first message kept while the language was asked)."""
         if language is None:
             return self.languages
-        return tuple(code for code in dict.fromkeys((*ALWAYS_READ, language)) if code in self.languages)
+        return tuple(code for code in dict.fromkeys((*ALWAYS_READ, language, *also)) if code in self.languages)
 
     def _vocabulary(self, languages: tuple[str, ...]) -> _Vocabulary:
         found = self._vocabularies.get(languages)
@@ -162,14 +184,17 @@ class Recogniser:
             # Words of the keywords that belong to one service alone ("paving", "wagio"): weaker
             # evidence, used only when no whole keyword is mentioned.
             owners: dict[str, set[str]] = {}
+            scattered: dict[str, list[int]] = {}
             for index in ids:
                 for token in self.keywords[index].tokens:
                     owners.setdefault(token, set()).add(self.keywords[index].service)
+                if len(self.keywords[index].tokens) > 1:
+                    scattered.setdefault(self.keywords[index].tokens[0], []).append(index)
             found = self._vocabularies[languages] = _Vocabulary(
                 Fuzzy([self.keywords[index].joined for index in ids], ids),
                 Fuzzy([self.keywords[index].sorted_joined for index in ids], ids),
                 {token: next(iter(services)) for token, services in owners.items()
-                 if len(services) == 1 and len(token) >= DISTINCTIVE_MIN_CHARS})
+                 if len(services) == 1 and len(token) >= DISTINCTIVE_MIN_CHARS}, scattered)
         return found
 
     # -- words ----------------------------------------------------------------------------------
@@ -187,24 +212,39 @@ class Recogniser:
     # -- the service ------------------------------------------------------------------------------
 
     def service(self, text: str, ignore: frozenset[str] = frozenset(),
-                language: str | None = None) -> tuple[str | None, float]:
+                language: str | None = None, also: tuple[str, ...] = ()) -> tuple[str | None, float]:
         """The service a message is about and how sure (0-100), or (None, 0). Words in `ignore`
         (the place's, once found: "Station Road" is not about roads) are left out."""
         tokens = self._service_tokens(text, ignore)
         if not tokens:
             return None, 0.0
-        vocabulary = self._vocabulary(self.reading(language))
+        vocabulary = self._vocabulary(self.reading(language, also))
         best: dict[str, tuple] = {}
         for size in range(1, min(4, len(tokens)) + 1):
             for start in range(0, len(tokens) - size + 1):
                 for service, key in self._keyword_hits(vocabulary, tokens[start:start + size], start):
                     if key > best.get(service, (-1,)):
                         best[service] = key
+        for service, key in self._scattered_hits(vocabulary, tokens):
+            if key > best.get(service, (-1,)):
+                best[service] = key
         best = best or self._distinctive(vocabulary, tokens)
         if not best:
             return None, 0.0
         code, key = max(best.items(), key=lambda item: item[1])
-        return code, float(key[3])
+        return code, float(key[4])
+
+    def _scattered_hits(self, vocabulary: _Vocabulary, tokens: list[str]):
+        """(service, key) for each keyword of several words whose every word is in the message,
+        though apart or in another order ("bin ... never emptied", "no tax on that car"): ranked
+        as a near match of its length."""
+        present = set(tokens)
+        for token in present:
+            for index in vocabulary.scattered.get(token, ()):
+                keyword = self.keywords[index]
+                if present.issuperset(keyword.tokens):
+                    start = min(tokens.index(word) for word in keyword.tokens)
+                    yield keyword.service, (1, len(keyword.tokens), 1, -start, 95.0, len(keyword.joined))
 
     @staticmethod
     def _distinctive(vocabulary: _Vocabulary, tokens: list[str]) -> dict[str, tuple]:
@@ -213,7 +253,7 @@ class Recogniser:
         best: dict[str, tuple] = {}
         for start, token in enumerate(tokens):
             if token in vocabulary.distinctive:
-                key = (-1, 1, -start, 80.0, len(token))
+                key = (-1, 1, 0, -start, 80.0, len(token))
                 if key > best.get(vocabulary.distinctive[token], (-2,)):
                     best[vocabulary.distinctive[token]] = key
         return best
@@ -233,7 +273,7 @@ class Recogniser:
             if len(window) != len(keyword.tokens) and score < CROSS_SIZE_CUTOFF:
                 continue
             tier = 2 if score >= 97 else 1 if score >= 90 else 0
-            yield keyword.service, (tier, len(keyword.tokens), -start, score, len(keyword.joined))
+            yield keyword.service, (min(tier, 1), len(keyword.tokens), tier, -start, score, len(keyword.joined))
 
     def place(self, text: str) -> PlaceGuess | None:
         """Where the message says, from the gazetteer, or None."""
@@ -241,16 +281,17 @@ class Recogniser:
 
     # -- both ---------------------------------------------------------------------------------
 
-    def recognise(self, text: str, language: str | None = None) -> Recognition:
-        """What and where a message from a resident who chose `language` says (see the class)."""
+    def recognise(self, text: str, language: str | None = None, also: tuple[str, ...] = ()) -> Recognition:
+        """What and where a message from a resident who chose `language` says (see the class);
+        `also`: other languages it may be in (see `reading`)."""
         text = clean_text(text)[:1600]
         place = self.place(text)
         ignore = frozenset(words_of(" ".join(place.candidates()))) if place else frozenset()
-        code, score = self.service(text, ignore, language)
+        code, score = self.service(text, ignore, language, also)
         if code is None and ignore:
             # The place's words may be the service's too ("lamp post outside Lamp Post Lane"),
             # but then only a close match counts: "12 High Street" is a place, not a street light.
-            code, score = self.service(text, language=language)
+            code, score = self.service(text, language=language, also=also)
             if score < RETRY_CUTOFF:
                 code, score = None, 0.0
         attributes = self.attributes(code, text, language or "en", ignore) if code else {}

@@ -34,6 +34,9 @@ NOT_UNDERSTOOD = N_("Sorry, we could not tell what the problem is. Text what is 
                     "missed bin 12 High Street. Or text {report} for a list.")
 HELP_TEXT = N_("{council}: text what is wrong and where to report it, or {status} and a reference to check one. "
                "{new} starts again, {lang} changes language, {stop} stops all texts. Urgent? Phone {phone}.")
+# TRANSLATORS: Help for a number whose language is not known yet, sent under the same help in English:
+# keep it short (both must fit in two text messages).
+HELP_FIRST = N_("Text what is wrong and where, or {status} and a reference.")
 GROUP_MENU = N_("What is it about? Reply with a number:")
 SERVICE_MENU = N_("Which of these? Reply with a number:")
 MORE = N_("More")
@@ -44,6 +47,8 @@ REPLY_NUMBERS = N_("Reply with one or more numbers, like 1, 3.")
 REPLY_YES_NO = N_("Reply {yes} or {no}.")
 REPLY_SKIP = N_("Reply {skip} to leave it out.")
 WHICH_ADDRESS = N_("Which address? Reply with a number, or send the address again.")
+# TRANSLATORS: The same question, short, for when the addresses would not fit under the long one.
+WHICH_ADDRESS_SHORT = N_("Which address?")
 WHICH_STREET = N_("Which {street}? Reply with a number.")
 READ_BACK = N_("Please check: {summary}. Reply {yes} to send it, or {new} to start again.")
 CONFIRM_AGAIN = N_("Reply {yes} to send it, or {new} to start again.")
@@ -100,6 +105,7 @@ TEMPLATES: dict[str, Template] = {
     "welcome": Template(WELCOME, ("council",)),
     "not_understood": Template(NOT_UNDERSTOOD),
     "help": Template(HELP_TEXT, ("council",)),
+    "help_first": Template(HELP_FIRST),
     "language_set": Template(LANGUAGE_SET),
     "problem_at": Template(PROBLEM_AT, ("place",)),
     "urgent": Template(URGENT),
@@ -188,6 +194,25 @@ def mixed(name: str, languages: Sequence[str], **params: Any) -> str:
     return "\n".join(dict.fromkeys(parts))
 
 
+#: Segments the help to a number with no language yet may take, whatever its languages.
+FIRST_HELP_SEGMENTS = 2
+
+
+def first_help(languages: Sequence[str], council: str, phone: str) -> str:
+    """HELP from a number whose language is not known: short help in English and in the first
+    other language offered (Welsh, where it is), then the council and its phone number as far
+    as two segments allow; the language question waits for the next message."""
+    english = render("help_first", "en")
+    other = next((render("help_first", code) for code in languages if code != "en"), "")
+    urgent = render("urgent", "en", phone=phone)
+    for parts in ((f"{council}: {english}", other, urgent), (english, other, urgent), (english, other),
+                  (english,)):
+        text = segments.normalise("\n".join(part for part in parts if part))
+        if segments.segments(text) <= FIRST_HELP_SEGMENTS:
+            return text
+    return segments.truncate_to(segments.normalise(english), FIRST_HELP_SEGMENTS)
+
+
 def final(text: str, language: str) -> str:
     """Normalised, safe for XML, and within budget: the last step before any reply leaves."""
     text = xml_safe(segments.normalise(text)).strip()
@@ -211,12 +236,17 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def fits(language: str, *parts: str) -> bool:
+    """Whether the parts, as one reply, fit the language's budget."""
+    return segments.segments(segments.normalise("\n".join(part for part in parts if part))) <= segments.budget(language)
+
+
 def join(language: str, *parts: str) -> str:
-    """Several messages as one reply if they fit the budget together; else the last one alone."""
+    """Several messages as one reply if they fit the budget together; else the last one alone
+    (a part that must not be lost is carried to a later reply instead: see sms/conversation/notices.py)."""
     kept = [part for part in parts if part]
-    together = "\n".join(kept)
-    if segments.segments(segments.normalise(together)) <= segments.budget(language) or len(kept) <= 1:
-        return together
+    if len(kept) <= 1 or fits(language, *kept):
+        return "\n".join(kept)
     return kept[-1]
 
 
@@ -269,12 +299,20 @@ def menu_text(head: str, labels: Sequence[str], language: str, more: bool) -> st
     return options_text(head, [*labels, t(MORE)] if more else list(labels), "", language)
 
 
-def language_menu(languages: Sequence[str]) -> str:
+def menu_order(languages: Sequence[str], first: Sequence[str] = ()) -> tuple[str, ...]:
+    """The languages as the language menu numbers them: `first` first, then the others in order."""
+    return (*first, *(code for code in languages if code not in first))
+
+
+def language_menu(languages: Sequence[str], first: Sequence[str] = ()) -> str:
     """The first message to a new number when several languages are offered: the question in
     each of them (offering Welsh where it is offered, as the Welsh Language Standards ask),
-    then each language named in itself."""
-    questions = list(dict.fromkeys(translator(code)(LANGUAGE_QUESTION) for code in languages))
-    options = numbered([native_name(code) for code in languages])
+    then each language named in itself. `first`: the languages the first message seems to be
+    in, offered first and asked in, with English."""
+    order = menu_order(languages, first)
+    asked = [*first, "en"] if first else list(languages)
+    questions = list(dict.fromkeys(translator(code)(LANGUAGE_QUESTION) for code in asked))
+    options = numbered([native_name(code) for code in order])
     text = "\n".join([*questions, *options])
     while segments.segments(segments.normalise(text)) > segments.budget("xx") and len(questions) > 1:
         questions.pop()

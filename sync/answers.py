@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from locales import N_, NP_, Translator
@@ -23,6 +22,9 @@ DESCRIPTION_MAX = 4000  # Open311's limit for `description`
 STRING_MAX = 250
 NAME_MAX = 100
 PLACE_MIN = 3
+SHOWN_MAX = 30  # characters of a refused answer shown back to the resident
+#: Numbers from Ofcom's ranges for drama, which ring nobody, as examples a resident can follow.
+PHONE_EXAMPLES = {"mobile": "07700 900 982", "landline": "01632 960 001"}
 UK_LAT = (49.0, 61.5)
 UK_LONG = (-9.0, 2.5)
 
@@ -65,11 +67,16 @@ class Invalid(Exception):
     n: int | None = None
 
     def render(self, translator: Translator) -> str:
+        """The message in the resident's language. In a right-to-left one, what they typed is kept
+        whole and in its order (a left-to-right isolate, as kiosk/bidi.py's isolate): "07700 900 982"
+        would otherwise read "982 900 07700"."""
         if self.plural is not None and self.n is not None:
             text = translator.ngettext(self.message, self.plural, self.n)
         else:
             text = translator.gettext(self.message)
-        return text.format(**self.params)
+        params = {key: f"\u2066{value}\u2069" if translator.right_to_left and isinstance(value, str) else value
+                  for key, value in self.params.items()}
+        return text.format(**params)
 
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
@@ -247,28 +254,18 @@ def _many(question: Question, raw: Any, translate: Translate) -> list[str] | Non
 
 
 def phone_number(text: str) -> str:
-    """A UK (or international, with +) phone number in E.164, or Invalid."""
-    import phonenumbers  # here, not at the top: its metadata is a cost every kiosk start would pay
+    """A phone number of a valid UK format (or international, with +) in E.164 (sync/phones.py), or
+    Invalid, which shows the resident what they typed."""
+    from sync import phones  # here, not at the top: phonenumbers' metadata is a cost every kiosk start would pay
 
-    try:
-        number = phonenumbers.parse(text, "GB")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise Invalid(N_("Enter a phone number, like 07700 900 982 or 01632 960 001"))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@lru_cache(maxsize=4096)
-def is_mobile(e164: str) -> bool:
-    """Whether a text message can reach this number (cached: the SMS bot asks on every message)."""
-    import phonenumbers
-
-    try:
-        kind = phonenumbers.number_type(phonenumbers.parse(e164, "GB"))
-    except phonenumbers.NumberParseException:
-        return False
-    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    number = phones.e164(text)
+    if number is None:
+        shown = text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
+        # TRANSLATORS: {typed} is what the resident typed, shown back to them in quotation marks; {mobile}
+        # and {landline} are example numbers (07700 900 982 and 01632 960 001).
+        raise Invalid(N_("“{typed}” is not a phone number we can use. Enter one like {mobile} or {landline}"),
+                      {"typed": shown, **PHONE_EXAMPLES})
+    return number
 
 
 def _email(text: str) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sync import catalogue as catalogue_module
+from sync.printing import address as printer_address
+from sync.printing.address import parse_printer
 from sync.settings import (
     DEFAULT_BACKOFFICE,
     NAMED_BACKOFFICES,
@@ -112,6 +114,8 @@ def _text(value: Any, metadata: Mapping[str, Any], source: str, key: str) -> str
         raise ConfigError(source, key, "an http or https URL, such as https://council.example/open311/v2/", value)
     if metadata["point"] and value and parse_point(value) is None:
         raise ConfigError(source, key, "a latitude and longitude as `lat,long`, such as 52.2053,0.1218", value)
+    if metadata["printer"] and value and parse_printer(value) is None:
+        raise ConfigError(source, key, printer_address.EXPECTED, value)
     return value
 
 

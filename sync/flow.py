@@ -25,11 +25,11 @@ from sync.answers import (
     Invalid,
     Question,
     clean_text,
-    is_mobile,
     phone_number,
     validate,
 )
 from sync.catalogue import Service
+from sync.phones import is_mobile
 
 __all__ = ["CONSENT", "CONTACT_KEYS", "DESCRIPTION_MAX", "EMAIL", "LOCATION", "NAME", "PHONE", "STRING_MAX",
            "UPDATES", "YES_NO", "Choice", "Draft", "Invalid", "Question", "clean_text", "display", "next_question",
@@ -57,7 +57,7 @@ def questions(service: Service, answers: Mapping[str, Any] | None = None) -> lis
     """Every question for `service`, in order, including the conditional ones `answers` call for."""
     answers = answers or {}
     asked = [*_service_questions(service), NAME, PHONE, EMAIL]
-    if answers.get("phone") and is_mobile(answers["phone"]):
+    if answers.get("phone") and is_mobile(answers["phone"]):  # texts for mobiles only: not 070, not 076
         asked.append(UPDATES)
     if any(answers.get(key) for key in CONTACT_KEYS):
         asked.append(CONSENT)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 import secrets
 
-from stdnum import luhn
-
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 BODY_LENGTH = 9
 LENGTH = BODY_LENGTH + 1
@@ -27,6 +25,8 @@ _DISPLAYED = re.compile(rf"(?<![{ALPHABET}])[{ALPHABET}]{{3}}-[{ALPHABET}]{{3}}-
 
 def new_reference() -> str:
     """A fresh reference in canonical (ungrouped, upper-case) form."""
+    from stdnum import luhn  # here, not at the top: python-stdnum's package loads pydoc, a kiosk's start has no use for
+
     body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
     return body + luhn.calc_check_digit(body, alphabet=ALPHABET)
 
@@ -42,6 +42,8 @@ def parse(text: str) -> str | None:
     Case, spaces, hyphens and dots are ignored. None means "mistyped": wrong length, a character
     outside the alphabet, or a failed check character.
     """
+    from stdnum import luhn  # as in new_reference
+
     candidate = _SEPARATORS.sub("", text or "").upper()
     if len(candidate) != LENGTH or any(char not in ALPHABET for char in candidate):
         return None

@@ -23,9 +23,9 @@ NAMED_BACKOFFICES = "backoffices"
 
 
 def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None,
-            url: bool = False, point: bool = False) -> Any:
+            url: bool = False, point: bool = False, printer: bool = False) -> Any:
     """A dataclass field carrying its documentation and constraints."""
-    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point}
+    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point, "printer": printer}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -44,8 +44,8 @@ class StoreSettings:
     url: str = setting(
         "", "The store's engine and place: `sqlite:///PATH` (as `path`) or `postgresql://USER@HOST/DATABASE` for the "
         "council's assist service run as several processes (one council per database; give the password in "
-        "`ASSIST_STORE__URL` or a `.pgpass`, not in a file others read). Empty: `path` applies. Not set together with "
-        "`path`.")
+        "`ASSIST_STORE__URL`, the `store_url` systemd credential or a `.pgpass`, not in a file others read). Empty: "
+        "`path` applies. Not set together with `path`.")
     gazetteer_path: str = setting(
         "", "For a store on PostgreSQL: the SQLite file holding the gazetteer (the address list, reference data "
         "searched with FTS5), one beside each server. Empty: `gazetteer.db` in the platform data directory. A SQLite "
@@ -158,6 +158,16 @@ class KioskSettings:
         "Right-to-left text (Arabic, Urdu): `reorder` puts each line in display order for terminals that draw "
         "characters as they come, like foot; `terminal` leaves it to a terminal that reorders by itself.",
         choices=("reorder", "terminal"))
+    printer: str = setting(
+        "",
+        "The receipt printer beside the kiosk, for residents to print their reference (\"Print my reference\" on the "
+        "confirmation page): `usb://VENDOR:PRODUCT` (hexadecimal ids, as `lsusb` shows them), "
+        "`serial:///dev/ttyUSB0?baud=9600` or `tcp://HOST:9100` (an ESC/POS printer on the network). The slip tells "
+        "residents to text STATUS to `twilio.from_number` where one is set. Needs the `[printer]` extra; "
+        "docs/kiosk.md says how the kiosk user gets the device. Empty: no printer, no button.", printer=True)
+    web_max_sessions: int = setting(
+        4, "Browser tabs `assist kiosk serve` runs at once, each its own kiosk (a process of about 100 MB); one more "
+        "is shown a page saying that all kiosks are busy.", minimum=1)
 
 
 @dataclass(frozen=True)

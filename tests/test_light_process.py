@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("sqlite_utils", "numpy", "matplotlib")
+#: python-escpos and Pillow serve only a resident's press of "Print my reference" (sync/printing/).
+HEAVY = ("sqlite_utils", "numpy", "matplotlib", "escpos", "PIL")
 
 #: What each long-running command imports when it starts: its click module, what the command
 #: imports inside itself before it serves, and the store it opens.

@@ -37,6 +37,10 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
         [needed] = [line for line in requires if line.startswith(library)]
         assert needed.endswith('extra == "report"'), needed
     assert any(line.startswith("textual") and "extra ==" not in line for line in requires)
+    # The printed reference: its font and the font's licence travel with it; python-escpos is the [printer] extra's.
+    assert {"sync/printing/fonts/NotoSlip-Regular.ttf", "sync/printing/fonts/OFL.txt"} <= names
+    [escpos] = [line for line in requires if line.startswith("python-escpos")]
+    assert escpos.endswith('extra == "printer"'), escpos
     [metrics] = [line for line in requires if line.startswith("prometheus")]  # the fleet service's alone
     assert metrics.endswith('extra == "fleet"'), metrics
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))

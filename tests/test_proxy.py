@@ -6,6 +6,7 @@ nginx is not installed (as test_units.py is without systemd-analyze)."""
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import shutil
 import socket
@@ -20,7 +21,8 @@ import pytest
 
 CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx-assist-sms.conf"
 NGINX = shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None)
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+# `make test` installs nginx-light; under CI a missing nginx fails rather than skips.
+pytestmark = pytest.mark.skipif(NGINX is None and os.environ.get("CI") != "true", reason="nginx is not installed")
 
 
 def free_port() -> int:

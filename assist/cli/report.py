@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from assist.cli.context import AppContext, pass_app
+from sync.reporting.model import plural
 from sync.reporting.report import Period, ReportError, build
 
 
@@ -70,10 +71,11 @@ def report(app: AppContext, since: date, until: date | None, stores: tuple[Path,
 
     written = f"{out} and {csv_path}" if csv_path else str(out)
     if figures.sessions:
-        click.echo(f"{period.described}: {figures.sessions:,} sessions from {len(sources)} store(s). "
-                   f"Written to {written}.")
+        click.echo(f"{period.described}: {plural(figures.sessions, '{n} session', '{n} sessions')} from "
+                   f"{plural(len(sources), '{n} store', '{n} stores')}. Written to {written}.")
     else:
         click.echo(f"{period.described}: there were no sessions in the stores read; the report says so. "
                    f"Written to {written}.")
     if skipped := sum(figures.skipped.values()):
-        click.echo(f"{skipped:,} event rows could not be used; the report lists them by store and reason.", err=True)
+        click.echo(plural(skipped, "{n} event row could not be used", "{n} event rows could not be used")
+                   + "; the report lists them by store and reason.", err=True)

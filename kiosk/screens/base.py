@@ -15,14 +15,14 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from kiosk import messages
 from kiosk.bidi import isolate
 from kiosk.context import InApp, kiosk_of
 from kiosk.i18n import Speaks
 from kiosk.widgets.banner import VolunteerBanner
-from kiosk.widgets.choices import ChoiceList
+from kiosk.widgets.choices import NUMBER_KEYS, ChoiceList
 from kiosk.widgets.chrome import BackLink, KeyHints, StatusLine, TopBar
 from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
@@ -53,7 +53,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     BINDINGS = [
         CONTINUE,
         Binding("escape", "back", N_("Back"), key_display="Esc", id="kiosk.back"),
-        *(Binding(str(number), f"pick({number})", show=False, id=f"kiosk.pick-{number}") for number in range(1, 10)),
+        *(Binding(str(number % 10), f"pick({number})", show=False, id=f"kiosk.pick-{number}")
+          for number in range(1, NUMBER_KEYS + 1)),
     ]
     AUTO_FOCUS = None  # each page says where the focus starts
     CAN_GO_BACK = True
@@ -114,6 +115,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     async def redraw(self) -> None:
         """Draw the page again in the resident's new language: what they had typed but not yet
         sent stays in its field, and the focus starts where it did when the page opened."""
+        from textual.widgets import TextArea  # here: the kiosk starts without it (kiosk/widgets/description.py)
+
         typed = {field.id: field.value for field in self.query(Input) if field.id}
         written = {area.id: area.text for area in self.query(TextArea) if area.id}
         self.stale = False
@@ -133,9 +136,7 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
         """Where the focus starts (a page with results to show awaits them)."""
         blink = kiosk_of(self).cursor_blink
         for field in self.query(Input):
-            field.cursor_blink = blink
-        for area in self.query(TextArea):
-            area.cursor_blink = blink
+            field.cursor_blink = blink  # and the description takes it as it is mounted (kiosk/widgets/description.py)
         return None
 
     @property
@@ -178,6 +179,8 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
 
     def spoken_text(self) -> str:
         """What read-aloud says: the error first, then the page's words and choices, in order."""
+        from textual.widgets import TextArea  # here: the kiosk starts without it (kiosk/widgets/description.py)
+
         parts: list[str] = []
         for widget in self.query(".speak, ChoiceList, ErrorSummary, Input, TextArea"):
             if not widget.display or (widget.parent is not None and not widget.parent.display):
@@ -197,19 +200,24 @@ class KioskScreen(Speaks, messages.Guarded, Screen):
     def show_error(self, message: str, field) -> None:
         """GOV.UK's pattern: the summary at the top (it takes the focus), the message by the field,
         the field marked, and the title prefixed "Error:"."""
-        self.query_one(FieldError).show(message)
+        self.field_error(field).show(message)
         self.query_one(ErrorSummary).show([message], field)
         for widget in self.query(".answer-field"):
             widget.add_class("-error")
         self.title = self._("Error:") + " " + self.heading_text()
         self.error_shown = True
 
+    def field_error(self, field) -> FieldError:
+        """Where the message about `field` goes: the page's one (a page with two fields has one each)."""
+        return self.query_one(FieldError)
+
     def clear_error(self) -> None:
         """After a right answer: nothing to do (on the way to the next page) unless an error shows."""
         if not self.error_shown:
             return
         self.error_shown = False
-        self.query_one(FieldError).clear()
+        for error in self.query(FieldError):
+            error.clear()
         self.query_one(ErrorSummary).clear()
         for widget in self.query(".answer-field"):
             widget.remove_class("-error")

@@ -7,10 +7,12 @@ from __future__ import annotations
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 
-from kiosk import messages
+from kiosk import messages, wording
+from kiosk.bidi import isolate, kept_in_order
 from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.screens.question import typed_form
+from kiosk.session import CONTACT
 from kiosk.widgets.fields import ErrorSummary
 from kiosk.widgets.text import Button, Static
 from sync import flow
@@ -28,23 +30,36 @@ class CheckAnswersScreen(KioskScreen):
                    else self._("Check your answers before sending your request"))
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
+        council = kiosk_of(self).settings.council.name
+        asked = set(session.pages())  # not the contact questions of a resident who chose to give none
         with Vertical(id="answers"):
             for index, question in enumerate(session.questions()):
-                with Horizontal(classes="answer-row"):
-                    yield Static(self._(question.prompt), classes="answer-label speak", markup=False)
-                    yield Static(self.shown(question, session.answers.get(question.key)),
-                                 classes="answer-value speak", markup=False)
-                    yield Button(Content(self._("Change")), id=f"change-{index}", name=question.key,
-                                 classes="change link", compact=True)
+                if question.key in asked:
+                    yield self.row(index, question.key, wording.prompt(question, self._, council),
+                                   self.shown(question, session.answers.get(question.key)))
+                elif question.key == flow.CONTACT_KEYS[0]:
+                    # One row for the contact details not given ("Not provided" three times says
+                    # nothing more); its Change goes back to the choice, where they can be given.
+                    yield self.row(index, CONTACT, self._("Can the council contact you about this? (optional)"),
+                                   self._("No"))
         yield Static(self._("When you send it, it is saved on this kiosk straight away and sent to the council "
                             "as soon as there is a connection."), classes="body-text speak", markup=False)
         yield actions(Button(Content(self._("Send report") if report else self._("Send request")), id="continue",
                              classes="continue"))
 
+    def row(self, index: int, key: str, label: str, value: str) -> Horizontal:
+        return Horizontal(
+            Static(label, classes="answer-label speak", markup=False),
+            Static(value, classes="answer-value speak", markup=False),
+            Button(Content(self._("Change")), id=f"change-{index}", name=key, classes="change link", compact=True),
+            classes="answer-row")
+
     def shown(self, question, value) -> str:
-        if question.kind == "phone" and value:
-            return typed_form(question, value)  # 07911 123456, as the resident typed it
-        return flow.display(question, value, self.t)
+        """The answer as the resident reads it back; an address (or a name) in Latin letters kept in
+        its order on a right-to-left page."""
+        if question.kind == "phone" and value:  # 07911 123456, as the resident typed it, its groups in order
+            return isolate(typed_form(question, value), self.t.right_to_left)
+        return kept_in_order(flow.display(question, value, self.t), self.t.right_to_left)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -11,11 +11,12 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from kiosk import messages
+from kiosk.bidi import kept_in_order
 from kiosk.context import kiosk_of
 from kiosk.screens.base import actions
 from kiosk.screens.question import AnswerScreen
 from kiosk.widgets.choices import Choice, ChoiceList
-from kiosk.widgets.fields import ErrorSummary, FieldError
+from kiosk.widgets.fields import ErrorSummary, Field, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import NP_
 from sync.places.gazetteer import Place
@@ -46,28 +47,33 @@ class LocationScreen(AnswerScreen):
         heading = self._(self.question.prompt)
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
-        yield FieldError()
         with Vertical(id="search-part"):
+            # GOV.UK's order: the field's label (its placeholder goes as soon as anything is typed),
+            # the hint, the error message, the field.
+            yield Static(self._("Postcode or street"), classes="label speak", markup=False)
             yield Static(self._("Search for the address by postcode or street name."), classes="hint speak",
                          markup=False)
-            with Horizontal(id="search-row"):
-                yield Input(id="search", classes="answer-field", placeholder=self._("Postcode or street"),
-                            select_on_focus=False)
-                yield Button(Content(self._("Search")), id="search-button", classes="secondary")
+            yield FieldError()
+            row = [Field(id="search", classes="answer-field", placeholder=self._("Postcode or street"),
+                         select_on_focus=False),
+                   Button(Content(self._("Search")), id="search-button", classes="secondary")]
+            # Mirrored on a right-to-left page: the field against the right edge, its button after it.
+            yield Horizontal(*(reversed(row) if self.t.right_to_left else row), id="search-row")
             note = Static("", id="search-note", classes="hint speak", markup=False)
             note.display = False
             yield note
             yield Vertical(id="results")
-            yield Button(Content(self._("I cannot find it: describe the place instead")), id="describe-button",
-                         classes="link", compact=True)
+            yield actions(Button(Content(self._("I cannot find it: describe the place instead")),
+                                 id="describe-button", classes="link", compact=True))
         with Vertical(id="describe-part"):
             yield Static(self._("Describe the place"), classes="label speak", markup=False)
             yield Static(self._("For example, outside the library on Market Square, or the bus stop on "
                                 "Station Road."), classes="hint speak", markup=False)
+            yield FieldError()
             yield Input(answer.get("address_string", "") if (answer and self.describing) else "", id="place",
                         classes="answer-field", select_on_focus=False)
-            yield Button(Content(self._("Search for an address instead")), id="search-instead", classes="link",
-                         compact=True)
+            yield actions(Button(Content(self._("Search for an address instead")), id="search-instead",
+                                 classes="link", compact=True))
         yield actions(Button(Content(self._("Continue")), id="continue", classes="continue"))
 
     async def on_mount(self) -> None:
@@ -76,6 +82,10 @@ class LocationScreen(AnswerScreen):
             await self.show_results(self.places, selected=0)
             self.note(self._("The address you chose:"))
         self.set_describing(self.describing)
+
+    def field_error(self, field) -> FieldError:
+        part = "#describe-part" if self.describing else "#search-part"
+        return self.query_one(part).query_one(FieldError)
 
     def set_describing(self, describing: bool) -> None:
         self.describing = describing
@@ -95,7 +105,8 @@ class LocationScreen(AnswerScreen):
         await box.remove_children()
         self.places = places
         if places:
-            choices = [Choice(str(index), place.address) for index, place in enumerate(places)]
+            choices = [Choice(str(index), kept_in_order(place.address, self.t.right_to_left))
+                       for index, place in enumerate(places)]
             results = ChoiceList(choices, "single", id="addresses", classes="answer-field",
                                  selected=[str(selected)] if selected is not None else ())
             await box.mount(results)

@@ -11,11 +11,12 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Input
 
-from kiosk import messages
+from kiosk import messages, wording
 from kiosk.context import kiosk_of
 from kiosk.screens.base import KioskScreen, actions
 from kiosk.widgets.choices import Choice, ChoiceList
-from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
+from kiosk.widgets.description import DescriptionArea
+from kiosk.widgets.fields import ErrorSummary, FieldError
 from kiosk.widgets.text import Button, Static
 from locales import N_
 from sync import flow
@@ -26,8 +27,8 @@ from sync.flow import Invalid, Question
 SAYS_OPTIONAL = set(flow.CONTACT_KEYS)
 
 
-def heading_for(question: Question, translate) -> str:
-    heading = translate(question.prompt)
+def heading_for(question: Question, translate, council: str = "") -> str:
+    heading = wording.prompt(question, translate, council)
     if not question.required and question.key not in SAYS_OPTIONAL and question.kind != "location":
         optional = translate(N_("(optional)"))
         heading = f"{heading} {optional}"
@@ -77,7 +78,8 @@ class AnswerScreen(KioskScreen):
         try:
             value = flow.validate(self.question, raw, translate=self.t.gettext, today=kiosk_of(self).journey.today())
         except Invalid as error:
-            self.show_error(error.render(self.t), field)
+            message = wording.error_message(self.question, error.message)
+            self.show_error(error.render(self.t) if message == error.message else self._(message), field)
             return
         self.clear_error()
         self.post_message(messages.Answered(self.question.key, value, self.changing))
@@ -95,11 +97,13 @@ class QuestionScreen(AnswerScreen):
         answer = self.answers.get(question.key)
         yield ErrorSummary()
         yield self.caption()
-        heading = heading_for(question, self._)
+        council = kiosk_of(self).settings.council.name
+        heading = heading_for(question, self._, council)
         self.title = heading
         yield Static(heading, classes="heading speak", markup=False)
-        if question.hint:
-            yield Static(self._(question.hint), classes="hint speak", markup=False)
+        hint = wording.hint(question, self._, council, self.answers)
+        if hint:
+            yield Static(hint, classes="hint speak", markup=False)
         yield FieldError()
         if question.kind in ("singlevaluelist", "yesno", "multivaluelist"):
             mode = "multiple" if question.kind == "multivaluelist" else "single"

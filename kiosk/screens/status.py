@@ -10,7 +10,7 @@ from textual.widgets import Input
 
 from kiosk import messages, statuses
 from kiosk.context import kiosk_of
-from kiosk.i18n import local_time
+from kiosk.i18n import when
 from kiosk.screens.base import KioskScreen, OneFieldScreen, actions
 from kiosk.screens.followup import FollowUpScreen
 from kiosk.widgets.fields import ErrorSummary, FieldError
@@ -69,8 +69,8 @@ class RequestStatusScreen(KioskScreen):
         with Vertical(id="status-summary"):
             for label, value in (
                 (self._("Status"), statuses.current(found, t)),
-                (self._("Last updated"), local_time(t, found.updated_at)),
-                (self._("Reported"), local_time(t, found.created_at)),
+                (self._("Last updated"), when(t, found.updated_at)),
+                (self._("Reported"), when(t, found.created_at)),
             ):
                 with Horizontal(classes="answer-row"):
                     yield Static(label, classes="answer-label speak", markup=False)
@@ -86,7 +86,7 @@ class RequestStatusScreen(KioskScreen):
         lines = []
         for entry in reversed(found.history):
             said = statuses.describe(entry.status, t, council=entry.source == "council")
-            text = f"{local_time(t, entry.at, 'short')}  {said}"
+            text = f"{when(t, entry.at)}  {said}"
             if entry.notes and entry.source == "council":
                 text += f": {entry.notes}"
             lines.append(text)

@@ -32,8 +32,9 @@ from kiosk.bidi import display_line, paragraph_direction
 from kiosk.messages import Guarded
 
 Mode = Literal["menu", "single", "multiple"]
-#: Number keys pick the first nine choices; later ones are reached by arrows, Tab or touch.
-NUMBER_KEYS = 9
+#: Number keys pick the first ten choices (1 to 9, then 0, as along a keyboard's top row); later
+#: ones are reached by arrows, Tab or touch.
+NUMBER_KEYS = 10
 #: Cells the number badge takes, and the gap between it and the words.
 BADGE, GAP = 4, 1
 
@@ -43,6 +44,18 @@ class Choice:
     key: str
     label: str  # already translated: plain text
     description: str = ""
+
+
+def key_for(number: int) -> str | None:
+    """The number key that picks the `number`th choice: "0" for the tenth, None past it."""
+    return str(number % 10) if 1 <= number <= NUMBER_KEYS else None
+
+
+def number_keys(count: int) -> str:
+    """The keys that pick from a list of `count` choices, for the key hints ("1-9, 0")."""
+    if count >= NUMBER_KEYS:
+        return "1-9, 0"
+    return "1" if count <= 1 else f"1-{count}"
 
 
 class ChoiceItem(Guarded, Widget, can_focus=True):
@@ -85,7 +98,7 @@ class ChoiceItem(Guarded, Widget, can_focus=True):
             text.append("\n" + self.choice.description, style=self.get_component_rich_style("choice--description"))
         # Only choices a number key can pick carry a number (a "1" pressed for a tenth choice would
         # pick the first). No-break spaces: a leading space would be trimmed from the badge.
-        badge = (f"{self.number:>2}" if self.number <= NUMBER_KEYS else " •").replace(" ", "\u00a0")
+        badge = f"{key_for(self.number) or '•':>2}".replace(" ", "\u00a0")
         badge_text = Text(f"\u00a0{badge}\u00a0", style=self.get_component_rich_style("choice--number"))
         grid = Table.grid(padding=(0, GAP, 0, 0), expand=True)
         if right_to_left:
@@ -237,5 +250,5 @@ class ChoiceList(Guarded, Vertical):
         self.post_message(self.Changed(self, self.selected))
 
     def spoken(self) -> str:
-        return "\n".join(f"{item.number if item.number <= NUMBER_KEYS else '-'}. {item.choice.label}. "
+        return "\n".join(f"{key_for(item.number) or '-'}. {item.choice.label}. "
                          f"{item.choice.description}".rstrip() for item in self._items)

@@ -13,6 +13,7 @@ from kiosk.context import kiosk_of
 from kiosk.i18n import Speaks, local_time
 from kiosk.messages import Guarded
 from kiosk.statuses import WAITING, Connection
+from kiosk.widgets.choices import ChoiceList, number_keys
 from kiosk.widgets.text import Button, Static
 
 
@@ -100,14 +101,16 @@ class KeyHints(Speaks, Static):
         if not self.is_attached or screen is not self.screen:
             return
         seen, parts = set(), []
-        if screen.query("ChoiceList"):
-            parts.append("1-9  " + self._("Choose"))
+        lists = screen.query(ChoiceList)
+        if lists:
+            parts.append((number_keys(len(lists.first().choices)), self._("Choose")))
         for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.show or not active.enabled or binding.action in seen:
                 continue
             seen.add(binding.action)
-            parts.append(f"{binding.key_display or binding.key}  {binding.description}")
-        hints = "    ".join(parts)
+            parts.append((binding.key_display or binding.key, binding.description))
+        # Each key with its words, never split between lines: a bar too long wraps between hints.
+        hints = "   ".join(f"{key}\u00a0{words}".replace(" ", "\u00a0") for key, words in parts)
         if hints != self.content:  # focus moves often; the hints seldom change
             self.update(hints)

@@ -4,14 +4,13 @@ typed is kept."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import events
 from textual.containers import Vertical
-from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
+from kiosk.bidi import display_line, paragraph_direction, right_aligned
 from kiosk.i18n import Speaks
 from kiosk.messages import Guarded
 from kiosk.widgets.text import Static
@@ -61,6 +60,10 @@ class ErrorSummary(Speaks, Guarded, Vertical, can_focus=True):
         self.go_to_field()
 
     def on_key(self, event: events.Key) -> None:
+        # Here, not at the top: the kiosk starts without Textual's TextArea, which its first page
+        # does not use (kiosk/widgets/description.py).
+        from textual.widgets import TextArea
+
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -91,26 +94,17 @@ class FieldError(Static):
         self.display = False
 
 
-class DescriptionArea(Guarded, TextArea):
-    """Several lines of words, wrapped; Enter continues (as everywhere on the kiosk) rather than
-    starting a new line, which nobody describing a pothole needs."""
+class Field(Input):
+    """A one-line text field whose placeholder, on a right-to-left page, is drawn as the page's
+    other words are (kiosk/bidi.py): shaped, in display order and against the right edge. What the
+    resident types is left as it is: editing is not bidi-aware (docs/kiosk.md), and a field that
+    reordered its text under the cursor would put the cursor in the wrong place."""
 
-    @dataclass
-    class Submitted(Message):
-        area: "DescriptionArea"
-
-        @property
-        def control(self) -> "DescriptionArea":
-            return self.area
-
-    def __init__(self, text: str = "", *, id: str | None = None) -> None:
-        super().__init__(text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         highlight_cursor_line=False, id=id)
-
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted(self))
-            return
-        await super()._on_key(event)
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        direction = paragraph_direction(self.app)
+        if self.value or direction != "R":
+            return strip
+        # Textual draws the line a cell wider than the field (room for a cursor after the text).
+        shown = strip.crop(0, self.scrollable_content_region.width)
+        return display_line(right_aligned(shown), direction)

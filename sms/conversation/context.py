@@ -92,6 +92,7 @@ class Context:
     office: Office
     sender_phone: Callable[[], str | None]  # the flow's phone answer for the number texting, if any
     new_session: Callable[[], str] = field(default=events.new_session)
+    also_read: tuple[str, ...] = ()  # languages the message may be in besides the number's (a kept first one)
 
     @property
     def lang(self) -> str:
@@ -127,13 +128,14 @@ class Context:
         kept = [part for part in parts if part.text]
         return Words(tpl.join(self.lang, *(part.text for part in kept)), all(part.shared for part in kept))
 
-    def choose_language(self, text: str) -> str | None:
-        """The offered language a reply names: its number in the menu, its code, or its name in
-        itself, in English or in any offered language."""
+    def choose_language(self, text: str, order: tuple[str, ...] = ()) -> str | None:
+        """The offered language a reply names: its number in the menu (numbered in `order`, if
+        given), its code, or its name in itself, in English or in any offered language."""
         folded = kw.fold(text)
         if folded.isdigit():
             index = int(folded) - 1
-            return self.languages[index] if 0 <= index < len(self.languages) else None
+            shown = order or self.languages
+            return shown[index] if 0 <= index < len(shown) else None
         return next((code for code, names in self.language_names.items() if folded in names), None)
 
     def service(self, state: State) -> Service | None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Callable
 
 from sms import keywords as kw
-from sms.conversation import language, report
+from sms.conversation import language, notices, report
 from sms.conversation.context import Context, Event, Result
 from sms.conversation.menus import group_menu, one_shot, pick_group, pick_service
 from sms.conversation.state import (
@@ -34,6 +34,9 @@ def respond(ctx: Context, state: State, text: str, match: kw.Match | None, *, ex
     """The reply to `text` (cleaned, never empty) from a number in `state`; `expired`: the
     conversation was left too long and ends now (the resident is told)."""
     earlier: tuple[Event, ...] = ()
+    owed = state.notice
+    if owed:
+        state = replace(state, notice="")
     if expired:
         earlier = ctx.abandon(state, "expired", state.service if isinstance(state, Report) else None)
         state = Idle()
@@ -44,6 +47,8 @@ def respond(ctx: Context, state: State, text: str, match: kw.Match | None, *, ex
         chosen = ctx.keyword_language(match)  # a reply to a status text: no menu first
     if chosen:
         ctx = ctx.speaking(chosen)
+    if ctx.language is None and match and match.action == kw.HELP:
+        return language.first_help(ctx, state).after(earlier)
     if ctx.language is None:
         return language.first_contact(ctx, state, text, match, converse).after(earlier)
     result = converse(ctx, state, text, match)
@@ -53,7 +58,7 @@ def respond(ctx: Context, state: State, text: str, match: kw.Match | None, *, ex
                          action=result.action + " (after an expired conversation)")
     if chosen and result.language is None:
         result = replace(result, language=chosen)
-    return result.after(earlier)
+    return notices.settle(ctx, owed, result).after(earlier)
 
 
 def converse(ctx: Context, state: State, text: str, match: kw.Match | None) -> Result:

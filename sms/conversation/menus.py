@@ -23,7 +23,7 @@ from sync import flow
 def one_shot(ctx: Context, state: State, text: str) -> Result:
     """A message that may say what and where: the service it names, asking only what is
     missing; a place alone gets the menu; anything else, how to use the service."""
-    recognition = ctx.recogniser().recognise(text, ctx.language)
+    recognition = ctx.recogniser().recognise(text, ctx.language, ctx.also_read)
     found = _named(ctx, state, recognition, text)
     if found is not None:
         return found

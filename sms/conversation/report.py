@@ -8,6 +8,7 @@ choices, never guessed.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import replace
 from typing import Any, Mapping
@@ -154,16 +155,15 @@ def offer_places(ctx: Context, report: Report, place: PlaceGuess, prefix: str) -
     """Several places fit: numbered choices (short addresses), or several streets' towns."""
     if place.places:
         chosen: Report = as_mode(report, ChoosingPlace, options=tuple(place_dict(item) for item in place.places))
-        labels = [short_address(item.address) for item in place.places]
-        head = " ".join(part for part in (prefix, ctx.t(tpl.WHICH_ADDRESS)) if part)
-        action = f"offered {len(labels)} addresses"
-    else:
-        chosen = as_mode(report, ChoosingStreet, options=tuple(place.streets), number=place.number)
-        street = place.streets[0][0]
-        labels = [town or street for _street, town in place.streets]
-        head = " ".join(part for part in (prefix, ctx.say("which_street", street=street).text) if part)
-        action = f"offered {len(labels)} streets"
-    return Result(chosen, Words(tpl.options_text(head, labels, "", ctx.lang)), action)
+        which, short = ctx.t(tpl.WHICH_ADDRESS), ctx.t(tpl.WHICH_ADDRESS_SHORT)
+        heads = (f"{prefix} {which}", which, short) if prefix else (which, short)
+        text = address_offer([item.address for item in place.places], heads, ctx.lang)
+        return Result(chosen, Words(text), f"offered {len(place.places)} addresses")
+    chosen = as_mode(report, ChoosingStreet, options=tuple(place.streets), number=place.number)
+    street = place.streets[0][0]
+    labels = [town or street for _street, town in place.streets]
+    head = " ".join(part for part in (prefix, ctx.say("which_street", street=street).text) if part)
+    return Result(chosen, Words(tpl.options_text(head, labels, "", ctx.lang)), f"offered {len(labels)} streets")
 
 
 def pick_place(ctx: Context, state: ChoosingPlace, text: str, match: kw.Match | None) -> Result:
@@ -239,9 +239,45 @@ def place_dict(place: Place) -> dict[str, Any]:
 
 
 def short_address(address: str) -> str:
-    """"Flat 2, 4 Station Road, Thornley Green, Brackenford, BF6 2AD" without the town and
-    postcode where they repeat for every choice: kept to what tells the choices apart."""
+    """An address offered by text, without its postcode and post town but always with the town or
+    village it is in ("Flat 3, 16 Station Road, Brackenford"; "4 Station Road, Thornley Green"):
+    many streets' names are shared by several of a council's towns."""
     parts = [part.strip() for part in address.split(",")]
-    if len(parts) >= 3:
-        parts = parts[:-2] if len(parts) > 3 else parts[:-1]
-    return ", ".join(parts)
+    if len(parts) < 3:
+        return ", ".join(parts)
+    parts = parts[:-1]  # the postcode
+    street = next((index for index, part in enumerate(parts) if part[:1].isdigit()), 1 if len(parts) > 2 else 0)
+    return ", ".join(parts[:street + 2])
+
+
+#: Street types shortened as Royal Mail's addressing guidance allows, for choices that would not fit.
+_STREET_TYPES = {"Road": "Rd", "Street": "St", "Avenue": "Ave", "Lane": "Ln", "Drive": "Dr", "Close": "Cl",
+                 "Crescent": "Cres", "Gardens": "Gdns", "Terrace": "Terr", "Square": "Sq", "Place": "Pl"}
+_STREET_TYPE = re.compile(r"\b(" + "|".join(_STREET_TYPES) + r")\b")
+
+
+def address_offer(addresses: list[str], heads: tuple[str, ...], language: str) -> str:
+    """The choice of addresses as a text, the town always said: whole addresses where they fit,
+    else street types abbreviated ("16 Station Rd, Brackenford"), else each town said once above
+    its addresses; under the longest heading of `heads` that lets them fit (the choices matter more
+    than the service's name and urgent notice, as in a question)."""
+    whole = [short_address(address) for address in addresses]
+    shorter = [_STREET_TYPE.sub(lambda found: _STREET_TYPES[found.group(1)], label) for label in whole]
+    for head in heads:
+        for lines in (tpl.numbered(whole), tpl.numbered(shorter), _by_town(shorter)):
+            if tpl.fits(language, head, *lines):
+                return "\n".join((head, *lines))
+    return tpl.options_text(heads[-1], shorter, "", language)  # the last resort cuts the labels
+
+
+def _by_town(labels: list[str]) -> list[str]:
+    """Numbered addresses under the name of their town, each town said once ("Brackenford:")."""
+    lines: list[str] = []
+    town = None
+    for number, label in enumerate(labels, 1):
+        street, _, place = label.rpartition(", ")
+        if place != town:
+            lines.append(f"{place}:")
+            town = place
+        lines.append(f"{number} {street or place}")
+    return lines

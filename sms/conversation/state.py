@@ -7,15 +7,18 @@ became classes loads as the same mode; keys a mode does not use are dropped when
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 
 @dataclass(frozen=True, kw_only=True)
 class State:
-    """What every mode carries: the random id of the report in hand, for the take-up events."""
+    """What every mode carries: the random id of the report in hand, for the take-up events, and
+    `notice`: a word owed to the resident that did not fit its reply (sms/conversation/notices.py),
+    said with the next reply that has room for it."""
 
     session: str | None = None
+    notice: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,10 +29,12 @@ class Idle(State):
 @dataclass(frozen=True, kw_only=True)
 class ChoosingLanguage(State):
     """The language menu was sent. `stash`: a first message kept to answer once a language is
-    chosen; `resume`: the mode to go back to when LANG was sent in the middle of a conversation."""
+    chosen; `resume`: the mode to go back to when LANG was sent in the middle of a conversation;
+    `first`: the languages the first message seemed to be in, which the menu offered first."""
 
     stash: str = ""
     resume: State | None = None
+    first: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,9 +97,10 @@ _NAMES = {mode: name for name, mode in _MODES.items()}
 
 def to_dict(state: State) -> dict[str, Any]:
     """The saved form of `state` ({} for an idle conversation: nothing to keep)."""
+    owed = {"notice": state.notice} if state.notice else {}
     if isinstance(state, Idle):
-        return {}
-    saved: dict[str, Any] = {"mode": _NAMES[type(state)], **_fields(state)}
+        return owed
+    saved: dict[str, Any] = {"mode": _NAMES[type(state)], **_fields(state), **owed}
     if state.session:
         saved["session"] = state.session
     return saved
@@ -104,7 +110,8 @@ def _fields(state: State) -> dict[str, Any]:
     """What each mode keeps, under the keys the bot has always written."""
     if isinstance(state, ChoosingLanguage):
         resume = {"resume": to_dict(state.resume)} if state.resume is not None else {}
-        return {"stash": state.stash, **resume}
+        first = {"first": list(state.first)} if state.first else {}
+        return {"stash": state.stash, **resume, **first}
     if isinstance(state, (ChoosingGroup, ChoosingService)):
         saved: dict[str, Any] = {"pending": dict(state.pending)} if state.pending is not None else {}
         if isinstance(state, ChoosingService):
@@ -126,17 +133,20 @@ def from_dict(saved: Mapping[str, Any]) -> State:
     """The mode a saved conversation is in; an unknown or damaged one is taken as idle."""
     mode = _MODES.get(saved.get("mode") or "", Idle)
     session = saved.get("session") or None
+    notice = str(saved.get("notice") or "")
     try:
-        return _build(mode, saved, session)
+        state = _build(mode, saved, session)
     except (TypeError, ValueError, KeyError):
-        return Idle()
+        return Idle(notice=notice)
+    return replace(state, notice=notice) if notice else state
 
 
 def _build(mode: type[State], saved: Mapping[str, Any], session: str | None) -> State:
     if mode is ChoosingLanguage:
         resume = saved.get("resume")
         return ChoosingLanguage(session=session, stash=str(saved.get("stash") or ""),
-                                resume=from_dict(resume) if resume else None)
+                                resume=from_dict(resume) if resume else None,
+                                first=tuple(str(code) for code in saved.get("first") or ()))
     if mode is ChoosingGroup:
         return ChoosingGroup(session=session, pending=saved.get("pending"))
     if mode is ChoosingService:

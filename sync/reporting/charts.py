@@ -20,12 +20,12 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import rc_context  # after choosing the backend
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DayLocator, date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
-from sync.reporting.model import Chart, Section
+from sync.reporting.model import Chart, Section, duration, plural
 
 #: GOV.UK's blue, green, orange and dark grey, in the order series use them.
 COLOURS = ("#1d70b8", "#00703c", "#f47738", "#505a5f")
@@ -74,7 +74,8 @@ def _days(section: Section, chart: Chart, figure: Figure) -> None:
         else:  # one shape a series, not a bar a day: a year stays small and quick to draw
             edges = date2num(days + [days[-1] + timedelta(days=1)])
             axes.stairs(_series(section, key), edges, fill=True, color=colour, label=label)
-    locator = AutoDateLocator(maxticks=8)
+    # A tick a day for a short period (AutoDateLocator would add "12:00" between days), or as many as fit.
+    locator = DayLocator() if len(days) <= 8 else AutoDateLocator(maxticks=8, interval_multiples=True)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, show_offset=False))
     axes.set_ylabel(chart.axis.capitalize())
@@ -96,7 +97,11 @@ def _bars(section: Section, chart: Chart, figure: Figure) -> None:
         values = [value / size for value in _series(section, key)]
         positions = [index + (number - (len(series) - 1) / 2) * height for index in range(len(labels))]
         bars = axes.barh(positions, values, height=height, color=colour, label=section.label(key))
-        axes.bar_label(bars, fmt="{:,.1f}" if unit else "{:,.0f}", padding=3, fontsize=8)
+        # Each bar says its figure as the table beside it does: a duration as "0.4 s", a count whole.
+        said = [duration(value) if unit else f"{value:,.0f}" for value in _series(section, key)]
+        axes.bar_label(bars, labels=said, padding=3, fontsize=8)
+    if not unit:  # counts: whole sessions only, no tick at half a session
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_yticks(range(len(labels)), labels)
     axes.invert_yaxis()  # the table's order, top to bottom
     axes.set_xlabel(unit.capitalize() if unit else chart.axis.capitalize())
@@ -120,22 +125,26 @@ def alternative(section: Section) -> str:
     for row in section.rows[:ALT_ROWS]:
         values = [(section.label(key).lower(), row.values[section.index(key)]) for key in chart.series]
         if chart.axis == "time":
-            said = ", ".join(f"{name} {_spoken(value, chart.axis)}" for name, value in values)
-        else:  # "1,203 sessions, 950 submitted"
-            said = ", ".join(f"{_spoken(value, chart.axis)} {name}" for name, value in values)
+            said = ", ".join(f"{name} {'none' if value is None else duration(value)}" for name, value in values)
+        else:  # "1,203 sessions, 950 submitted", "1 session"
+            said = ", ".join(_counted(value, name) for name, value in values)
         parts.append(f"{row.label}: {said}")
     more = len(section.rows) - ALT_ROWS
     return (f"Horizontal bar chart of {section.title.lower()}. " + "; ".join(parts) + "."
             + (f" And {more} more in the table." if more > 0 else ""))
 
 
-def _spoken(value: float | None, axis: str) -> str:
+#: Count columns whose label is a plural noun, as one of them is said.
+NOUNS = {"sessions": "session", "submissions": "submission"}
+
+
+def _counted(value: float | None, name: str) -> str:
     if value is None:
-        return "none"
-    if axis == "time":
-        unit, size = time_unit(value)
-        return f"{value / size:,.1f} {unit}"
-    return f"{value:,.0f}"
+        return f"no {name}"
+    if name in NOUNS:
+        return plural(round(value), "{n} " + NOUNS[name], "{n} " + name)
+    return f"{value:,.0f} {name}"
+
 
 
 def render(section: Section, element_id: str) -> str:

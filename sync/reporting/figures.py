@@ -8,14 +8,25 @@ from datetime import date
 
 from babel import Locale, UnknownLocaleError
 
-from sync.reporting.model import SKIP_REASONS, Chart, Column, Period, Report, Row, Section, StoreRead, long_date
+from sync.reporting.model import (
+    SKIP_REASONS,
+    Chart,
+    Column,
+    Period,
+    Report,
+    Row,
+    Section,
+    StoreRead,
+    long_date,
+    plural,
+)
 
 #: The daily table is printed in full up to this many days; a longer period shows months instead.
 DAILY_TABLE_DAYS = 62
 CHANNEL_LABELS = {"kiosk": "Library kiosk", "sms": "Text message (SMS)", "paper": "Paper form"}
 OUTCOME_LABELS = {"submitted": "Submitted", "abandoned:restart": "Started again", "abandoned:timeout": "Walked away",
                   "abandoned:expired": "Conversation expired", "abandoned:error": "The kiosk had a problem",
-                  "no_outcome": "No outcome recorded"}
+                  "abandoned:stopped": "The kiosk was stopped", "no_outcome": "No outcome recorded"}
 
 
 #: Once every store is read: the sessions that started in the period, each with its day, outcome and
@@ -26,10 +37,10 @@ SELECT channel, assisted, language, submitted_at, substr(started_at, 1, 10) AS d
   CASE WHEN submitted_at IS NOT NULL THEN 'submitted' WHEN abandoned IS NOT NULL THEN 'abandoned:' || abandoned
        ELSE 'no_outcome' END AS outcome,
   coalesce(last_step, 'start') AS stage
-FROM sessions WHERE started_at IS NOT NULL AND NOT (status_checked AND last_step IS NULL AND submitted_at IS NULL);
+FROM sessions WHERE started_at IS NOT NULL AND NOT (status_visits AND last_step IS NULL AND submitted_at IS NULL);
 CREATE TABLE status_checks AS
-SELECT channel FROM sessions WHERE started_at IS NOT NULL AND status_checked AND last_step IS NULL
-  AND submitted_at IS NULL;
+SELECT channel, status_visits AS visits FROM sessions WHERE started_at IS NOT NULL AND status_visits;
+CREATE VIEW status_visits AS SELECT coalesce(sum(visits), 0) FROM status_checks;
 CREATE TABLE durations AS
 SELECT 'complete' AS measure, channel, (julianday(submitted_at) - julianday(started_at)) * 86400 AS seconds
 FROM sessions WHERE started_at IS NOT NULL AND submitted_at IS NOT NULL
@@ -99,7 +110,7 @@ Spreads = dict[str, tuple[int, float, float]]
 def _timing(key: str, title: str, intro: str, counted: Column, spreads: Spreads,
             totals: dict[str, int] | None = None) -> Section:
     """Median and 90th percentile, for all channels and then each one."""
-    columns = ((Column("submissions", "Submissions"),) if totals is not None else ()) + (
+    columns = ((Column("submissions", "Submissions saved"),) if totals is not None else ()) + (
         counted, Column("median_seconds", "Median", "seconds"), Column("p90_seconds", "90th percentile", "seconds"))
     rows = []
     for group in ["all"] + sorted((set(spreads) | set(totals or ())) - {"all"}):
@@ -120,7 +131,7 @@ def figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) -
     made = dict(conn.execute("SELECT channel, count(*) FROM submissions GROUP BY channel").fetchall())
     made["all"] = sum(made.values())
     headline = Section("summary", "Key figures", "", "", (
-        Column("sessions", "Sessions"), Column("submitted", "Submitted"),
+        Column("sessions", "Sessions"), Column("submitted", "Sessions ending in a submission"),
         Column("completion_rate", "Completion rate", "rate"), Column("assisted_share", "Helped by a volunteer", "rate"),
         Column("median_seconds_to_complete", "Median time to complete", "seconds"),
         Column("median_seconds_to_acceptance", "Median time to acceptance", "seconds"),
@@ -128,7 +139,7 @@ def figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) -
         (Row("all", "All channels", (sessions, submitted, _rate(submitted, sessions), _rate(assisted, sessions),
                                      spreads["complete"].get("all", nothing)[1],
                                      spreads["acceptance"].get("all", nothing)[1],
-                                     conn.execute("SELECT count(*) FROM status_checks").fetchone()[0])),))
+                                     conn.execute("SELECT * FROM status_visits").fetchone()[0])),))
 
     sections: list[Section] = []
     if sessions:
@@ -140,7 +151,10 @@ def figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) -
     sections.append(_timing(
         "time_to_acceptance", "Time to acceptance by the council",
         "From a submission being saved to the council's back office accepting it, for the submissions made in "
-        "the period that it has accepted so far.", Column("accepted", "Accepted"), spreads["acceptance"], made))
+        "the period that it has accepted so far. Submissions saved counts every request the stores saved in the "
+        "period, whenever its session started (paper forms and requests carried by hand have none); sessions "
+        "ending in a submission, in the key figures, counts the sessions started in the period that submitted. "
+        "So the two can differ.", Column("accepted", "Accepted"), spreads["acceptance"], made))
     sections.append(Section(
         "stores", "Stores read", "Each store is one kiosk's or the SMS service's records.", "Store",
         (Column("sessions", "Sessions"), Column("submissions", "Submissions"), Column("skipped_rows", "Rows skipped"),
@@ -165,15 +179,25 @@ def _notes(conn: sqlite3.Connection, stores: list[StoreRead]) -> list[str]:
              for store in stores if not store.has_events]
     backwards = dict(conn.execute("SELECT measure, count(*) FROM durations WHERE seconds < 0 GROUP BY measure"))
     if backwards.get("complete"):
-        notes.append(f"{backwards['complete']} sessions were timed as submitted before they started (a clock was "
-                     "changed): they are left out of the time to complete.")
+        notes.append(plural(
+            backwards["complete"],
+            "{n} session was timed as submitted before it started (a clock was changed): it is left out of the "
+            "time to complete.",
+            "{n} sessions were timed as submitted before they started (a clock was changed): they are left out of "
+            "the time to complete."))
     if backwards.get("acceptance"):
-        notes.append(f"{backwards['acceptance']} submissions were timed as accepted before they were made (a clock "
-                     "was changed): they are left out of the time to acceptance.")
+        notes.append(plural(
+            backwards["acceptance"],
+            "{n} submission was timed as accepted before it was made (a clock was changed): it is left out of the "
+            "time to acceptance.",
+            "{n} submissions were timed as accepted before they were made (a clock was changed): they are left out "
+            "of the time to acceptance."))
     duplicates = sum(store.duplicates for store in stores)
     if duplicates:
-        notes.append(f"{duplicates} sessions were found in more than one store (the same store read twice?) and "
-                     "are counted once.")
+        notes.append(plural(
+            duplicates, "{n} session was found in more than one store (the same store read twice?) and is counted "
+            "once.", "{n} sessions were found in more than one store (the same store read twice?) and are counted "
+            "once."))
     return notes
 
 
@@ -210,8 +234,9 @@ def _session_sections(conn: sqlite3.Connection, period: Period, sessions: int, s
         "outcomes", "How sessions ended",
         "Started again: a new session was begun at the kiosk. Walked away: the kiosk's inactivity timeout cleared "
         "it. Conversation expired: a text conversation was left unfinished. The kiosk had a problem: an "
-        "unexpected error sent it back to its start (its log says why). No outcome recorded: still in "
-        "progress, or the machine stopped.", "Outcome", share,
+        "unexpected error sent it back to its start (its log says why). The kiosk was stopped: by staff, the "
+        "system or its screen going away, which wipes the visit. No outcome recorded: still in progress, or the "
+        "machine stopped.", "Outcome", share,
         tuple(Row(outcome, OUTCOME_LABELS.get(outcome, outcome.replace("abandoned:", "Left: ")),
                   (count, _rate(count, sessions))) for outcome, count in outcomes),
         Chart("bars", ("sessions",), "sessions")))

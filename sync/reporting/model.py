@@ -6,8 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.support import NullTranslations
 
 from sync.store import iso
+
+#: The report is for council staff, in English: plurals by Babel's ngettext, as the channels' are,
+#: but not from the residents' catalogue (these words are not extracted for translators).
+_ENGLISH = NullTranslations()
 
 #: Why a row was skipped, as the report and the CSV name it.
 SKIP_REASONS = {
@@ -131,6 +138,30 @@ class Report:
         for store in self.stores:
             total.update(store.skipped)
         return total
+
+
+def duration(seconds: float) -> str:
+    """A duration as people say it, the same in tables, on charts and in their words: "0.4 s" (a
+    tenth of a second under 10 s, where whole seconds would say 0 for 0.4), "45 s", "6 min 5 s",
+    "2 h 10 min", "3 days 4 h". Halves round up, as people round, not to the even number."""
+    if seconds < 9.95:
+        return f"{Decimal(str(seconds)).quantize(Decimal('0.1'), ROUND_HALF_UP)} s".replace(".0 s", " s")
+    whole = int(Decimal(str(seconds)).quantize(Decimal(1), ROUND_HALF_UP))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, whole = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {whole} s" if whole else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """"1 session", "1,203 sessions": `one` or `many` by Babel's ngettext, with `{n}` the number."""
+    return _ENGLISH.ngettext(one, many, n).format(n=f"{n:,}")
 
 
 def long_date(day: date) -> str:

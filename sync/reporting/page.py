@@ -19,9 +19,10 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from sync.reporting.model import SKIP_REASONS, Column, Report, ReportError, long_date
+from sync.reporting.model import SKIP_REASONS, Column, Report, ReportError, duration, long_date, plural
 
 TEMPLATES = Path(__file__).parents[1] / "data"
 CSV_HEADER = ("section", "group", "measure", "value")
@@ -51,21 +52,6 @@ def spreadsheet_safe(cell: object) -> object:
     return cell
 
 
-def duration(seconds: float) -> str:
-    """A duration as people say it: "45 s", "6 min 5 s", "2 h 10 min", "3 days 4 h"."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, whole = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {whole} s" if whole else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
-
-
 def shown(value: float | None, column: Column) -> str:
     """A figure for the page."""
     if value is None:
@@ -83,7 +69,7 @@ def stored(value: float | None, column: Column) -> str:
         return ""
     if column.kind == "rate":
         return f"{value:.4f}"
-    return str(round(value))
+    return str(int(Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP)))  # halves up, as the page rounds
 
 
 def csv_rows(report: Report) -> Iterator[tuple[str, str, str, str]]:
@@ -119,6 +105,7 @@ def page(report: Report, *, produced: date, council: str = "") -> str:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters["shown"] = shown
+    environment.globals["plural"] = plural
     charts = {section.key: (render(section, f"chart-{section.key}"), alternative(section))
               for section in report.sections if section.in_html and section.chart}
     return environment.get_template("report.html.j2").render(

@@ -42,14 +42,30 @@ def _kind_sql() -> str:
 
 #: One row per session of one store: when it started and on which channel, whether and when it was
 #: submitted, the last step reached, how it was left, help, its last language (chosen at the start,
-#: perhaps changed on the way), and the rows it had to skip. One pass groups the rows by session,
-#: keeping the ids of the rows that matter (the last recorded of each kind); those few rows are then
-#: looked up. The inner LIMIT keeps SQLite from flattening the subquery, so each row's kind is worked
-#: out once, not once per aggregate. Kept: the sessions started in the period, and the sessions with
-#: no start that had events in the period (their rows are counted as skipped).
+#: perhaps changed on the way), the rows it had to skip, and its visits only to check on a request.
+#: One pass groups the rows by session, keeping the ids of the rows that matter (the last recorded of
+#: each kind); those few rows are then looked up. The inner LIMIT keeps SQLite from flattening the
+#: subquery, so each row's kind is worked out once, not once per aggregate. Kept: the sessions started
+#: in the period, and the sessions with no start that had events in the period (their rows are
+#: counted as skipped).
+#:
+#: A kiosk's first page is where the next resident begins, so a language chosen there (a `language`
+#: event: the kiosk records one each time its first page is answered again) starts a new stretch of
+#: the session; each stretch with a status check and no step of a report is a visit only to check on
+#: a request. Counting status-checked sessions instead missed a check followed, after a return to the
+#: first page, by another check or by somebody's report.
 SESSIONS_SQL = f"""
 CREATE TEMP TABLE store_sessions AS
-WITH grouped AS (
+WITH kinds AS MATERIALIZED (
+  SELECT id, session, at, assisted, {_kind_sql()} AS kind FROM store.session_events LIMIT -1),
+stretches AS (
+  SELECT session, max(kind = 'status') AND NOT max(kind IN ('service', 'question', 'check', 'submitted'))
+    AS status_only
+  FROM (SELECT session, kind, sum(kind = 'language') OVER (PARTITION BY session ORDER BY id) AS stretch
+        FROM kinds)
+  GROUP BY session, stretch),
+status_visits AS (SELECT session, sum(status_only) AS visits FROM stretches GROUP BY session),
+grouped AS (
   SELECT session,
     min(CASE WHEN kind = 'started' THEN at END) AS started_at,
     min(CASE WHEN kind = 'started' THEN id END) AS start_id,
@@ -57,18 +73,19 @@ WITH grouped AS (
     max(CASE WHEN kind IN ('service', 'question', 'check') THEN id END) AS step_id,
     max(CASE WHEN kind = 'abandoned' THEN id END) AS abandoned_id,
     max(CASE WHEN kind IN ('started', 'language') THEN id END) AS language_id,
-    max(kind = 'status') AS status_checked,
     max(kind = 'assisted' OR (assisted = 1 AND kind NOT LIKE '!%')) AS assisted,
     group_concat(CASE WHEN kind LIKE '!%' THEN substr(kind, 2) END) AS problems,
     count(*) AS rows
-  FROM (SELECT id, session, at, assisted, {_kind_sql()} AS kind FROM store.session_events LIMIT -1)
+  FROM kinds
   GROUP BY session
   HAVING started_at >= :start AND started_at < :end
       OR started_at IS NULL AND max(at >= :start AND at < :end))
 SELECT grouped.session, started_at, start.channel, submitted_at,
   CASE step.event WHEN 'question' THEN 'question:' || step.step ELSE step.event END AS last_step,
-  abandoned.step AS abandoned, grouped.assisted, language.language, problems, rows, status_checked
+  abandoned.step AS abandoned, grouped.assisted, language.language, problems, rows,
+  status_visits.visits
 FROM grouped
+LEFT JOIN status_visits ON status_visits.session = grouped.session
 LEFT JOIN store.session_events AS start ON start.id = start_id
 LEFT JOIN store.session_events AS step ON step.id = step_id
 LEFT JOIN store.session_events AS abandoned ON abandoned.id = abandoned_id
@@ -78,7 +95,7 @@ LEFT JOIN store.session_events AS language ON language.id = language_id
 WORK_SCHEMA = """
 CREATE TABLE sessions (session TEXT PRIMARY KEY, started_at TEXT, channel TEXT, submitted_at TEXT, last_step TEXT,
                        abandoned TEXT, assisted INTEGER, language TEXT, problems TEXT, rows INTEGER,
-                       status_checked INTEGER);
+                       status_visits INTEGER);
 CREATE TABLE submissions (reference TEXT PRIMARY KEY, channel TEXT, created_at TEXT, accepted_at TEXT);
 """
 

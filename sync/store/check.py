@@ -74,8 +74,10 @@ def _postgres_checks(settings: Settings) -> list[Check]:
 
 def _rights(db: db_module.Database) -> Check:
     """The role's rights on each of the store's tables (and in its schema, for migrations)."""
+    # Each right asked on its own: with several in one call, PostgreSQL answers whether any is held.
     missing = [name for name in sorted(migrations.tables(db)) if not db.conn.execute(
-        "SELECT has_table_privilege(current_user, ?, 'SELECT, INSERT, UPDATE, DELETE')", (name,)).fetchone()[0]]
+        "SELECT " + " AND ".join(f"has_table_privilege(current_user, ?, '{right}')"
+                                 for right in ("SELECT", "INSERT", "UPDATE", "DELETE")), (name,) * 4).fetchone()[0]]
     if not db.conn.execute("SELECT has_schema_privilege(current_user, current_schema(), 'CREATE')").fetchone()[0]:
         missing.append("CREATE in the schema (needed to migrate)")
     if missing:

@@ -20,7 +20,7 @@ def test_the_demo_story_runs_end_to_end(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert done.stdout.count("saved to the outbox: reference") == 2
     assert "closed       Collected this morning. Sorry!" in done.stdout
-    assert "2 sessions from 1 store(s)" in done.stdout
+    assert "2 sessions from 1 store." in done.stdout
     assert (folder / "report.html").read_text(encoding="utf-8").count("<svg") >= 1
     store = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(folder / "assist.db")}))
     try:

@@ -7,20 +7,22 @@ import pytest
 from textual.widgets import Input
 
 from kiosk.widgets.choices import ChoiceList
-from kiosk.widgets.fields import DescriptionArea, ErrorSummary, FieldError
+from kiosk.widgets.description import DescriptionArea
+from kiosk.widgets.fields import ErrorSummary, FieldError
 from tests.kiosk.kiosk_support import POTHOLE, keys, open_page, page, tap, type_in, words
 
 CASES = [
     # service, page, answers before it, what is typed (None: nothing chosen), the message
-    ("pothole", "attribute.size", {"location": POTHOLE["location"]}, None, "Choose an answer"),
-    ("bulky_waste", "attribute.items", {"location": POTHOLE["location"]}, None, "Choose at least one option"),
+    ("pothole", "attribute.size", {"location": POTHOLE["location"]}, None, "Select how big it is"),
+    ("bulky_waste", "attribute.items", {"location": POTHOLE["location"]}, None,
+     "Select what you need collected"),
     ("bulky_waste", "attribute.item_count", {"location": POTHOLE["location"], "attribute.items": ["sofa"]}, "lots",
      "Enter a number, like 3"),
     ("missed_bin", "attribute.collection_date", {"location": POTHOLE["location"], "attribute.bin_type": "general"},
      "31/02/2026", "Enter a real date, like 24/11/2026"),
     ("graffiti", "phone", {**{k: v for k, v in POTHOLE.items() if k == "location"}, "attribute.offensive": "no",
                            "description": "", "name": None}, "123",
-     "Enter a phone number, like 07700 900 982 or 01632 960 001"),
+     "“123” is not a phone number we can use. Enter one like 07700 900 982 or 01632 960 001"),
     ("graffiti", "email", {"location": POTHOLE["location"], "attribute.offensive": "no", "description": "",
                            "name": None, "phone": None}, "ann at example",
      "Enter an email address in the right format, like name@example.com"),
@@ -85,7 +87,7 @@ async def test_errors_come_in_welsh_for_a_welsh_speaker(make_app):
         await open_page(pilot, "pothole", "attribute.size", {"location": POTHOLE["location"]}, language="cy")
         await keys(pilot, "enter")
         summary = app.screen.query_one(ErrorSummary)
-        assert summary.messages == ["Dewiswch ateb"]
+        assert summary.messages == ["Dewiswch pa mor fawr ydyw"]
         assert "Mae problem" in words(app) and app.screen.title.startswith("Gwall: ")
 
 

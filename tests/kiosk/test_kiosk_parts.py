@@ -128,7 +128,7 @@ def test_assist_kiosk_logs_to_a_file_not_the_residents_screen(run, settings, mon
                 root.addHandler(handler)
 
 
-async def test_only_the_first_nine_choices_carry_a_number():
+async def test_the_first_ten_choices_carry_a_number_key_the_tenth_zero():
     from textual.app import App
 
     from kiosk.widgets.choices import Choice, ChoiceList
@@ -142,12 +142,12 @@ async def test_only_the_first_nine_choices_carry_a_number():
     async with app.run_test(size=(40, 30), message_hook=picked.append) as pilot:
         choices = app.query_one(ChoiceList)
         lines = [strip.text for strip in app.screen._compositor.render_strips()]
-        ninth = next(line for line in lines if "Choice 9" in line)
-        tenth = next(line for line in lines if "Choice 10" in line)
-        assert ninth.split()[0] == "9" and tenth.split()[0] == "•"
-        assert not choices.pick_number(10) and choices.pick_number(9)
+        badges = {n: next(line for line in lines if f"Choice {n} " in line + " ").split()[0] for n in (9, 10, 11)}
+        assert badges == {9: "9", 10: "0", 11: "•"}
+        assert not choices.pick_number(11) and choices.pick_number(10)
         await pilot.pause()
-        assert [m.key for m in picked if isinstance(m, ChoiceList.Picked)][:1] == ["9"]
+        assert [m.key for m in picked if isinstance(m, ChoiceList.Picked)][:1] == ["10"]
+        assert "0. Choice 10." in choices.spoken() and "-. Choice 11." in choices.spoken()
 
 
 def test_every_theme_sets_every_colour_the_stylesheets_use():

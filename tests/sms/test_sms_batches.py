@@ -110,10 +110,10 @@ def test_one_message_failing_in_a_batch_is_apologised_for_and_touches_no_other(c
     english(Phone(client, OTHER_MOBILE))
     recognise = Recogniser.recognise
 
-    def breaking(self, text, language=None):
+    def breaking(self, text, language=None, also=()):
         if "boom" in text:
             raise RuntimeError("a bug")
-        return recognise(self, text, language)
+        return recognise(self, text, language, also)
 
     monkeypatch.setattr(Recogniser, "recognise", breaking)
     bot = sms_app.state.sms.bot

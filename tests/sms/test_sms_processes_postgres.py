@@ -19,17 +19,21 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from sms import batch
 from sms.app import INBOUND_PATH
+from sms.bot import Bot
+from sms.messages import Inbound
 from sms.simulator import inbound_params, replies, sign
 from sync.config import load_settings
 from sync.store import Store
-from tests.sms.sms_support import AUTH_TOKEN, PUBLIC_URL, sms_env
+from tests.sms.sms_support import AUTH_TOKEN, MOBILE, PUBLIC_URL, sms_env
 
 ROOT = Path(__file__).resolve().parents[2]
 RESIDENTS = 8
@@ -229,3 +233,40 @@ def test_four_webhooks_and_two_workers_on_one_database_lose_nothing_and_do_nothi
     assert leased == 0
     output = (tmp_path / "services.log").read_text(errors="replace")
     assert "Traceback" not in output and "+4479111" not in output
+
+
+def test_two_texts_from_one_resident_at_two_processes_at_once_are_taken_one_after_the_other(postgres, tmp_path,
+                                                                                            gazetteer_template):
+    """Two webhook processes (two Bots, each with its own connection) take a resident's two quick
+    SKIPs at the same moment: each question is skipped once, so the two answers ask different
+    questions (interleaved, both would have skipped the same one and asked the same next)."""
+    places = tmp_path / "gazetteer.db"
+    shutil.copy(gazetteer_template, places)
+    settings = load_settings(environ=sms_env({"ASSIST_STORE__URL": postgres.migrated_database(),
+                                              "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key"),
+                                              "ASSIST_STORE__GAZETTEER_PATH": str(places)}))
+    bots = [Bot(Store.open(settings), settings) for _ in range(2)]
+
+    def text(bot: Bot, body: str) -> str:
+        [reply] = batch.take(bot, [Inbound("SM" + uuid.uuid4().hex, MOBILE, body)])
+        return reply.text
+
+    for body in ("hello", "1", "missed recycling bin 12 High St"):
+        text(bots[0], body)
+    start = threading.Barrier(2)
+    answers: list[str] = []
+
+    def skip(bot: Bot) -> None:
+        start.wait()
+        answers.append(text(bot, "SKIP"))
+
+    threads = [threading.Thread(target=skip, args=(bot,)) for bot in bots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 2 and answers[0] != answers[1], answers
+    # and the third SKIP, now, skips the third question: the conversation went on from where it was
+    assert "text messages" in text(bots[0], "SKIP")
+    for bot in bots:
+        bot.store.close()

@@ -89,7 +89,7 @@ def test_phone_numbers_uk_by_default(typed, question):
 
 @pytest.mark.parametrize("typed", ["12345", "phone me", "07911 12345678901"])
 def test_phone_numbers_refused(typed, question):
-    with pytest.raises(Invalid, match="Enter a phone number"):
+    with pytest.raises(Invalid, match="is not a phone number we can use"):
         validate(question("litter", "phone"), typed)
 
 

@@ -53,7 +53,7 @@ class FakeRecogniser:
     recognitions: dict[str, Recognition] = field(default_factory=dict)
     places: dict[str, PlaceGuess] = field(default_factory=dict)
 
-    def recognise(self, text: str, language: str | None = None) -> Recognition:
+    def recognise(self, text: str, language: str | None = None, also: tuple[str, ...] = ()) -> Recognition:
         return self.recognitions.get(text, Recognition(None, 0.0, self.places.get(text)))
 
     def place(self, text: str) -> PlaceGuess | None:

@@ -180,8 +180,9 @@ def test_a_place_alone_gets_the_menu_headed_by_it_and_kept_for_the_report(contex
 def test_first_contact_asks_the_language_and_answers_the_kept_message_in_it(context, recogniser):
     recogniser.recognitions["twll yn y ffordd"] = Recognition("pothole", 100.0, None)
     asked = step(context(None), Idle(), "twll yn y ffordd")
-    assert asked.state == ChoosingLanguage(stash="twll yn y ffordd") and asked.reply_language == tpl.MIXED
-    chosen = step(context(None), asked.state, "2")
+    assert asked.state == ChoosingLanguage(stash="twll yn y ffordd", first=("cy",))  # Welsh offered first
+    assert asked.reply_language == tpl.MIXED
+    chosen = step(context(None), asked.state, "1")
     assert chosen.language == "cy" and isinstance(chosen.state, Asking) and chosen.state.service == "pothole"
     assert locales.translator("cy")("Where is it?") in chosen.reply.text
 

@@ -115,14 +115,6 @@ def build_store(path: Path, device_id: str, channel: str, sessions, submissions)
     return path
 
 
-@pytest.fixture
-def stores(tmp_path) -> list[Path]:
-    """A kiosk's store and the SMS server's, copied onto this machine."""
-    return [build_store(tmp_path / "copies" / "central-library.db", "central-library-1", "kiosk", KIOSK,
-                        KIOSK_SUBMISSIONS),
-            build_store(tmp_path / "copies" / "sms-server.db", "sms-server", "sms", SMS, SMS_SUBMISSIONS)]
-
-
 def report_of(run, tmp_path, stores, *extra: str, since: str = SINCE, until: str | None = UNTIL):
     """Run `assist report` on `stores`; returns the result, the CSV's figures and the page."""
     out, table = tmp_path / "report.html", tmp_path / "report.csv"
@@ -145,7 +137,7 @@ def report_of(run, tmp_path, stores, *extra: str, since: str = SINCE, until: str
 def test_figures_across_a_kiosk_store_and_an_sms_store_match_the_known_answers(run, tmp_path, stores):
     result, figures, _ = report_of(run, tmp_path, stores)
     assert result.exit_code == 0, result.output
-    assert "11 sessions from 2 store(s)" in result.output
+    assert "11 sessions from 2 stores." in result.output
 
     def measure(section, group, name):
         return figures[(section, group, name)]
@@ -209,7 +201,8 @@ def test_the_page_is_one_self_contained_file_with_inline_charts_each_described_i
     assert parsed.table_after("Time to complete")[2] == ["Library kiosk", "4", "12 min 30 s", "18 min 30 s"]
     # the caption of a chart reads its figures out
     assert "Welsh (cy): 3 sessions, 1 submitted" in parsed.text_of("chart-languages-caption")
-    assert parsed.definitions[:4] == [("Sessions", "11"), ("Submitted", "6"), ("Completion rate", "54.5%"),
+    assert parsed.definitions[:4] == [("Sessions", "11"), ("Sessions ending in a submission", "6"),
+                                      ("Completion rate", "54.5%"),
                                       ("Helped by a volunteer", "18.2%")]
     for secret in (PHONE, EMAIL, DESCRIPTION, "Station Road"):
         assert secret not in page
@@ -477,6 +470,20 @@ def test_a_visit_only_to_check_on_a_request_is_not_a_session_given_up(run, tmp_p
         assert figures[("summary", "all", figure)] == before[("summary", "all", figure)]
     assert ("gave_up", "start", "sessions") not in figures or \
         figures[("gave_up", "start", "sessions")] == before[("gave_up", "start", "sessions")]
+
+
+def test_each_return_to_the_first_page_begins_another_visit_only_to_check_on_a_request(run, tmp_path, stores):
+    store = open_store(stores[0], "central-library-1")
+    L, STATUS = events.LANGUAGE, events.STATUS
+    visit(store, "kiosk", "2026-11-03T15:00:00", "en", [(20, STATUS, None), (60, L, "en"), (80, STATUS, None),
+                                                         (90, L, "pl"), (95, STATUS, None), (99, STATUS, None)])
+    visit(store, "kiosk", "2026-11-03T16:00:00", "en", [(20, STATUS, None), (60, L, "en"), (80, S, "pothole"),
+                                                         (90, events.ABANDONED, "restart")])
+    store.close()
+    _, figures, _ = report_of(run, tmp_path, stores)
+    assert figures[("summary", "all", "status_checks")] == "4"  # three in the first session, one in the second
+    assert figures[("summary", "all", "sessions")] == "12"  # the report begun after a check is a session
+    assert figures[("gave_up", "service", "sessions")] == "1"
 
 
 def test_a_request_carried_by_hand_counts_as_accepted_whichever_store_is_read_first(run, tmp_path):

@@ -169,3 +169,38 @@ def test_on_postgresql_the_gazetteer_is_imported_into_its_own_sqlite_file_and_se
     assert places.is_file()
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM addresses").fetchone()[0] == 0
+
+
+def test_healthz_on_postgresql_is_200_and_503_at_once_while_another_process_holds_the_write_lock(postgres, tmp_path):
+    from sms.app import create_app
+    from sync.store.postgres import WRITE_LOCK
+    from tests.sms.sms_support import TestClient, sms_env
+
+    settings = load_settings(environ=sms_env({"ASSIST_STORE__URL": postgres.migrated_database(),
+                                              "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")}))
+    store = Store.open(settings)
+    try:
+        with TestClient(create_app(settings, store=store)) as client:
+            assert client.get("/healthz").json()["status"] == "ok"
+            with psycopg.connect(settings.store.url, autocommit=True) as other:
+                other.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))  # a writer stuck mid-transaction
+                found = client.get("/healthz")
+                other.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+            assert found.status_code == 503 and "busy" in found.json()["problems"][0]
+            assert client.get("/healthz").status_code == 200
+    finally:
+        store.close()
+
+
+def test_store_check_names_the_rights_a_role_lacks(run, postgres, tmp_path):
+    url = postgres.migrated_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE reader LOGIN")
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    extra = {"ASSIST_STORE__URL": url.replace("postgres:@", "reader:@", 1), "ASSIST_STORE__PATH": "",
+             "ASSIST_STORE__KEY_FILE": str(tmp_path / "k.key")}
+    result = run("store", "check", extra_env=extra)
+    assert result.exit_code == 1 and "PROBLEM  rights: the role lacks:" in result.output
+    assert "submissions" in result.output and "CREATE in the schema" in result.output
+

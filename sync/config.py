@@ -42,7 +42,8 @@ CONFIG_ENV = "ASSIST_CONFIG"
 #: one of these names, its content (stripped) is the setting, unless `ASSIST_<SECTION>__<KEY>` is set.
 #: One way to hand secrets to every unit, never in an environment file or the TOML file.
 CREDENTIALS = {"store.key": "store_key", "store.url": "store_url", "twilio.auth_token": "twilio_auth_token",
-               "notify.api_key": "notify_api_key", "backoffice.api_key": "backoffice_api_key"}
+               "notify.api_key": "notify_api_key", "backoffice.api_key": "backoffice_api_key",
+               "fleet.metrics_token": "fleet_metrics_token"}
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 
 

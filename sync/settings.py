@@ -227,6 +227,29 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class FleetSettings:
+    timezone: str = setting(
+        "Europe/London", "The time zone of the kiosks' opening hours (`assist fleet add-kiosk --hours`), as an IANA "
+        "name.")
+    heartbeat_seconds: int = setting(
+        300, "How often an enrolled kiosk's sync worker sends the fleet service its heartbeat and new take-up "
+        "events.", minimum=10)
+    stale_minutes: int = setting(
+        30, "Minutes without a heartbeat, during a kiosk's opening hours, after which the fleet service flags it as "
+        "silent.", minimum=1)
+    queue_alert_minutes: int = setting(
+        120, "Minutes a kiosk's oldest queued request may wait before the fleet service flags its queue as stuck.",
+        minimum=1)
+    url: str = setting(
+        "", "For a kiosk: the fleet service's base URL it enrolled with (`assist fleet enrol --url`, which records "
+        "it in the store); set here only to override that one. Plain http is refused except to this machine.",
+        url=True)
+    metrics_token: str = setting(
+        "", "The fleet service's bearer token for `/metrics` (the council's monitoring sends it; give it as the "
+        "systemd credential `fleet_metrics_token` or in `ASSIST_FLEET__METRICS_TOKEN`). Empty: `/metrics` is refused.")
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
@@ -238,6 +261,7 @@ class Settings:
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
     #: Further back offices by name (`[backoffices.<name>]`), for two-tier areas.
     backoffices: Mapping[str, BackofficeSettings] = field(default_factory=dict)
     #: Where each non-default value came from, for `assist config`: {"store.path": "env ASSIST_STORE__PATH"}.

@@ -79,10 +79,11 @@ class Running:
             raise RuntimeError(f"the server on port {self.port} did not stop")
 
 
-def serve_in_thread(app: Any, *, name: str, **config: Any) -> Running:
-    """Serve `app` on a free loopback port (with TCP_NODELAY, as `assist council serve` does) in
-    a daemon thread, once it is listening: the one way every test peer is started."""
-    sock = listen("127.0.0.1", 0)
+def serve_in_thread(app: Any, *, name: str, port: int = 0, **config: Any) -> Running:
+    """Serve `app` on a free loopback port (or `port`: a peer started again where it was) with
+    TCP_NODELAY, as `assist council serve` does, in a daemon thread, once it is listening: the one
+    way every test peer is started."""
+    sock = listen("127.0.0.1", port)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **{"lifespan": "off",
                                                                         "timeout_graceful_shutdown": 1, **config}))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("assist", "kiosk", "sms", "sync", "council", "locales")
+PACKAGES = ("assist", "kiosk", "sms", "sync", "council", "fleet", "locales")
 
 
 @pytest.mark.slow  # builds the wheel with pip
@@ -41,6 +41,8 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
     assert {"sync/printing/fonts/NotoSlip-Regular.ttf", "sync/printing/fonts/OFL.txt"} <= names
     [escpos] = [line for line in requires if line.startswith("python-escpos")]
     assert escpos.endswith('extra == "printer"'), escpos
+    [metrics] = [line for line in requires if line.startswith("prometheus")]  # the fleet service's alone
+    assert metrics.endswith('extra == "fleet"'), metrics
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "assist = assist.cli:main" in text and "assist_catalogue = sync.catalogue_extract:extract" in text

@@ -36,6 +36,7 @@ COMMANDS = {
     "config": "assist.cli.config:config",
     "council": "assist.cli.council:council",
     "demo": "assist.cli.demo:demo",
+    "fleet": "assist.cli.fleet:fleet",
     "gazetteer": "assist.cli.gazetteer:gazetteer",
     "kiosk": "assist.cli.kiosk:kiosk",
     "outbox": "assist.cli.outbox:outbox",

@@ -9,7 +9,7 @@ import click
 from assist.cli.context import AppContext, pass_app
 from sync.config import documented_keys, mask_url_password
 
-SECRETS = frozenset({"store.key", "backoffice.api_key", "twilio.auth_token", "notify.api_key"})
+SECRETS = frozenset({"store.key", "backoffice.api_key", "twilio.auth_token", "notify.api_key", "fleet.metrics_token"})
 
 
 @click.command()

@@ -4,7 +4,8 @@ their progress back.
 It is the only part of assist that calls out. Each round (`tick`) it claims due submissions with
 a lease and sends them (sync.open311.sending), then does the slower duties when they are due: the
 catalogue, probing paused and unreachable back offices, the council's news
-(sync.open311.statuses), residents' follow-ups and texts, and the retention purge (docs/sync.md).
+(sync.open311.statuses), residents' follow-ups and texts, the retention purge (docs/sync.md), and
+an enrolled kiosk's heartbeat to the council's fleet service (sync/fleet/).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 
 from sync.catalogue import Catalogue
 from sync.config import Settings
+from sync.fleet.reporter import FleetReporter
 from sync.open311 import resolve
 from sync.open311.client import Open311Client
 from sync.open311.followup_sender import FollowUpSender
@@ -66,12 +68,14 @@ class Worker:
         self.statuses = StatusPuller(store, settings, self.reachability)
         self.texts = text_sender or TextSender(store, settings)
         self.followups = FollowUpSender(store, settings, self.clients, owner=self.owner)
+        self.fleet = FleetReporter(store, settings)  # does nothing until the kiosk is enrolled
         self._last_purge = float("-inf")
         self._last_catalogue = self._last_status = self._last_probe = float("-inf")
 
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self.clients.values()))
         await self.texts.aclose()
+        await self.fleet.aclose()
 
     async def drain(self) -> DrainReport:
         """Send everything that is due now; what fails is rescheduled, not retried in this pass."""
@@ -158,6 +162,7 @@ class Worker:
         await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:
             self._purge()
+        await self.fleet.report_if_due()
         return report
 
     def _purge(self) -> None:

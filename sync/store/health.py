@@ -23,19 +23,24 @@ if TYPE_CHECKING:
 
 def problems(store: Store, settings: Settings) -> list[str]:
     """Each reason the store cannot take a submission now, as one line; empty when it can."""
-    found = []
+    return [problem for problem in checked(store, settings).values() if problem]
+
+
+def checked(store: Store, settings: Settings) -> dict[str, str | None]:
+    """Each check by name ("store": a write, "key", "disk": free space): its problem, or None."""
+    found: dict[str, str | None] = {"store": None, "key": None, "disk": None}
     try:
         probe_write(store.db)
     except Exception as error:  # noqa: BLE001 - any failure of the probe is the answer
-        found.append(f"the store cannot be written: {error}")
+        found["store"] = f"the store cannot be written: {error}"
     try:
         keycheck.verify(store)
     except KeyProblem as error:
-        found.append(f"the key does not match the store: {error}")
+        found["key"] = f"the key does not match the store: {error}"
     minimum = settings.store.min_free_mb
     free = free_mb(store)
     if free is not None and free < minimum:
-        found.append(f"only {free} MB free on the store's disk (store.min_free_mb is {minimum})")
+        found["disk"] = f"only {free} MB free on the store's disk (store.min_free_mb is {minimum})"
     return found
 
 

@@ -42,6 +42,7 @@ SEALED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sms_conversations", "number_id", ("state",)),
     ("sms_texts", "id", ("body",)),
     ("status_history", "id", ("notes_sealed",)),
+    ("fleet_link", "id", ("token",)),
 )
 
 #: Values taken from each end of each sealed column by the first check of an existing store: the

@@ -386,4 +386,70 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
         "CREATE INDEX status_history_clear_notes ON status_history (submission_id) "
         "WHERE source = 'council' AND notes IS NOT NULL",
     ]),
+    (12, "the fleet: a kiosk's enrolment with the council's fleet service; the service's kiosks, heartbeats, events", [
+        # -- on a kiosk (sync/fleet/): its link to the council's fleet service. `token` is the per-kiosk
+        # bearer token, sealed with the store key; `store_id` is random, made once per store, so the
+        # service tells a rebuilt store's events (numbered from 1 again) from a replay.
+        # `events_sent_until` is the last session event the service acknowledged.
+        """CREATE TABLE fleet_link (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL,
+            url TEXT,
+            device_id TEXT,
+            token BLOB,
+            enrolled_at TEXT,
+            events_sent_until INTEGER NOT NULL DEFAULT 0,
+            last_heartbeat_at TEXT,
+            clock_offset_seconds REAL,
+            last_error TEXT
+        )""",
+        # Each finished submission whose take-up record (channel, service, times: never its reference or
+        # words) the service acknowledged, or refused (skipped, never retried for ever).
+        """CREATE TABLE fleet_sent_submissions (
+            submission_id INTEGER PRIMARY KEY,
+            sent_at TEXT NOT NULL
+        )""",
+        # -- on the council's fleet service (fleet/): every kiosk it knows. Only hashes of the one-time
+        # enrolment code and of the kiosk's token are kept; `hours` is the opening week as JSON
+        # (`hours_text` as the operator wrote it), in `timezone`.
+        """CREATE TABLE fleet_kiosks (
+            device_id TEXT PRIMARY KEY,
+            library TEXT NOT NULL,
+            hours TEXT NOT NULL,
+            hours_text TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            code_hash TEXT,
+            code_expires_at TEXT,
+            code_used_at TEXT,
+            token_hash TEXT,
+            enrolled_at TEXT,
+            revoked_at TEXT,
+            created_at TEXT NOT NULL
+        )""",
+        # What each kiosk said of itself (JSON, no personal data), kept 30 days. `skew_seconds`: the
+        # kiosk's clock less the service's when it arrived.
+        """CREATE TABLE fleet_heartbeats (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            skew_seconds REAL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX fleet_heartbeats_device ON fleet_heartbeats (device_id, received_at)",
+        "CREATE INDEX fleet_heartbeats_received ON fleet_heartbeats (received_at)",
+        # The take-up events and submission records kiosks sent, each once: (device, store, event id)
+        # is unique. `known` is 0 for a kind this version does not know (kept, counted as unknown).
+        """CREATE TABLE fleet_events (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            store_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            known INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (device_id, store_id, event_id)
+        )""",
+    ]),
 ]

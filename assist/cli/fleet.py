@@ -1,0 +1,145 @@
+"""`assist fleet`: the council's view of its kiosks, and a kiosk's enrolment with it.
+
+On the council's servers (fleet/):
+    assist fleet add-kiosk DEVICE_ID --library "Central Library" --hours "Mon-Fri 09:00-17:30; Sat 10:00-16:00"
+    assist fleet revoke DEVICE_ID
+    assist fleet list [--json]
+    assist fleet serve [--host 127.0.0.1 --port 8313]
+On a kiosk (sync/fleet/):
+    assist fleet enrol --url https://fleet.council.example --code CODE
+    assist fleet status [--json]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from assist.cli.context import AppContext, pass_app
+from assist.serving import run_until_signalled
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8313
+
+
+@click.group()
+def fleet() -> None:
+    """Every kiosk in view: enrolment, heartbeats and take-up events (docs/fleet.md)."""
+
+
+@fleet.command(name="add-kiosk")
+@click.argument("device_id")
+@click.option("--library", required=True, help="The library the kiosk stands in, as the council names it.")
+@click.option("--hours", required=True, help='Opening hours, like "Mon-Fri 09:00-17:30; Sat 10:00-16:00" '
+              "(in fleet.timezone).")
+@pass_app
+def add_kiosk(app: AppContext, device_id: str, library: str, hours: str) -> None:
+    """Add a kiosk and print its one-time enrolment code (valid 24 hours, shown once)."""
+    from fleet import registry
+    from fleet.hours import HoursError
+
+    try:
+        code = registry.add_kiosk(app.store.db, device_id, library, hours, app.settings.fleet.timezone,
+                                  app.store.clock())
+    except (registry.Refused, HoursError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Kiosk {device_id} ({library}) added. Its one-time enrolment code, valid for 24 hours:\n\n  {code}\n\n"
+               f"On the kiosk: assist fleet enrol --url https://YOUR-FLEET-SERVICE --code {code}")
+
+
+@fleet.command()
+@click.argument("device_id")
+@pass_app
+def revoke(app: AppContext, device_id: str) -> None:
+    """End a kiosk's token: the service refuses it from now on."""
+    from fleet import registry
+
+    try:
+        registry.revoke(app.store.db, device_id, app.store.clock())
+    except registry.Refused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Kiosk {device_id} revoked: its token is refused from now on.")
+
+
+@fleet.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_app
+def list_(app: AppContext, as_json: bool) -> None:
+    """Every kiosk added: its library, state, last heartbeat and flags."""
+    from fleet.overview import overview
+
+    rows = overview(app.store.db, app.settings, app.store.clock())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No kiosks yet: `assist fleet add-kiosk DEVICE_ID --library ... --hours ...` adds one.")
+    for row in rows:
+        heard = row["last_heard_at"] or "never"
+        click.echo(f"{row['device_id']}  {row['library']}  [{row['state']}]  last heard: {heard}  "
+                   f"queued: {row['queued'] if row['queued'] is not None else '-'}  "
+                   f"needing attention: {row['needs_attention'] if row['needs_attention'] is not None else '-'}")
+        for flag in row["flags"]:
+            click.echo(f"    ! {flag}")
+
+
+@fleet.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
+@pass_app
+def serve(app: AppContext, host: str, port: int) -> None:
+    """Serve the kiosks' API (POST /fleet/enrol, /fleet/heartbeat, /fleet/events) and GET /metrics."""
+    import uvicorn
+
+    from assist.cli.sms import server_config
+
+    try:
+        from fleet.app import create_app
+    except ModuleNotFoundError as missing:  # prometheus-client, for /metrics
+        raise click.ClickException(f"the fleet service needs {missing.name}, in the distribution's [fleet] extra: "
+                                   "pip install 'assist-council-kiosk[fleet]'") from None
+
+    # The store is opened first, so that a key or store problem stops the service with one line.
+    server = uvicorn.Server(server_config(create_app(app.settings, store=app.store), host, port))
+    click.echo(f"Fleet service on http://{host}:{port}/fleet/", err=True)
+    if not run_until_signalled(server):
+        raise click.ClickException(f"the fleet service did not start on {host}:{port}")
+
+
+@fleet.command()
+@click.option("--url", required=True, help="The fleet service's base URL (https; plain http only to this machine).")
+@click.option("--code", required=True, help="The one-time code `assist fleet add-kiosk` printed for this kiosk.")
+@pass_app
+def enrol(app: AppContext, url: str, code: str) -> None:
+    """Enrol this kiosk with the council's fleet service (its token is kept sealed in the store)."""
+    from sync.fleet.client import FleetError
+    from sync.fleet.enrolment import enrol as enrol_store
+
+    try:
+        asyncio.run(enrol_store(app.store, url, app.settings.device_id, code))
+    except (ValueError, FleetError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Enrolled as {app.settings.device_id} with {url}: the sync worker sends its heartbeat every "
+               f"{app.settings.fleet.heartbeat_seconds} seconds.")
+
+
+@fleet.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """On a kiosk: its enrolment, when the fleet service last took its heartbeat, and why not."""
+    from sync.fleet import link
+
+    found = link.status(app.store)
+    if as_json:
+        click.echo(json.dumps(found))
+    elif not found["enrolled"]:
+        click.echo("Not enrolled with a fleet service (`assist fleet enrol --url ... --code ...`).")
+    else:
+        click.echo(f"Enrolled as {found['device_id']} with {found['url']} since {found['enrolled_at']}\n"
+                   f"last heartbeat taken: {found['last_heartbeat_at'] or 'never'}\n"
+                   f"events waiting to be sent: {found['events_waiting']}")
+        if found["last_error"]:
+            click.echo(f"last problem: {found['last_error']}")

@@ -1,0 +1,83 @@
+"""A library's opening hours, as the operator writes them: `Mon-Fri 09:00-17:30; Sat 10:00-16:00`.
+
+Parsed once at `assist fleet add-kiosk` (a mistake is refused there, naming the part that is
+wrong) into a week of intervals kept as JSON, and read in the fleet's time zone
+(`fleet.timezone`), so that a kiosk silent at 3 in the morning is not flagged, and one silent at
+11 on a Tuesday is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_PART = re.compile(r"^(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+(?P<spans>.+)$")
+_SPAN = re.compile(r"^(?P<open>\d{1,2}:\d{2})\s*-\s*(?P<close>\d{1,2}:\d{2})$")
+
+#: A week: day -> its intervals as ("HH:MM", "HH:MM"), opening before closing.
+Week = dict[str, list[list[str]]]
+
+
+class HoursError(ValueError):
+    """Opening hours that cannot be read, with the part at fault and what was expected."""
+
+
+def _clock(text: str, part: str) -> str:
+    hours, minutes = (int(value) for value in text.split(":"))
+    if hours > 24 or minutes > 59 or (hours == 24 and minutes):
+        raise HoursError(f"{part!r}: {text} is not a time of day (00:00 to 24:00)")
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def _days(first: str, last: str | None, part: str) -> list[str]:
+    for day in (first, last):
+        if day is not None and day not in DAYS:
+            raise HoursError(f"{part!r}: {day!r} is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
+    start, end = DAYS.index(first), DAYS.index(last or first)
+    if end < start:
+        raise HoursError(f"{part!r}: the days run backwards (write Mon-Fri, not Fri-Mon)")
+    return list(DAYS[start:end + 1])
+
+
+def parse(text: str) -> Week:
+    """The week `text` describes: parts split by ";", each days (`Mon` or `Mon-Fri`) and one or more
+    spans (`09:00-12:30, 13:30-17:00`). Days not named are closed; a day named twice is refused."""
+    week: Week = {}
+    parts = [part.strip() for part in text.split(";") if part.strip()]
+    if not parts:
+        raise HoursError("no opening hours given; write them like \"Mon-Fri 09:00-17:30; Sat 10:00-16:00\"")
+    for part in parts:
+        found = _PART.match(part.lower())
+        if found is None:
+            raise HoursError(f"{part!r}: expected days and times, like \"Mon-Fri 09:00-17:30\"")
+        spans = []
+        for span in found["spans"].split(","):
+            times = _SPAN.match(span.strip())
+            if times is None:
+                raise HoursError(f"{part!r}: {span.strip()!r} is not a span of time, like 09:00-17:30")
+            opens, closes = _clock(times["open"], part), _clock(times["close"], part)
+            if closes <= opens:
+                raise HoursError(f"{part!r}: {opens}-{closes} closes before it opens")
+            spans.append([opens, closes])
+        for day in _days(found["first"], found["last"], part):
+            if day in week:
+                raise HoursError(f"{part!r}: {day.title()} is given twice")
+            week[day] = sorted(spans)
+    return week
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone `fleet.timezone` names, or HoursError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HoursError(f"fleet.timezone: {name!r} is not a time zone (such as Europe/London)") from None
+
+
+def is_open(week: Week, timezone: str, moment: datetime) -> bool:
+    """Whether the library is open at `moment` (an aware datetime), in its time zone."""
+    local = moment.astimezone(zone(timezone))
+    now = time(local.hour, local.minute).strftime("%H:%M")
+    return any(opens <= now < closes for opens, closes in week.get(DAYS[local.weekday()], []))

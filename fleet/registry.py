@@ -1,0 +1,155 @@
+"""The kiosks the council has added, and the credentials each holds: only their hashes are kept.
+
+`add_kiosk` gives a one-time enrolment code (about 98 random bits, valid 24 hours); `enrol` trades
+it, once, for the kiosk's own token (32 random bytes). Both are kept as SHA-256 hashes, not with
+argon2 as staff's passwords and PINs are: a slow hash protects a secret a person chose, which
+can be guessed; these are random and far too long to guess at any speed, and a fast hash lets
+every heartbeat be checked in microseconds. Hashes are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from fleet import hours as hours_module
+from sync.store import db as db_module
+from sync.store.db import Database
+from sync.store.times import iso, parse_iso
+
+CODE_LIFETIME = timedelta(hours=24)
+#: Letters and digits a person reads and types without confusing them (no 0/O, 1/I/L, U).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+CODE_LENGTH = 20
+TOKEN_BYTES = 32
+DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LIBRARY_CHARS = 120
+
+
+class Refused(Exception):
+    """What the operator or the kiosk asked for cannot be done, and why (one line)."""
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _matches(secret: str, stored: str | None) -> bool:
+    return stored is not None and hmac.compare_digest(digest(secret), stored)
+
+
+def normalise_code(code: str) -> str:
+    """A code as typed (any case, with or without its dashes and spaces) as it was made."""
+    return re.sub(r"[\s-]", "", code).upper()
+
+
+def check_device_id(device_id: str) -> str:
+    if not DEVICE_ID.match(device_id):
+        raise Refused(f"{device_id[:80]!r} is not a device id: letters, digits, '.', '_' and '-', 64 at most")
+    return device_id
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    device_id: str
+    library: str
+    hours: str
+    timezone: str
+    state: str
+    created_at: str
+    enrolled_at: str | None
+    revoked_at: str | None
+    code_expires_at: str | None
+    week: dict[str, list[list[str]]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def add_kiosk(db: Database, device_id: str, library: str, hours_text: str, timezone: str, now: datetime) -> str:
+    """Add a kiosk (or give a new code to one not enrolled, or revoked); returns its one-time code,
+    shown once. A kiosk enrolled and in use is refused: revoke it first."""
+    check_device_id(device_id)
+    library = library.strip()
+    if not library or len(library) > LIBRARY_CHARS:
+        raise Refused(f"the library's name must be given, {LIBRARY_CHARS} characters at most")
+    hours_module.zone(timezone)
+    week = hours_module.parse(hours_text)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    with db_module.write(db) as conn:
+        row = conn.execute("SELECT token_hash, revoked_at FROM fleet_kiosks WHERE device_id = ?",
+                           (device_id,)).fetchone()
+        if row is not None and row[0] is not None and row[1] is None:
+            raise Refused(f"kiosk {device_id} is enrolled; `assist fleet revoke {device_id}` first to enrol it again")
+        values = (library, json.dumps(week), hours_text.strip(), timezone, digest(code), iso(now + CODE_LIFETIME))
+        if row is None:
+            conn.execute("INSERT INTO fleet_kiosks (library, hours, hours_text, timezone, code_hash, code_expires_at, "
+                         "device_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*values, device_id, iso(now)))
+        else:
+            conn.execute("UPDATE fleet_kiosks SET library = ?, hours = ?, hours_text = ?, timezone = ?, code_hash = ?, "
+                         "code_expires_at = ?, code_used_at = NULL, token_hash = NULL, enrolled_at = NULL, "
+                         "revoked_at = NULL WHERE device_id = ?", (*values, device_id))
+    return "-".join(code[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def revoke(db: Database, device_id: str, now: datetime) -> None:
+    """End a kiosk's token (and any code not yet used): it is refused from now on."""
+    with db_module.write(db) as conn:
+        found = conn.execute("UPDATE fleet_kiosks SET revoked_at = ?, token_hash = NULL, code_hash = NULL "
+                             "WHERE device_id = ? AND revoked_at IS NULL", (iso(now), device_id)).rowcount
+    if not found:
+        raise Refused(f"no kiosk {device_id} in use (`assist fleet list` shows them)")
+
+
+def enrol(db: Database, device_id: str, code: str, now: datetime) -> str:
+    """The kiosk's new token for its one-time code; Refused (with the reason) for a code unknown,
+    used already or past its 24 hours."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with db_module.write(db) as conn:
+        row = conn.execute("SELECT code_hash, code_expires_at, code_used_at FROM fleet_kiosks "
+                           "WHERE device_id = ? AND revoked_at IS NULL", (device_id,)).fetchone()
+        if row is None or not _matches(normalise_code(code), row[0]):
+            raise Refused("no such enrolment code for this device id")
+        if row[2] is not None:
+            raise Refused(f"this enrolment code was used already (at {row[2]}); ask for a new one")
+        if parse_iso(row[1]) <= now:
+            raise Refused(f"this enrolment code expired at {row[1]}; ask for a new one")
+        conn.execute("UPDATE fleet_kiosks SET code_used_at = ?, token_hash = ?, enrolled_at = ? WHERE device_id = ?",
+                     (iso(now), digest(token), iso(now), device_id))
+    return token
+
+
+def authenticate(db: Database, device_id: str, token: str) -> str | None:
+    """None when `token` is this kiosk's, else why not (for the log: the device id and this only)."""
+    row = db.conn.execute("SELECT token_hash, revoked_at FROM fleet_kiosks WHERE device_id = ?",
+                          (device_id,)).fetchone()
+    if row is None:
+        return "unknown device"
+    if row[1] is not None:
+        return "revoked"
+    return None if _matches(token, row[0]) else "wrong token"
+
+
+_COLUMNS = "device_id, library, hours_text, timezone, created_at, enrolled_at, revoked_at, code_expires_at, hours"
+
+
+def kiosks(db: Database, now: datetime) -> list[Kiosk]:
+    """Every kiosk added, by device id, with its state: enrolled, revoked, or waiting for its code."""
+    found = []
+    for row in db.conn.execute(f"SELECT {_COLUMNS} FROM fleet_kiosks ORDER BY device_id"):
+        device_id, library, hours_text, timezone, created, enrolled, revoked, expires, week = row
+        if revoked:
+            state = "revoked"
+        elif enrolled:
+            state = "enrolled"
+        else:
+            state = "code expired" if parse_iso(expires) <= now else "waiting for enrolment"
+        found.append(Kiosk(device_id, library, hours_text, timezone, state, created, enrolled, revoked,
+                           None if enrolled or revoked else expires, json.loads(week)))
+    return found

@@ -1,0 +1,117 @@
+"""The kiosk's HTTP client of the fleet service: https, or plain http to this machine only.
+
+A token crossing a library's network in clear could be copied and used to speak for the kiosk,
+so `service_url` refuses http:// to anywhere but loopback (where the demo and the tests run the
+service). Each answer's Date header tells how far the kiosk's clock is from the service's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from sync.fleet.formats import DEVICE_HEADER, ENROL_PATH
+
+TIMEOUT_SECONDS = 15.0
+#: The most of an answer read; the service's are a few hundred bytes.
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class FleetError(Exception):
+    """The service could not be reached, or answered with an error (`status`, None when unreached)."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.status = reason, status
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def service_url(url: str) -> str:
+    """The service's base URL without its trailing slash, or ValueError saying why it is refused."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # a port out of range raises
+    except ValueError:
+        raise ValueError(f"{url!r} is not a URL; give one like https://fleet.council.example") from None
+    if parts.scheme == "https" and host:
+        return url.strip().rstrip("/")
+    if parts.scheme == "http" and _loopback(host):
+        return url.strip().rstrip("/")
+    if parts.scheme == "http":
+        raise ValueError(f"{url} is plain http: the kiosk's token would cross the network in clear; "
+                         "use https (plain http is only for this machine, 127.0.0.1)")
+    raise ValueError(f"{url!r} is not an https URL; give one like https://fleet.council.example")
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: dict[str, Any]
+    #: The service's clock less ours (seconds), from its Date header; None without one.
+    clock_offset_seconds: float | None
+
+
+class FleetClient:
+    def __init__(self, url: str, *, transport: httpx.AsyncBaseTransport | None = None,
+                 timeout: float = TIMEOUT_SECONDS) -> None:
+        self.url = service_url(url)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def enrol(self, device_id: str, code: str) -> str:
+        """Exchange a one-time enrolment code for the kiosk's token."""
+        answer = await self.post(ENROL_PATH, {"device_id": device_id, "code": code})
+        token = answer.body.get("token")
+        if not isinstance(token, str) or not token:
+            raise FleetError("the fleet service's answer had no token")
+        return token
+
+    async def post(self, path: str, body: dict[str, Any], *, device_id: str | None = None,
+                   token: str | None = None) -> Answer:
+        headers = {DEVICE_HEADER: device_id, "Authorization": f"Bearer {token}"} if token and device_id else {}
+        started = time.time()
+        try:
+            response = await self.http.post(self.url + path, json=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise FleetError(f"the fleet service at {self.url} could not be reached ({type(error).__name__})") from None
+        offset = _offset(response.headers.get("date"), (started + time.time()) / 2)
+        answer = _json(response.content[:MAX_ANSWER_BYTES])
+        if response.status_code >= 400:
+            reason = answer.get("error") if isinstance(answer.get("error"), str) else response.reason_phrase
+            raise FleetError(f"the fleet service refused it ({response.status_code}): {str(reason)[:200]}",
+                             response.status_code)
+        return Answer(answer, offset)
+
+
+def _json(content: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(content)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _offset(date: str | None, local: float) -> float | None:
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(date).timestamp() - local
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,104 @@
+"""The sync worker's one call into the fleet: every `fleet.heartbeat_seconds`, when the kiosk is
+enrolled, a heartbeat and then the take-up figures not yet acknowledged.
+
+Nothing here may hold up residents' requests: an unreachable or refusing service is logged and
+noted in the store (a reason, never a resident's words), and the worker goes on. Nothing piles
+up while offline: the next heartbeat is built fresh, and events wait in the store (they are its
+own rows) until the service acknowledges them, batch by batch, so a week offline is caught up
+without sending anything twice. A batch the service refuses for good (400, 413: a field it does
+not know, a body too large) is logged and skipped, not retried for ever.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+
+from sync.config import Settings
+from sync.fleet import heartbeat, link, uploads
+from sync.fleet.client import FleetClient, FleetError
+from sync.fleet.formats import EVENTS_PATH, HEARTBEAT_PATH
+from sync.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Batches sent in one round at most (the rest follow next round).
+MAX_BATCHES = 20
+#: Answers that refuse a batch for good: sending it again would be refused again.
+REFUSED_FOR_GOOD = (400, 413, 422)
+
+
+class FleetReporter:
+    def __init__(self, store: Store, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.transport = transport
+        self.client: FleetClient | None = None
+        self._next = float("-inf")
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def report_if_due(self) -> None:
+        """A heartbeat and the figures owed, if enrolled and `fleet.heartbeat_seconds` have passed."""
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.settings.fleet.heartbeat_seconds
+        await self.report()
+
+    async def report(self) -> bool:
+        """Send now; returns whether the service took it all. Never raises for the service."""
+        enrolment = link.current(self.store)
+        if enrolment is None:
+            return False
+        try:
+            client = self._client(enrolment.url)
+            await self._heartbeat(client, enrolment)
+            return await self._events(client, enrolment)
+        except (FleetError, ValueError) as error:
+            reason = error.reason if isinstance(error, FleetError) else str(error)
+            log.warning("fleet: %s", reason)
+            link.note_error(self.store, reason)
+            return False
+
+    def _client(self, enrolled_url: str) -> FleetClient:
+        url = self.settings.fleet.url or enrolled_url
+        if self.client is None or self.client.url != url.rstrip("/"):
+            self.client = FleetClient(url, transport=self.transport)
+        return self.client
+
+    async def _heartbeat(self, client: FleetClient, enrolment: link.Link) -> None:
+        now = self.store.clock()
+        body = heartbeat.build(self.store, self.settings, enrolment, now)
+        try:
+            answer = await client.post(HEARTBEAT_PATH, body, device_id=enrolment.device_id, token=enrolment.token)
+        except FleetError as error:
+            if error.status not in REFUSED_FOR_GOOD:
+                raise
+            log.warning("fleet: heartbeat refused: %s", error.reason)  # the events may still go
+            link.note_error(self.store, error.reason)
+            return
+        link.note_heartbeat(self.store, now, answer.clock_offset_seconds)
+
+    async def _events(self, client: FleetClient, enrolment: link.Link) -> bool:
+        """Batches until none is left (or MAX_BATCHES); whether every one was taken."""
+        after, taken = enrolment.events_sent_until, True
+        for _ in range(MAX_BATCHES):
+            batch = uploads.next_batch(self.store, enrolment.store_id, after)
+            if not batch.items:
+                break
+            try:
+                await client.post(EVENTS_PATH, batch.body(), device_id=enrolment.device_id, token=enrolment.token)
+            except FleetError as error:
+                if error.status not in REFUSED_FOR_GOOD:
+                    raise
+                log.warning("fleet: a batch of %d take-up events was refused and is skipped: %s",
+                            len(batch.items), error.reason)
+                taken = False
+            link.acknowledge(self.store, batch.events_until, batch.submission_ids)
+            after = batch.events_until
+        return taken

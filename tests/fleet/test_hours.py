@@ -1,0 +1,38 @@
+"""Opening hours as an operator writes them, and whether a library is open at a moment."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from fleet.hours import HoursError, is_open, parse
+
+
+def test_days_ranges_and_several_spans_a_day():
+    week = parse("Mon-Fri 09:00-17:30; Sat 10:00-12:30, 13:30-16:00")
+    assert week["mon"] == week["fri"] == [["09:00", "17:30"]]
+    assert week["sat"] == [["10:00", "12:30"], ["13:30", "16:00"]]
+    assert "sun" not in week  # not named: closed
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "no opening hours"),
+    ("Mon-Fri", "expected days and times"),
+    ("Mon-Fry 09:00-17:00", "'fry' is not a day"),
+    ("Fri-Mon 09:00-17:00", "backwards"),
+    ("Mon 17:00-09:00", "closes before it opens"),
+    ("Mon 09:00-25:00", "not a time of day"),
+    ("Mon 9-5", "not a span of time"),
+    ("Mon-Fri 09:00-17:00; Fri 18:00-20:00", "Fri is given twice"),
+])
+def test_hours_that_cannot_be_read_are_refused_naming_the_part(text, says):
+    with pytest.raises(HoursError, match=says):
+        parse(text)
+
+
+def test_open_is_read_in_the_fleets_time_zone_summer_and_winter():
+    week = parse("Mon-Fri 09:00-17:30")
+    # 08:30 UTC in July is 09:30 in London (BST): open; in December 08:30 UTC is 08:30: closed.
+    assert is_open(week, "Europe/London", datetime(2026, 7, 7, 8, 30, tzinfo=timezone.utc))
+    assert not is_open(week, "Europe/London", datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc))
+    assert not is_open(week, "Europe/London", datetime(2026, 12, 5, 11, 0, tzinfo=timezone.utc))  # a Saturday
+    assert not is_open(week, "Europe/London", datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc))  # closing time

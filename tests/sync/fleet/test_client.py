@@ -1,0 +1,77 @@
+"""The kiosk's side of enrolment: https only (plain http to this machine), the token sealed."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fleet import registry
+from sync.fleet import link
+from sync.fleet.client import service_url
+
+
+@pytest.mark.parametrize("url", ["https://fleet.council.example/", "http://127.0.0.1:8313", "http://localhost:8313/",
+                                 "http://[::1]:8313"])
+def test_https_anywhere_and_plain_http_to_this_machine_are_accepted(url):
+    assert service_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url, says", [
+    ("http://fleet.council.example", "plain http"),
+    ("http://10.0.0.5:8313", "plain http"),
+    ("ftp://fleet.council.example", "not an https URL"),
+    ("https://", "not an https URL"),
+    ("http://127.0.0.1:99999", "not a URL"),
+])
+def test_other_urls_are_refused_saying_why(url, says):
+    with pytest.raises(ValueError, match=says):
+        service_url(url)
+
+
+def test_enrol_keeps_the_token_sealed_in_the_store(run, fleet, env, tmp_path):
+    code = fleet.add_kiosk("kiosk-test-1")
+    refused = run("fleet", "enrol", "--url", fleet.url.replace("127.0.0.1", "fleet.council.example"), "--code", code)
+    assert refused.exit_code == 1 and "plain http" in refused.output
+    result = run("fleet", "enrol", "--url", fleet.url, "--code", code)
+    assert result.exit_code == 0, result.output
+    from sync.config import load_settings
+    from sync.store import Store
+
+    store = Store.open(load_settings(environ=env))
+    try:
+        enrolment = link.current(store)
+        [(sealed,)] = store.db.conn.execute("SELECT token FROM fleet_link").fetchall()
+        assert enrolment.token.encode() not in bytes(sealed) and enrolment.url == fleet.url
+        [(token_hash,)] = fleet.rows("SELECT token_hash FROM fleet_kiosks")
+        assert registry.digest(enrolment.token) == token_hash
+        assert re.fullmatch(r"[0-9a-f]{32}", enrolment.store_id)
+    finally:
+        store.close()
+    again = run("fleet", "enrol", "--url", fleet.url, "--code", code)
+    assert again.exit_code == 1 and "used already" in again.output and "Traceback" not in again.output
+
+
+def test_enrol_with_the_service_down_says_so(run, fleet):
+    code = fleet.add_kiosk("kiosk-test-1")
+    fleet.stop(keep_store=True)
+    result = run("fleet", "enrol", "--url", fleet.url, "--code", code)
+    assert result.exit_code == 1 and "could not be reached" in result.output
+
+
+def test_status_shows_the_enrolment_and_why_the_service_was_not_reached(run, fleet, council_server):
+    assert "Not enrolled" in run("fleet", "status").output
+    assert run("fleet", "enrol", "--url", fleet.url, "--code", fleet.add_kiosk("kiosk-test-1")).exit_code == 0
+    shown = json.loads(run("fleet", "status", "--json").output)
+    assert shown["enrolled"] and shown["url"] == fleet.url and shown["last_heartbeat_at"] is None
+    assert "token" not in json.dumps(shown).lower()
+    office = {"ASSIST_BACKOFFICE__URL": council_server()}
+    fleet.stop(keep_store=True)
+    assert run("sync", "run", "--once", extra_env=office).exit_code == 0  # the round goes on without the fleet
+    shown = run("fleet", "status").output
+    assert "last heartbeat taken: never" in shown and "last problem: the fleet service at" in shown
+    fleet.restart()
+    run("sync", "run", "--once", extra_env=office)
+    shown = json.loads(run("fleet", "status", "--json").output)
+    assert shown["last_heartbeat_at"] and shown["last_error"] is None and shown["events_waiting"] == 0

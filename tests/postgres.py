@@ -75,3 +75,16 @@ def store_env(engine: str, folder: Path, postgres: Postgres | None) -> dict[str,
         return {"ASSIST_STORE__PATH": str(folder / "assist.db")}
     assert postgres is not None
     return {"ASSIST_STORE__URL": postgres.migrated_database(), "ASSIST_STORE__KEY_FILE": str(folder / "assist.key")}
+
+
+def parametrize_engines(metafunc: Any) -> None:
+    """For a conftest's pytest_generate_tests: a test asking for `engine` (or for a fixture that does)
+    runs on both engines, one marked `sqlite_only` (a test of SQLite files alone) on SQLite alone."""
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ENGINES)
+
+
+def engine_env(engine: str, folder: Path, request: Any) -> dict[str, str]:
+    """tests/conftest.py's `env` with the store on `engine` (the `postgres` fixture started if need be)."""
+    postgres = request.getfixturevalue("postgres") if engine == "postgresql" else None
+    return {**store_env(engine, folder, postgres), "ASSIST_KIOSK__DEVICE_ID": "kiosk-test-1"}

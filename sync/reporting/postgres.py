@@ -18,7 +18,7 @@ from sync.store import migrations
 from sync.store.db import Database
 from sync.store.errors import StoreError
 
-#: The tables and columns the report reads (stores.py's SQL), and nothing else.
+#: The tables and columns the report reads (stores.py's SQL), and nothing else; `id` first.
 READ = {
     "session_events": ("id", "session", "channel", "at", "event", "service_code", "language", "step", "assisted"),
     "submissions": ("id", "reference", "channel", "created_at", "accepted_at"),
@@ -61,7 +61,8 @@ def attach_postgres(conn: sqlite3.Connection, url: str, label: str) -> StoreRead
 def _fetch(db: Database, conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:
     """Copy one table's report columns into `store.<table>`, a batch at a time in the order of its id."""
     listed = ", ".join(columns)
-    conn.execute(f"CREATE TABLE store.{table} ({listed})")
+    # `id` as the row's own key, as in a SQLite store: the report looks rows up by it.
+    conn.execute(f"CREATE TABLE store.{table} (id INTEGER PRIMARY KEY, {', '.join(columns[1:])})")
     insert = f"INSERT INTO store.{table} ({listed}) VALUES ({', '.join('?' * len(columns))})"
     after = -1
     while rows := db.conn.execute(f"SELECT {listed} FROM {table} WHERE id > ? ORDER BY id LIMIT {BATCH_ROWS}",

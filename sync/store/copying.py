@@ -148,6 +148,10 @@ def _open_source(where: str) -> Database:
             raise CopyError(f"--from: the store is at schema version {version} and this version of assist copies "
                             f"version {migrations.LATEST}: open it once with this version (any `assist` command "
                             "that uses the store, such as `assist outbox list`, migrates it), then copy.")
+        if source.conn.execute("SELECT 1 FROM key_rotation").fetchone():
+            # Its progress counts rows by the source's own row numbers, which a copy does not keep.
+            raise CopyError("--from: a key rotation is under way in this store: finish it first (run "
+                            "`assist store rotate-key` again with the same --new-key-file), then copy.")
     except BaseException:
         source.close()
         raise

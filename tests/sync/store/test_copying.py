@@ -147,6 +147,16 @@ def test_a_source_at_an_older_schema_is_sent_to_be_migrated_first_and_a_newer_on
     assert not (tmp_path / "new.db").exists()
 
 
+@pytest.mark.slow
+def test_a_store_in_the_middle_of_a_key_rotation_is_not_copied(source, tmp_path):
+    url, key, _ = source
+    with sqlite3.connect(url[len("sqlite:///"):]) as conn:  # as a rotation interrupted leaves it
+        conn.execute("INSERT INTO key_rotation (id, new_check, new_key_file, started_at) VALUES (1, 'x', 'k', '')")
+    with pytest.raises(copying.CopyError, match="a key rotation is under way.*finish it first"):
+        copying.copy_store(url, f"sqlite:///{tmp_path / 'copy.db'}")
+    assert not (tmp_path / "copy.db").exists()
+
+
 def test_unknown_urls_a_missing_source_and_one_store_named_twice_are_refused(tmp_path):
     for source, destination, said in [
             ("mysql://ann:secret@db/assist", "sqlite:///x.db", "--from 'mysql://ann:\\*\\*\\*@db/assist' is not"),

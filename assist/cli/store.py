@@ -13,6 +13,7 @@ import click
 from assist.cli.context import AppContext, pass_app
 from sync.config import mask_url_password
 from sync.crypto import sync_directory
+from sync.settings import POSTGRES_URLS
 from sync.store import check as storecheck
 from sync.store import copying, rotation
 from sync.store.errors import StoreError
@@ -118,3 +119,7 @@ def copy_command(source: str, destination: str) -> None:
                                    "--from meanwhile? Stop it and run the same command again.")
     click.echo(f"Copied {mask_url_password(source)} to {mask_url_password(destination)}: {copied.written:,} rows "
                "written, every table the same on both sides. Open it with the same key.")
+    if destination.startswith(POSTGRES_URLS) or source.startswith(POSTGRES_URLS):
+        click.echo("A store on PostgreSQL searches addresses in a SQLite file of its own (store.gazetteer_path), "
+                   "which is not copied: load the council's address list with `assist gazetteer import` where "
+                   "the copy is used.")

@@ -57,6 +57,10 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("addresses", ("id",)),
     ("gazetteer_imports", ("id",)),
 )
+#: The one-row tables that make a store this store, and what differing means: a destination holding
+#: other values than the source's holds another store (a copy resumed holds the same, or none yet).
+IDENTITY = (("store_key", "check_value", "it is sealed with another key"),
+            ("sms_secrets", "number_key", "it has another key for texters' numbers"))
 #: Tables not copied: the destination records its own migrations as it is migrated, and SQLite's
 #: full-text index of the gazetteer (with its shadow tables, `addresses_fts_*`) is rebuilt from
 #: `addresses` on a SQLite destination.
@@ -188,8 +192,9 @@ def _judge_destination(source: Database, destination: Database) -> bool:
         return False
     refused = ("--to already holds a store that is not this one ({}): copy into a new, empty database, "
                "or remove what it holds.")
-    if _key_check(destination) not in (None, _key_check(source)):
-        raise CopyError(refused.format("it is sealed with another key"))
+    for table, column, differs in IDENTITY:
+        if _value(destination, table, column) not in (None, _value(source, table, column)):
+            raise CopyError(refused.format(differs))
     for table, _ in TABLES:
         if _count(destination, table) > _count(source, table):
             raise CopyError(refused.format(f"it has more rows in {table}"))
@@ -204,9 +209,9 @@ def _judge_destination(source: Database, destination: Database) -> bool:
     return True
 
 
-def _key_check(db: Database) -> str | None:
-    row = db.conn.execute("SELECT check_value FROM store_key").fetchone()
-    return None if row is None else str(row[0])
+def _value(db: Database, table: str, column: str) -> Any:
+    row = db.conn.execute(f"SELECT {column} FROM {table}").fetchone()
+    return None if row is None else row[0]
 
 
 def _shared_columns(source: Database, destination: Database, table: str) -> list[str]:

@@ -29,7 +29,8 @@ def test_a_store_is_copied_to_postgresql_with_its_tables_counted_on_both_sides(r
     assert f"submissions: {SUBMISSIONS} of {SUBMISSIONS} rows" in lines
     assert any(line.split() == ["submissions", str(SUBMISSIONS), str(SUBMISSIONS)] for line in lines)
     assert any(line.split() == ["addresses", "3,000", "3,000"] for line in lines)
-    assert lines[-1].startswith(f"Copied sqlite:///{source} to ") and "every table the same" in lines[-1]
+    assert lines[-2].startswith(f"Copied sqlite:///{source} to ") and "every table the same" in lines[-2]
+    assert "`assist gazetteer import`" in lines[-1]
     again = run("store", "copy", "--from", f"sqlite:///{source}", "--to", postgres_url)
     assert again.exit_code == 0 and "Went on with a copy interrupted" in again.output
     assert "0 rows written" in again.output

@@ -13,6 +13,7 @@ from sync.places import gazetteer as gz
 from sync.store import Store, copying, migrations
 from sync.store import db as db_module
 from sync.store.errors import StoreTooNew
+from sync.texting import numbers
 from tests.helpers import EMAIL, draft
 from tests.store_contents import COUNCIL_NOTES, SUBMISSIONS, fill
 
@@ -122,10 +123,14 @@ def test_a_destination_holding_another_store_is_refused(source, tmp_path, postgr
 
 
 @pytest.mark.slow
-def test_a_destination_with_submissions_of_its_own_is_refused_even_under_the_same_key(source, tmp_path):
+def test_a_destination_with_submissions_or_texters_of_its_own_is_refused_even_under_the_same_key(source, tmp_path):
     url, key, _ = source
     theirs = tmp_path / "theirs.db"
     store = Store.open(sqlite_settings(theirs, key))
+    numbers.number_key(store)  # the SMS service started there once: its own key for numbers' hashes
+    with pytest.raises(copying.CopyError, match="another key for texters' numbers"):
+        copying.copy_store(url, f"sqlite:///{theirs}")
+    store.db.conn.execute("DELETE FROM sms_secrets")
     store.enqueue(draft(idempotency_key="theirs"))
     store.close()
     with pytest.raises(copying.CopyError, match="submissions this store does not"):

@@ -80,11 +80,13 @@ ENGINES = ("sqlite", "postgresql")
 
 def store_env(engine: str, folder: Path, postgres: Postgres | None) -> dict[str, str]:
     """Settings (as environment variables) for a store on `engine`: a SQLite file in `folder`, or a
-    new database on the tests' PostgreSQL with its key file in `folder`."""
+    new database on the tests' PostgreSQL with its key file and gazetteer in `folder` (never the
+    user's data folder, where they would be by default)."""
     if engine == "sqlite":
         return {"ASSIST_STORE__PATH": str(folder / "assist.db")}
     assert postgres is not None
-    return {"ASSIST_STORE__URL": postgres.migrated_database(), "ASSIST_STORE__KEY_FILE": str(folder / "assist.key")}
+    return {"ASSIST_STORE__URL": postgres.migrated_database(), "ASSIST_STORE__KEY_FILE": str(folder / "assist.key"),
+            "ASSIST_STORE__GAZETTEER_PATH": str(folder / "gazetteer.db")}
 
 
 def parametrize_engines(metafunc: Any) -> None:

@@ -63,8 +63,9 @@ def test_the_key_file_is_private_and_another_key_cannot_open_the_data(store, set
     (tmp_path / "other.key").write_bytes(other_key)
     (tmp_path / "other.key").chmod(0o600)
     with pytest.raises(KeyProblem, match="other.key does not hold the key .* was sealed with"):
-        Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(settings.store_path),
-                                          "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
+        where = {"ASSIST_STORE__URL": settings.store.url} if settings.on_postgres else \
+            {"ASSIST_STORE__PATH": str(settings.store_path)}
+        Store.open(load_settings(environ={**where, "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
 
 
 def test_personal_data_sealed_by_an_earlier_version_still_opens(store, settings):
@@ -220,6 +221,7 @@ def test_a_full_disk_refuses_the_new_submission_and_keeps_the_old(store):
     assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.sqlite_only  # SQLite's busy timeout on its file
 def test_a_locked_database_waits_then_says_so(settings, tmp_path):
     holder = db_module.connect(settings.store_path)
     holder.conn.execute("BEGIN IMMEDIATE")

@@ -10,11 +10,13 @@ empty and no test sees another's rows.
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 
@@ -60,6 +62,14 @@ class Postgres:
         return self.new_database(template=self._template)
 
     def stop(self) -> None:
+        """Stop the server at once and throw its data away. A clean stop would first write out every
+        database the tests made (a shutdown checkpoint, fsynced: a minute or two on a busy machine)
+        for data about to be deleted; SIGQUIT is PostgreSQL's immediate shutdown."""
+        pid_file = self.folder / "data" / "postmaster.pid"
+        if pid_file.is_file():
+            postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+            postmaster.send_signal(signal.SIGQUIT)
+            postmaster.wait(timeout=10)
         self.server.cleanup()
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -77,3 +87,16 @@ def store_env(engine: str, folder: Path, postgres: Postgres | None) -> dict[str,
     assert postgres is not None
     return {"ASSIST_STORE__URL": postgres.migrated_database(), "ASSIST_STORE__KEY_FILE": str(folder / "assist.key"),
             "ASSIST_STORE__GAZETTEER_PATH": str(folder / "gazetteer.db")}
+
+
+def parametrize_engines(metafunc: Any) -> None:
+    """For a conftest's pytest_generate_tests: a test asking for `engine` (or for a fixture that does)
+    runs on both engines, one marked `sqlite_only` (a test of SQLite files alone) on SQLite alone."""
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ENGINES)
+
+
+def engine_env(engine: str, folder: Path, request: Any) -> dict[str, str]:
+    """tests/conftest.py's `env` with the store on `engine` (the `postgres` fixture started if need be)."""
+    postgres = request.getfixturevalue("postgres") if engine == "postgresql" else None
+    return {**store_env(engine, folder, postgres), "ASSIST_KIOSK__DEVICE_ID": "kiosk-test-1"}

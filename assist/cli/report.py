@@ -57,10 +57,12 @@ def report(app: AppContext, since: date, until: date | None, stores: tuple[Path,
         unique: dict[Path, Path] = {}
         for path in stores:  # each file once, named as it was first given
             unique.setdefault(path.resolve(), path)
-        sources = [(str(path), path) for path in unique.values()]
+        sources: list[tuple[str, Path | str]] = [(str(path), path) for path in unique.values()]
     else:
         app.store  # noqa: B018  (opens this machine's store, creating it on a fresh machine)
-        sources = [(f"{app.settings.store_path} (this machine)", app.settings.store_path)]
+        settings = app.settings
+        sources = [(f"{settings.store_name} (this service)", settings.store.url) if settings.on_postgres
+                   else (f"{settings.store_path} (this machine)", settings.store_path)]
     try:
         figures = build(sources, period)
         write_html(figures, out, produced=today, council=app.settings.council.name)

@@ -1,4 +1,5 @@
-"""`assist store`: the operator's custody of the store and its key: check, back up, rotate the key."""
+"""`assist store`: the operator's custody of the store and its key: check, back up, copy to another
+engine, rotate the key."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from pathlib import Path
 import click
 
 from assist.cli.context import AppContext, pass_app
+from sync.config import mask_url_password
 from sync.crypto import sync_directory
+from sync.settings import POSTGRES_URLS
 from sync.store import check as storecheck
-from sync.store import rotation
+from sync.store import copying, rotation
+from sync.store.errors import StoreError
 
 
 @click.group()
 def store() -> None:
-    """Check the store, back it up, rotate its key (see the runbook in the README)."""
+    """Check the store, back it up, copy it, rotate its key (see the runbook in the README)."""
 
 
 @store.command()
@@ -82,3 +86,40 @@ def rotate_key(app: AppContext, new_key_file: Path) -> None:
     click.echo(f"Now set store.key_file = \"{new_key_file.resolve()}\" (or put this key where the old one was, "
                "such as the store_key credential), then start the services. The old key no longer opens this "
                "store; keep it only with backups taken before today.")
+
+
+@store.command(name="copy")
+@click.option("--from", "source", required=True, metavar="URL",
+              help="The store to copy, read and never changed: sqlite:///PATH or postgresql://USER@HOST/DATABASE.")
+@click.option("--to", "destination", required=True, metavar="URL",
+              help="Where to copy it: a new SQLite file or an empty PostgreSQL database (migrated first).")
+def copy_command(source: str, destination: str) -> None:
+    """Copy a whole store to another engine (SQLite to PostgreSQL, or back), sealed values as they are.
+
+    Stop the services first. Run it again to finish a copy interrupted. Each table's rows are
+    counted on both sides at the end; exits 1 if any differ. The key is not copied: the copy opens
+    with the same key as the original."""
+    def progress(table: str, done: int, total: int) -> None:
+        click.echo(f"{table}: {done:,} of {total:,} rows")
+
+    try:
+        copied = copying.copy_store(source, destination, progress=progress)
+    except (copying.CopyError, StoreError) as error:
+        raise click.ClickException(str(error)) from None
+    if copied.resumed:
+        click.echo("Went on with a copy interrupted: rows already there were kept, none written twice.")
+    width = max(len(count.table) for count in copied.counts)
+    click.echo(f"{'table':<{width}}  {'from':>10}  {'to':>10}")
+    for count in copied.counts:
+        flag = "" if count.source == count.destination else "  DIFFERS"
+        click.echo(f"{count.table:<{width}}  {count.source:>10,}  {count.destination:>10,}{flag}")
+    if differing := copied.differing:
+        raise click.ClickException(f"{len(differing)} table(s) differ after the copy "
+                                   f"({', '.join(count.table for count in differing)}): was a service writing to "
+                                   "--from meanwhile? Stop it and run the same command again.")
+    click.echo(f"Copied {mask_url_password(source)} to {mask_url_password(destination)}: {copied.written:,} rows "
+               "written, every table the same on both sides. Open it with the same key.")
+    if destination.startswith(POSTGRES_URLS) or source.startswith(POSTGRES_URLS):
+        click.echo("A store on PostgreSQL searches addresses in a SQLite file of its own (store.gazetteer_path), "
+                   "which is not copied: load the council's address list with `assist gazetteer import` where "
+                   "the copy is used.")

@@ -36,8 +36,9 @@ __all__ = ["SKIP_REASONS", "Chart", "Column", "Period", "Report", "ReportError",
            "build", "long_date"]
 
 
-def build(stores: list[tuple[str, Path]], period: Period) -> Report:
-    """Read every store (label, path) and work out the report's figures for `period`."""
+def build(stores: list[tuple[str, Path | str]], period: Period) -> Report:
+    """Read every store (label, a SQLite file's path or a PostgreSQL store's URL) and work out the
+    report's figures for `period`."""
     conn = sqlite3.connect("file::memory:", uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA temp_store = MEMORY")  # the sorting of a year's events stays off the disk

@@ -2,11 +2,11 @@
 row per session in the report's in-memory work database.
 
 Copied stores are somebody else's records, so they are opened read-only (SQLite URI `mode=ro`)
-and never migrated; a store from before session events existed still gives its submissions'
-acceptance times. Rows the report cannot understand (an unknown kind of event, a time it cannot
-read, a missing value, a session with no start) are skipped and counted by reason. Only the
-columns named here are ever read, and an SQLite authorizer refuses any query that would read a
-submission's personal columns.
+and never migrated (a store on PostgreSQL is read through postgres.py, into the same shape); a
+store from before session events existed still gives its submissions' acceptance times. Rows the
+report cannot understand (an unknown kind of event, a time it cannot read, a missing value, a
+session with no start) are skipped and counted by reason. Only the columns named here are ever
+read, and an SQLite authorizer refuses any query that would read a submission's personal columns.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sync.reporting.model import Period, ReportError, StoreRead
+from sync.reporting.postgres import attach_postgres
 from sync.store import events, iso
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,10 @@ def _detach(conn: sqlite3.Connection) -> None:
         conn.execute("DETACH DATABASE store")
 
 
-def read_store(conn: sqlite3.Connection, path: Path, label: str, period: Period) -> StoreRead:
-    """Fold one store's sessions and submissions of the period into the work database."""
-    read = _attach(conn, path, label)
+def read_store(conn: sqlite3.Connection, source: Path | str, label: str, period: Period) -> StoreRead:
+    """Fold one store's sessions and submissions of the period into the work database: a SQLite
+    file (`Path`), or a PostgreSQL store's URL (`str`: its rows fetched by postgres.py)."""
+    read = _attach(conn, source, label) if isinstance(source, Path) else attach_postgres(conn, source, label)
     bounds = {"start": period.start, "end": period.end}
     try:
         if read.has_events:

@@ -12,7 +12,7 @@ import pytest
 from sync.config import Settings, load_settings
 from sync.store import Store
 from tests.helpers import worker_drain
-from tests.postgres import ENGINES, store_env
+from tests.postgres import engine_env, parametrize_engines, store_env
 
 API_KEY = "council-key-1"
 
@@ -37,15 +37,13 @@ class Kiosk:
 
 def pytest_generate_tests(metafunc):
     """The store's tests run on both engines (`engine`), those marked sqlite_only on SQLite alone."""
-    if "engine" in metafunc.fixturenames:
-        metafunc.parametrize("engine", ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ENGINES)
+    parametrize_engines(metafunc)
 
 
 @pytest.fixture
 def env(engine, tmp_path, request) -> dict[str, str]:
     """As tests/conftest.py's, with the store on each engine."""
-    postgres = request.getfixturevalue("postgres") if engine == "postgresql" else None
-    return {**store_env(engine, tmp_path / "store", postgres), "ASSIST_KIOSK__DEVICE_ID": "kiosk-test-1"}
+    return engine_env(engine, tmp_path / "store", request)
 
 
 @pytest.fixture

@@ -53,7 +53,6 @@ def test_the_raw_database_file_holds_no_personal_data_in_clear(store, settings):
     assert store.personal(store.listing()[0]["reference"])["contact"]["email"] == EMAIL
 
 
-@pytest.mark.sqlite_only
 def test_the_key_file_is_private_and_another_key_cannot_open_the_data(store, settings, tmp_path):
     assert stat.S_IMODE(os.stat(settings.key_path).st_mode) == 0o600
     saved = store.enqueue(draft())
@@ -64,8 +63,10 @@ def test_the_key_file_is_private_and_another_key_cannot_open_the_data(store, set
     (tmp_path / "other.key").write_bytes(other_key)
     (tmp_path / "other.key").chmod(0o600)
     with pytest.raises(KeyProblem, match="other.key does not hold the key .* was sealed with"):
-        Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(settings.store_path),
-                                          "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
+        where = {"ASSIST_STORE__URL": settings.store.url,
+                 "ASSIST_STORE__GAZETTEER_PATH": str(tmp_path / "gazetteer.db")} if settings.on_postgres else \
+            {"ASSIST_STORE__PATH": str(settings.store_path)}
+        Store.open(load_settings(environ={**where, "ASSIST_STORE__KEY_FILE": str(tmp_path / "other.key")}))
 
 
 def test_personal_data_sealed_by_an_earlier_version_still_opens(store, settings):
@@ -221,7 +222,7 @@ def test_a_full_disk_refuses_the_new_submission_and_keeps_the_old(store):
     assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-@pytest.mark.sqlite_only
+@pytest.mark.sqlite_only  # SQLite's busy timeout on its file
 def test_a_locked_database_waits_then_says_so(settings, tmp_path):
     holder = db_module.connect(settings.store_path)
     holder.conn.execute("BEGIN IMMEDIATE")

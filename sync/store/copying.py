@@ -54,6 +54,11 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("volunteers", ("id",)),
     ("audit_log", ("id",)),
     ("session_events", ("id",)),
+    ("fleet_link", ("id",)),
+    ("fleet_sent_submissions", ("submission_id",)),
+    ("fleet_kiosks", ("device_id",)),
+    ("fleet_heartbeats", ("id",)),
+    ("fleet_events", ("id",)),
     ("addresses", ("id",)),
     ("gazetteer_imports", ("id",)),
 )

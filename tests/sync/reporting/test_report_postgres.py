@@ -65,7 +65,7 @@ def test_a_store_on_postgresql_gives_the_same_figures_as_the_same_rows_in_sqlite
     on_postgres, figures_postgres, _ = report_of(run, tmp_path, [])
     in_sqlite, figures_sqlite, _ = report_of(run, tmp_path, [copy])
     assert on_postgres.exit_code == 0 and in_sqlite.exit_code == 0, on_postgres.output + in_sqlite.output
-    assert "11 sessions from 1 store(s)" in on_postgres.output
+    assert "11 sessions from 1 store" in on_postgres.output
     label = f"{settings.store_name} (this service)"
     assert ("stores", label, "sessions") in figures_postgres
     assert labelled(figures_postgres, label) == labelled(figures_sqlite, str(copy))

@@ -47,6 +47,9 @@ def backup(app: AppContext, destination: Path) -> None:
     """Copy the store, consistently and while assist runs, into DESTINATION (made with mode 0600).
 
     The key is not in the copy: back it up apart (see the runbook)."""
+    if app.settings.on_postgres:
+        raise click.ClickException(f"{app.settings.store_name} is a PostgreSQL database: back it up with pg_dump, "
+                                   "keeping the key apart (README: running the council's assist service on PostgreSQL)")
     source = app.settings.store_path
     if not source.is_file():
         raise click.ClickException(f"no store at {source} to back up")

@@ -210,3 +210,10 @@ def test_store_check_names_the_rights_a_role_lacks(run, postgres, tmp_path):
     assert result.exit_code == 1 and "PROBLEM  rights: the role lacks:" in result.output
     assert "submissions" in result.output and "CREATE in the schema" in result.output
 
+
+def test_store_backup_on_postgresql_points_to_pg_dump_and_names_no_password(run, tmp_path):
+    extra = {"ASSIST_STORE__URL": "postgresql://assist:hunter2@db.example/assist", "ASSIST_STORE__PATH": ""}
+    result = run("store", "backup", str(tmp_path / "copy.db"), extra_env=extra)
+    assert result.exit_code == 1 and "pg_dump" in result.output and "hunter2" not in result.output
+    assert not (tmp_path / "copy.db").exists()
+

@@ -140,9 +140,8 @@ class Connection:
 
     def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         command = sql.strip().upper()
-        if command == "BEGIN IMMEDIATE":
-            self.begin_shared()
-            return self.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+        if command == "BEGIN IMMEDIATE":  # one round trip: without parameters psycopg sends both statements at once
+            return self._run(lambda conn: conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
         if command == "BEGIN":
             return self.begin_shared()
         if isinstance(parameters, Mapping):

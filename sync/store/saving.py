@@ -49,7 +49,9 @@ class Saving(StoreBase):
         """
         _check_draft(draft)
         row = self._row(draft, created_at, device_id)
-        with db_module.write(self.db) as conn:
+        # Nothing here reads before it writes but the idempotency key's look-up, which its unique
+        # index settles: on PostgreSQL, saves from several processes need not wait for one another.
+        with db_module.write(self.db, exclusive=False) as conn:
             inserted = self._insert(conn, row, reference)
             if inserted is None:
                 existing = conn.execute("SELECT id, reference FROM submissions WHERE idempotency_key = ?",
@@ -84,15 +86,19 @@ class Saving(StoreBase):
         and reference, or None when its idempotency key is here already."""
         for _ in range(REFERENCE_TRIES):
             chosen = reference or reference_module.new_reference()
-            try:
-                inserted = conn.execute(
-                    f"INSERT INTO submissions ({', '.join(row)}, reference) VALUES ({', '.join('?' * (len(row) + 1))}) "
-                    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id", (*row.values(), chosen)).fetchone()
-            except sqlite3.IntegrityError as error:
-                if reference or "reference" not in str(error):
-                    raise
-                continue
-            return (int(inserted[0]), chosen) if inserted else None
+            # Either unique column may be taken: nothing is inserted and nothing fails (on
+            # PostgreSQL a failed statement would spoil the whole transaction), then which it was
+            # is looked up. A reference taken by another submission is drawn again.
+            inserted = conn.execute(
+                f"INSERT INTO submissions ({', '.join(row)}, reference) VALUES ({', '.join('?' * (len(row) + 1))}) "
+                "ON CONFLICT DO NOTHING RETURNING id", (*row.values(), chosen)).fetchone()
+            if inserted:
+                return int(inserted[0]), chosen
+            key = row["idempotency_key"]
+            if conn.execute("SELECT 1 FROM submissions WHERE idempotency_key = ?", (key,)).fetchone():
+                return None
+            if reference:
+                raise sqlite3.IntegrityError(f"reference {reference} is taken by another submission")
         raise RuntimeError("could not find an unused reference")  # pragma: no cover - a broken random source
 
 

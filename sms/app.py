@@ -19,6 +19,7 @@ import sqlite3
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,15 +43,18 @@ MAX_REQUEST_BYTES = 64 * 1024
 TWIML = "application/xml"
 
 
-def _field(form, *names: str) -> str:
+def _field(form: FormData, *names: str) -> str:
     """The first of `names` the form has, stripped and cut to 64 characters."""
-    return next((str(form[name]).strip()[:64] for name in names if form.get(name)), "")
+    for name in names:
+        value = form.get(name)
+        if value:
+            return str(value).strip()[:64]
+    return ""
 
 
 @twilio_signed
-async def inbound(request: Request) -> Response:
+async def inbound(request: Request, form: FormData) -> Response:
     """A text from a resident: its reply, as TwiML."""
-    form = request.state.form
     sid, sender = _field(form, "MessageSid", "SmsSid"), _field(form, "From")
     if not sid or not sender:
         return Response(twiml(""), status_code=400, media_type=TWIML)
@@ -65,9 +69,8 @@ async def inbound(request: Request) -> Response:
 
 
 @twilio_signed
-async def status(request: Request) -> Response:
+async def status(request: Request, form: FormData) -> Response:
     """A delivery status for a text the worker sent: recorded, moving forward only."""
-    form = request.state.form
     sid, state = _field(form, "MessageSid", "SmsSid"), _field(form, "MessageStatus", "SmsStatus")
     if not sid or not state:
         return Response(status_code=400)

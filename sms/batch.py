@@ -192,6 +192,8 @@ class Turn:
     """One message's step, inside the write transaction that claims it: the conversation's
     result, and what it says to write."""
 
+    result: Result  # what the step did, once taken (Written.add reads it)
+
     def __init__(self, bot: Bot, conn, batch: Batch, known: Known, message: Message) -> None:
         self.bot, self.conn, self.batch, self.known, self.message = bot, conn, batch, known, message
         self.number = known.number
@@ -199,7 +201,6 @@ class Turn:
         self.state: State = known.conversation
         self.rate = known.rate  # the number's window, once counted
         self.warned_busy = False  # this turn gave the service-wide "busy" answer for the minute
-        self.result = Result(self.state)
 
     @property
     def language(self) -> str | None:

@@ -28,7 +28,7 @@ from sms.conversation import gate
 from sms.conversation.context import Context, Result
 from sms.conversation.converse import respond
 from sms.conversation.report import CHANNEL
-from sms.conversation.state import State, from_dict, to_dict
+from sms.conversation.state import State, as_saved, to_dict
 from sms.memory import Known, dump
 from sms.messages import Inbound, Reply
 from sync import flow
@@ -73,16 +73,22 @@ class SeenBefore(Exception):
 class Batch:
     """What the messages of one batch share: the time, and the service-wide rate count."""
 
-    def __init__(self, now: datetime, size: int, expiry: timedelta) -> None:
+    def __init__(self, bot: Bot, now: datetime, size: int) -> None:
         self.now = now
         self.iso = iso(now)
-        self.expires = iso(now + expiry)
+        self.expires = iso(now + bot.expiry)
         self.hour = now.strftime("%Y-%m-%dT%H")
         self.minute = now.strftime("%Y-%m-%dT%H:%M")
         self.size = size
         self.index = 0
         self.global_before = 0
         self.global_warned = False
+        settings = bot.settings
+        # What every message's Context holds alike (all but the number's language, office and phone).
+        self.context = dict(languages=bot.languages, keywords=bot.keywords, catalogue=bot.catalogue(),
+                            recogniser=bot.recogniser, language_names=bot.language_names,
+                            council=settings.council.name, phone=settings.council.phone, today=now.date(),
+                            expiry_hours=settings.sms.conversation_expiry_hours)
 
     def count(self, conn) -> None:
         """Count the whole batch against the service-wide limit, in one statement."""
@@ -97,7 +103,7 @@ class Batch:
 def take(bot: Bot, inbounds: list[Inbound]) -> list[Reply]:
     """Step and claim each message in one transaction; replies are returned once committed."""
     bot.catalogue(check=True)  # once per batch: a new catalogue from the worker is taken up here
-    batch = Batch(bot.store.clock(), len(inbounds), bot.expiry)
+    batch = Batch(bot, bot.store.clock(), len(inbounds))
     reads = [Read.of(inbound, bot.keywords) for inbound in inbounds]
     hashes = [bot.memory.number_hash(inbound.sender) for inbound in inbounds]
     _durability(bot, any(read.may_change_opt_out(bot.memory.known.get(hashed)) for read, hashed in zip(reads, hashes)))
@@ -186,6 +192,8 @@ class Turn:
     """One message's step, inside the write transaction that claims it: the conversation's
     result, and what it says to write."""
 
+    result: Result  # what the step did, once taken (Written.add reads it)
+
     def __init__(self, bot: Bot, conn, batch: Batch, known: Known, message: Message) -> None:
         self.bot, self.conn, self.batch, self.known, self.message = bot, conn, batch, known, message
         self.number = known.number
@@ -193,7 +201,6 @@ class Turn:
         self.state: State = known.conversation
         self.rate = known.rate  # the number's window, once counted
         self.warned_busy = False  # this turn gave the service-wide "busy" answer for the minute
-        self.result = Result(self.state)
 
     @property
     def language(self) -> str | None:
@@ -201,15 +208,10 @@ class Turn:
         return self.number.language if self.number.language in self.bot.languages else None
 
     def context(self) -> Context:
-        bot, settings = self.bot, self.bot.settings
-        language = self.language
-        sender = self.message.inbound.sender
-        return Context(languages=bot.languages, language=language, keywords=bot.keywords, catalogue=bot.catalogue(),
-                       recogniser=bot.recogniser, language_names=bot.language_names, council=settings.council.name,
-                       phone=settings.council.phone, today=self.batch.now.date(),
-                       expiry_hours=settings.sms.conversation_expiry_hours,
-                       office=StoreOffice(bot.store, self.number.id, self.message.inbound.sid),
-                       sender_phone=lambda: bot.memory.phone(sender))
+        inbound, memory = self.message.inbound, self.bot.memory
+        return Context(**self.batch.context, language=self.language,
+                       office=StoreOffice(self.bot.store, self.number.id, inbound.sid),
+                       sender_phone=lambda: memory.phone(inbound.sender))
 
     def take(self) -> Reply:
         """Step, write, and claim the MessageSid with the reply (raises SeenBefore for a repeat)."""
@@ -284,7 +286,7 @@ class Written:
         state, expires_at = known.conversation, known.expires_at
         if turn.state != state:
             saved = to_dict(turn.state)
-            state, expires_at = from_dict(saved), batch.expires if saved else None  # as the store gives it back
+            state, expires_at = as_saved(turn.state, saved), batch.expires if saved else None
             self.states[known.number.id] = dump(saved)
         if turn.rate != known.rate:
             self.rates[turn.hashed] = (f"number:{turn.hashed}", *turn.rate, batch.iso)

@@ -37,9 +37,13 @@ from sync.texting import conversations, intake, numbers
 LIMIT = 20_000
 
 
+#: json.dumps(state, sort_keys=True, ensure_ascii=False), made once rather than for every message.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def dump(state: dict[str, Any]) -> str:
     """A conversation's saved form as JSON, keys in order."""
-    return json.dumps(state, sort_keys=True, ensure_ascii=False)
+    return _ENCODER.encode(state)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ signature.
 
 `BodyLimit` refuses a body over its cap with 413: unread when its Content-Length says so, and as
 soon as a streamed body passes the cap otherwise. `twilio_signed` wraps an endpoint: it reads
-the form once (`webhook_form`, kept on `request.state.form` for the endpoint) and answers 403 unless
+the form once (`webhook_form`, handed to the endpoint with the request) and answers 403 unless
 `X-Twilio-Signature` is valid for it, checked with twilio's RequestValidator against the
 configured public URL (the URL a request arrives on is wrong behind a TLS-terminating proxy).
 Every value of a repeated field is signed, and Starlette's FormData keeps them all.
@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+SignedEndpoint = Callable[[Request, FormData], Awaitable[Response]]
 
 
 class BodyLimit:
@@ -67,8 +68,7 @@ class _Fields(dict[str, list[str]]):
     """Every value of each field, grouped in one pass: twilio's validator asks a MultiDict for
     `getall` once a field (FormData has no `getall`, and its `getlist` scans every field)."""
 
-    def getall(self, name: str) -> list[str]:
-        return self[name]
+    getall = dict.__getitem__  # a field's values, looked up without a Python call of its own
 
 
 class Signatures:
@@ -141,18 +141,19 @@ async def webhook_form(request: Request) -> FormData:
     return FormData(fields)
 
 
-def twilio_signed(endpoint: Endpoint) -> Endpoint:
-    """The endpoint, answered only for a request Twilio signed (`app.state.signatures`)."""
+def twilio_signed(endpoint: SignedEndpoint) -> Endpoint:
+    """A Starlette endpoint that answers only a request Twilio signed (`app.state.signatures`),
+    calling `endpoint` with the request and its form, read once."""
 
     @functools.wraps(endpoint)
     async def checked(request: Request) -> Response:
         try:
-            form = request.state.form = await webhook_form(request)
+            form = await webhook_form(request)
         except ClientDisconnect:  # a client that went away mid-body
             return Response(status_code=400)
         if not request.app.state.signatures.valid(request, form):
             log.warning("refused a webhook to %s without a valid signature", request.url.path)
             return PlainTextResponse("Forbidden", status_code=403)
-        return await endpoint(request)
+        return await endpoint(request, form)
 
     return checked

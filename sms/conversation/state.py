@@ -106,6 +106,13 @@ def to_dict(state: State) -> dict[str, Any]:
     return saved
 
 
+def as_saved(state: State, saved: Mapping[str, Any]) -> State:
+    """`state` as it comes back from its saved form `saved` (`to_dict(state)`). Every mode keeps
+    all it holds, so that is `state` itself, read back only where something is left out: an idle
+    conversation keeps nothing but its notice, and a language menu may hold one as its resume."""
+    return from_dict(saved) if isinstance(state, (Idle, ChoosingLanguage)) else state
+
+
 def _fields(state: State) -> dict[str, Any]:
     """What each mode keeps, under the keys the bot has always written."""
     if isinstance(state, ChoosingLanguage):

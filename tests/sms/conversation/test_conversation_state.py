@@ -16,6 +16,7 @@ from sms.conversation.state import (
     ChoosingStreet,
     Confirming,
     Idle,
+    as_saved,
     from_dict,
     to_dict,
 )
@@ -41,6 +42,16 @@ STATES = [
 @pytest.mark.parametrize("state", STATES, ids=lambda state: type(state).__name__)
 def test_every_mode_comes_back_from_its_saved_json_as_it_was(state):
     assert from_dict(json.loads(json.dumps(to_dict(state)))) == state
+
+
+@pytest.mark.parametrize("state", [*STATES, Idle(session="s1"), Idle(session="s1", notice="language_set"),
+                                   ChoosingLanguage(session="s1", resume=Idle(session="s1"))],
+                         ids=lambda state: type(state).__name__)
+def test_the_bots_memory_keeps_a_state_as_the_store_gives_it_back(state):
+    """The webhook remembers each number's state between texts (sms/memory.py) without reading
+    it back from its saved form: what it keeps must be what a read from the store would give."""
+    saved = to_dict(state)
+    assert as_saved(state, saved) == from_dict(json.loads(json.dumps(saved)))
 
 
 def test_an_idle_conversation_is_saved_as_nothing_to_keep():

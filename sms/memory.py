@@ -25,6 +25,7 @@ the worker's process, is gone from this one by its next batch.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,7 @@ class Memory:
             self._forget_all()
             return
         self._version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._mark != (self._version, conn.total_changes):  # type: ignore[attr-defined]
+        if self._mark != (self._version, _changes(conn)):
             self._forget_all()
 
     def recall(self, conn: Conn, e164: str, hashed: str, now: str, hour: str) -> Known:
@@ -118,7 +119,7 @@ class Memory:
             self.known.clear()
         self.known.update(changed)
         if not self.store.db.on_postgres:
-            self._mark = (self._version, conn.total_changes)  # type: ignore[attr-defined]
+            self._mark = (self._version, _changes(conn))
 
     def forget(self) -> None:
         """The batch failed (rolled back): what it changed is not in the store."""
@@ -129,3 +130,9 @@ class Memory:
         self.known.clear()
         self._hashes.clear()
         self._phones.clear()
+
+
+def _changes(conn: Conn) -> int:
+    """Rows this SQLite connection has changed since it opened (the memory is trusted on SQLite only)."""
+    assert isinstance(conn, sqlite3.Connection)
+    return conn.total_changes

@@ -141,7 +141,7 @@ class Connection:
     def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         command = sql.strip().upper()
         if command == "BEGIN IMMEDIATE":  # one round trip: without parameters psycopg sends both statements at once
-            return self._run(lambda conn: conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            return self._begin(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         if command == "BEGIN":
             return self.begin_shared()
         if isinstance(parameters, Mapping):
@@ -151,7 +151,18 @@ class Connection:
 
     def begin_shared(self) -> Cursor:
         """A transaction without the store-wide write lock, for the paths that lock only their own rows."""
-        return self._run(lambda conn: conn.execute("BEGIN"))
+        return self._begin("BEGIN")
+
+    def _begin(self, sql: str) -> Cursor:
+        """Begin a transaction; on a connection the server dropped since its last use (a restart,
+        a failover, an idle timeout) once more on a new one: nothing has been done yet, so nothing
+        can be done twice, and the resident's save goes through instead of failing."""
+        try:
+            return self._run(lambda conn: conn.execute(sql))
+        except sqlite3.OperationalError:
+            if self._conn is not None:  # the connection is sound: the error is the answer
+                raise
+            return self._run(lambda conn: conn.execute(sql))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         def many(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:

@@ -217,3 +217,16 @@ def test_store_backup_on_postgresql_points_to_pg_dump_and_names_no_password(run,
     assert result.exit_code == 1 and "pg_dump" in result.output and "hunter2" not in result.output
     assert not (tmp_path / "copy.db").exists()
 
+
+def test_a_connection_the_server_dropped_is_replaced_and_the_save_goes_through(store_on_postgres):
+    """A restart or failover ends the store's connection between two residents: the next save
+    begins on a new one rather than failing."""
+    store = store_on_postgres
+    first = store.enqueue(draft(idempotency_key="before"))
+    pid = store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(store.db.conn.pool.conninfo, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+    saved = store.enqueue(draft(idempotency_key="after"))
+    assert store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    assert [store.lookup(ref).state for ref in (first.reference, saved.reference)] == ["queued", "queued"]
+

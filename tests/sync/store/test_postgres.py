@@ -230,3 +230,23 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_save_goes_through(s
     assert store.db.conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
     assert [store.lookup(ref).state for ref in (first.reference, saved.reference)] == ["queued", "queued"]
 
+
+
+def test_on_postgresql_a_pages_event_is_committed_without_waiting_for_the_disk_and_a_save_with(store_on_postgres,
+                                                                                                 monkeypatch):
+    from sync.store import events
+
+    store = store_on_postgres
+    seen: list[str] = []
+    real = type(store.db.conn).execute
+
+    def watching(self, sql, parameters=()):
+        if sql.strip().upper() == "COMMIT":
+            seen.append(real(self, "SHOW synchronous_commit").fetchone()[0])
+        return real(self, sql, parameters)
+
+    monkeypatch.setattr(type(store.db.conn), "execute", watching)
+    store.enqueue(draft(idempotency_key="a"))
+    assert events.record(store, "visit-1", events.QUESTION, channel="kiosk", language="en", step="size")
+    store.enqueue(draft(idempotency_key="b"))
+    assert seen == ["on", "off", "on"]

@@ -4,6 +4,7 @@ On the council's servers (fleet/):
     assist fleet add-kiosk DEVICE_ID --library "Central Library" --hours "Mon-Fri 09:00-17:30; Sat 10:00-16:00"
     assist fleet revoke DEVICE_ID
     assist fleet list [--json]
+    assist fleet add-staff NAME / remove-staff NAME       (who may sign in to the fleet page)
     assist fleet serve [--host 127.0.0.1 --port 8313]
 On a kiosk (sync/fleet/):
     assist fleet enrol --url https://fleet.council.example --code CODE
@@ -83,6 +84,37 @@ def list_(app: AppContext, as_json: bool) -> None:
                    f"needing attention: {row['needs_attention'] if row['needs_attention'] is not None else '-'}")
         for flag in row["flags"]:
             click.echo(f"    ! {flag}")
+
+
+@fleet.command(name="add-staff")
+@click.argument("name")
+@pass_app
+def add_staff(app: AppContext, name: str) -> None:
+    """Add a staff account for the fleet page (asks for its password twice)."""
+    from fleet import staff
+    from fleet.registry import Refused
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        staff.add(app.store.db, name, password, app.store.clock())
+    except Refused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Staff account {name} added: it signs in at /fleet/sign-in.")
+
+
+@fleet.command(name="remove-staff")
+@click.argument("name")
+@pass_app
+def remove_staff(app: AppContext, name: str) -> None:
+    """Remove a staff account: its sessions end at once."""
+    from fleet import staff
+    from fleet.registry import Refused
+
+    try:
+        staff.remove(app.store.db, name)
+    except Refused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Staff account {name} removed.")
 
 
 @fleet.command()

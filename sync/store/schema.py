@@ -442,4 +442,25 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
             UNIQUE (device_id, store_id, event_id)
         )""",
     ]),
+    (13, "the fleet page's staff: their accounts (argon2id passwords, lock-out) and their sessions", [
+        # -- on the council's fleet service (fleet/staff.py): who may read the fleet page. Only the
+        # password's argon2id hash is kept; `failures` counts sign-ins refused in a row, and past five
+        # the account is locked until `locked_until`.
+        """CREATE TABLE fleet_staff (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT
+        )""",
+        # A signed-in browser: the SHA-256 of its random session id (the cookie holds the id itself),
+        # the CSRF token its forms carry, and when it ends. Deleted at sign-out and with its account.
+        """CREATE TABLE fleet_sessions (
+            id_hash TEXT PRIMARY KEY,
+            staff TEXT NOT NULL REFERENCES fleet_staff (name),
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+    ]),
 ]

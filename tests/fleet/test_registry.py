@@ -8,26 +8,9 @@ import re
 import pytest
 
 from fleet import registry
-from sync.config import load_settings
 from sync.store import Store
-from tests.postgres import store_env
 
 CODE = re.compile(r"\b([A-Z2-9]{4}(?:-[A-Z2-9]{4}){4})\b")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def council(request, tmp_path, run):
-    """`assist ...` against the council's store on each engine, and that store's settings."""
-    postgres = request.getfixturevalue("postgres") if request.param == "postgresql" else None
-    environ = store_env(request.param, tmp_path / "council", postgres)
-    environ.setdefault("ASSIST_STORE__PATH", "")  # not the `run` fixture's file beside a PostgreSQL URL
-    (tmp_path / "council").mkdir(exist_ok=True)
-
-    def invoke(*args: str):
-        return run(*args, extra_env=environ)
-
-    invoke.settings = load_settings(environ=environ)
-    return invoke
 
 
 def test_add_kiosk_prints_a_one_time_code_and_keeps_only_its_hash(council):

@@ -1,0 +1,123 @@
+"""Who may read the fleet page: staff accounts, their sign-ins and their sessions.
+
+A password is kept only as its argon2id hash (the one way the project hashes a secret a person
+chose: sync/store/pins.py). Five sign-ins refused in a row lock the account for 15 minutes, so a
+password cannot be guessed at the page's speed; an unknown name costs the same hash, so the
+page does not tell which names exist. A session is a random id in the browser's cookie; the
+service keeps only its SHA-256 (random and long, so a fast hash is enough, as with the kiosks'
+tokens in fleet/registry.py), so that sign-out and `assist fleet remove-staff` end it at once,
+which a signed cookie alone could not, and no new secret has to be configured and kept.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from fleet.registry import Refused, digest
+from sync.store import db as db_module
+from sync.store.db import Database
+from sync.store.pins import hash_pin, matches
+from sync.store.times import iso, parse_iso
+
+MAX_FAILURES = 5
+LOCK_OUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD = 12
+NAME_CHARS = 64
+
+
+def add(db: Database, name: str, password: str, now: datetime) -> None:
+    """A new staff account; Refused for a name taken or unusable, or a password too short."""
+    name = name.strip()
+    if not name or len(name) > NAME_CHARS or not name.isprintable():
+        raise Refused(f"a staff name is 1 to {NAME_CHARS} printable characters")
+    if len(password) < MIN_PASSWORD:
+        raise Refused(f"a password is at least {MIN_PASSWORD} characters long")
+    with db_module.write(db) as conn:
+        if conn.execute("SELECT 1 FROM fleet_staff WHERE name = ?", (name,)).fetchone():
+            raise Refused(f"there is a staff account {name!r} already")
+        conn.execute("INSERT INTO fleet_staff (name, password_hash, created_at) VALUES (?, ?, ?)",
+                     (name, hash_pin(password), iso(now)))
+
+
+def remove(db: Database, name: str) -> None:
+    """End a staff account and every session it has."""
+    with db_module.write(db) as conn:
+        conn.execute("DELETE FROM fleet_sessions WHERE staff = ?", (name,))
+        if not conn.execute("DELETE FROM fleet_staff WHERE name = ?", (name,)).rowcount:
+            raise Refused(f"no staff account {name!r}")
+
+
+@cache
+def _decoy() -> str:
+    return hash_pin(secrets.token_hex(16))
+
+
+class LockedOut(Exception):
+    """Too many sign-ins refused: the account is locked until `until`."""
+
+    def __init__(self, until: str) -> None:
+        super().__init__(until)
+        self.until = until
+
+
+def check(db: Database, name: str, password: str, now: datetime) -> bool:
+    """Whether `password` is `name`'s. Counts a refusal; LockedOut while locked (the password unchecked)."""
+    row = db.conn.execute("SELECT password_hash, failures, locked_until FROM fleet_staff WHERE name = ?",
+                          (name,)).fetchone()
+    if row is None:
+        matches(_decoy(), password)
+        return False
+    stored, failures, locked_until = row
+    if locked_until is not None and parse_iso(locked_until) > now:
+        raise LockedOut(locked_until)
+    good = matches(stored, password)
+    failures = 0 if good else failures + 1
+    locked = iso(now + LOCK_OUT) if failures >= MAX_FAILURES else None
+    with db_module.write(db) as conn:
+        conn.execute("UPDATE fleet_staff SET failures = ?, locked_until = ? WHERE name = ?",
+                     (0 if locked else failures, locked, name))
+    if locked:
+        raise LockedOut(locked)
+    return good
+
+
+@dataclass(frozen=True)
+class Session:
+    staff: str
+    csrf: str
+
+
+def start(db: Database, name: str, now: datetime) -> tuple[str, Session]:
+    """A new session for `name`: the id for the browser's cookie (kept here only as its hash)."""
+    session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with db_module.write(db) as conn:
+        conn.execute("DELETE FROM fleet_sessions WHERE expires_at < ?", (iso(now),))
+        conn.execute("INSERT INTO fleet_sessions (id_hash, staff, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                     (digest(session_id), name, csrf, iso(now), iso(now + SESSION_LIFETIME)))
+    return session_id, Session(name, csrf)
+
+
+def find(db: Database, session_id: str, now: datetime) -> Session | None:
+    """The session a cookie's id names, if it is one and has not ended."""
+    if not session_id:
+        return None
+    row = db.conn.execute("SELECT staff, csrf, expires_at FROM fleet_sessions WHERE id_hash = ?",
+                          (digest(session_id),)).fetchone()
+    if row is None or parse_iso(row[2]) <= now:
+        return None
+    return Session(row[0], row[1])
+
+
+def end(db: Database, session_id: str) -> None:
+    with db_module.write(db) as conn:
+        conn.execute("DELETE FROM fleet_sessions WHERE id_hash = ?", (digest(session_id),))
+
+
+def same(expected: str, given: str) -> bool:
+    """Whether a form's CSRF token is the one expected (in constant time; never for an empty one)."""
+    return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())

@@ -4,6 +4,7 @@
     POST /fleet/heartbeat  a kiosk's heartbeat (Bearer token, with X-Assist-Device naming the kiosk)
     POST /fleet/events     a batch of take-up events and submission records (the same credentials)
     GET  /metrics          Prometheus' text format, with `fleet.metrics_token` as a Bearer token (fleet/metrics.py)
+    /fleet/, /fleet/kiosks/{device_id}, /fleet/sign-in, /fleet/sign-out: the staff's pages (fleet/pages.py)
 
 Every answer is JSON; every refusal says why in `error`. A body over its endpoint's limit is
 refused with 413 (unread when Content-Length says so), JSON that cannot be read with 400, a field
@@ -27,7 +28,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fleet import events, heartbeats, registry
+from fleet import events, heartbeats, pages, registry
+from fleet.bodies import TooLarge, read_body
 from fleet.metrics import CONTENT_TYPE, Metrics
 from fleet.schema import ENROL, Invalid, check
 from sync.config import Settings
@@ -45,24 +47,13 @@ MAX_EVENTS_BYTES = 1024 * 1024
 PURGE_EVERY_SECONDS = 3600
 
 
-class TooLarge(Exception):
-    pass
-
-
 def refusal(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status)
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
     """The request's JSON body, read no further than `max_bytes` (TooLarge), or Invalid."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise TooLarge
+    body = await read_body(request, max_bytes)
     try:
         return json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError):
@@ -221,7 +212,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 ROUTES = [Route(ENROL_PATH, enrol, methods=["POST"]), Route(HEARTBEAT_PATH, heartbeat, methods=["POST"]),
-          Route(EVENTS_PATH, take_events, methods=["POST"]), Route("/metrics", metrics, methods=["GET"])]
+          Route(EVENTS_PATH, take_events, methods=["POST"]), Route("/metrics", metrics, methods=["GET"]),
+          *pages.ROUTES]
 
 
 def create_app(settings: Settings, *, store: Store | None = None,

@@ -60,3 +60,10 @@ def latest(db: Database, device_id: str) -> tuple[str, float | None, dict[str, A
     row = db.conn.execute("SELECT received_at, skew_seconds, body FROM fleet_heartbeats WHERE device_id = ? "
                           "ORDER BY received_at DESC, id DESC LIMIT 1", (device_id,)).fetchone()
     return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+
+def since(db: Database, device_id: str, start: datetime) -> list[tuple[str, float | None, dict[str, Any]]]:
+    """A kiosk's heartbeats received since `start`, newest first (its own page's last 24 hours)."""
+    rows = db.conn.execute("SELECT received_at, skew_seconds, body FROM fleet_heartbeats WHERE device_id = ? "
+                           "AND received_at >= ? ORDER BY received_at DESC, id DESC", (device_id, iso(start)))
+    return [(row[0], row[1], json.loads(row[2])) for row in rows]

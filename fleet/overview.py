@@ -45,6 +45,29 @@ def _flags(kiosk: registry.Kiosk, last: tuple[str, float | None, dict[str, Any]]
     return flags
 
 
+def _state(office: dict[str, Any]) -> str:
+    if office.get("paused"):
+        return "paused"
+    return "reachable" if office.get("reachable") else "unreachable"
+
+
+def backoffice_state(body: dict[str, Any]) -> tuple[str, str | None]:
+    """Each back office's state in words ("default: paused"), and the latest error any of them gave."""
+    offices = body.get("backoffices") or {}
+    states = [f"{name}: {_state(office)}" for name, office in sorted(offices.items())]
+    errors = sorted((office.get("last_error_at") or "", office["last_error"]) for office in offices.values()
+                    if office.get("last_error"))
+    return "; ".join(states) or "not reported", errors[-1][1] if errors else None
+
+
+def figures(body: dict[str, Any]) -> dict[str, Any]:
+    """What a heartbeat says, as the fleet page and `assist fleet list --json` show it."""
+    state, last_error = backoffice_state(body)
+    return {"version": body.get("version"), "queued": (body.get("outbox") or {}).get("queued"),
+            "oldest_queued_seconds": body.get("oldest_queued_seconds"), "needs_attention": body.get("needs_attention"),
+            "free_disk_mb": body.get("free_disk_mb"), "backoffice": state, "last_error": last_error}
+
+
 def overview(db: Database, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """One entry per kiosk: its registration, its last heartbeat's figures, and its flags."""
     rows = []
@@ -55,8 +78,5 @@ def overview(db: Database, settings: Settings, now: datetime) -> list[dict[str, 
             "device_id": kiosk.device_id, "library": kiosk.library, "hours": kiosk.hours, "state": kiosk.state,
             "enrolled_at": kiosk.enrolled_at, "revoked_at": kiosk.revoked_at,
             "code_expires_at": kiosk.code_expires_at, "last_heard_at": last[0] if last else None,
-            "version": body.get("version"), "queued": (body.get("outbox") or {}).get("queued"),
-            "oldest_queued_seconds": body.get("oldest_queued_seconds"),
-            "needs_attention": body.get("needs_attention"), "free_disk_mb": body.get("free_disk_mb"),
-            "events": events.counts(db, kiosk.device_id), "flags": _flags(kiosk, last, settings, now)})
+            **figures(body), "events": events.counts(db, kiosk.device_id), "flags": _flags(kiosk, last, settings, now)})
     return rows

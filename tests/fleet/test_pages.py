@@ -1,0 +1,193 @@
+"""The staff's pages over loopback HTTP: sign-in, the fleet page, a kiosk's page, sign-out."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from fleet import staff
+from fleet.pages import CSRF_COOKIE, SESSION_COOKIE
+from tests.fleet.fleet_support import heartbeat_body
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def browser(fleet, fleet_clock):
+    """A staff account, and a client that keeps cookies as a browser does (no redirects followed)."""
+    staff.add(fleet.store.db, "alex", PASSWORD, fleet_clock())
+    with httpx.Client(base_url=fleet.url) as client:
+        yield client
+
+
+def _csrf(page: httpx.Response) -> str:
+    return CSRF.search(page.text).group(1)
+
+
+def sign_in(client: httpx.Client, password: str = PASSWORD, name: str = "alex") -> httpx.Response:
+    form = client.get("/fleet/sign-in")
+    return client.post("/fleet/sign-in", data={"csrf_token": _csrf(form), "name": name, "password": password})
+
+
+def _text(page: httpx.Response) -> str:
+    """The page's words, tags out, as a screen reader meets them in order."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+
+
+def test_signing_in_opens_the_fleet_page_with_a_strict_httponly_session_cookie(browser):
+    page = browser.get("/fleet/sign-in")
+    assert page.status_code == 200 and '<label for="name">' in page.text and '<label for="password">' in page.text
+    answer = sign_in(browser)
+    assert answer.status_code == 303 and answer.headers["location"] == "/fleet/"
+    cookie = next(value for value in answer.headers.get_list("set-cookie") if value.startswith(SESSION_COOKIE))
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert "secure" not in cookie.lower()  # plain http to loopback only: a browser would drop a Secure one
+    assert browser.get("/fleet/").status_code == 200
+    assert "Signed in as alex" in browser.get("/fleet/").text
+
+
+def test_cookies_are_secure_when_served_beyond_loopback(fleet, fleet_clock):
+    """Behind the council's HTTPS proxy the browser asked for fleet.council.example: Secure cookies only."""
+    staff.add(fleet.store.db, "alex", PASSWORD, fleet_clock())
+    host = {"Host": "fleet.council.example"}
+    form = httpx.get(fleet.url + "/fleet/sign-in", headers=host)
+    csrf = _csrf(form)
+    assert "secure" in form.headers["set-cookie"].lower()
+    answer = httpx.post(fleet.url + "/fleet/sign-in", data={"csrf_token": csrf, "name": "alex", "password": PASSWORD},
+                        headers={**host, "Cookie": f"{CSRF_COOKIE}={csrf}"})
+    session = [value for value in answer.headers.get_list("set-cookie") if value.startswith(SESSION_COOKIE)]
+    assert answer.status_code == 303 and len(session) == 1 and "secure" in session[0].lower()
+
+
+def test_a_wrong_password_shows_an_error_summary_and_no_session(browser):
+    answer = sign_in(browser, password="not the password")
+    assert answer.status_code == 401
+    assert "There is a problem" in answer.text and 'href="#password"' in answer.text
+    assert answer.text.count("The staff name or password is wrong") == 2  # in the summary and at the field
+    assert "<title>Error: " in answer.text and SESSION_COOKIE not in browser.cookies
+    assert browser.get("/fleet/").status_code == 303
+    empty = sign_in(browser, password="", name="")
+    assert empty.status_code == 400 and "Enter your staff name" in empty.text and "Enter your password" in empty.text
+
+
+def test_five_wrong_passwords_lock_the_account_for_15_minutes(browser, fleet_clock):
+    for _ in range(4):
+        assert sign_in(browser, password="guess").status_code == 401
+    locked = sign_in(browser, password="guess")
+    assert locked.status_code == 429 and "locked until 11:15 UTC" in locked.text
+    assert sign_in(browser).status_code == 429  # the right password too, while it lasts
+    fleet_clock.advance(minutes=15, seconds=1)
+    assert sign_in(browser).status_code == 303
+
+
+def test_a_sign_in_without_its_csrf_token_or_with_another_is_refused(browser):
+    browser.get("/fleet/sign-in")
+    missing = browser.post("/fleet/sign-in", data={"name": "alex", "password": PASSWORD})
+    wrong = browser.post("/fleet/sign-in", data={"name": "alex", "password": PASSWORD, "csrf_token": "forged"})
+    assert missing.status_code == 403 and wrong.status_code == 403
+    browser.cookies.clear()  # a form posted from another site: no cookie of ours comes with it (SameSite=Strict)
+    assert browser.post("/fleet/sign-in", data={"name": "alex", "password": PASSWORD,
+                                                "csrf_token": "forged"}).status_code == 403
+    assert SESSION_COOKIE not in browser.cookies
+
+
+def test_sign_out_needs_the_sessions_csrf_token_and_ends_the_session(browser, fleet):
+    sign_in(browser)
+    page = browser.get("/fleet/")
+    session_id = browser.cookies[SESSION_COOKIE]
+    assert browser.post("/fleet/sign-out", data={}).status_code == 403
+    assert browser.post("/fleet/sign-out", data={"csrf_token": "forged"}).status_code == 403
+    assert browser.get("/fleet/").status_code == 200  # still signed in
+    out = browser.post("/fleet/sign-out", data={"csrf_token": _csrf(page)})
+    assert out.status_code == 303 and out.headers["location"] == "/fleet/sign-in"
+    assert browser.get("/fleet/").status_code == 303
+    with httpx.Client(base_url=fleet.url, cookies={SESSION_COOKIE: session_id}) as stolen:
+        assert stolen.get("/fleet/").status_code == 303  # the old cookie is worth nothing now
+    assert fleet.rows("SELECT count(*) FROM fleet_sessions") == [(0,)]
+
+
+@pytest.mark.parametrize("path", ["/fleet/", "/fleet/kiosks/kiosk-1"])
+def test_pages_without_a_session_or_with_a_made_up_one_redirect_to_sign_in(fleet, path):
+    for cookies in ({}, {SESSION_COOKIE: "made-up"}):
+        with httpx.Client(base_url=fleet.url, cookies=cookies) as client:
+            answer = client.get(path)
+            assert answer.status_code == 303 and answer.headers["location"] == "/fleet/sign-in"
+            assert "kiosk-1" not in answer.text
+
+
+@pytest.fixture
+def three_kiosks(fleet, fleet_clock):
+    """One silent 40 minutes in opening hours, one with a request queued 3 hours, one healthy."""
+    tokens = {device: fleet.enrol(device, fleet.add_kiosk(device, library=library)) for device, library in
+              [("kiosk-silent", "Central Library"), ("kiosk-stuck", "Eastgate Library"),
+               ("kiosk-well", "Northfield Library")]}
+    fleet.post("/fleet/heartbeat", heartbeat_body("kiosk-silent", fleet_clock()), device="kiosk-silent",
+               token=tokens["kiosk-silent"])
+    fleet_clock.advance(minutes=40)
+    stuck = heartbeat_body("kiosk-stuck", fleet_clock(), library_name="Eastgate Library",
+                           outbox={"queued": 4, "accepted": 10}, oldest_queued_seconds=3 * 3600 + 300)
+    stuck["backoffices"]["default"].update(reachable=False, last_error="connection refused",
+                                          last_error_at="2026-12-01T11:39:00Z")
+    well = heartbeat_body("kiosk-well", fleet_clock(), library_name="Northfield Library")
+    for device, body in [("kiosk-stuck", stuck), ("kiosk-well", well)]:
+        assert fleet.post("/fleet/heartbeat", body, device=device, token=tokens[device]).status_code == 200
+    return tokens
+
+
+def _row(page: httpx.Response, device: str) -> str:
+    row = next(row for row in page.text.split("<tr>") if f"/fleet/kiosks/{device}\"" in row)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split())
+
+
+def test_the_fleet_page_shows_every_kiosk_with_its_flags_in_words(browser, three_kiosks):
+    sign_in(browser)
+    page = browser.get("/fleet/")
+    assert page.status_code == 200 and "2 of 3 kiosks need a look" in page.text
+    silent, stuck, well = (_row(page, device) for device in ("kiosk-silent", "kiosk-stuck", "kiosk-well"))
+    assert "silent for over 30 minutes in opening hours" in silent and "queued for over" not in silent
+    assert "a request queued for over 120 minutes" in stuck and "silent" not in stuck
+    assert "4" in stuck and "3 hours 5 minutes" in stuck and "default: unreachable" in stuck
+    assert "connection refused" in stuck and "5000 MB" in stuck and "0.1.0" in stuck
+    assert "No problems" in well and "default: reachable" in well
+    assert "No problems" not in silent + stuck
+
+
+def test_a_kiosks_page_shows_its_last_24_hours(browser, fleet, fleet_clock, three_kiosks):
+    token = three_kiosks["kiosk-stuck"]
+    fleet_clock.advance(hours=25)
+    for minutes in (0, 5):
+        body = heartbeat_body("kiosk-stuck", fleet_clock() + timedelta(minutes=minutes), outbox={"queued": minutes})
+        fleet_clock.advance(minutes=minutes)
+        fleet.post("/fleet/heartbeat", body, device="kiosk-stuck", token=token)
+    sign_in(browser)
+    page = browser.get("/fleet/kiosks/kiosk-stuck")
+    assert page.status_code == 200 and "Eastgate Library: kiosk kiosk-stuck" in _text(page)
+    assert "Heartbeats in the last 24 hours (2)" in page.text  # the one of 25 hours ago left out
+    assert "connection refused" not in page.text
+    assert browser.get("/fleet/kiosks/no-such-kiosk").status_code == 404
+
+
+def test_the_pages_carry_no_residents_data_and_forbid_framing_and_caching(browser, fleet, three_kiosks):
+    """What a kiosk sends holds no personal data; a heartbeat field carrying some by mistake is
+    refused by the schema, so it never reaches a page (tests/fleet/test_app.py)."""
+    sign_in(browser)
+    for path in ("/fleet/", "/fleet/kiosks/kiosk-well"):
+        page = browser.get(path)
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "<script" not in page.text
+    planted = heartbeat_body("kiosk-well", fleet.store.clock(), resident="Ada Lovelace 07700 900123")
+    refused = fleet.post("/fleet/heartbeat", planted, device="kiosk-well", token=three_kiosks["kiosk-well"])
+    assert refused.status_code == 400
+    assert "Ada Lovelace" not in browser.get("/fleet/").text
+
+
+def test_a_form_too_large_is_refused(browser):
+    form = browser.get("/fleet/sign-in")
+    answer = browser.post("/fleet/sign-in", data={"csrf_token": _csrf(form), "name": "alex", "password": "x" * 5000})
+    assert answer.status_code == 413 and CSRF_COOKIE in browser.cookies

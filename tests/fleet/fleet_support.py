@@ -4,10 +4,12 @@
     code = peer.add_kiosk("kiosk-1")                            # as `assist fleet add-kiosk` does
     token = peer.enrol("kiosk-1", code)
     peer.post("/fleet/heartbeat", heartbeat_body("kiosk-1", clock()), device="kiosk-1", token=token)
+    html = peer.pages_seen()                                    # what signed-in staff read on the fleet pages
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any, Callable
 
 import httpx
 
-from fleet import registry
+from fleet import registry, staff
 from fleet.app import create_app
 from sync.config import Settings, load_settings
 from sync.fleet.formats import DEVICE_HEADER
@@ -24,6 +26,21 @@ from sync.store.times import iso, utcnow
 from tests.peers import Running, serve_in_thread
 
 HOURS = "Mon-Fri 09:00-17:30; Sat 10:00-16:00"
+STAFF, PASSWORD = "alex", "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(page: httpx.Response) -> str:
+    """The CSRF token a page's form carries."""
+    found = CSRF.search(page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, password: str = PASSWORD, name: str = STAFF) -> httpx.Response:
+    """Sign in as staff do: the form first (its CSRF token and cookie), then the post."""
+    form = client.get("/fleet/sign-in")
+    return client.post("/fleet/sign-in", data={"csrf_token": csrf(form), "name": name, "password": password})
 
 
 @dataclass
@@ -51,6 +68,21 @@ class FleetPeer:
         if content is not None:
             return httpx.post(self.url + path, content=content, headers=sent)
         return httpx.post(self.url + path, json=body, headers=sent)
+
+    def add_staff(self, name: str = STAFF, password: str = PASSWORD) -> None:
+        staff.add(self.store.db, name, password, self.store.clock())
+
+    def pages_seen(self) -> str:
+        """The fleet page and every kiosk's own page, as a member of staff signed in reads them."""
+        if not self.rows("SELECT 1 FROM fleet_staff WHERE name = ?", STAFF):
+            self.add_staff()
+        with httpx.Client(base_url=self.url) as client:
+            assert sign_in(client).status_code == 303
+            pages = [client.get("/fleet/")]
+            devices = self.rows("SELECT device_id FROM fleet_kiosks")
+            pages += [client.get(f"/fleet/kiosks/{device}") for (device,) in devices]
+        assert all(page.status_code == 200 for page in pages)
+        return "\n".join(page.text for page in pages)
 
     def rows(self, sql: str, *args: Any) -> list[Any]:
         return self.store.db.conn.execute(sql, args).fetchall()

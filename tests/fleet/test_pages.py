@@ -9,29 +9,17 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from fleet import staff
 from fleet.pages import CSRF_COOKIE, SESSION_COOKIE
-from tests.fleet.fleet_support import heartbeat_body
-
-PASSWORD = "correct horse battery"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.fleet.fleet_support import PASSWORD, heartbeat_body, sign_in
+from tests.fleet.fleet_support import csrf as _csrf
 
 
 @pytest.fixture
 def browser(fleet, fleet_clock):
     """A staff account, and a client that keeps cookies as a browser does (no redirects followed)."""
-    staff.add(fleet.store.db, "alex", PASSWORD, fleet_clock())
+    fleet.add_staff()
     with httpx.Client(base_url=fleet.url) as client:
         yield client
-
-
-def _csrf(page: httpx.Response) -> str:
-    return CSRF.search(page.text).group(1)
-
-
-def sign_in(client: httpx.Client, password: str = PASSWORD, name: str = "alex") -> httpx.Response:
-    form = client.get("/fleet/sign-in")
-    return client.post("/fleet/sign-in", data={"csrf_token": _csrf(form), "name": name, "password": password})
 
 
 def _text(page: httpx.Response) -> str:
@@ -53,7 +41,7 @@ def test_signing_in_opens_the_fleet_page_with_a_strict_httponly_session_cookie(b
 
 def test_cookies_are_secure_when_served_beyond_loopback(fleet, fleet_clock):
     """Behind the council's HTTPS proxy the browser asked for fleet.council.example: Secure cookies only."""
-    staff.add(fleet.store.db, "alex", PASSWORD, fleet_clock())
+    fleet.add_staff()
     host = {"Host": "fleet.council.example"}
     form = httpx.get(fleet.url + "/fleet/sign-in", headers=host)
     csrf = _csrf(form)

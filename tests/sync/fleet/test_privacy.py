@@ -44,6 +44,7 @@ def test_markers_in_a_kiosks_submissions_reach_the_council_and_nothing_of_them_t
         assert report.accepted == 2
         stored = fleet.rows("SELECT count(*) FROM fleet_events")[0][0]
         assert stored == 4 + 2 and fleet.rows("SELECT count(*) FROM fleet_heartbeats") == [(1,)]
+        pages = fleet.pages_seen()
     finally:
         fleet.stop()
         store.close()
@@ -59,6 +60,7 @@ def test_markers_in_a_kiosks_submissions_reach_the_council_and_nothing_of_them_t
         for shape in {marker, marker.lower(), marker.replace(" ", ""), marker.split()[-1]}:
             assert shape.encode() not in kept, f"the resident's {what} is in the fleet service's store"
             assert shape not in logged, f"the resident's {what} is in the fleet's logs"
+            assert shape not in pages, f"the resident's {what} is on the fleet's pages"
 
 
 def _report(store, settings) -> bool:
@@ -92,6 +94,8 @@ def test_a_back_office_echoing_the_residents_words_in_its_errors_sends_none_of_t
         errors = [json.loads(body)["backoffices"]["default"]["last_error"]
                   for (body,) in fleet.rows("SELECT body FROM fleet_heartbeats ORDER BY device_id")]
         assert errors[1], "the 503 is reported to the council, scrubbed"
+        pages = fleet.pages_seen()
+        assert "kiosk-2" in pages
     finally:
         for store in kiosks:
             store.close()
@@ -99,3 +103,4 @@ def test_a_back_office_echoing_the_residents_words_in_its_errors_sends_none_of_t
     kept = _everything(tmp_path / "council")
     for what, marker in MARKERS.items():
         assert marker.encode() not in kept, f"the resident's {what} is in the fleet service's store"
+        assert marker not in pages, f"the resident's {what} is on the fleet's pages"

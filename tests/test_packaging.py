@@ -33,9 +33,10 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
             "kiosk/kiosk.tcss"} <= names
     requires = [line.removeprefix("Requires-Dist: ") for line in metadata.decode().splitlines()
                 if line.startswith("Requires-Dist: ")]
-    for library in ("matplotlib", "jinja2"):  # the report's alone: a kiosk installs without them
-        [needed] = [line for line in requires if line.startswith(library)]
-        assert needed.endswith('extra == "report"'), needed
+    [matplotlib] = [line for line in requires if line.startswith("matplotlib")]  # the report's alone
+    assert matplotlib.endswith('extra == "report"'), matplotlib
+    jinja2 = [line for line in requires if line.startswith("jinja2")]  # the report's and the fleet page's
+    assert sorted(line.rpartition("extra == ")[2] for line in jinja2) == ['"fleet"', '"report"'], jinja2
     assert any(line.startswith("textual") and "extra ==" not in line for line in requires)
     # The printed reference: its font and the font's licence travel with it; python-escpos is the [printer] extra's.
     assert {"sync/printing/fonts/NotoSlip-Regular.ttf", "sync/printing/fonts/OFL.txt"} <= names
@@ -43,6 +44,7 @@ def test_the_wheel_carries_every_module_catalogue_and_compiled_translation(tmp_p
     assert escpos.endswith('extra == "printer"'), escpos
     [metrics] = [line for line in requires if line.startswith("prometheus")]  # the fleet service's alone
     assert metrics.endswith('extra == "fleet"'), metrics
+    assert {"fleet/templates/base.html.j2", "fleet/templates/fleet.html.j2"} <= names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "assist = assist.cli:main" in text and "assist_catalogue = sync.catalogue_extract:extract" in text

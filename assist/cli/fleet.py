@@ -122,14 +122,15 @@ def remove_staff(app: AppContext, name: str) -> None:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @pass_app
 def serve(app: AppContext, host: str, port: int) -> None:
-    """Serve the kiosks' API (POST /fleet/enrol, /fleet/heartbeat, /fleet/events) and GET /metrics."""
+    """Serve the kiosks' API (POST /fleet/enrol, /fleet/heartbeat, /fleet/events), GET /metrics, and the
+    staff's fleet page (/fleet/, signing in at /fleet/sign-in)."""
     import uvicorn
 
     from assist.cli.sms import server_config
 
     try:
         from fleet.app import create_app
-    except ModuleNotFoundError as missing:  # prometheus-client, for /metrics
+    except ModuleNotFoundError as missing:  # prometheus-client for /metrics, jinja2 for the staff's pages
         raise click.ClickException(f"the fleet service needs {missing.name}, in the distribution's [fleet] extra: "
                                    "pip install 'assist-council-kiosk[fleet]'") from None
 

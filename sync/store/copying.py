@@ -59,6 +59,8 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fleet_kiosks", ("device_id",)),
     ("fleet_heartbeats", ("id",)),
     ("fleet_events", ("id",)),
+    ("fleet_staff", ("name",)),
+    ("fleet_sessions", ("id_hash",)),
     ("addresses", ("id",)),
     ("gazetteer_imports", ("id",)),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from datetime import timedelta
 
@@ -179,3 +180,12 @@ def test_a_form_too_large_is_refused(browser):
     form = browser.get("/fleet/sign-in")
     answer = browser.post("/fleet/sign-in", data={"csrf_token": _csrf(form), "name": "alex", "password": "x" * 5000})
     assert answer.status_code == 413 and CSRF_COOKIE in browser.cookies
+
+
+def test_refused_sign_ins_are_logged_without_the_name_or_password_typed(browser, caplog):
+    with caplog.at_level(logging.WARNING, logger="fleet"):
+        for _ in range(5):
+            sign_in(browser, password="hunter2-typed-wrong")
+    assert caplog.text.count("sign-in refused: wrong staff name or password") == 4
+    assert "staff account locked until 2026-12-01T11:15" in caplog.text
+    assert "hunter2" not in caplog.text and PASSWORD not in caplog.text

@@ -165,8 +165,11 @@ def _literal_spans(found: _Text, form: str) -> list[tuple[int, int]]:
                 end += 1
             spans.append((start, end))
     for length in range(min(len(form), PREFIX) - 1, SHORTEST - 1, -1):  # an echo cut off mid-value
-        if lowered.endswith(form[:length]):
-            spans.append((len(lowered) - length, len(lowered)))
+        start = len(lowered) - length
+        # where the echo began, as the value began: not inside a word or a number (the last
+        # digits of another phone number are no echo of this one's first)
+        if lowered.endswith(form[:length]) and (start == 0 or not lowered[start - 1].isalnum()):
+            spans.append((start, len(lowered)))
             break
     return spans
 

@@ -160,11 +160,23 @@ async def enrol(request: Request) -> Response:
     return JSONResponse({"device_id": body["device_id"], "token": token})
 
 
+def from_a_kiosk(handler: Callable[[Request, str], Any]) -> Callable[[Request], Any]:
+    """An endpoint only an enrolled kiosk may call: 401 without its valid token, else the handler
+    is given the kiosk's device id."""
+
+    async def endpoint(request: Request) -> Response:
+        device = _authenticated(request)
+        if device is None:
+            return refusal(401, "a kiosk's valid token is needed")
+        response: Response = await handler(request, device)
+        return response
+
+    return endpoint
+
+
 @guarded
-async def heartbeat(request: Request) -> Response:
-    device = _authenticated(request)
-    if device is None:
-        return refusal(401, "a kiosk's valid token is needed")
+@from_a_kiosk
+async def heartbeat(request: Request, device: str) -> Response:
     fleet: Fleet = request.app.state.fleet
     body = await read_json(request, MAX_HEARTBEAT_BYTES)
     now = fleet.clock()
@@ -175,10 +187,8 @@ async def heartbeat(request: Request) -> Response:
 
 
 @guarded
-async def take_events(request: Request) -> Response:
-    device = _authenticated(request)
-    if device is None:
-        return refusal(401, "a kiosk's valid token is needed")
+@from_a_kiosk
+async def take_events(request: Request, device: str) -> Response:
     fleet: Fleet = request.app.state.fleet
     received = events.record(fleet.db, device, await read_json(request, MAX_EVENTS_BYTES), fleet.clock())
     fleet.metrics.events.labels("true").inc(received.stored - received.unknown)

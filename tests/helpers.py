@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from sync.config import Settings, load_settings
 from sync.flow import Draft
+from sync.places import gazetteer
 from sync.store import Store
 
 #: The key the kiosks of the sync tests send, and their council_server(api_key=...) expects.
@@ -87,3 +89,15 @@ def _with_worker(store, settings, what: str, **options):
         finally:
             await worker.aclose()
     return asyncio.run(go())
+
+
+def import_addresses(db: Any, folder: Path, rows: Iterable[Sequence[Any]], name: str = "addresses.csv") -> None:
+    """Rows of (UPRN, ADDRESS, POSTCODE, LAT, LON) written as a council's CSV and imported into
+    the gazetteer of `db`."""
+    path = folder / name
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["UPRN", "ADDRESS", "POSTCODE", "LAT", "LON"])
+        writer.writerows(rows)
+    gazetteer.import_csv(db, path)
+

@@ -3,14 +3,13 @@ fake espeak-ng at the subprocess boundary, and helpers that read what is on the 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
 from kiosk.app import KioskApp
 from kiosk.speech import Speaker
-from sync.places import gazetteer
+from tests.helpers import import_addresses
 from tests.kiosk.kiosk_support import FakePopen, Monotonic
 
 ADDRESSES = [
@@ -30,12 +29,7 @@ def monotonic() -> Monotonic:
 @pytest.fixture
 def places(store, tmp_path: Path):
     """A handful of addresses in the store's gazetteer (latitude and longitude, no grid maths)."""
-    path = tmp_path / "addresses.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["UPRN", "ADDRESS", "POSTCODE", "LAT", "LON"])
-        writer.writerows(ADDRESSES)
-    gazetteer.import_csv(store.db, path)
+    import_addresses(store.db, tmp_path, ADDRESSES)
     return ADDRESSES
 
 

@@ -5,7 +5,6 @@ off, in any language, at either size (they wrap, a hint kept whole)."""
 
 from __future__ import annotations
 
-import csv
 import unicodedata
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 import locales
 from kiosk import messages, pages
 from kiosk.widgets.choices import ChoiceItem
-from sync.places import gazetteer
+from tests.helpers import import_addresses
 from tests.kiosk.kiosk_support import keys, open_page, page, type_in
 
 #: Driven through a Pilot: seconds a test on a shared machine.
@@ -28,12 +27,7 @@ STREET = [(f"1000000001{n:02}", f"{n} High Street, Brackenford, BF1 5AB", "BF1 5
 @pytest.fixture
 def high_street(store, tmp_path):
     """Twelve addresses on one street: a search finds more than the eight shown."""
-    path = tmp_path / "high-street.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["UPRN", "ADDRESS", "POSTCODE", "LAT", "LON"])
-        writer.writerows(STREET)
-    gazetteer.import_csv(store.db, path)
+    import_addresses(store.db, tmp_path, STREET, "high-street.csv")
 
 
 def unseen(app) -> list[str]:

@@ -7,14 +7,12 @@ display order like every other Arabic line, against the right edge; the search r
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
 import locales
 from kiosk import bidi
 from kiosk.widgets.choices import ChoiceItem
-from sync.places import gazetteer
+from tests.helpers import import_addresses
 from tests.kiosk.kiosk_support import NO_CONTACT, POTHOLE, open_page, type_in
 
 #: Driven through a Pilot: seconds a test on a shared machine.
@@ -28,13 +26,9 @@ ADDRESS = "12 High Street, Brackenford, BF1 5AB"
 
 @pytest.fixture
 def high_street(store, tmp_path):
-    path = tmp_path / "high-street.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["UPRN", "ADDRESS", "POSTCODE", "LAT", "LON"])
-        writer.writerow(["100000000112", ADDRESS, "BF1 5AB", 52.1212, -1.2712])
-        writer.writerow(["100000000114", "14 High Street, Brackenford, BF1 5AB", "BF1 5AB", 52.1214, -1.2714])
-    gazetteer.import_csv(store.db, path)
+    import_addresses(store.db, tmp_path, [
+        ["100000000112", ADDRESS, "BF1 5AB", 52.1212, -1.2712],
+        ["100000000114", "14 High Street, Brackenford, BF1 5AB", "BF1 5AB", 52.1214, -1.2714]], "high-street.csv")
 
 
 def drawn(app, widget, content: bool = False) -> list[str]:

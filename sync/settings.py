@@ -272,16 +272,12 @@ class Settings:
         """The SQLite store's file; on PostgreSQL, where one would be (the key file's default place)."""
         if self.store.url.startswith(SQLITE_URL):
             return Path(self.store.url[len(SQLITE_URL):]).expanduser()
-        if self.store.path:
-            return Path(self.store.path).expanduser()
-        return platformdirs.user_data_path("assist") / "assist.db"
+        return _path_or(self.store.path, platformdirs.user_data_path("assist") / "assist.db")
 
     @property
     def gazetteer_path(self) -> Path:
         """Where a PostgreSQL store's gazetteer is (a SQLite store holds its own)."""
-        if self.store.gazetteer_path:
-            return Path(self.store.gazetteer_path).expanduser()
-        return self.store_path.with_name("gazetteer.db")
+        return _path_or(self.store.gazetteer_path, self.store_path.with_name("gazetteer.db"))
 
     @property
     def store_name(self) -> str:
@@ -295,9 +291,7 @@ class Settings:
 
     @property
     def key_path(self) -> Path:
-        if self.store.key_file:
-            return Path(self.store.key_file).expanduser()
-        return self.store_path.with_name("assist.key")
+        return _path_or(self.store.key_file, self.store_path.with_name("assist.key"))
 
     @property
     def device_id(self) -> str:
@@ -347,6 +341,11 @@ def documented_keys() -> list[tuple[str, Any, str]]:
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             rows.append((f"{section}.{f.name}", default, f.metadata["doc"]))
     return rows
+
+
+def _path_or(setting: str, default: Path) -> Path:
+    """A file setting as a path (`~` expanded), or `default` when it is empty."""
+    return Path(setting).expanduser() if setting else default
 
 
 def mask_url_password(value: str) -> str:

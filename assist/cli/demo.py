@@ -7,13 +7,16 @@ machinery as a story instead: it loads the demo council's gazetteer, takes two r
 the shared question flow (one in English, one in Welsh), saves their requests with a reference
 each, types up a few paper forms (one of them wrong, to show the error staff would see), lets the
 worker find the council unreachable and lose nothing, then starts the back office and the worker,
-which send everything once and bring a closed status back. Everything lands in ./demo-data; run
-it again freely.
+which send everything once and bring a closed status back. Beside them runs a fleet service (the
+council's view of its kiosks, on its own SQLite store) with the demo kiosk enrolled, so the fleet
+page has a kiosk to show. Everything lands in ./demo-data; run it again freely.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -31,12 +34,16 @@ if TYPE_CHECKING:
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "paper-forms.jsonl"
 #: A volunteer the demo kiosk knows, to try volunteer mode (F9) with. Never on a real kiosk.
 DEMO_VOLUNTEER, DEMO_PIN = "Demo Volunteer", "246810"
+DEMO_DEVICE, DEMO_LIBRARY = "demo-kiosk-1", "Brackenford Central Library"
+DEMO_HOURS = "Mon-Fri 09:00-17:30; Sat 10:00-16:00"
+#: The fleet page's demo account. Never on a real fleet service.
+FLEET_STAFF, FLEET_PASSWORD = "demo", "demo-fleet-page"
 
 T = TypeVar("T")
 
 
 def assist(*args: str, env: dict[str, str]) -> str:
-    print(f"\n$ assist {' '.join(args)}", flush=True)
+    print(f"\n$ assist {shlex.join(args)}", flush=True)
     done = subprocess.run([sys.executable, "-m", "assist", *args], env=env, check=False, text=True,
                           stdout=subprocess.PIPE)
     print(done.stdout, end="", flush=True)
@@ -62,19 +69,95 @@ def wait_for(condition: Callable[[], T | None], what: str, seconds: float = 30) 
     return answer
 
 
+def listening(process: subprocess.Popen, port: int, what: str) -> subprocess.Popen:
+    """`process` once it takes connections on `port` (or stopped, and the demo with it)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"{what} did not start")
+
+
 def start_council(folder: Path, port: int, env: dict[str, str], output=None) -> subprocess.Popen:
     print(f"\n$ assist council serve --port {port} --db {folder / 'council.db'} --api-key demo-key &", flush=True)
     council = subprocess.Popen([sys.executable, "-m", "assist", "council", "serve", "--port", str(port),
                                 "--db", str(folder / "council.db"), "--api-key", "demo-key"], env=env,
                                stdout=output, stderr=output)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return council
-        time.sleep(0.1)
-    council.terminate()
-    raise SystemExit("the reference back office did not start")
+    return listening(council, port, "the reference back office")
+
+
+def fleet_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
+    """The fleet service's environment: the council's side, with a store of its own."""
+    (folder / "fleet-service").mkdir(exist_ok=True)
+    return {**env, "ASSIST_STORE__PATH": str(folder / "fleet-service" / "assist.db"),
+            "ASSIST_FLEET__METRICS_TOKEN": "demo-metrics-token"}
+
+
+def start_fleet(folder: Path, env: dict[str, str], output=None) -> tuple[subprocess.Popen, str]:
+    """The fleet service on loopback, with the demo kiosk enrolled in it afresh (its port may differ
+    from the last run's) and the demo's staff account; the service and its URL."""
+    port, council_side = free_port(8313), fleet_env(folder, env)
+    print(f"\n$ assist fleet serve --port {port} &   (the council's side, on {folder / 'fleet-service'})", flush=True)
+    service = listening(subprocess.Popen([sys.executable, "-m", "assist", "fleet", "serve", "--port", str(port)],
+                                         env=council_side, stdout=output, stderr=output), port, "the fleet service")
+    url = f"http://127.0.0.1:{port}"
+    if add_fleet_staff(council_side):  # enrolled by an earlier run: revoked, as for a rebuilt kiosk
+        assist("fleet", "revoke", DEMO_DEVICE, env=council_side)
+    added = assist("fleet", "add-kiosk", DEMO_DEVICE, "--library", DEMO_LIBRARY, "--hours", DEMO_HOURS,
+                   env=council_side)
+    code = re.search(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){4}\b", added)
+    if code is None:
+        service.terminate()
+        raise SystemExit("the fleet service gave the demo kiosk no enrolment code")
+    assist("fleet", "enrol", "--url", url, "--code", code.group(), env=env)
+    return service, url
+
+
+def add_fleet_staff(council_side: dict[str, str]) -> bool:
+    """The demo's staff account for the fleet page, once; whether the demo kiosk is enrolled already."""
+    from fleet import registry, staff
+    from sync.config import load_settings
+    from sync.store import Store
+
+    store = Store.open(load_settings(environ=council_side))
+    try:
+        try:
+            staff.add(store.db, FLEET_STAFF, FLEET_PASSWORD, store.clock())
+        except registry.Refused:
+            pass  # added by an earlier run
+        return any(kiosk.device_id == DEMO_DEVICE and kiosk.state == "enrolled"
+                   for kiosk in registry.kiosks(store.db, store.clock()))
+    finally:
+        store.close()
+
+
+def fleet_page(url: str) -> str:
+    return f"The fleet page is {url}/fleet/ (staff {FLEET_STAFF!r}, password {FLEET_PASSWORD!r})"
+
+
+def serve_fleet_later(folder: Path, env: dict[str, str]) -> str:
+    return (f"To look at the fleet page now: ASSIST_STORE__PATH={fleet_env(folder, env)['ASSIST_STORE__PATH']} "
+            f".venv/bin/assist fleet serve, then open http://127.0.0.1:8313/fleet/ and sign in as {FLEET_STAFF!r}, "
+            f"password {FLEET_PASSWORD!r}.")
+
+
+def fleet_heard(folder: Path, env: dict[str, str]) -> bool:
+    """Whether the fleet service has the demo kiosk's heartbeat and its finished submissions' records."""
+    from sync.config import load_settings
+    from sync.store import Store
+
+    store = Store.open(load_settings(environ=fleet_env(folder, env)))
+    try:
+        heard = store.db.conn.execute("SELECT count(*) FROM fleet_heartbeats WHERE device_id = ?",
+                                      (DEMO_DEVICE,)).fetchone()[0]
+        records = store.db.conn.execute("SELECT count(*) FROM fleet_events WHERE device_id = ? AND kind = 'submission'",
+                                        (DEMO_DEVICE,)).fetchone()[0]
+        return bool(heard and records >= 4)
+    finally:
+        store.close()
 
 
 def resident(store, language: str, service_code: str, place_query: str, typed: dict[str, str]) -> str:
@@ -128,8 +211,8 @@ def prepare(folder: Path) -> tuple[dict[str, str], int]:
     """The demo's environment (its own store and back office on loopback) and the demo gazetteer."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "ASSIST_STORE__PATH": str(folder / "assist.db"), "ASSIST_KIOSK__DEVICE_ID": "demo-kiosk-1",
-           "ASSIST_KIOSK__LIBRARY_NAME": "Brackenford Central Library",
+    env = {**os.environ, "ASSIST_STORE__PATH": str(folder / "assist.db"), "ASSIST_KIOSK__DEVICE_ID": DEMO_DEVICE,
+           "ASSIST_KIOSK__LIBRARY_NAME": DEMO_LIBRARY, "ASSIST_FLEET__HEARTBEAT_SECONDS": "10",
            "ASSIST_BACKOFFICE__URL": f"http://127.0.0.1:{port}/", "ASSIST_BACKOFFICE__API_KEY": "demo-key",
            "ASSIST_SYNC__TIMEOUT_SECONDS": "3"}
     os.environ.update(env)
@@ -169,12 +252,16 @@ def kiosk(folder: Path) -> None:
     log = folder / "services.log"
     with log.open("a") as services_log:
         council = start_council(folder, port, env, services_log)
+        fleet, fleet_url = start_fleet(folder, env, services_log)
         worker = start_worker(env, services_log)
+        print(f"\n{fleet_page(fleet_url)}, while the kiosk runs.", flush=True)
+        time.sleep(2)  # a moment to read it before the kiosk takes the screen
         try:
             subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
         finally:
-            stop_all(worker, council)
-    print(f"The back office and the worker logged to {log}. Volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}.\n"
+            stop_all(worker, fleet, council)
+    print(f"The back office, the fleet service and the worker logged to {log}. Volunteer mode: F9, "
+          f"{DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}.\n{serve_fleet_later(folder, env)}\n"
           "Text the bot beside the demo with:\n"
           f"  ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist sms chat --from +447911123456")
 
@@ -205,6 +292,7 @@ def story(folder: Path) -> None:
 
     print("\n--- the council's back office comes up, and the sync worker runs beside it ---")
     council = start_council(folder, port, env)
+    fleet, fleet_url = start_fleet(folder, env)
     worker = start_worker(env)
     try:
         store.request("sync_now")  # what a volunteer's "sync now" does: a request left in the store
@@ -227,12 +315,15 @@ def story(folder: Path) -> None:
         today = store.clock().date().isoformat()
         assist("report", "--since", today, "--out", str(folder / "report.html"), "--csv", str(folder / "report.csv"),
                env=env)
+        print("\n--- the council's side: the fleet service has the kiosk's heartbeat and take-up figures ---")
+        wait_for(lambda: fleet_heard(folder, env), "the kiosk's heartbeat and figures to reach the fleet service")
+        assist("fleet", "list", env=fleet_env(folder, env))
     finally:
-        stop_all(worker, council)
+        stop_all(worker, fleet, council)
         store.close()
     print(f"\nThe take-up report is {folder / 'report.html'}. The demo store is {folder / 'assist.db'}; try "
           f"`ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist outbox list`, or `make demo` in a terminal "
-          f"for the kiosk (volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}).")
+          f"for the kiosk (volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}).\n{serve_fleet_later(folder, env)}")
 
 
 @click.command()

@@ -1,5 +1,6 @@
 """`make demo` without a terminal tells the story end to end: residents' requests saved offline,
-sent once the back office comes up, a status back, and the take-up report written."""
+sent once the back office comes up, a status back, the take-up report written, and the kiosk
+enrolled with a fleet service that has its heartbeat and figures."""
 
 from __future__ import annotations
 
@@ -8,16 +9,23 @@ import sys
 
 import pytest
 
+from assist.cli.demo import FLEET_PASSWORD, FLEET_STAFF
+from fleet import registry, staff
 from sync.config import load_settings
 from sync.store import Store, volunteers
+
+
+def tell_story(folder):
+    done = subprocess.run([sys.executable, "-m", "assist", "demo", "--script", "--dir", str(folder)],
+                          capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
 
 
 @pytest.mark.slow
 def test_the_demo_story_runs_end_to_end(tmp_path):
     folder = tmp_path / "demo"
-    done = subprocess.run([sys.executable, "-m", "assist", "demo", "--script", "--dir", str(folder)],
-                          capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    done = tell_story(folder)
     assert done.stdout.count("saved to the outbox: reference") == 2
     assert "closed       Collected this morning. Sorry!" in done.stdout
     assert "2 sessions from 1 store." in done.stdout
@@ -28,3 +36,29 @@ def test_the_demo_story_runs_end_to_end(tmp_path):
         assert [volunteer.name for volunteer in volunteers.names(store)] == ["Demo Volunteer"]
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_the_demo_enrols_its_kiosk_with_a_fleet_service_again_on_every_run(tmp_path):
+    folder = tmp_path / "demo"
+    first = tell_story(folder)
+    assert "demo-kiosk-1  Brackenford Central Library  [enrolled]" in first.stdout
+    again = tell_story(folder)  # a new port perhaps: the kiosk is revoked and enrolled afresh
+    assert "Kiosk demo-kiosk-1 revoked" in again.stdout
+    assert "demo-kiosk-1  Brackenford Central Library  [enrolled]" in again.stdout
+    assert "fleet-service/assist.db .venv/bin/assist fleet serve" in again.stdout
+    fleet = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(folder / "fleet-service" / "assist.db")}))
+    try:
+        [kiosk] = registry.kiosks(fleet.db, fleet.clock())
+        assert kiosk.state == "enrolled" and kiosk.library == "Brackenford Central Library"
+        beats = fleet.db.conn.execute("SELECT count(*) FROM fleet_heartbeats").fetchone()[0]
+        records = fleet.db.conn.execute("SELECT count(*) FROM fleet_events WHERE kind = 'submission'").fetchone()[0]
+        assert staff.check(fleet.db, FLEET_STAFF, FLEET_PASSWORD, fleet.clock())
+    finally:
+        fleet.close()
+    kiosk_store = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(folder / "assist.db")}))
+    try:
+        accepted = kiosk_store.counts()["accepted"]
+    finally:
+        kiosk_store.close()
+    assert beats >= 2 and records == accepted == 6  # both runs' residents, and the paper forms once: each once

@@ -90,4 +90,4 @@ demo: install
 	$(BIN)/assist demo --dir $(DEMO_DIR)
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info
+	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info node_modules

@@ -47,17 +47,30 @@ compile: $(STAMP)
 
 # Debian packages the tests drive, installed here when missing, as root (CI starts with nothing): chromium for
 # the browser tests (never a browser Playwright downloads), nginx-light for the reverse-proxy example's test,
-# libfribidi0 for the printed slips in right-to-left scripts. Elsewhere those tests are skipped, except under CI=true.
+# libfribidi0 for the printed slips in right-to-left scripts; npm (Debian's nodejs and npm, where the machine has
+# none) for axe-core. Elsewhere those tests are skipped, except under CI=true.
 SYSTEM_PACKAGES := chromium nginx-light libfribidi0
 system-packages:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) </dev/null; \
 	else echo "some tests need Debian's $(SYSTEM_PACKAGES): sudo apt-get install $(SYSTEM_PACKAGES)" >&2; fi
+	@if command -v npm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm </dev/null; \
+	else echo "the accessibility test needs npm: sudo apt-get install nodejs npm" >&2; fi
+
+# axe-core, the accessibility checker the fleet pages' browser test runs (tests/fleet/test_fleet_browser.py), from
+# the npm registry at the version package-lock.json pins; node_modules/ is not committed. Missing, that test is
+# skipped, except under CI=true.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "the accessibility test needs axe-core: npm ci (npm from Debian's nodejs and npm)" >&2; fi
 
 # Lint (ruff), the layers (import-linter's contracts in pyproject.toml), types (mypy, strict on sync/),
 # then the whole suite on every core. `.venv/bin/python -m pytest -m "not slow"` is the quick part.
-test: install lint system-packages
+test: install lint system-packages $(AXE)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 lint: install
@@ -77,4 +90,4 @@ demo: install
 	$(BIN)/assist demo --dir $(DEMO_DIR)
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info
+	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info node_modules

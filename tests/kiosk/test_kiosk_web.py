@@ -14,7 +14,8 @@ from textual_serve.download_manager import DownloadManager
 
 from kiosk import web
 from sync import reference
-from tests.kiosk.web_support import CHROMIUM_ARGS, Tab, gone, need_chromium, serve
+from tests.browser import CHROMIUM_ARGS, need_chromium
+from tests.kiosk.web_support import Tab, gone, serve
 
 #: Real processes and a real browser: seconds each.
 pytestmark = pytest.mark.slow

@@ -1,51 +1,24 @@
 """The kiosk served to a real browser: `assist kiosk serve` as a process on loopback, Debian's
-chromium headless driven by Playwright (never a downloaded browser), and a tab that reads what the
-kiosk sends its terminal (xterm.js draws on a canvas, so the websocket's frames are the text)."""
+chromium headless driven by Playwright (never a downloaded browser: tests/browser.py), and a tab
+that reads what the kiosk sends its terminal (xterm.js draws on a canvas, so the websocket's frames
+are the text)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-import pytest
+from tests.browser import PATIENCE, free_port, start, stop
 
-CHROMIUM = "/usr/bin/chromium"
-#: As root in a container, without a GPU, a profile of its own, and nothing fetched from outside.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 #: Control sequences and the like, between the words a terminal shows.
 CONTROLS = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78]")
 #: Keys pressed by name; anything else longer than one character is typed.
 KEYS = {"Enter", "Escape", "Tab", "Backspace", "ArrowUp", "ArrowDown", "F2", "F3", "F4", "F9"}
 #: Milliseconds without a frame after which a page is taken as drawn.
 QUIET_MS = 150
-#: Seconds a page may take to show what a key asked for, on a shared machine.
-PATIENCE = 30
-
-
-def need_chromium() -> str:
-    """Debian's chromium, or a skip on a developer's machine without it; never a skip in CI (CI=true),
-    where a missing browser is a failure (`make test` installs it)."""
-    if Path(CHROMIUM).exists() and shutil.which(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -76,34 +49,15 @@ class Served:
         return True
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
 
 def serve(env: dict[str, str], log: Path, limit: int) -> Served:
     """`assist kiosk serve` on a free loopback port, `limit` tabs at most, once it answers."""
     port = free_port()
-    env = {**os.environ, **env, "ASSIST_KIOSK__WEB_MAX_SESSIONS": str(limit)}
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "assist", "kiosk", "serve", "--port", str(port)], env=env,
-                                   stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    served = Served(process, f"http://127.0.0.1:{port}/", log, limit)
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"assist kiosk serve stopped: {log.read_text()}")
-        try:
-            httpx.get(served.url, timeout=2)
-            return served
-        except httpx.TransportError:
-            time.sleep(0.1)
-    served.stop()
-    raise AssertionError(f"assist kiosk serve did not answer: {log.read_text()}")
+    process = start(["kiosk", "serve", "--port", str(port)], {**env, "ASSIST_KIOSK__WEB_MAX_SESSIONS": str(limit)},
+                    log, f"http://127.0.0.1:{port}/")
+    return Served(process, f"http://127.0.0.1:{port}/", log, limit)
 
 
 def gone(pid: int, within: float) -> bool:

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,6 +32,7 @@ from starlette.routing import Route
 from fleet import events, heartbeats, pages, registry
 from fleet.bodies import TooLarge, read_body
 from fleet.metrics import CONTENT_TYPE, Metrics
+from fleet.proxies import TrustedProxies
 from fleet.schema import ENROL, Invalid, check
 from sync.config import Settings
 from sync.fleet.formats import DEVICE_HEADER, ENROL_PATH, EVENTS_PATH, HEARTBEAT_PATH
@@ -229,7 +231,9 @@ ROUTES = [Route(ENROL_PATH, enrol, methods=["POST"]), Route(HEARTBEAT_PATH, hear
 def create_app(settings: Settings, *, store: Store | None = None,
                clock: Callable[[], datetime] = utcnow) -> Starlette:
     """The ASGI app. With `store`, that store is used (and left open); without, one is opened at
-    start-up from the settings and closed at shutdown."""
-    app = Starlette(routes=ROUTES, lifespan=lifespan)
+    start-up from the settings and closed at shutdown. Serve it with uvicorn's own proxy headers off
+    (`proxy_headers=False`): the app believes them only from `fleet.trusted_proxies` (fleet/proxies.py)."""
+    app = Starlette(routes=ROUTES, lifespan=lifespan,
+                    middleware=[Middleware(TrustedProxies, proxies=settings.fleet.trusted_proxies)])
     app.state.fleet = Fleet(settings, store, clock)
     return app

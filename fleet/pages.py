@@ -9,7 +9,9 @@ Server-rendered, no scripts: everything works without JavaScript. The session co
 SameSite=Strict, and Secure except over plain http to this machine (a browser keeps no Secure
 cookie there); every form carries a CSRF token, checked before anything else: the session's own
 once signed in, before that one also set in a cookie of its own (double submit). A page asked
-for without a session is a redirect to sign-in; a form without its token is 403.
+for without a session is a redirect to sign-in; a form without its token is 403. Behind the
+council's single sign-on (fleet/sso.py) the proxy's header says who it is, and a session of its
+own (in the store, so any process and a restart honour it) carries the CSRF token.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from urllib.parse import parse_qs
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -28,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fleet import heartbeats, staff
+from fleet import heartbeats, proxies, sso, staff
 from fleet.bodies import TooLarge, read_body
 from fleet.overview import figures, overview
 
@@ -94,9 +97,59 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
                         samesite="strict")
 
 
-def _session(request: Request) -> staff.Session | None:
+@dataclass(frozen=True)
+class Signed:
+    """Who a request is from: its session, and the id of one single sign-on just started (for the cookie)."""
+
+    session: staff.Session
+    new_id: str = ""
+
+
+def _signed_in(request: Request) -> Signed | None:
+    """The session a request is from: the council's single sign-on's when its trusted proxy names
+    someone (one started for that person if the cookie holds none), else the cookie's own.
+    sso.Refused when the proxy's header names no one."""
     fleet = _fleet(request)
-    return staff.find(fleet.db, request.cookies.get(SESSION_COOKIE, ""), fleet.clock())
+    now, cookie = fleet.clock(), request.cookies.get(SESSION_COOKIE, "")
+    name = sso.signed_in_name(request, fleet.settings)
+    if name is None:
+        session = staff.find(fleet.db, cookie, now)
+        return None if session is None else Signed(session)
+    session = staff.find(fleet.db, cookie, now, sso=True)
+    if session is not None and session.staff == name:
+        return Signed(session)
+    new_id, session = staff.start(fleet.db, name, now, sso=True)
+    return Signed(session, new_id)
+
+
+def _kept(response: Response, request: Request, signed: Signed) -> Response:
+    """The response, with the cookie of a session single sign-on just started."""
+    if signed.new_id:
+        _cookie(response, request, SESSION_COOKIE, signed.new_id, max_age=int(staff.SESSION_LIFETIME.total_seconds()))
+    return response
+
+
+def _sso_refused(request: Request, refused: sso.Refused) -> Response:
+    log.warning("fleet: refused the single sign-on header from %s: %s", proxies.peer(request), refused)
+    return render("message.html.j2", 400, title="You cannot be signed in",
+                  message=f"The council's sign-in did not say who you are in a way the fleet page can use ({refused}). "
+                          "Ask the council's IT service desk to check the single sign-on in front of the fleet page.")
+
+
+def for_staff(handler: Callable[[Request, staff.Session], Awaitable[Response]]) -> Callable[[Request], Any]:
+    """A page only staff may open: a redirect to sign-in without a session, a kind refusal for a
+    single sign-on header that names no one; the handler is given the session."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            signed = _signed_in(request)
+        except sso.Refused as refused:
+            return _sso_refused(request, refused)
+        if signed is None:
+            return RedirectResponse(SIGN_IN, 303)
+        return _kept(await handler(request, signed.session), request, signed)
+
+    return endpoint
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -112,8 +165,12 @@ def forbidden() -> HTMLResponse:
 
 
 async def sign_in(request: Request) -> Response:
-    if _session(request) is not None:
-        return RedirectResponse(HOME, 303)
+    try:
+        signed = _signed_in(request)
+    except sso.Refused as refused:
+        return _sso_refused(request, refused)
+    if signed is not None:
+        return _kept(RedirectResponse(HOME, 303), request, signed)
     if request.method == "GET":
         return _sign_in_page(request, 200)
     try:
@@ -122,10 +179,10 @@ async def sign_in(request: Request) -> Response:
         return render("message.html.j2", 413, title="Form refused", message="That form was too large.")
     if not staff.same(request.cookies.get(CSRF_COOKIE, ""), form.get("csrf_token", "")):
         return forbidden()
-    return _signed_in(request, form.get("name", "").strip(), form.get("password", ""))
+    return _password_checked(request, form.get("name", "").strip(), form.get("password", ""))
 
 
-def _signed_in(request: Request, name: str, password: str) -> Response:
+def _password_checked(request: Request, name: str, password: str) -> Response:
     errors = {}
     if not name:
         errors["name"] = "Enter your staff name"
@@ -158,36 +215,36 @@ def _sign_in_page(request: Request, status: int, *, name: str = "", errors: dict
     return response
 
 
-async def sign_out(request: Request) -> Response:
-    session = _session(request)
-    if session is None:
-        return RedirectResponse(SIGN_IN, 303)
+@for_staff
+async def sign_out(request: Request, session: staff.Session) -> Response:
     try:
         form = await _form(request)
     except (TooLarge, ValueError):
         return forbidden()
     if not staff.same(session.csrf, form.get("csrf_token", "")):
         return forbidden()
-    staff.end(_fleet(request).db, request.cookies[SESSION_COOKIE])
-    response = RedirectResponse(SIGN_IN, 303)
+    staff.end(_fleet(request).db, request.cookies.get(SESSION_COOKIE, ""), sso=session.sso)
+    if session.sso:
+        response: Response = render(
+            "message.html.j2", title="Signed out of the fleet page",
+            message="You were signed in by the council's sign-in, which still lets you in: to sign out, sign out of "
+                    "the council's sign-in (as for the council's other services), then close the browser.")
+    else:
+        response = RedirectResponse(SIGN_IN, 303)
     response.delete_cookie(SESSION_COOKIE, path="/fleet")
     return response
 
 
-async def fleet_page(request: Request) -> Response:
-    session = _session(request)
-    if session is None:
-        return RedirectResponse(SIGN_IN, 303)
+@for_staff
+async def fleet_page(request: Request, session: staff.Session) -> Response:
     fleet = _fleet(request)
     kiosks = overview(fleet.db, fleet.settings, fleet.clock())
     return render("fleet.html.j2", title="Kiosks", session=session, kiosks=kiosks,
                   flagged=sum(1 for kiosk in kiosks if kiosk["flags"]))
 
 
-async def kiosk_page(request: Request) -> Response:
-    session = _session(request)
-    if session is None:
-        return RedirectResponse(SIGN_IN, 303)
+@for_staff
+async def kiosk_page(request: Request, session: staff.Session) -> Response:
     fleet = _fleet(request)
     now = fleet.clock()
     device_id = request.path_params["device_id"]

@@ -90,32 +90,38 @@ def check(db: Database, name: str, password: str, now: datetime) -> bool:
 class Session:
     staff: str
     csrf: str
+    #: Signed in by the council's single sign-on (fleet/sso.py), not by this service's password.
+    sso: bool = False
 
 
-def start(db: Database, name: str, now: datetime) -> tuple[str, Session]:
+#: Where each kind of session is kept: a password's (its account's), or single sign-on's (no account).
+SESSIONS = {False: "fleet_sessions", True: "fleet_sso_sessions"}
+
+
+def start(db: Database, name: str, now: datetime, *, sso: bool = False) -> tuple[str, Session]:
     """A new session for `name`: the id for the browser's cookie (kept here only as its hash)."""
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with db_module.write(db) as conn:
-        conn.execute("DELETE FROM fleet_sessions WHERE expires_at < ?", (iso(now),))
-        conn.execute("INSERT INTO fleet_sessions (id_hash, staff, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                     (digest(session_id), name, csrf, iso(now), iso(now + SESSION_LIFETIME)))
-    return session_id, Session(name, csrf)
+        conn.execute(f"DELETE FROM {SESSIONS[sso]} WHERE expires_at < ?", (iso(now),))
+        conn.execute(f"INSERT INTO {SESSIONS[sso]} (id_hash, staff, csrf, created_at, expires_at) "
+                     "VALUES (?, ?, ?, ?, ?)", (digest(session_id), name, csrf, iso(now), iso(now + SESSION_LIFETIME)))
+    return session_id, Session(name, csrf, sso)
 
 
-def find(db: Database, session_id: str, now: datetime) -> Session | None:
+def find(db: Database, session_id: str, now: datetime, *, sso: bool = False) -> Session | None:
     """The session a cookie's id names, if it is one and has not ended."""
     if not session_id:
         return None
-    row = db.conn.execute("SELECT staff, csrf, expires_at FROM fleet_sessions WHERE id_hash = ?",
+    row = db.conn.execute(f"SELECT staff, csrf, expires_at FROM {SESSIONS[sso]} WHERE id_hash = ?",
                           (digest(session_id),)).fetchone()
     if row is None or parse_iso(row[2]) <= now:
         return None
-    return Session(row[0], row[1])
+    return Session(row[0], row[1], sso)
 
 
-def end(db: Database, session_id: str) -> None:
+def end(db: Database, session_id: str, *, sso: bool = False) -> None:
     with db_module.write(db) as conn:
-        conn.execute("DELETE FROM fleet_sessions WHERE id_hash = ?", (digest(session_id),))
+        conn.execute(f"DELETE FROM {SESSIONS[sso]} WHERE id_hash = ?", (digest(session_id),))
 
 
 def same(expected: str, given: str) -> bool:

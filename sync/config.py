@@ -8,8 +8,10 @@ it cannot use with the file, the key and what was expected.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,7 +69,10 @@ def _coerce(value: Any, f: dataclasses.Field[Any], source: str, key: str) -> Any
     if kind == "dict[str, Any]":
         return _table(value, source, key, from_env)
     if kind == "list[str]":
-        return _strings(value, from_env, source, key)
+        strings = _strings(value, from_env, source, key)
+        if f.metadata["networks"] and (wrong := next((item for item in strings if not is_network(item)), None)):
+            raise ConfigError(source, key, "IP addresses or networks, such as 10.0.2.5 or 10.0.2.0/28", wrong)
+        return [item.strip() for item in strings] if f.metadata["networks"] else strings
     return _text(value, f.metadata, source, key)
 
 
@@ -116,7 +121,22 @@ def _text(value: Any, metadata: Mapping[str, Any], source: str, key: str) -> str
         raise ConfigError(source, key, "a latitude and longitude as `lat,long`, such as 52.2053,0.1218", value)
     if metadata["printer"] and value and parse_printer(value) is None:
         raise ConfigError(source, key, printer_address.EXPECTED, value)
+    if metadata["header"] and value and not HEADER_NAME.fullmatch(value):
+        raise ConfigError(source, key, "an HTTP header's name, such as X-Remote-User", value)
     return value
+
+
+#: An HTTP header's name (RFC 9110's token), as a setting may give one.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def is_network(text: str) -> bool:
+    """Whether `text` is an IP address or a network (`10.0.2.0/28`, no host bits set)."""
+    try:
+        ipaddress.ip_network(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def parse_point(text: str) -> tuple[float, float] | None:
@@ -198,6 +218,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
     settings = Settings(**built, sources=sources)
     _check_store(settings, source_name)
     _check_overlay(settings, sources.get("catalogue.overlay", source_name))
+    if settings.fleet.sso_header and not settings.fleet.trusted_proxies:
+        raise ConfigError(sources.get("fleet.sso_header", source_name), "fleet.sso_header",
+                          "fleet.trusted_proxies set too: the proxies it is trusted from (none is, by default)")
     if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
         raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
                           "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)

@@ -23,9 +23,11 @@ NAMED_BACKOFFICES = "backoffices"
 
 
 def setting(default: Any, doc: str, *, choices: tuple[str, ...] = (), minimum: int | None = None,
-            url: bool = False, point: bool = False, printer: bool = False) -> Any:
+            url: bool = False, point: bool = False, printer: bool = False, networks: bool = False,
+            header: bool = False) -> Any:
     """A dataclass field carrying its documentation and constraints."""
-    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point, "printer": printer}
+    meta = {"doc": doc, "choices": choices, "minimum": minimum, "url": url, "point": point, "printer": printer,
+            "networks": networks, "header": header}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -247,6 +249,16 @@ class FleetSettings:
     metrics_token: str = setting(
         "", "The fleet service's bearer token for `/metrics` (the council's monitoring sends it; give it as the "
         "systemd credential `fleet_metrics_token` or in `ASSIST_FLEET__METRICS_TOKEN`). Empty: `/metrics` is refused.")
+    trusted_proxies: list[str] = setting(
+        [], "Addresses and networks (`10.0.2.5`, `10.0.2.0/28`, `::1`) of the reverse proxies in front of the fleet "
+        "service: only a request whose connection comes from one of them may sign staff in with `fleet.sso_header`, "
+        "and only their `X-Forwarded-For` and `X-Forwarded-Proto` are believed (in logs, and for the Secure cookie). "
+        "Empty: none is trusted.", networks=True)
+    sso_header: str = setting(
+        "", "The request header in which the council's single sign-on proxy names the member of staff it signed in "
+        "(such as `X-Remote-User`): with it, from `fleet.trusted_proxies`, the fleet page opens as that person without "
+        "the service's own sign-in. From any other address it is ignored. Never opens the kiosks' API or `/metrics`. "
+        "Empty: single sign-on is off.", header=True)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ import pytest
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 #: The highest `systemd-analyze security --offline=true` exposure each unit may have.
-MAX_EXPOSURE = {"assist-sync": 2.0, "assist-sms": 2.0, "assist-sms@": 2.0, "assist-council": 2.0, "assist-kiosk": 1.6}
+MAX_EXPOSURE = {"assist-sync": 2.0, "assist-sms": 2.0, "assist-sms@": 2.0, "assist-council": 2.0, "assist-fleet": 2.0,
+                "assist-kiosk": 1.6}
 #: A template is verified as one of its instances (the SMS service's instance name is its port).
 INSTANCE = {"assist-sms@": "assist-sms@8101"}
-CREDENTIALS = {"store_key", "store_url", "backoffice_api_key", "twilio_auth_token", "notify_api_key"}
+CREDENTIALS = {"store_key", "store_url", "backoffice_api_key", "twilio_auth_token", "notify_api_key",
+               "fleet_metrics_token"}
 ANALYZE = shutil.which("systemd-analyze")
 needs_systemd = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 

@@ -134,9 +134,14 @@ def serve(app: AppContext, host: str, port: int) -> None:
         raise click.ClickException(f"the fleet service needs {missing.name}, in the distribution's [fleet] extra: "
                                    "pip install 'assist-council-kiosk[fleet]'") from None
 
-    # The store is opened first, so that a key or store problem stops the service with one line.
-    server = uvicorn.Server(server_config(create_app(app.settings, store=app.store), host, port))
+    # The store is opened first, so that a key or store problem stops the service with one line. The app
+    # believes X-Forwarded-* only from fleet.trusted_proxies, itself: uvicorn's own trust (loopback) is off.
+    server = uvicorn.Server(server_config(create_app(app.settings, store=app.store), host, port,
+                                          proxy_headers=False))
     click.echo(f"Fleet service on http://{host}:{port}/fleet/", err=True)
+    if sso_header := app.settings.fleet.sso_header:
+        click.echo(f"Staff signed in by the council's single sign-on ({sso_header}) from "
+                   f"{', '.join(app.settings.fleet.trusted_proxies)} only", err=True)
     if not run_until_signalled(server):
         raise click.ClickException(f"the fleet service did not start on {host}:{port}")
 

@@ -24,13 +24,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8312
 
 
-def server_config(app, host: str, port: int):
-    """The uvicorn settings `serve` runs with (one worker, uvicorn's access log on): the SMS
-    bench serves both its servers with these too."""
+def server_config(app, host: str, port: int, **options):
+    """The uvicorn settings `serve` runs with (one worker, uvicorn's access log on), and `options`
+    of uvicorn.Config: the SMS bench serves both its servers with these too."""
     import uvicorn
 
     return uvicorn.Config(app, host=host, port=port, lifespan="on", log_level="info", timeout_graceful_shutdown=5,
-                          server_header=False)
+                          server_header=False, **options)
 
 
 @click.group()

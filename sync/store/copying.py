@@ -61,6 +61,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fleet_events", ("id",)),
     ("fleet_staff", ("name",)),
     ("fleet_sessions", ("id_hash",)),
+    ("fleet_sso_sessions", ("id_hash",)),
     ("addresses", ("id",)),
     ("gazetteer_imports", ("id",)),
 )

@@ -463,4 +463,17 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
             expires_at TEXT NOT NULL
         )""",
     ]),
+    (14, "the fleet page's sessions for staff signed in by the council's single sign-on", [
+        # As fleet_sessions, for a browser the council's single sign-on proxy vouches for (fleet/sso.py):
+        # `staff` is the name the proxy gave, with no account here (the council's sign-in decides who
+        # may in). Kept for the CSRF token its forms carry; honoured only with the proxy's header naming
+        # the same person, so it never outlives the council's own sign-in.
+        """CREATE TABLE fleet_sso_sessions (
+            id_hash TEXT PRIMARY KEY,
+            staff TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+    ]),
 ]

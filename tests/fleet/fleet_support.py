@@ -98,7 +98,7 @@ class FleetPeer:
         """Serve again on the same port (a service back after an outage), over the same store."""
         port = int(self.url.rsplit(":", 1)[1])
         self.running = serve_in_thread(create_app(self.settings, store=self.store, clock=self.store.clock),
-                                       name="fleet", port=port)
+                                       name="fleet", port=port, proxy_headers=False)
 
 
 def start_fleet(folder: Path, *, clock: Callable[[], datetime] = utcnow, environ: dict[str, str] | None = None,
@@ -107,7 +107,7 @@ def start_fleet(folder: Path, *, clock: Callable[[], datetime] = utcnow, environ
     settings = load_settings(environ={**(store_env or {"ASSIST_STORE__PATH": str(folder / "assist.db")}),
                                       **(environ or {})})
     store = Store.open(settings, clock=clock)
-    running = serve_in_thread(create_app(settings, store=store, clock=clock), name="fleet")
+    running = serve_in_thread(create_app(settings, store=store, clock=clock), name="fleet", proxy_headers=False)
     return FleetPeer(f"http://127.0.0.1:{running.port}", settings, store, running)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fleet.fleet_support import heartbeat_body, start_fleet
@@ -72,3 +76,23 @@ def test_a_kiosk_never_heard_and_one_revoked(fleet, fleet_clock):
     fleet_clock.advance(hours=1)
     text = httpx.get(fleet.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
     assert "waiting" not in text and "gone" not in text
+
+
+def alert_rules(document: str) -> str:
+    """The Prometheus rule file a document shows (its ```yaml block of the group assist-fleet)."""
+    text = (Path(__file__).resolve().parents[2] / document).read_text(encoding="utf-8")
+    blocks = [block for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "name: assist-fleet" in block]
+    assert len(blocks) == 1, document
+    return blocks[0]
+
+
+def test_the_readmes_alert_rules_are_the_docs_and_name_only_metrics_the_service_exports(fleet, fleet_clock):
+    assert alert_rules("README.md") == alert_rules("docs/fleet.md"), "two copies of the rules have drifted apart"
+    rules = yaml.safe_load(alert_rules("README.md"))["groups"][0]["rules"]
+    assert {"KioskSilent", "KioskQueueStuck"} <= {rule["alert"] for rule in rules}
+    token = fleet.enrol("kiosk-1", fleet.add_kiosk("kiosk-1"))
+    fleet.post("/fleet/heartbeat", heartbeat_body("kiosk-1", fleet_clock()), device="kiosk-1", token=token)
+    exported = {name for name, _labels in _samples(httpx.get(fleet.url + "/metrics",
+                                                             headers={"Authorization": f"Bearer {TOKEN}"}).text)}
+    named = {name for rule in rules for name in re.findall(r"assist_fleet_\w+", rule["expr"])}
+    assert named and named <= exported, named - exported

@@ -179,10 +179,10 @@ async def sign_in(request: Request) -> Response:
         return render("message.html.j2", 413, title="Form refused", message="That form was too large.")
     if not staff.same(request.cookies.get(CSRF_COOKIE, ""), form.get("csrf_token", "")):
         return forbidden()
-    return _password_checked(request, form.get("name", "").strip(), form.get("password", ""))
+    return await _password_checked(request, form.get("name", "").strip(), form.get("password", ""))
 
 
-def _password_checked(request: Request, name: str, password: str) -> Response:
+async def _password_checked(request: Request, name: str, password: str) -> Response:
     errors = {}
     if not name:
         errors["name"] = "Enter your staff name"
@@ -193,7 +193,7 @@ def _password_checked(request: Request, name: str, password: str) -> Response:
     fleet = _fleet(request)
     now = fleet.clock()
     try:
-        good = staff.check(fleet.db, name, password, now)
+        good = await staff.check(fleet.db, name, password, now)
     except staff.LockedOut as locked:
         log.warning("fleet: sign-in refused: staff account locked until %s", locked.until)
         return _sign_in_page(request, 429, name=name, errors={

@@ -4,6 +4,7 @@ enrolled with a fleet service that has its heartbeat and figures."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -53,7 +54,7 @@ def test_the_demo_enrols_its_kiosk_with_a_fleet_service_again_on_every_run(tmp_p
         assert kiosk.state == "enrolled" and kiosk.library == "Brackenford Central Library"
         beats = fleet.db.conn.execute("SELECT count(*) FROM fleet_heartbeats").fetchone()[0]
         records = fleet.db.conn.execute("SELECT count(*) FROM fleet_events WHERE kind = 'submission'").fetchone()[0]
-        assert staff.check(fleet.db, FLEET_STAFF, FLEET_PASSWORD, fleet.clock())
+        assert asyncio.run(staff.check(fleet.db, FLEET_STAFF, FLEET_PASSWORD, fleet.clock()))
     finally:
         fleet.close()
     kiosk_store = Store.open(load_settings(environ={"ASSIST_STORE__PATH": str(folder / "assist.db")}))

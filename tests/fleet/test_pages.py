@@ -189,3 +189,31 @@ def test_refused_sign_ins_are_logged_without_the_name_or_password_typed(browser,
     assert caplog.text.count("sign-in refused: wrong staff name or password") == 4
     assert "staff account locked until 2026-12-01T11:15" in caplog.text
     assert "hunter2" not in caplog.text and PASSWORD not in caplog.text
+
+
+def test_a_password_being_checked_holds_up_no_kiosk(browser, fleet, fleet_clock, kiosk, monkeypatch):
+    """argon2 takes a tenth of a second a guess on purpose: done on the service's event loop, every
+    sign-in (a guesser's too) would stall every kiosk's heartbeat for that long."""
+    import threading
+
+    from fleet import staff
+
+    checking, answered = threading.Event(), threading.Event()
+    real = staff.matches
+
+    def slow_match(stored: str, password: str) -> bool:
+        checking.set()
+        answered.wait(timeout=10)  # held until a kiosk's heartbeat has been answered meanwhile
+        return real(stored, password)
+
+    monkeypatch.setattr(staff, "matches", slow_match)
+    signing = threading.Thread(target=sign_in, args=(browser, "a wrong password"))
+    signing.start()
+    try:
+        assert checking.wait(timeout=10)
+        device, token = kiosk
+        beat = fleet.post("/fleet/heartbeat", heartbeat_body(device, fleet_clock()), device=device, token=token)
+        assert beat.status_code == 200  # within httpx's 5 seconds, while the password is still being checked
+    finally:
+        answered.set()
+        signing.join()

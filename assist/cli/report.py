@@ -74,7 +74,7 @@ def report(app: AppContext, since: date, until: date | None, stores: tuple[Path,
     written = f"{out} and {csv_path}" if csv_path else str(out)
     if figures.sessions:
         click.echo(f"{period.described}: {plural(figures.sessions, '{n} session', '{n} sessions')} from "
-                   f"{plural(len(sources), '{n} store', '{n} stores')}. Written to {written}.")
+                   f"{figures.read_from}. Written to {written}.")
     else:
         click.echo(f"{period.described}: there were no sessions in the stores read; the report says so. "
                    f"Written to {written}.")

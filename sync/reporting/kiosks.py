@@ -54,11 +54,13 @@ SELECT id, device_id || '/' || store_id || '/' || event_id, body ->> '$.channel'
   body ->> '$.accepted_at'
 FROM fleet.fleet_events WHERE {_MINE} AND kind = '{SUBMISSION}' AND {_READABLE}
 """)
-#: A kiosk's rows received in the period of kinds this version does not know, and that cannot be read.
+#: Of a kiosk's rows received in the period, those of kinds this version does not know, and those
+#: that could not be read (of a known kind, yet not loaded: no JSON's parsing again).
 COUNTS_SQL = f"""
 SELECT coalesce(sum(kind NOT IN ({_KNOWN})), 0),
-  coalesce(sum(kind IN ({_KNOWN}) AND NOT coalesce({_READABLE}, 0)), 0)
-FROM fleet.fleet_events WHERE {_MINE} AND received_at >= :start AND received_at < :end
+  coalesce(sum(kind IN ({_KNOWN}) AND NOT EXISTS (SELECT 1 FROM store.session_events AS e WHERE e.id = f.id)
+               AND NOT EXISTS (SELECT 1 FROM store.submissions AS s WHERE s.id = f.id)), 0)
+FROM fleet.fleet_events AS f WHERE {_MINE} AND received_at >= :start AND received_at < :end
 """
 
 
@@ -93,18 +95,18 @@ def _read_kiosk(conn: sqlite3.Connection, device: str, library: str | None, hear
     counted = sorted(store_id for store_id in sent if store_id in files)
     read.counted_from = [files[store_id] for store_id in counted]
     values = {"device": device, "counted": json.dumps(counted), "start": period.start, "end": period.end}
-    read.unknown, unreadable = conn.execute(COUNTS_SQL, values).fetchone()
-    if unreadable:
-        read.skipped["unreadable_record"] = unreadable
     conn.execute("ATTACH DATABASE ':memory:' AS store")
     try:
         for table, columns in READ.items():
             create(conn, "store", table, columns)
         for sql in LOAD_SQL:
             conn.execute(sql, values)
+        read.unknown, unreadable = conn.execute(COUNTS_SQL, values).fetchone()
     except sqlite3.DatabaseError:
         detach(conn)
         raise
+    if unreadable:
+        read.skipped["unreadable_record"] = unreadable
     fold(conn, read, period)
     if read.unknown:
         log.warning("%s: %d events of kinds this version does not know (not counted)", read.label, read.unknown)

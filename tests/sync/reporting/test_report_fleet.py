@@ -143,7 +143,7 @@ def test_a_kiosk_also_given_as_a_file_is_counted_once_from_its_file(run, tmp_pat
     assert not any(key[0] == "skipped_rows" for key in figures) and "more than one store" not in page
 
 
-def test_unknown_kinds_are_counted_apart_and_an_unreadable_record_is_skipped_with_one_line(run, tmp_path, caplog):
+def test_unknown_kinds_are_counted_apart_and_an_unreadable_record_is_skipped_with_one_line(run, tmp_path):
     clock = Clock()
     clock.now = moment("2026-11-03T12:00:00")
     peer = start_fleet(tmp_path / "council", clock=clock)
@@ -157,12 +157,18 @@ def test_unknown_kinds_are_counted_apart_and_an_unreadable_record_is_skipped_wit
         answer = peer.post("/fleet/events", {"version": 2, "events": sent}, device="k1", token=token)
         assert answer.json() == {"stored": 5, "duplicates": 0, "unknown": 1}
         peer.store.db.conn.execute("UPDATE fleet_events SET body = '{\"session\": \"s2\"' WHERE event_id = 'e5.a'")
+        # another kiosk whose random session id happens to be the same: another resident's visit
+        other = peer.enrol("k2", peer.add_kiosk("k2", library="Northgate Library"))
+        answer = peer.post("/fleet/events", {"version": 1, "events": [
+            event("e1.a", at="2026-11-03T10:30:00.000000Z", session="s1")]}, device="k2", token=other)
+        assert answer.json()["stored"] == 1
         result, figures, page = report_of(run, tmp_path, [tmp_path / "council" / "assist.db"])
     finally:
         peer.stop()
     assert result.exit_code == 0, result.output
-    assert figures[("summary", "all", "sessions")] == "1"
+    assert figures[("summary", "all", "sessions")] == "2" and "more than one store" not in page
     assert figures[("gave_up", "question:location", "sessions")] == "1"
+    assert figures[("gave_up", "start", "sessions")] == "1"
     label = "k1 (Central Library), through the fleet service"
     assert figures[("stores", label, "unknown_kinds")] == "1"
     assert figures[("skipped_rows", f"{label}:unreadable_record", "rows")] == "1"

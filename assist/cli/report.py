@@ -31,7 +31,8 @@ class CalendarDate(click.ParamType):
 @click.option("--until", type=CalendarDate(), help="Last day of the period, included (UTC). Default: today.")
 @click.option("--store", "stores", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A store copied from a kiosk or the SMS server, read without being changed (repeatable). "
-                   "Default: this machine's store.")
+                   "Default: this machine's store (on the council's side, with every kiosk's events its fleet "
+                   "service received).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML report to write: one self-contained page.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -74,7 +75,7 @@ def report(app: AppContext, since: date, until: date | None, stores: tuple[Path,
     written = f"{out} and {csv_path}" if csv_path else str(out)
     if figures.sessions:
         click.echo(f"{period.described}: {plural(figures.sessions, '{n} session', '{n} sessions')} from "
-                   f"{plural(len(sources), '{n} store', '{n} stores')}. Written to {written}.")
+                   f"{figures.read_from}. Written to {written}.")
     else:
         click.echo(f"{period.described}: there were no sessions in the stores read; the report says so. "
                    f"Written to {written}.")

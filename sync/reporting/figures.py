@@ -19,6 +19,7 @@ from sync.reporting.model import (
     StoreRead,
     long_date,
     plural,
+    seconds_since_1970,
 )
 
 #: The daily table is printed in full up to this many days; a longer period shows months instead.
@@ -155,12 +156,7 @@ def figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) -
         "period, whenever its session started (paper forms and requests carried by hand have none); sessions "
         "ending in a submission, in the key figures, counts the sessions started in the period that submitted. "
         "So the two can differ.", Column("accepted", "Accepted"), spreads["acceptance"], made))
-    sections.append(Section(
-        "stores", "Stores read", "Each store is one kiosk's or the SMS service's records.", "Store",
-        (Column("sessions", "Sessions"), Column("submissions", "Submissions"), Column("skipped_rows", "Rows skipped"),
-         Column("schema_version", "Schema version")),
-        tuple(Row(store.label, store.label, (store.sessions if store.has_events else None, store.submissions,
-                                             sum(store.skipped.values()), store.version)) for store in stores)))
+    sections.append(_stores(stores))
     skipped = [(store.label, reason, rows) for store in stores for reason, rows in sorted(store.skipped.items())]
     if skipped:
         sections.append(Section(
@@ -170,6 +166,28 @@ def figures(conn: sqlite3.Connection, period: Period, stores: list[StoreRead]) -
             tuple(Row(f"{label}:{reason}", f"{label}: {SKIP_REASONS[reason]}", (rows,))
                   for label, reason, rows in skipped)))
     return Report(period, stores, headline, sections, _notes(conn, stores))
+
+
+def _stores(stores: list[StoreRead]) -> Section:
+    """Each store read, and each kiosk read through the fleet service with when it was last heard."""
+    columns: tuple[Column, ...] = (Column("sessions", "Sessions"), Column("submissions", "Submissions"),
+               Column("skipped_rows", "Rows skipped"), Column("schema_version", "Schema version"))
+    through_fleet = any(store.through_fleet for store in stores)
+    if through_fleet:
+        columns += (Column("unknown_kinds", "Events of kinds not known"), Column("last_heard", "Last heard", "time"))
+    rows = []
+    for store in stores:
+        values: tuple[float | int | None, ...] = (store.sessions if store.has_events else None, store.submissions,
+                                                  sum(store.skipped.values()), store.version)
+        if through_fleet:
+            values += (store.unknown, seconds_since_1970(store.heard)) if store.through_fleet else (None, None)
+        rows.append(Row(store.label, store.label, values))
+    intro = "Each store is one kiosk's or the SMS service's records."
+    if through_fleet:
+        intro += (" A kiosk read through the fleet service is what it has sent the council's store: its sessions, "
+                  "and its submissions once accepted, cancelled or exported; last heard is its last heartbeat "
+                  "(or, without one, the last events it sent).")
+    return Section("stores", "Stores read", intro, "Store", columns, tuple(rows))
 
 
 def _notes(conn: sqlite3.Connection, stores: list[StoreRead]) -> list[str]:
@@ -198,6 +216,19 @@ def _notes(conn: sqlite3.Connection, stores: list[StoreRead]) -> list[str]:
             duplicates, "{n} session was found in more than one store (the same store read twice?) and is counted "
             "once.", "{n} sessions were found in more than one store (the same store read twice?) and are counted "
             "once."))
+    return notes + _fleet_notes(stores)
+
+
+def _fleet_notes(stores: list[StoreRead]) -> list[str]:
+    """What the kiosks read through the fleet service left out."""
+    notes = [f"{store.label}: what it sent from the store also read from {file} is counted once, from that file."
+             for store in stores for file in store.counted_from]
+    unknown = sum(store.unknown for store in stores)
+    if unknown:
+        notes.append(plural(
+            unknown, "{n} event received from kiosks in the period is of a kind this version of assist does not know "
+            "(a kiosk upgraded first): no figure counts it.", "{n} events received from kiosks in the period are of "
+            "kinds this version of assist does not know (kiosks upgraded first): no figure counts them."))
     return notes
 
 

@@ -22,6 +22,7 @@ SKIP_REASONS = {
     "unreadable_time": "a time that cannot be read",
     "missing_value": "a value the event needs is missing (a question without its key, a start without its language...)",
     "no_start": "the session has events but no start",
+    "unreadable_record": "a record a kiosk sent the fleet service that cannot be read (not JSON, or no session)",
 }
 
 
@@ -65,7 +66,7 @@ class Period:
 class Column:
     key: str  # the CSV's `measure`
     label: str  # the HTML table's header
-    kind: str = "count"  # count, rate (0..1) or seconds
+    kind: str = "count"  # count, rate (0..1), seconds, or time (a moment, as seconds since 1970 in UTC)
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,22 @@ class Section:
 
 @dataclass
 class StoreRead:
-    """What one store gave, and what of it could not be used."""
+    """What one store gave, and what of it could not be used. A kiosk read through the fleet service
+    (its events as the council's store received them: kiosks.py) is one too, `through_fleet`."""
 
     label: str
-    version: int
+    version: int | None  # None: a kiosk through the fleet service (its store's schema is not sent)
     has_events: bool
     sessions: int = 0
     submissions: int = 0
     duplicates: int = 0  # sessions already read from another store (a copy given twice)
     skipped: Counter[str] = field(default_factory=Counter)
+    store_id: str | None = None  # the store's random id (fleet_link), as its kiosk sends it to the fleet service
+    kiosk_events: bool = False  # the store holds events from kiosks (the council's, with the fleet service)
+    through_fleet: bool = False
+    heard: str | None = None  # through the fleet service: when the kiosk was last heard
+    unknown: int = 0  # through the fleet service: events of kinds this version does not know
+    counted_from: list[str] = field(default_factory=list)  # stores also read as files, counted from those
 
 
 @dataclass
@@ -131,6 +139,13 @@ class Report:
     @property
     def sessions(self) -> int:
         return int(self.headline.rows[0].values[0] or 0)
+
+    @property
+    def read_from(self) -> str:
+        """"2 stores", or "1 store and 3 kiosks through the fleet service"."""
+        kiosks = sum(store.through_fleet for store in self.stores)
+        read = plural(len(self.stores) - kiosks, "{n} store", "{n} stores")
+        return f"{read} and {plural(kiosks, '{n} kiosk', '{n} kiosks')} through the fleet service" if kiosks else read
 
     @property
     def skipped(self) -> Counter[str]:
@@ -167,3 +182,16 @@ def plural(n: int, one: str, many: str) -> str:
 def long_date(day: date) -> str:
     """A date as British readers write it: "24 November 2026"."""
     return f"{day.day} {day:%B %Y}"
+
+
+def seconds_since_1970(text: str | None) -> float | None:
+    """A stored time ("2026-12-01T10:58:00.000000Z") as a `time` column holds it; None if unreadable."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+    except ValueError:
+        return None
+
+
+def moment(value: float) -> datetime:
+    """A `time` column's value as a moment in UTC."""
+    return datetime.fromtimestamp(value, timezone.utc)

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from sync.reporting.model import SKIP_REASONS, Column, Report, ReportError, duration, long_date, plural
+from sync.reporting.model import SKIP_REASONS, Column, Report, ReportError, duration, long_date, moment, plural
 
 TEMPLATES = Path(__file__).parents[1] / "data"
 CSV_HEADER = ("section", "group", "measure", "value")
@@ -60,15 +60,20 @@ def shown(value: float | None, column: Column) -> str:
         return f"{value * 100:.1f}%"
     if column.kind == "seconds":
         return duration(value)
+    if column.kind == "time":
+        return f"{long_date(moment(value))}, {moment(value):%H:%M} UTC"
     return f"{value:,.0f}"
 
 
 def stored(value: float | None, column: Column) -> str:
-    """A figure for the CSV: counts whole, rates as fractions, durations in whole seconds."""
+    """A figure for the CSV: counts whole, rates as fractions, durations in whole seconds, moments
+    as ISO 8601 in UTC."""
     if value is None:
         return ""
     if column.kind == "rate":
         return f"{value:.4f}"
+    if column.kind == "time":
+        return f"{moment(value):%Y-%m-%dT%H:%M:%S}Z"
     return str(int(Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP)))  # halves up, as the page rounds
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sync.reporting.model import Period, ReportError, StoreRead
-from sync.reporting.postgres import attach_postgres
+from sync.reporting.postgres import attach_postgres, fleet_facts
 from sync.store import events, iso
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,10 @@ CREATE TABLE submissions (reference TEXT PRIMARY KEY, channel TEXT, created_at T
 
 
 def authorize(action: int, arg1: str | None, arg2: str | None, database: str | None, trigger: str | None) -> int:
-    """Refuse, loudly, any statement that would read what a resident told us."""
-    if action == sqlite3.SQLITE_READ and database == "store" and arg2 in PERSONAL_COLUMNS.get(arg1 or "", ()):
+    """Refuse, loudly, any statement that would read what a resident told us (from a store, or from
+    the council's store attached as `fleet` for its kiosks' events)."""
+    if action == sqlite3.SQLITE_READ and database in ("store", "fleet") and \
+            arg2 in PERSONAL_COLUMNS.get(arg1 or "", ()):
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
@@ -117,16 +119,17 @@ def _attach(conn: sqlite3.Connection, path: Path, label: str) -> StoreRead:
         tables = {name for (name,) in conn.execute("SELECT name FROM store.sqlite_master WHERE type = 'table'")}
         version = conn.execute("SELECT max(version) FROM store.schema_migrations").fetchone()[0] \
             if "schema_migrations" in tables else None
+        store_id, kiosk_events = fleet_facts(conn, tables)
     except sqlite3.DatabaseError as error:
-        _detach(conn)
+        detach(conn)
         raise ReportError(f"{label} is not an assist store: SQLite cannot read it ({error}).") from None
     if version is None or "submissions" not in tables:
-        _detach(conn)
+        detach(conn)
         raise ReportError(f"{label} is an SQLite file but not an assist store (it has no outbox).")
-    return StoreRead(label, version, "session_events" in tables)
+    return StoreRead(label, version, "session_events" in tables, store_id=store_id, kiosk_events=kiosk_events)
 
 
-def _detach(conn: sqlite3.Connection) -> None:
+def detach(conn: sqlite3.Connection) -> None:
     if any(name == "store" for _, name, _ in conn.execute("PRAGMA database_list")):
         conn.execute("DETACH DATABASE store")
 
@@ -135,6 +138,14 @@ def read_store(conn: sqlite3.Connection, source: Path | str, label: str, period:
     """Fold one store's sessions and submissions of the period into the work database: a SQLite
     file (`Path`), or a PostgreSQL store's URL (`str`: its rows fetched by postgres.py)."""
     read = _attach(conn, source, label) if isinstance(source, Path) else attach_postgres(conn, source, label)
+    fold(conn, read, period)
+    return read
+
+
+def fold(conn: sqlite3.Connection, read: StoreRead, period: Period) -> None:
+    """Fold the store attached as `store` into the work database, and detach it: its sessions (if
+    `read.has_events`) and its submissions of the period, counting what it gave and what it skipped."""
+    label = read.label
     bounds = {"start": period.start, "end": period.end}
     try:
         if read.has_events:
@@ -164,11 +175,10 @@ def read_store(conn: sqlite3.Connection, source: Path | str, label: str, period:
         raise ReportError(f"{label} could not be read to the end: {error}. Copy it again from its machine.") from None
     finally:
         conn.execute("DROP TABLE IF EXISTS store_sessions")
-        _detach(conn)
+        detach(conn)
     if not read.has_events:
-        log.warning("%s has no session events: it was written by an older version of assist (schema %d)",
+        log.warning("%s has no session events: it was written by an older version of assist (schema %s)",
                     label, read.version)
     if read.skipped:
         log.warning("%s: %d session event rows skipped (%s)", label, sum(read.skipped.values()),
                     ", ".join(f"{count} {reason}" for reason, count in sorted(read.skipped.items())))
-    return read

@@ -318,6 +318,7 @@ def story(folder: Path) -> None:
         print("\n--- the council's side: the fleet service has the kiosk's heartbeat and take-up figures ---")
         wait_for(lambda: fleet_heard(folder, env), "the kiosk's heartbeat and figures to reach the fleet service")
         assist("fleet", "list", env=fleet_env(folder, env))
+        assist("report", "--since", today, "--out", str(folder / "fleet-report.html"), env=fleet_env(folder, env))
     finally:
         stop_all(worker, fleet, council)
         store.close()

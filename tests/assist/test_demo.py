@@ -44,6 +44,9 @@ def test_the_demo_enrols_its_kiosk_with_a_fleet_service_again_on_every_run(tmp_p
     folder = tmp_path / "demo"
     first = tell_story(folder)
     assert "demo-kiosk-1  Brackenford Central Library  [enrolled]" in first.stdout
+    # the council's own report covers the kiosk through the fleet service, no store file copied
+    assert "2 sessions from 1 store and 1 kiosk through the fleet service" in first.stdout
+    assert "Brackenford Central Library" in (folder / "fleet-report.html").read_text(encoding="utf-8")
     again = tell_story(folder)  # a new port perhaps: the kiosk is revoked and enrolled afresh
     assert "Kiosk demo-kiosk-1 revoked" in again.stdout
     assert "demo-kiosk-1  Brackenford Central Library  [enrolled]" in again.stdout

@@ -12,7 +12,9 @@ which a signed cookie alone could not, and no new secret has to be configured an
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -30,6 +32,7 @@ LOCK_OUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 12
 NAME_CHARS = 64
+_HASHING = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 def add(db: Database, name: str, password: str, now: datetime) -> None:
@@ -70,26 +73,51 @@ class LockedOut(Exception):
 async def check(db: Database, name: str, password: str, now: datetime) -> bool:
     """Whether `password` is `name`'s. Counts a refusal; LockedOut while locked (the password unchecked).
 
-    The hash is checked in a worker thread: it takes a tenth of a second on purpose, and on the
-    service's event loop every sign-in (a guesser's too) would hold up every kiosk's heartbeat.
-    The store is read and written here, on the loop, as everywhere else in the service."""
-    row = db.conn.execute("SELECT password_hash, failures, locked_until FROM fleet_staff WHERE name = ?",
-                          (name,)).fetchone()
-    if row is None:
-        await run_in_threadpool(matches, _decoy(), password)
+    Each attempt is counted before its hash is checked, in one write: guesses sent all at once
+    each take the next number, so no more than MAX_FAILURES of them are ever checked before the
+    account locks. The hash is checked in a worker thread: it takes a tenth of a second on
+    purpose, and on the service's event loop every sign-in (a guesser's too) would hold up every
+    kiosk's heartbeat. The store is read and written here, on the loop, as everywhere else."""
+    attempt = _count_attempt(db, name, now)
+    if attempt is None:
+        await run_in_threadpool(_verify, _decoy(), password)
         return False
-    stored, failures, locked_until = row
-    if locked_until is not None and parse_iso(locked_until) > now:
-        raise LockedOut(locked_until)
-    good = await run_in_threadpool(matches, stored, password)
-    failures = 0 if good else failures + 1
-    locked = iso(now + LOCK_OUT) if failures >= MAX_FAILURES else None
-    with db_module.write(db) as conn:
-        conn.execute("UPDATE fleet_staff SET failures = ?, locked_until = ? WHERE name = ?",
-                     (0 if locked else failures, locked, name))
-    if locked:
-        raise LockedOut(locked)
+    stored, number = attempt
+    good = await run_in_threadpool(_verify, stored, password)
+    if good or number == MAX_FAILURES:
+        locked = None if good else iso(now + LOCK_OUT)
+        with db_module.write(db) as conn:
+            conn.execute("UPDATE fleet_staff SET failures = 0, locked_until = coalesce(?, locked_until) "
+                         "WHERE name = ?", (locked, name))
+        if locked:
+            raise LockedOut(locked)
     return good
+
+
+def _count_attempt(db: Database, name: str, now: datetime) -> tuple[str, int] | None:
+    """The account's hash and this attempt's number in the run of refusals (None: no such account);
+    LockedOut while locked, or when attempts already under way have used up the account's tries."""
+    with db_module.write(db) as conn:
+        row = conn.execute("SELECT password_hash, failures, locked_until FROM fleet_staff WHERE name = ?",
+                           (name,)).fetchone()
+        if row is None:
+            return None
+        stored, failures, locked_until = row
+        if locked_until is not None and parse_iso(locked_until) > now:
+            raise LockedOut(locked_until)
+        if failures >= MAX_FAILURES:
+            until = iso(now + LOCK_OUT)
+            conn.execute("UPDATE fleet_staff SET failures = 0, locked_until = ? WHERE name = ?", (until, name))
+            raise LockedOut(until)
+        conn.execute("UPDATE fleet_staff SET failures = failures + 1 WHERE name = ?", (name,))
+    return stored, failures + 1
+
+
+def _verify(stored: str, password: str) -> bool:
+    """One hash checked at a time per core at most: argon2 takes 64 MiB and a core for a tenth of a
+    second, so a flood of sign-ins waits its turn rather than exhausting the server's memory."""
+    with _HASHING:
+        return matches(stored, password)
 
 
 @dataclass(frozen=True)

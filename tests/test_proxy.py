@@ -282,3 +282,13 @@ def test_the_kiosks_api_and_metrics_keep_their_tokens_behind_the_proxy(fleet_pro
     metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert metrics.status_code == 200 and 'assist_fleet_kiosk_needs_attention{device_id="kiosk-1"' in metrics.text
     assert client.get("/oauth2/auth").status_code == 404  # nginx's own check, not for clients
+
+
+def test_forms_posted_in_a_flood_are_turned_away_at_the_proxy_and_pages_are_not(fleet_proxy):
+    """Each sign-in costs the service an argon2 hash: past a burst, one address's posts get 429
+    from nginx and never reach it, while reading pages goes on."""
+    client, _ = fleet_proxy
+    client.cookies.set(SIGN_IN_COOKIE, "sam")
+    posted = [client.post("/fleet/sign-out", data={}).status_code for _ in range(12)]
+    assert posted.count(429) >= 5 and 429 not in posted[:6], posted  # the burst of 5, then turned away
+    assert all(client.get("/fleet/").status_code == 200 for _ in range(12))

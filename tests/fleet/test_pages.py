@@ -74,6 +74,49 @@ def test_five_wrong_passwords_lock_the_account_for_15_minutes(browser, fleet_clo
     assert sign_in(browser).status_code == 303
 
 
+def test_guesses_sent_all_at_once_are_each_counted_towards_the_lock_out(browser, fleet):
+    """Twenty wrong passwords at the same moment: five are checked, the rest find the account
+    locked. Counted only after each slow hash, they all read the same count and outran the lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = _csrf(browser.get("/fleet/sign-in"))
+    form = {"csrf_token": token, "name": "alex"}
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda n: browser.post("/fleet/sign-in", data={**form, "password": f"guess {n}"}),
+                                range(20)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(401) <= 4 and statuses.count(429) >= 16, statuses
+    assert sign_in(browser).status_code == 429  # locked: the right password waits its 15 minutes too
+
+
+def test_a_flood_of_sign_ins_hashes_no_more_than_one_password_a_core_at_once(browser, monkeypatch):
+    """argon2 takes 64 MiB a check: forty at once (the thread pool's size) would take 2.5 GiB."""
+    import os
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fleet import staff
+
+    running, most, lock = 0, 0, threading.Lock()
+
+    def counted(stored: str, password: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(staff, "matches", counted)
+    form = {"csrf_token": _csrf(browser.get("/fleet/sign-in")), "password": "a guess"}
+    with ThreadPoolExecutor(8) as pool:  # unknown names: never locked, each hashed against the decoy
+        list(pool.map(lambda n: browser.post("/fleet/sign-in", data={**form, "name": f"someone {n}"}), range(8)))
+    assert 1 <= most <= (os.cpu_count() or 1)
+
+
 def test_a_sign_in_without_its_csrf_token_or_with_another_is_refused(browser):
     browser.get("/fleet/sign-in")
     missing = browser.post("/fleet/sign-in", data={"name": "alex", "password": PASSWORD})

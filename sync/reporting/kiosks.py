@@ -15,6 +15,8 @@ accepted, cancelled or exported).
   when the service received them) is said in the report. A record that cannot be read (its body not
   JSON, or a session event without its session) is skipped and counted as `unreadable_record`,
   also by when it was received.
+- A submission exported to a file (carried by hand) is counted by the store that imported the
+  file, which sent it: the kiosk's record of it is left out, or it would count twice.
 - A store also given as a file (`--store`; its fleet_link holds the same store id) is counted from
   the file, which has everything its kiosk sent and what it had not sent yet; its events through
   the fleet service are left out, and the report says so.
@@ -39,6 +41,9 @@ _SESSION_KINDS = ", ".join(f"'{kind}'" for kind in events.EVENTS)
 _KNOWN = ", ".join(f"'{kind}'" for kind in sorted(KNOWN_KINDS))
 #: Whether a row's body can be read: JSON, with its session if it is a session event (NULL if not JSON).
 _READABLE = f"CASE WHEN json_valid(body) THEN kind = '{SUBMISSION}' OR body ->> '$.session' IS NOT NULL END"
+#: A submission carried away in an export file: the store that imported the file counts it, under
+#: the reference this record does not carry (from store files, the two share it and are one).
+_CARRIED = "(CASE WHEN json_valid(body) THEN body ->> '$.outcome' IS 'exported' ELSE 0 END)"
 #: One kiosk's rows, less those of stores counted from their files.
 _MINE = "device_id = :device AND store_id NOT IN (SELECT value FROM json_each(:counted))"
 
@@ -52,13 +57,14 @@ FROM fleet.fleet_events WHERE {_MINE} AND kind IN ({_SESSION_KINDS}) AND {_READA
 INSERT INTO store.submissions (id, reference, channel, created_at, accepted_at)
 SELECT id, device_id || '/' || store_id || '/' || event_id, body ->> '$.channel', body ->> '$.created_at',
   body ->> '$.accepted_at'
-FROM fleet.fleet_events WHERE {_MINE} AND kind = '{SUBMISSION}' AND {_READABLE}
+FROM fleet.fleet_events WHERE {_MINE} AND kind = '{SUBMISSION}' AND {_READABLE} AND NOT {_CARRIED}
 """)
 #: Of a kiosk's rows received in the period, those of kinds this version does not know, and those
 #: that could not be read (of a known kind, yet not loaded: no JSON's parsing again).
 COUNTS_SQL = f"""
 SELECT coalesce(sum(kind NOT IN ({_KNOWN})), 0),
-  coalesce(sum(kind IN ({_KNOWN}) AND NOT EXISTS (SELECT 1 FROM store.session_events AS e WHERE e.id = f.id)
+  coalesce(sum(kind IN ({_KNOWN}) AND NOT {_CARRIED}
+               AND NOT EXISTS (SELECT 1 FROM store.session_events AS e WHERE e.id = f.id)
                AND NOT EXISTS (SELECT 1 FROM store.submissions AS s WHERE s.id = f.id)), 0)
 FROM fleet.fleet_events AS f WHERE {_MINE} AND received_at >= :start AND received_at < :end
 """

@@ -194,3 +194,25 @@ def test_the_kiosks_events_are_read_through_their_schema_never_a_credential_or_a
     assert not read & {"token", "token_hash", "code_hash", *PERSONAL_COLUMNS["submissions"]}
     # a body holds the fleet's schema (fleet/schema.py), none of whose fields is a resident's
     assert not set(EVENT) & PERSONAL_COLUMNS["submissions"]
+
+
+def test_a_request_carried_by_hand_from_a_kiosk_to_the_council_counts_once(run, tmp_path, sqlite_council):
+    """A kiosk with no connection exports its queue; the file is imported on the council's server,
+    whose store sends it. The kiosk's record of it (`exported`) and the council's own are one
+    request: from the store files they share a reference; through the fleet nothing else does."""
+    peer, environ = sqlite_council
+    kiosk_path = tmp_path / "k1" / "assist.db"
+    build_store(kiosk_path, "k1", "kiosk", [], [("2026-11-03T10:00:00", None)])  # saved, never sent
+    carried, kiosk_env = tmp_path / "carried.assist", {"ASSIST_STORE__PATH": str(kiosk_path),
+                                                       "ASSIST_EXPORT_PASSPHRASE": "a long passphrase here"}
+    assert run("outbox", "export", str(carried), extra_env=kiosk_env).exit_code == 0
+    imported = run("outbox", "import", str(carried), extra_env={**environ, **kiosk_env,
+                                                                "ASSIST_STORE__PATH": environ["ASSIST_STORE__PATH"]})
+    assert imported.exit_code == 0, imported.output
+    send_to_fleet(kiosk_path, "k1", peer)
+    assert peer.rows("SELECT count(*) FROM fleet_events WHERE kind = 'submission'") == [(1,)]
+    council_file = Path(environ["ASSIST_STORE__PATH"])
+    _, from_files, _ = report_of(run, tmp_path, [council_file, kiosk_path])
+    _, central, _ = report_of(lambda *args: run(*args, extra_env=environ), tmp_path, [])
+    made = ("time_to_acceptance", "all", "submissions")
+    assert from_files[made] == central[made] == "3"  # the SMS service's two, and the one carried

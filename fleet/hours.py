@@ -9,7 +9,7 @@ wrong) into a week of intervals kept as JSON, and read in the fleet's time zone
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -76,8 +76,22 @@ def zone(name: str) -> ZoneInfo:
         raise HoursError(f"fleet.timezone: {name!r} is not a time zone (such as Europe/London)") from None
 
 
-def is_open(week: Week, timezone: str, moment: datetime) -> bool:
-    """Whether the library is open at `moment` (an aware datetime), in its time zone."""
-    local = moment.astimezone(zone(timezone))
+def opened_at(week: Week, timezone: str, moment: datetime) -> datetime | None:
+    """When the library opened, if it is open at `moment` (an aware datetime): the start of the
+    span it is in, followed back through midnight while the day before stayed open to 24:00. None
+    while it is closed. A kiosk is judged silent from then, not from the night before."""
+    place = zone(timezone)
+    local = moment.astimezone(place)
     now = time(local.hour, local.minute).strftime("%H:%M")
-    return any(opens <= now < closes for opens, closes in week.get(DAYS[local.weekday()], []))
+    day = local.date()
+    opens = next((opens for opens, closes in week.get(DAYS[day.weekday()], []) if opens <= now < closes), None)
+    if opens is None:
+        return None
+    for _ in DAYS:  # open all week round: a week back is far enough
+        before = day - timedelta(days=1)
+        if opens != "00:00" or not any(closes == "24:00" for _, closes in week.get(DAYS[before.weekday()], [])):
+            break
+        day, opens = before, max(start for start, closes in week[DAYS[before.weekday()]] if closes == "24:00")
+    hours, minutes = (int(part) for part in opens.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=place).astimezone(UTC)
+

@@ -2,9 +2,10 @@
 
 Per kiosk, from its last heartbeat (kiosks enrolled only): its queue by state, its oldest queued
 request's age, how long since it was heard (since enrolment, for one never heard), how many
-submissions need attention, and whether its library is open now (so that an alert on silence can
-ignore the night). The service's own counters: heartbeats and events kept, requests refused by
-status. Each app has its own registry, so two services in one process (tests) count apart.
+submissions need attention, and how long its library has been open (0 while closed), so that an
+alert on silence ignores the night and gives a kiosk switched on at opening time its half hour.
+The service's own counters: heartbeats and events kept, requests refused by status. Each app has
+its own registry, so two services in one process (tests) count apart.
 docs/fleet.md shows alert rules for a silent kiosk and a stuck queue.
 """
 
@@ -18,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from fleet import heartbeats, registry
-from fleet.hours import is_open
+from fleet.hours import opened_at
 from sync.store.db import Database
 from sync.store.times import parse_iso
 
@@ -42,7 +43,8 @@ class Kiosks(Collector):
                                    labels=LABELS)
         attention = GaugeMetricFamily("assist_fleet_kiosk_needs_attention", "Submissions needing staff's attention",
                                       labels=LABELS)
-        open_now = GaugeMetricFamily("assist_fleet_kiosk_open", "1 while the kiosk's library is open", labels=LABELS)
+        opened = GaugeMetricFamily("assist_fleet_kiosk_open_seconds",
+                                   "Seconds since the kiosk's library opened (0 while it is closed)", labels=LABELS)
         now, db = self.clock(), self.db()
         for kiosk in registry.kiosks(db, now):
             if kiosk.state != "enrolled":
@@ -51,7 +53,8 @@ class Kiosks(Collector):
             last = heartbeats.latest(db, kiosk.device_id)
             heard = parse_iso(last[0] if last else kiosk.enrolled_at or kiosk.created_at)
             silent.add_metric(labels, max(0.0, (now - heard).total_seconds()))
-            open_now.add_metric(labels, 1.0 if is_open(kiosk.week, kiosk.timezone, now) else 0.0)
+            since = opened_at(kiosk.week, kiosk.timezone, now)
+            opened.add_metric(labels, 0.0 if since is None else (now - since).total_seconds())
             if last is None:
                 continue
             body = last[2]
@@ -59,7 +62,7 @@ class Kiosks(Collector):
                 queue.add_metric([*labels, state], float(count))
             oldest.add_metric(labels, float(body["oldest_queued_seconds"] or 0))
             attention.add_metric(labels, float(body["needs_attention"]))
-        yield from (queue, oldest, silent, attention, open_now)
+        yield from (queue, oldest, silent, attention, opened)
 
 
 class Metrics:

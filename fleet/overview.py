@@ -1,7 +1,8 @@
 """Every kiosk as the council sees it: what it was added as, what it last said, and what is wrong.
 
 The flags are the fleet page's and `assist fleet list`'s alike: silent longer than
-`fleet.stale_minutes` while its library is open, its oldest request queued longer than
+`fleet.stale_minutes` while its library is open (counted from the latest of its last heartbeat,
+its enrolment and the library's opening), its oldest request queued longer than
 `fleet.queue_alert_minutes`, anything needing attention, a failed key or store check, a clock
 more than 5 minutes out. The library name given at `add-kiosk` is the one shown; a different
 `kiosk.library_name` reported by the kiosk is a warning beside it.
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from fleet import events, heartbeats, registry
-from fleet.hours import is_open
+from fleet.hours import opened_at
 from sync.config import Settings
 from sync.store.db import Database
 from sync.store.times import parse_iso
@@ -25,8 +26,11 @@ def _flags(kiosk: registry.Kiosk, last: tuple[str, float | None, dict[str, Any]]
         return []
     fleet = settings.fleet
     flags = []
-    silent = last is None or (now - parse_iso(last[0])).total_seconds() > fleet.stale_minutes * 60
-    if silent and is_open(kiosk.week, kiosk.timezone, now):
+    opened = opened_at(kiosk.week, kiosk.timezone, now)
+    # Silence counts from the last heartbeat, its enrolment or the library's opening, the latest of them:
+    # a kiosk switched off overnight, or enrolled a minute ago, has its half hour to be heard.
+    since = max(parse_iso(moment) for moment in (last[0] if last else None, kiosk.enrolled_at) if moment)
+    if opened is not None and (now - max(since, opened)).total_seconds() > fleet.stale_minutes * 60:
         flags.append(f"silent for over {fleet.stale_minutes} minutes in opening hours")
     if last is None:
         return flags

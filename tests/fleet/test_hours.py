@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fleet.hours import HoursError, is_open, parse
+from fleet.hours import HoursError, opened_at, parse
 
 
 def test_days_ranges_and_several_spans_a_day():
@@ -32,7 +32,17 @@ def test_hours_that_cannot_be_read_are_refused_naming_the_part(text, says):
 def test_open_is_read_in_the_fleets_time_zone_summer_and_winter():
     week = parse("Mon-Fri 09:00-17:30")
     # 08:30 UTC in July is 09:30 in London (BST): open; in December 08:30 UTC is 08:30: closed.
-    assert is_open(week, "Europe/London", datetime(2026, 7, 7, 8, 30, tzinfo=timezone.utc))
-    assert not is_open(week, "Europe/London", datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc))
-    assert not is_open(week, "Europe/London", datetime(2026, 12, 5, 11, 0, tzinfo=timezone.utc))  # a Saturday
-    assert not is_open(week, "Europe/London", datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc))  # closing time
+    assert opened_at(week, "Europe/London", datetime(2026, 7, 7, 8, 30, tzinfo=timezone.utc)) is not None
+    assert opened_at(week, "Europe/London", datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc)) is None
+    assert opened_at(week, "Europe/London", datetime(2026, 12, 5, 11, 0, tzinfo=timezone.utc)) is None  # a Saturday
+    assert opened_at(week, "Europe/London", datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc)) is None  # closing
+
+
+def test_the_moment_a_library_opened_is_its_span_s_start_in_its_time_zone():
+    week = parse("Mon-Fri 09:00-12:30, 13:30-17:30; Sat 00:00-24:00; Sun 00:00-18:00")
+    tuesday = datetime(2026, 7, 7, 14, 0, tzinfo=timezone.utc)  # 15:00 in London (BST)
+    assert opened_at(week, "Europe/London", tuesday) == datetime(2026, 7, 7, 12, 30, tzinfo=timezone.utc)
+    assert opened_at(week, "Europe/London", datetime(2026, 7, 7, 11, 45, tzinfo=timezone.utc)) is None  # lunch
+    # open through the night from Saturday into Sunday: since Saturday's opening, not Sunday's midnight
+    sunday = datetime(2026, 12, 6, 1, 0, tzinfo=timezone.utc)
+    assert opened_at(week, "Europe/London", sunday) == datetime(2026, 12, 5, 0, 0, tzinfo=timezone.utc)

@@ -45,7 +45,8 @@ def test_per_kiosk_gauges_and_the_services_counters(fleet, fleet_clock):
     assert found[("assist_fleet_kiosk_needs_attention", stuck_labels)] == 2
     assert found[("assist_fleet_kiosk_seconds_since_heartbeat", stuck_labels)] == 40 * 60
     assert found[("assist_fleet_kiosk_seconds_since_heartbeat", silent_labels)] == 40 * 60  # since enrolment
-    assert found[("assist_fleet_kiosk_open", silent_labels)] == 1
+    # Tuesday 11:40 in London, open since 09:00 (tests/fleet/fleet_support.py's hours)
+    assert found[("assist_fleet_kiosk_open_seconds", silent_labels)] == (2 * 60 + 40) * 60
     assert found[("assist_fleet_heartbeats_total", ())] == 1
     assert found[("assist_fleet_refused_requests_total", (("status", "401"),))] == 1
     assert TOKEN not in answer.text

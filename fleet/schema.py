@@ -16,6 +16,9 @@ from sync.fleet.formats import MAX_TEXT
 #: The most entries in a table or list.
 MAX_ENTRIES = 50
 MAX_EVENTS = 1000
+#: The largest number a field may hold (JSON's safe integers): beyond, a count is a kiosk's bug, and
+#: kept it would break every scrape of /metrics (a float cannot hold it).
+LARGEST = 2**53
 
 
 class Invalid(ValueError):
@@ -87,8 +90,9 @@ def _scalar(value: Any, kind: type, where: str) -> None:
     # bool is an int in Python, not in JSON; an int is a fine float
     fits = (isinstance(value, kind) and not (kind is int and isinstance(value, bool))) or (
         kind is float and isinstance(value, int) and not isinstance(value, bool))
-    if not fits:
-        raise Invalid(f"{where}: expected {_NAMES.get(kind, kind.__name__)}")
+    if not fits or (kind in (int, float) and not -LARGEST <= value <= LARGEST):  # an infinity too
+        raise Invalid(f"{where}: expected {_NAMES.get(kind, kind.__name__)}"
+                      f"{' between -2**53 and 2**53' if fits else ''}")
     if kind is str and len(value) > MAX_TEXT:
         raise Invalid(f"{where}: longer than {MAX_TEXT} characters")
 

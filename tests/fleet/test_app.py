@@ -122,6 +122,21 @@ def test_malformed_json_is_400_with_its_reason(fleet, kiosk, content, says):
     assert answer.status_code == 400 and says in answer.json()["error"]
 
 
+def test_numbers_beyond_reason_are_400_and_metrics_go_on(fleet, kiosk, fleet_clock):
+    """A kiosk (a bug in some version) sending a count of 10**400 or an offset of 1e999 is refused:
+    kept, it would break every scrape of /metrics until that kiosk spoke again."""
+    device, token = kiosk
+    huge = fleet.post("/fleet/heartbeat", content=json.dumps(heartbeat_body(device, fleet_clock())).replace(
+        '"queued": 0', '"queued": 1' + "0" * 400).encode(), device=device, token=token,
+        headers={"Content-Type": "application/json"})
+    assert huge.status_code == 400 and huge.json()["error"].startswith("heartbeat.outbox.queued: expected a whole")
+    endless = fleet.post("/fleet/heartbeat", content=json.dumps(heartbeat_body(device, fleet_clock())).replace(
+        '"clock_offset_seconds": 0.4', '"clock_offset_seconds": 1e999').encode(), device=device, token=token,
+        headers={"Content-Type": "application/json"})
+    assert endless.status_code == 400 and endless.json()["error"].startswith("heartbeat.clock_offset_seconds:")
+    assert fleet.rows("SELECT count(*) FROM fleet_heartbeats") == [(0,)]
+
+
 def test_an_unknown_field_is_400_naming_it(fleet, kiosk, fleet_clock):
     device, token = kiosk
     answer = fleet.post("/fleet/heartbeat", heartbeat_body(device, fleet_clock(), resident_name="Ann"),

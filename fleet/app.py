@@ -180,9 +180,12 @@ def from_a_kiosk(handler: Callable[[Request, str], Any]) -> Callable[[Request], 
 @from_a_kiosk
 async def heartbeat(request: Request, device: str) -> Response:
     fleet: Fleet = request.app.state.fleet
-    body = await read_json(request, MAX_HEARTBEAT_BYTES)
     now = fleet.clock()
-    skew = heartbeats.record(fleet.db, device, body, now)
+    try:
+        skew = heartbeats.record(fleet.db, device, await read_json(request, MAX_HEARTBEAT_BYTES), now)
+    except Invalid as refused:  # shown beside the kiosk, which would otherwise only seem silent
+        registry.note_refusal(fleet.db, device, str(refused), now)
+        raise
     fleet.metrics.heartbeats.inc()
     fleet.purge_if_due(now)
     return JSONResponse({"ok": True, "clock_skew_seconds": round(skew, 1)})

@@ -32,6 +32,8 @@ def _flags(kiosk: registry.Kiosk, last: tuple[str, float | None, dict[str, Any]]
     since = max(parse_iso(moment) for moment in (last[0] if last else None, kiosk.enrolled_at) if moment)
     if opened is not None and (now - max(since, opened)).total_seconds() > fleet.stale_minutes * 60:
         flags.append(f"silent for over {fleet.stale_minutes} minutes in opening hours")
+    if kiosk.refused_at and (last is None or kiosk.refused_at > last[0]):
+        flags.append(f"its heartbeat was refused: {kiosk.refused_reason}")
     if last is None:
         return flags
     _, skew, body = last

@@ -67,6 +67,9 @@ class Kiosk:
     revoked_at: str | None
     code_expires_at: str | None
     week: dict[str, list[list[str]]]
+    #: The last heartbeat refused from it (when, why), shown until one is taken again.
+    refused_at: str | None = None
+    refused_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +128,13 @@ def enrol(db: Database, device_id: str, code: str, now: datetime) -> str:
     return token
 
 
+def note_refusal(db: Database, device_id: str, reason: str, now: datetime) -> None:
+    """Keep why a kiosk's heartbeat was refused (the schema's words, never its body)."""
+    with db_module.write(db) as conn:
+        conn.execute("UPDATE fleet_kiosks SET refused_at = ?, refused_reason = ? WHERE device_id = ?",
+                     (iso(now), reason[:200], device_id))
+
+
 def authenticate(db: Database, device_id: str, token: str) -> str | None:
     """None when `token` is this kiosk's, else why not (for the log: the device id and this only)."""
     row = db.conn.execute("SELECT token_hash, revoked_at FROM fleet_kiosks WHERE device_id = ?",
@@ -136,14 +146,15 @@ def authenticate(db: Database, device_id: str, token: str) -> str | None:
     return None if _matches(token, row[0]) else "wrong token"
 
 
-_COLUMNS = "device_id, library, hours_text, timezone, created_at, enrolled_at, revoked_at, code_expires_at, hours"
+_COLUMNS = ("device_id, library, hours_text, timezone, created_at, enrolled_at, revoked_at, code_expires_at, hours, "
+            "refused_at, refused_reason")
 
 
 def kiosks(db: Database, now: datetime) -> list[Kiosk]:
     """Every kiosk added, by device id, with its state: enrolled, revoked, or waiting for its code."""
     found = []
     for row in db.conn.execute(f"SELECT {_COLUMNS} FROM fleet_kiosks ORDER BY device_id"):
-        device_id, library, hours_text, timezone, created, enrolled, revoked, expires, week = row
+        device_id, library, hours_text, timezone, created, enrolled, revoked, expires, week, *refused = row
         if revoked:
             state = "revoked"
         elif enrolled:
@@ -151,5 +162,5 @@ def kiosks(db: Database, now: datetime) -> list[Kiosk]:
         else:
             state = "code expired" if parse_iso(expires) <= now else "waiting for enrolment"
         found.append(Kiosk(device_id, library, hours_text, timezone, state, created, enrolled, revoked,
-                           None if enrolled or revoked else expires, json.loads(week)))
+                           None if enrolled or revoked else expires, json.loads(week), *refused))
     return found

@@ -476,4 +476,11 @@ MIGRATIONS: list[tuple[int, str, list[Statement]]] = [
             expires_at TEXT NOT NULL
         )""",
     ]),
+    (15, "the fleet: the last heartbeat refused from each kiosk, and why", [
+        # A kiosk whose heartbeats are refused (its clock days out, a field this version does not know)
+        # would only seem silent: the reason is kept (the schema's words, never the body) and shown
+        # until a heartbeat is taken again.
+        "ALTER TABLE fleet_kiosks ADD COLUMN refused_at TEXT",
+        "ALTER TABLE fleet_kiosks ADD COLUMN refused_reason TEXT",
+    ]),
 ]

@@ -48,3 +48,23 @@ def test_the_list_command_shows_the_flags(fleet, fleet_clock, run, tmp_path):
     fleet.enrol("kiosk-1", fleet.add_kiosk("kiosk-1"))
     result = run("fleet", "list", extra_env={"ASSIST_STORE__PATH": str(tmp_path / "council" / "assist.db")})
     assert "kiosk-1  Central Library  [enrolled]  last heard: never" in result.output
+
+
+def test_a_kiosk_whose_heartbeats_are_refused_says_why_rather_than_seeming_silent(fleet, fleet_clock):
+    """A kiosk booted with a dead clock battery (two days ahead), or a newer version sending a field
+    this service does not know: its heartbeats are refused, and without this it would only seem silent."""
+    from datetime import timedelta
+
+    token = fleet.enrol("adrift", fleet.add_kiosk("adrift"))
+    ahead = fleet.post("/fleet/heartbeat", heartbeat_body("adrift", fleet_clock() + timedelta(days=2)),
+                       device="adrift", token=token)
+    assert ahead.status_code == 400
+    fleet_clock.advance(minutes=45)
+    assert _flags(fleet, fleet_clock)["adrift"] == [
+        "silent for over 30 minutes in opening hours",
+        "its heartbeat was refused: heartbeat.sent_at: 48 hours ahead of the fleet service's clock; "
+        "check the kiosk's clock"]
+    fleet.post("/fleet/heartbeat", heartbeat_body("adrift", fleet_clock()), device="adrift", token=token)
+    assert _flags(fleet, fleet_clock)["adrift"] == []  # heard since: the refusal is history
+    fleet.post("/fleet/heartbeat", {"device_id": "adrift"}, device="adrift", token="not its token")
+    assert _flags(fleet, fleet_clock)["adrift"] == []  # a request its token did not prove is not the kiosk's

@@ -75,8 +75,22 @@ def _claimed_device(request: Request) -> str:
     return claimed if registry.DEVICE_ID.match(claimed) else NO_DEVICE
 
 
-def _authenticated(request: Request) -> str | None:
-    """The kiosk a request's token proves it is, or None (logged with the device id claimed)."""
+#: What a kiosk refused is told, by the reason logged: why, and what its operator can do about it
+#: (`assist fleet status` shows it). Device ids are not secrets; tokens and codes never appear.
+TOLD = {
+    "revoked": "the council revoked this kiosk's enrolment: ask it for a new code (assist fleet add-kiosk) and "
+               "enrol again (assist fleet enrol)",
+    "wrong token": "this kiosk's token is not the one the fleet service holds for {device} (was it enrolled again "
+                   "from another store?): ask the council for a new code and enrol again",
+    "unknown device": "the fleet service knows no kiosk {device}: check kiosk.device_id, or ask the council to add "
+                      "it (assist fleet add-kiosk)",
+}
+NEEDED = f"a kiosk's token is needed (Authorization: Bearer, with {DEVICE_HEADER} naming the kiosk)"
+
+
+def _authenticated(request: Request) -> tuple[str | None, str]:
+    """The kiosk a request's token proves it is, or None and what the kiosk is told (logged with
+    the device id claimed and the reason)."""
     device = _claimed_device(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -86,9 +100,9 @@ def _authenticated(request: Request) -> str | None:
     else:
         reason = registry.authenticate(request.app.state.fleet.db, device, token.strip()) or ""
         if not reason:
-            return device
+            return device, ""
     log.warning("fleet: refused %s from device %s: %s", request.url.path, device, reason)
-    return None
+    return None, TOLD.get(reason, NEEDED).format(device=device)
 
 
 class Fleet:
@@ -167,9 +181,9 @@ def from_a_kiosk(handler: Callable[[Request, str], Any]) -> Callable[[Request], 
     is given the kiosk's device id."""
 
     async def endpoint(request: Request) -> Response:
-        device = _authenticated(request)
+        device, told = _authenticated(request)
         if device is None:
-            return refusal(401, "a kiosk's valid token is needed")
+            return refusal(401, told)
         response: Response = await handler(request, device)
         return response
 

@@ -66,12 +66,17 @@ def test_a_revoked_token_and_an_old_one_after_a_new_enrolment_are_refused(fleet,
     device, old = kiosk
     registry.revoke(fleet.store.db, device, fleet_clock())
     with caplog.at_level(logging.WARNING, logger="fleet"):
-        assert fleet.post("/fleet/heartbeat", heartbeat_body(device, fleet_clock()), device=device,
-                          token=old).status_code == 401
-    assert "kiosk-1: revoked" in caplog.text
+        revoked = fleet.post("/fleet/heartbeat", heartbeat_body(device, fleet_clock()), device=device, token=old)
+    assert revoked.status_code == 401 and "kiosk-1: revoked" in caplog.text
+    # what the kiosk's operator reads in `assist fleet status`: why, and what to do
+    assert revoked.json()["error"] == ("the council revoked this kiosk's enrolment: ask it for a new code "
+                                       "(assist fleet add-kiosk) and enrol again (assist fleet enrol)")
     new = fleet.enrol(device, fleet.add_kiosk(device))
     replayed = fleet.post("/fleet/events", {"version": 1, "events": []}, device=device, token=old)
-    assert replayed.status_code == 401
+    assert replayed.status_code == 401 and replayed.json()["error"].startswith(
+        "this kiosk's token is not the one the fleet service holds for kiosk-1")
+    unknown = fleet.post("/fleet/events", {"version": 1, "events": []}, device="kiosk-9", token=old)
+    assert unknown.json()["error"].startswith("the fleet service knows no kiosk kiosk-9")
     assert fleet.post("/fleet/heartbeat", heartbeat_body(device, fleet_clock()), device=device,
                       token=new).status_code == 200
 

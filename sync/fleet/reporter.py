@@ -5,14 +5,17 @@ Nothing here may hold up residents' requests: an unreachable or refusing service
 noted in the store (a reason, never a resident's words), and the worker goes on. Nothing piles
 up while offline: the next heartbeat is built fresh, and events wait in the store (they are its
 own rows) until the service acknowledges them, batch by batch, so a week offline is caught up
-without sending anything twice. A batch the service refuses for good (400, 413: a field it does
-not know, a body too large) is logged and skipped, not retried for ever.
+without sending anything twice. Only the service's own answer acknowledges: `ok` for a heartbeat,
+a count of every event of the batch as stored or duplicate for events (client.py: a redirect or a
+captive portal's page is a passing failure). A batch the service refuses for good (400, 413: a
+field it does not know, a body too large) is logged and skipped, not retried for ever.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any, Callable
 
 import httpx
 
@@ -28,6 +31,18 @@ log = logging.getLogger(__name__)
 MAX_BATCHES = 20
 #: Answers that refuse a batch for good: sending it again would be refused again.
 REFUSED_FOR_GOOD = (400, 413, 422)
+
+
+def _took_heartbeat(answer: dict[str, Any]) -> bool:
+    return answer.get("ok") is True
+
+
+def _accounted(count: int) -> Callable[[dict[str, Any]], bool]:
+    """Whether the service's answer to a batch of `count` says it has every one (fleet/events.py)."""
+    def check(answer: dict[str, Any]) -> bool:
+        stored, duplicates = answer.get("stored"), answer.get("duplicates")
+        return type(stored) is int and type(duplicates) is int and stored + duplicates == count
+    return check
 
 
 class FleetReporter:
@@ -75,7 +90,8 @@ class FleetReporter:
         now = self.store.clock()
         body = heartbeat.build(self.store, self.settings, enrolment, now)
         try:
-            answer = await client.post(HEARTBEAT_PATH, body, device_id=enrolment.device_id, token=enrolment.token)
+            answer = await client.post(HEARTBEAT_PATH, body, device_id=enrolment.device_id, token=enrolment.token,
+                                       expect=_took_heartbeat)
         except FleetError as error:
             if error.status not in REFUSED_FOR_GOOD:
                 raise
@@ -92,7 +108,8 @@ class FleetReporter:
             if not batch.items:
                 break
             try:
-                await client.post(EVENTS_PATH, batch.body(), device_id=enrolment.device_id, token=enrolment.token)
+                await client.post(EVENTS_PATH, batch.body(), device_id=enrolment.device_id, token=enrolment.token,
+                                  expect=_accounted(len(batch.items)))
             except FleetError as error:
                 if error.status not in REFUSED_FOR_GOOD:
                     raise

@@ -5,15 +5,18 @@ Nothing here may hold up residents' requests: an unreachable or refusing service
 noted in the store (a reason, never a resident's words), and the worker goes on. Nothing piles
 up while offline: the next heartbeat is built fresh, and events wait in the store (they are its
 own rows) until the service acknowledges them, batch by batch, so a week offline is caught up
-without sending anything twice. Only the service's own answer acknowledges: `ok` for a heartbeat,
-a count of every event of the batch as stored or duplicate for events (client.py: a redirect or a
-captive portal's page is a passing failure). A batch the service refuses for good (400, 413: a
-field it does not know, a body too large) is logged and skipped, not retried for ever.
+without sending anything twice. Only the service's own answer acknowledges:
+`ok` for a heartbeat, a count of every event of the batch as stored or duplicate for events
+(client.py: a redirect or a captive portal's page is a passing failure). A batch the service
+refuses for good (400, 413: a field it does not know, a body too large) is logged and skipped, not
+retried for ever. A store that cannot be written does not silence the kiosk: the heartbeat still
+goes, saying its store check failed, whether or not the kiosk can note that it went.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import Any, Callable
 
@@ -24,6 +27,7 @@ from sync.fleet import heartbeat, link, uploads
 from sync.fleet.client import FleetClient, FleetError
 from sync.fleet.formats import EVENTS_PATH, HEARTBEAT_PATH
 from sync.store import Store
+from sync.store.db import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +70,31 @@ class FleetReporter:
         await self.report()
 
     async def report(self) -> bool:
-        """Send now; returns whether the service took it all. Never raises for the service."""
-        enrolment = link.current(self.store)
-        if enrolment is None:
-            return False
+        """Send now; returns whether the service took it all. Never raises for the service, nor for
+        the store."""
         try:
+            enrolment = link.current(self.store)
+            if enrolment is None:
+                return False
             client = self._client(enrolment.url)
             await self._heartbeat(client, enrolment)
             return await self._events(client, enrolment)
         except (FleetError, ValueError) as error:
             reason = error.reason if isinstance(error, FleetError) else str(error)
-            log.warning("fleet: %s", reason)
-            link.note_error(self.store, reason)
+        except (StoreError, sqlite3.Error) as error:
+            log.warning("fleet: stopped by the store, the rest goes next round: %s", error)
             return False
+        log.warning("fleet: %s", reason)
+        self._note(link.note_error, reason)
+        return False
+
+    def _note(self, note: Callable[..., None], *args: Any) -> None:
+        """Note how the exchange went in the store, if the store can be written: a kiosk whose store
+        cannot be written must still be heard (its heartbeat says so)."""
+        try:
+            note(self.store, *args)
+        except (StoreError, sqlite3.Error) as error:
+            log.warning("fleet: could not note it in the store: %s", error)
 
     def _client(self, enrolled_url: str) -> FleetClient:
         url = self.settings.fleet.url or enrolled_url
@@ -96,9 +112,9 @@ class FleetReporter:
             if error.status not in REFUSED_FOR_GOOD:
                 raise
             log.warning("fleet: heartbeat refused: %s", error.reason)  # the events may still go
-            link.note_error(self.store, error.reason)
+            self._note(link.note_error, error.reason)
             return
-        link.note_heartbeat(self.store, now, answer.clock_offset_seconds)
+        self._note(link.note_heartbeat, now, answer.clock_offset_seconds)
 
     async def _events(self, client: FleetClient, enrolment: link.Link) -> bool:
         """Batches until none is left (or MAX_BATCHES); whether every one was taken."""

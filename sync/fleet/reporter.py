@@ -1,11 +1,12 @@
 """The sync worker's one call into the fleet: every `fleet.heartbeat_seconds`, when the kiosk is
 enrolled, a heartbeat and then the take-up figures not yet acknowledged.
 
-Nothing here may hold up residents' requests: an unreachable or refusing service is logged and
-noted in the store (a reason, never a resident's words), and the worker goes on. Nothing piles
-up while offline: the next heartbeat is built fresh, and events wait in the store (they are its
-own rows) until the service acknowledges them, batch by batch, so a week offline is caught up
-without sending anything twice. Only the service's own answer acknowledges:
+Nothing here may hold up residents' requests: an unreachable, refusing or slow service is logged
+and noted in the store (a reason, never a resident's words), and the worker goes on; the whole
+step ends within DEADLINE_TIMEOUTS × `sync.timeout_seconds`, and what was not sent by then goes
+next round. Nothing piles up while offline: the next heartbeat is built fresh, and events wait in
+the store (they are its own rows) until the service acknowledges them, batch by batch, so a week
+offline is caught up without sending anything twice. Only the service's own answer acknowledges:
 `ok` for a heartbeat, a count of every event of the batch as stored or duplicate for events
 (client.py: a redirect or a captive portal's page is a passing failure). A batch the service
 refuses for good (400, 413: a field it does not know, a body too large) is logged and skipped, not
@@ -15,6 +16,7 @@ goes, saying its store check failed, whether or not the kiosk can note that it w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 MAX_BATCHES = 20
 #: Answers that refuse a batch for good: sending it again would be refused again.
 REFUSED_FOR_GOOD = (400, 413, 422)
+#: The whole step (heartbeat and batches) ends within this many `sync.timeout_seconds` (30 s by
+#: default): residents' requests, sent in the same rounds, never wait longer for the fleet.
+DEADLINE_TIMEOUTS = 2
 
 
 def _took_heartbeat(answer: dict[str, Any]) -> bool:
@@ -55,6 +60,7 @@ class FleetReporter:
         self.settings = settings
         self.transport = transport
         self.client: FleetClient | None = None
+        self.deadline = float(DEADLINE_TIMEOUTS * settings.sync.timeout_seconds)
         self._next = float("-inf")
 
     async def aclose(self) -> None:
@@ -70,15 +76,19 @@ class FleetReporter:
         await self.report()
 
     async def report(self) -> bool:
-        """Send now; returns whether the service took it all. Never raises for the service, nor for
-        the store."""
+        """Send now, within the deadline; returns whether the service took it all. Never raises
+        for the service, nor for the store."""
         try:
             enrolment = link.current(self.store)
             if enrolment is None:
                 return False
-            client = self._client(enrolment.url)
-            await self._heartbeat(client, enrolment)
-            return await self._events(client, enrolment)
+            async with asyncio.timeout(self.deadline):
+                client = self._client(enrolment.url)
+                await self._heartbeat(client, enrolment)
+                return await self._events(client, enrolment)
+        except TimeoutError:
+            reason = (f"the fleet service took longer than {self.deadline:g} s (the fleet step's deadline); "
+                      "what was not sent goes next round")
         except (FleetError, ValueError) as error:
             reason = error.reason if isinstance(error, FleetError) else str(error)
         except (StoreError, sqlite3.Error) as error:

@@ -3,6 +3,11 @@
 A token crossing a library's network in clear could be copied and used to speak for the kiosk,
 so `service_url` refuses http:// to anywhere but loopback (where the demo and the tests run the
 service). Each answer's Date header tells how far the kiosk's clock is from the service's.
+
+Only the service's own answer counts: a 2xx carrying its JSON (and what the caller expects of it),
+or a refusal with its JSON `error`. Anything else (a redirect to a sign-in proxy's page, a captive
+portal's 200 page on a library's wifi, a proxy's error page) is not the service speaking: it is a
+passing failure, never an acknowledgement and never a refusal for good, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,7 +30,8 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 
 class FleetError(Exception):
-    """The service could not be reached, or answered with an error (`status`, None when unreached)."""
+    """The service could not be reached, or did not take it: `status` is the HTTP status of the
+    service's own refusal, None when unreached or when what answered was not the service."""
 
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
@@ -84,7 +90,9 @@ class FleetClient:
         return token
 
     async def post(self, path: str, body: dict[str, Any], *, device_id: str | None = None,
-                   token: str | None = None) -> Answer:
+                   token: str | None = None, expect: Callable[[dict[str, Any]], bool] = lambda body: True) -> Answer:
+        """The service's 2xx answer, whose JSON `expect` (what the caller knows the service says)
+        accepts; FleetError otherwise."""
         headers = {DEVICE_HEADER: device_id, "Authorization": f"Bearer {token}"} if token and device_id else {}
         started = time.time()
         try:
@@ -92,20 +100,29 @@ class FleetClient:
         except httpx.HTTPError as error:
             raise FleetError(f"the fleet service at {self.url} could not be reached ({type(error).__name__})") from None
         offset = _offset(response.headers.get("date"), (started + time.time()) / 2)
+        if response.is_redirect:
+            where = response.headers.get("location", "")[:200] or "nowhere (no Location)"
+            raise FleetError(f"the fleet service's address answered with a redirect ({response.status_code}) to "
+                             f"{where}: is a sign-in proxy in front of {path}?")
         answer = _json(response.content[:MAX_ANSWER_BYTES])
-        if response.status_code >= 400:
-            reason = answer.get("error") if isinstance(answer.get("error"), str) else response.reason_phrase
-            raise FleetError(f"the fleet service refused it ({response.status_code}): {str(reason)[:200]}",
+        if answer is not None and response.is_success and expect(answer):
+            return Answer(answer, offset)
+        if answer is not None and response.status_code >= 400 and isinstance(answer.get("error"), str):
+            raise FleetError(f"the fleet service refused it ({response.status_code}): {answer['error'][:200]}",
                              response.status_code)
-        return Answer(answer, offset)
+        kind = ("JSON the service would not send" if answer is not None
+                else response.headers.get("content-type", "no content type").split(";")[0][:60])
+        raise FleetError(f"not the fleet service's answer: {path} answered {response.status_code} ({kind}); is "
+                         f"something else (a captive portal, a proxy) answering at {self.url}?")
 
 
-def _json(content: bytes) -> dict[str, Any]:
+def _json(content: bytes) -> dict[str, Any] | None:
+    """The answer's JSON object, or None for anything else."""
     try:
         found = json.loads(content)
     except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _offset(date: str | None, local: float) -> float | None:

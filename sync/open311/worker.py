@@ -138,7 +138,18 @@ class Worker:
     # -- the loop ----------------------------------------------------------------------------
 
     async def tick(self) -> DrainReport:
-        """One round of `assist sync run`: whatever is due, then the slower duties when due."""
+        """One round of `assist sync run`: whatever is due, then the slower duties when due, then
+        the fleet's heartbeat when due, even after a round stopped by a failing store: that kiosk
+        is the one the council most needs to hear from (its heartbeat says which check failed)."""
+        try:
+            report = await self._round()
+        except Exception:
+            await self.fleet.report_if_due()  # never raises for the service or the store
+            raise
+        await self.fleet.report_if_due()
+        return report
+
+    async def _round(self) -> DrainReport:
         if self._last_purge == float("-inf"):  # the first round: council notes kept in clear by an earlier version
             self.store.seal_clear_notes()
         now = time.monotonic()
@@ -162,7 +173,6 @@ class Worker:
         await self.texts.check_deliveries()
         if time.monotonic() - self._last_purge >= PURGE_EVERY:
             self._purge()
-        await self.fleet.report_if_due()
         return report
 
     def _purge(self) -> None:

@@ -9,6 +9,7 @@ import pytest
 from sync.fleet.enrolment import enrol
 from tests.fleet.fleet_support import start_fleet
 from tests.helpers import API_KEY, open_kiosk
+from tests.sync.fleet.support import Between
 
 
 @pytest.fixture
@@ -25,3 +26,11 @@ def kiosk(tmp_path, council_server, fleet):
     asyncio.run(enrol(store, fleet.url, "kiosk-1", fleet.add_kiosk("kiosk-1")))
     yield settings, store
     store.close()
+
+
+@pytest.fixture
+def between(fleet):
+    """A peer on loopback between the kiosk and the fleet service (tests/sync/fleet/support.py)."""
+    peer = Between(fleet.url)
+    yield peer
+    peer.stop()

@@ -9,11 +9,11 @@ import logging
 from pathlib import Path
 
 from sync.fleet.enrolment import enrol
-from sync.fleet.reporter import FleetReporter
 from sync.store import events
 from tests.fleet.fleet_support import start_fleet
 from tests.helpers import API_KEY, draft, open_kiosk, worker_drain, worker_round
 from tests.misbehaving import canned, start_misbehaving_server, stop_misbehaving_server
+from tests.sync.fleet.support import report_once
 
 MARKERS = {"name": "Zebedee Quixotic", "phone": "+447700900461", "phone_national": "07700 900461",
            "email": "zq.marker@example.com", "description": "MARKERDESC broken swing by the duck pond",
@@ -63,16 +63,6 @@ def test_markers_in_a_kiosks_submissions_reach_the_council_and_nothing_of_them_t
             assert shape not in pages, f"the resident's {what} is on the fleet's pages"
 
 
-def _report(store, settings) -> bool:
-    async def go():
-        reporter = FleetReporter(store, settings)
-        try:
-            return await reporter.report()
-        finally:
-            await reporter.aclose()
-    return asyncio.run(go())
-
-
 def test_a_back_office_echoing_the_residents_words_in_its_errors_sends_none_of_them_to_the_fleet(tmp_path, fleet):
     echo = (f"Rejected: description '{MARKERS['description']}' from {MARKERS['name']}, phone {MARKERS['phone']}, "
             f"email {MARKERS['email']}, at {MARKERS['address']}")
@@ -89,7 +79,7 @@ def test_a_back_office_echoing_the_residents_words_in_its_errors_sends_none_of_t
                                 contact={"name": MARKERS["name"], "phone": MARKERS["phone"],
                                          "email": MARKERS["email"]}, notify_phone=MARKERS["phone"]))
             worker_drain(store, settings)
-            assert _report(store, settings)
+            assert report_once(store, settings)
         assert kiosks[0].counts()["needs_attention"] == 1 and kiosks[1].counts()["accepted"] == 0
         errors = [json.loads(body)["backoffices"]["default"]["last_error"]
                   for (body,) in fleet.rows("SELECT body FROM fleet_heartbeats ORDER BY device_id")]

@@ -10,54 +10,23 @@ import logging
 import httpx
 
 from sync.fleet import link, uploads
-from sync.fleet.reporter import FleetReporter
-from sync.open311.worker import Worker
 from sync.store import events
 from tests.helpers import draft
-
-
-def _visit(store, service="pothole"):
-    session = events.new_session()
-    for kind in (events.STARTED, events.SERVICE, events.SUBMITTED):
-        events.record(store, session, kind, channel="kiosk", language="en", service_code=service)
-
-
-def _report(store, settings, transport=None) -> bool:
-    async def go():
-        reporter = FleetReporter(store, settings, transport=transport)
-        try:
-            return await reporter.report()
-        finally:
-            await reporter.aclose()
-    return asyncio.run(go())
-
-
-def _ticks(store, settings, count):
-    async def go():
-        worker = Worker(store, settings)
-        try:
-            return [await worker.tick() for _ in range(count)]
-        finally:
-            await worker.aclose()
-    return asyncio.run(go())
-
-
-def _stored(fleet):
-    return fleet.rows("SELECT store_id, event_id, kind, body FROM fleet_events ORDER BY id")
+from tests.sync.fleet.support import kept_events, report_once, rounds, visit
 
 
 def test_the_worker_sends_a_heartbeat_and_the_events_once(kiosk, fleet):
     settings, store = kiosk
     for _ in range(2):
         store.enqueue(draft())
-        _visit(store)
-    reports = _ticks(store, settings, 2)  # the second round is within fleet.heartbeat_seconds: nothing sent
+        visit(store)
+    reports = rounds(store, settings, 2)  # the second round is within fleet.heartbeat_seconds: nothing sent
     assert reports[0].accepted == 2
     [(device, body)] = fleet.rows("SELECT device_id, body FROM fleet_heartbeats")
     heartbeat = json.loads(body)
     assert device == "kiosk-1" and heartbeat["outbox"]["accepted"] == 2 and heartbeat["outbox"]["queued"] == 0
     assert heartbeat["checks"] == {"store": True, "key": True, "disk": True} and heartbeat["backoffices"]
-    stored = _stored(fleet)
+    stored = kept_events(fleet)
     kinds = [kind for _, _, kind, _ in stored]
     assert kinds.count("started") == 2 and kinds.count("submitted") == 2 and kinds.count("submission") == 2
     record = json.loads(next(body for _, _, kind, body in stored if kind == "submission"))
@@ -65,8 +34,8 @@ def test_the_worker_sends_a_heartbeat_and_the_events_once(kiosk, fleet):
     assert record["outcome"] == "accepted" and record["accepted_at"] >= record["created_at"]
     assert {store_id for store_id, *_ in stored} == {link.current(store).store_id}
 
-    assert _report(store, settings)  # a later heartbeat: no event sent again
-    assert len(_stored(fleet)) == len(stored) and fleet.rows("SELECT count(*) FROM fleet_heartbeats") == [(2,)]
+    assert report_once(store, settings)  # a later heartbeat: no event sent again
+    assert len(kept_events(fleet)) == len(stored) and fleet.rows("SELECT count(*) FROM fleet_heartbeats") == [(2,)]
     assert not uploads.next_batch(store, "x", link.current(store).events_sent_until).items
 
 
@@ -75,22 +44,22 @@ def test_the_service_down_for_a_while_costs_nothing_and_is_caught_up(kiosk, flee
     fleet.stop(keep_store=True)
     for _ in range(3):
         store.enqueue(draft())
-        _visit(store)
+        visit(store)
     with caplog.at_level(logging.WARNING, logger="sync.fleet"):
-        reports = _ticks(store, settings, 1)
+        reports = rounds(store, settings, 1)
     assert reports[0].accepted == 3  # the residents' requests went to the council all the same
     assert "fleet: the fleet service at" in caplog.text and "could not be reached" in caplog.text
     assert link.last_error(store).startswith("the fleet service at")
-    assert _report(store, settings) is False  # offline again: nothing piles up, nothing is marked sent
+    assert report_once(store, settings) is False  # offline again: nothing piles up, nothing is marked sent
 
     fleet.restart()
-    assert _report(store, settings)
+    assert report_once(store, settings)
     [(body,)] = fleet.rows("SELECT body FROM fleet_heartbeats")  # one heartbeat, not one per missed round
     assert json.loads(body)["silent_seconds"] is None  # never heard before this one
-    assert len(_stored(fleet)) == 3 * 3 + 3 and link.last_error(store) is None
-    assert _report(store, settings)
+    assert len(kept_events(fleet)) == 3 * 3 + 3 and link.last_error(store) is None
+    assert report_once(store, settings)
     assert json.loads(fleet.rows("SELECT body FROM fleet_heartbeats ORDER BY id")[-1][0])["silent_seconds"] >= 0
-    assert len(_stored(fleet)) == 12
+    assert len(kept_events(fleet)) == 12
 
 
 class LoseAnswers(httpx.AsyncBaseTransport):
@@ -115,13 +84,13 @@ class LoseAnswers(httpx.AsyncBaseTransport):
 
 def test_answers_never_arriving_send_again_and_the_service_keeps_each_once(kiosk, fleet):
     settings, store = kiosk
-    _visit(store)
+    visit(store)
     lossy = LoseAnswers()
-    assert not _report(store, settings, transport=lossy) and not _report(store, settings, transport=lossy)
+    assert not report_once(store, settings, transport=lossy) and not report_once(store, settings, transport=lossy)
     assert lossy.posted == 2 and link.current(store).events_sent_until == 0  # never acknowledged
-    assert len(_stored(fleet)) == 3  # each kept once
-    assert _report(store, settings)
-    assert len(_stored(fleet)) == 3 and link.current(store).events_sent_until == 3
+    assert len(kept_events(fleet)) == 3  # each kept once
+    assert report_once(store, settings)
+    assert len(kept_events(fleet)) == 3 and link.current(store).events_sent_until == 3
 
 
 def test_a_batch_the_service_refuses_is_logged_and_skipped_not_retried_for_ever(kiosk, fleet, caplog):
@@ -129,12 +98,12 @@ def test_a_batch_the_service_refuses_is_logged_and_skipped_not_retried_for_ever(
     session = events.new_session()
     events.record(store, session, events.QUESTION, channel="kiosk", language="en", step="q" * 400)  # too long
     with caplog.at_level(logging.WARNING, logger="sync.fleet"):
-        assert not _report(store, settings)
+        assert not report_once(store, settings)
     assert "a batch of 1 take-up events was refused and is skipped" in caplog.text
     assert "longer than 300 characters" in caplog.text
-    assert _stored(fleet) == [] and link.current(store).events_sent_until == 1
-    _visit(store)
-    assert _report(store, settings) and len(_stored(fleet)) == 3
+    assert kept_events(fleet) == [] and link.current(store).events_sent_until == 1
+    visit(store)
+    assert report_once(store, settings) and len(kept_events(fleet)) == 3
 
 
 def test_a_revoked_kiosk_keeps_working_and_says_why_it_is_not_heard(kiosk, fleet, caplog):
@@ -144,7 +113,7 @@ def test_a_revoked_kiosk_keeps_working_and_says_why_it_is_not_heard(kiosk, fleet
     registry.revoke(fleet.store.db, "kiosk-1", fleet.store.clock())
     store.enqueue(draft())
     with caplog.at_level(logging.WARNING):
-        assert _ticks(store, settings, 1)[0].accepted == 1
+        assert rounds(store, settings, 1)[0].accepted == 1
     assert "refused it (401)" in link.last_error(store)
     assert "fleet: refused /fleet/heartbeat from device kiosk-1: revoked" in caplog.text
 
@@ -162,14 +131,14 @@ def test_the_kiosks_clock_is_measured_against_the_services_date_and_flagged(tmp_
     settings, store = open_kiosk(tmp_path, council_server(api_key=API_KEY), name="kiosk-2", clock=fast)
     try:
         asyncio.run(enrol(store, fleet.url, "kiosk-2", fleet.add_kiosk("kiosk-2")))
-        assert _report(store, settings)
+        assert report_once(store, settings)
         # The service's Date is real time; the kiosk's "now" for its store is ten minutes ahead, but the
         # offset is measured with the machine's clock, which is the one a wrong time would be on.
         offset = link.current(store).clock_offset_seconds
         assert offset is not None and abs(offset) < 2
         [row] = overview(fleet.store.db, fleet.settings, datetime.now(timezone.utc))
         assert "clock 10 minutes ahead" in row["flags"]
-        assert _report(store, settings)
+        assert report_once(store, settings)
         last = json.loads(fleet.rows("SELECT body FROM fleet_heartbeats ORDER BY id")[-1][0])
         assert last["clock_offset_seconds"] == offset
     finally:
@@ -178,13 +147,13 @@ def test_the_kiosks_clock_is_measured_against_the_services_date_and_flagged(tmp_
 
 def test_a_store_restored_from_a_backup_is_not_taken_for_a_replay(kiosk, fleet):
     settings, store = kiosk
-    _visit(store)
-    assert _report(store, settings) and len(_stored(fleet)) == 3
+    visit(store)
+    assert report_once(store, settings) and len(kept_events(fleet)) == 3
     # Restored from a backup taken after the first event: the later two are gone from the store (the
     # service has them), and the next events are numbered where they were.
     with store.db.conn:
         store.db.conn.execute("DELETE FROM session_events WHERE id > 1")
         store.db.conn.execute("UPDATE fleet_link SET events_sent_until = 1")
-    _visit(store)
-    assert _report(store, settings)
-    assert len(_stored(fleet)) == 6, "the new visit's events were taken for ones the service had"
+    visit(store)
+    assert report_once(store, settings)
+    assert len(kept_events(fleet)) == 6, "the new visit's events were taken for ones the service had"

@@ -106,7 +106,8 @@ class SyncSettings:
         "waits for the council's answer.", minimum=1)
     batch_size: int = setting(
         100, "Submissions claimed, marked `sending` and recorded at a time (one commit each).", minimum=1)
-    timeout_seconds: int = setting(15, "Timeout for each call to a back office (connect, read, write).", minimum=1)
+    timeout_seconds: int = setting(15, "Timeout for each call to a back office (connect, read, write); twice it "
+                                   "bounds each round's report to the fleet service.", minimum=1)
     max_response_bytes: int = setting(
         5_000_000, "Largest answer read from a back office; a larger one is refused unread.", minimum=1024)
     poll_seconds: int = setting(

@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from fleet import heartbeats, proxies, sso, staff
 from fleet.bodies import TooLarge, read_body
-from fleet.overview import figures, overview
+from fleet.overview import figures, overview, when
 
 if TYPE_CHECKING:
     from fleet.app import Fleet
@@ -56,6 +56,7 @@ def _templates() -> Environment:
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters["shown"] = lambda value: "–" if value is None else value
     environment.filters["duration"] = duration
+    environment.filters["when"] = when
     return environment
 
 

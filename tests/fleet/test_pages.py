@@ -189,6 +189,31 @@ def test_the_fleet_page_shows_every_kiosk_with_its_flags_in_words(browser, three
     assert "No problems" not in silent + stuck
 
 
+def test_kiosks_not_in_use_or_held_up_are_never_shown_as_having_no_problems(browser, fleet, fleet_clock,
+                                                                           three_kiosks):
+    """What a council's team met trying the page: a revoked kiosk, one never enrolled and one whose
+    back office was paused (the council refused its key) each read "No problems", in green."""
+    from fleet import registry
+
+    fleet.add_kiosk("kiosk-new", library="Westgate Library")
+    fleet.enrol("kiosk-gone", fleet.add_kiosk("kiosk-gone", library="Old Library"))
+    registry.revoke(fleet.store.db, "kiosk-gone", fleet_clock())
+    paused = heartbeat_body("kiosk-well", fleet_clock(), library_name="Northfield Library")
+    paused["backoffices"]["default"].update(paused=True, last_error="the council refused our API key",
+                                            last_error_at="2026-12-01T11:38:00.123456Z")
+    fleet.post("/fleet/heartbeat", paused, device="kiosk-well", token=three_kiosks["kiosk-well"])
+    sign_in(browser)
+    page = browser.get("/fleet/")
+    new, gone, held = (_row(page, device) for device in ("kiosk-new", "kiosk-gone", "kiosk-well"))
+    assert "No problems" not in new + gone + held
+    assert "waiting for enrolment: its code expires 2 December 11:40" in new
+    assert "Revoked: not in use" in gone
+    assert "back office paused: default" in held
+    # the error says when it was, times read as people write them
+    assert "the council refused our API key (1 December 11:38)" in held
+    assert "1 December 11:40" in held and "2026-12-01T" not in page.text
+
+
 def test_a_kiosks_page_shows_its_last_24_hours(browser, fleet, fleet_clock, three_kiosks):
     token = three_kiosks["kiosk-stuck"]
     fleet_clock.advance(hours=25)

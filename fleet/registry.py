@@ -122,7 +122,7 @@ def update_kiosk(db: Database, device_id: str, timezone: str, now: datetime, *, 
                  hours_text: str | None = None) -> Kiosk:
     """Change a kiosk's library or opening hours (read in `timezone`), whatever its state: its
     enrolment, token and any code waiting are left as they are (opening hours change with the
-    seasons; a new code would mean a visit to the library)."""
+    seasons; a new code would mean a visit to the library). Returns the kiosk as it is now."""
     changes: dict[str, str] = {}
     if library is not None:
         changes["library"] = _library(library)

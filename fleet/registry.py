@@ -75,22 +75,39 @@ class Kiosk:
         return asdict(self)
 
 
-def add_kiosk(db: Database, device_id: str, library: str, hours_text: str, timezone: str, now: datetime) -> str:
-    """Add a kiosk (or give a new code to one not enrolled, or revoked); returns its one-time code,
-    shown once. A kiosk enrolled and in use is refused: revoke it first."""
-    check_device_id(device_id)
+def _library(library: str) -> str:
     library = library.strip()
     if not library or len(library) > LIBRARY_CHARS:
         raise Refused(f"the library's name must be given, {LIBRARY_CHARS} characters at most")
+    return library
+
+
+def _week(hours_text: str, timezone: str) -> str:
+    """The opening week `hours_text` gives, as kept (JSON); HoursError naming the part at fault."""
     hours_module.zone(timezone)
-    week = hours_module.parse(hours_text)
+    return json.dumps(hours_module.parse(hours_text))
+
+
+def _in_use(row: Any) -> bool:
+    """Whether a kiosk's (token_hash, revoked_at) say it is enrolled and not revoked."""
+    return row is not None and row[0] is not None and row[1] is None
+
+
+def add_kiosk(db: Database, device_id: str, library: str, hours_text: str, timezone: str, now: datetime) -> str:
+    """Add a kiosk (or give a new code to one not enrolled, or revoked: a code given before stops
+    working); returns its one-time code, shown once. A kiosk enrolled and in use is refused: revoke
+    it first (`update_kiosk` changes its library or hours and leaves its enrolment alone)."""
+    check_device_id(device_id)
+    library = _library(library)
+    week = _week(hours_text, timezone)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     with db_module.write(db) as conn:
         row = conn.execute("SELECT token_hash, revoked_at FROM fleet_kiosks WHERE device_id = ?",
                            (device_id,)).fetchone()
-        if row is not None and row[0] is not None and row[1] is None:
-            raise Refused(f"kiosk {device_id} is enrolled; `assist fleet revoke {device_id}` first to enrol it again")
-        values = (library, json.dumps(week), hours_text.strip(), timezone, digest(code), iso(now + CODE_LIFETIME))
+        if _in_use(row):
+            raise Refused(f"kiosk {device_id} is enrolled; `assist fleet revoke {device_id}` first to enrol it again "
+                          f"(`assist fleet update-kiosk {device_id}` changes its library or hours)")
+        values = (library, week, hours_text.strip(), timezone, digest(code), iso(now + CODE_LIFETIME))
         if row is None:
             conn.execute("INSERT INTO fleet_kiosks (library, hours, hours_text, timezone, code_hash, code_expires_at, "
                          "device_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*values, device_id, iso(now)))
@@ -99,6 +116,45 @@ def add_kiosk(db: Database, device_id: str, library: str, hours_text: str, timez
                          "code_expires_at = ?, code_used_at = NULL, token_hash = NULL, enrolled_at = NULL, "
                          "revoked_at = NULL WHERE device_id = ?", (*values, device_id))
     return "-".join(code[i:i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def update_kiosk(db: Database, device_id: str, timezone: str, now: datetime, *, library: str | None = None,
+                 hours_text: str | None = None) -> Kiosk:
+    """Change a kiosk's library or opening hours (read in `timezone`), whatever its state: its
+    enrolment, token and any code waiting are left as they are (opening hours change with the
+    seasons; a new code would mean a visit to the library). Returns the kiosk as it is now."""
+    changes: dict[str, str] = {}
+    if library is not None:
+        changes["library"] = _library(library)
+    if hours_text is not None:
+        changes |= {"hours": _week(hours_text, timezone), "hours_text": hours_text.strip(), "timezone": timezone}
+    if not changes:
+        raise Refused("nothing to change: give --library, --hours or both")
+    assignments = ", ".join(f"{column} = ?" for column in changes)  # the columns are named above, never given
+    with db_module.write(db) as conn:
+        conn.execute(f"UPDATE fleet_kiosks SET {assignments} WHERE device_id = ?", (*changes.values(), device_id))
+        row = conn.execute(f"SELECT {_COLUMNS} FROM fleet_kiosks WHERE device_id = ?", (device_id,)).fetchone()
+    if row is None:
+        raise Refused(f"no kiosk {device_id[:80]} (`assist fleet list` shows them)")
+    return _kiosk(row, now)
+
+
+def remove_kiosk(db: Database, device_id: str) -> int:
+    """Take a kiosk not in use (revoked, never enrolled, its code expired) off the list, with its
+    heartbeats (about a kiosk no longer there); returns how many of its take-up events stay, kept
+    for `assist report`. Any code waiting stops working. A kiosk enrolled is refused: revoke it first."""
+    with db_module.write(db) as conn:
+        row = conn.execute("SELECT token_hash, revoked_at FROM fleet_kiosks WHERE device_id = ?",
+                           (device_id,)).fetchone()
+        if row is None:
+            raise Refused(f"no kiosk {device_id[:80]} (`assist fleet list` shows them)")
+        if _in_use(row):
+            raise Refused(f"kiosk {device_id} is enrolled and in use; `assist fleet revoke {device_id}` first "
+                          "to remove it")
+        conn.execute("DELETE FROM fleet_heartbeats WHERE device_id = ?", (device_id,))
+        conn.execute("DELETE FROM fleet_kiosks WHERE device_id = ?", (device_id,))
+        kept = conn.execute("SELECT count(*) FROM fleet_events WHERE device_id = ?", (device_id,)).fetchone()
+    return int(kept[0])
 
 
 def revoke(db: Database, device_id: str, now: datetime) -> None:
@@ -150,17 +206,24 @@ _COLUMNS = ("device_id, library, hours_text, timezone, created_at, enrolled_at, 
             "refused_at, refused_reason")
 
 
+def _kiosk(row: Any, now: datetime) -> Kiosk:
+    device_id, library, hours_text, timezone, created, enrolled, revoked, expires, week, *refused = row
+    if revoked:
+        state = "revoked"
+    elif enrolled:
+        state = "enrolled"
+    else:
+        state = "code expired" if parse_iso(expires) <= now else "waiting for enrolment"
+    return Kiosk(device_id, library, hours_text, timezone, state, created, enrolled, revoked,
+                 None if enrolled or revoked else expires, json.loads(week), *refused)
+
+
 def kiosks(db: Database, now: datetime) -> list[Kiosk]:
     """Every kiosk added, by device id, with its state: enrolled, revoked, or waiting for its code."""
-    found = []
-    for row in db.conn.execute(f"SELECT {_COLUMNS} FROM fleet_kiosks ORDER BY device_id"):
-        device_id, library, hours_text, timezone, created, enrolled, revoked, expires, week, *refused = row
-        if revoked:
-            state = "revoked"
-        elif enrolled:
-            state = "enrolled"
-        else:
-            state = "code expired" if parse_iso(expires) <= now else "waiting for enrolment"
-        found.append(Kiosk(device_id, library, hours_text, timezone, state, created, enrolled, revoked,
-                           None if enrolled or revoked else expires, json.loads(week), *refused))
-    return found
+    return [_kiosk(row, now) for row in db.conn.execute(f"SELECT {_COLUMNS} FROM fleet_kiosks ORDER BY device_id")]
+
+
+def kiosk(db: Database, device_id: str, now: datetime) -> Kiosk | None:
+    """The kiosk with this device id, or None."""
+    row = db.conn.execute(f"SELECT {_COLUMNS} FROM fleet_kiosks WHERE device_id = ?", (device_id,)).fetchone()
+    return None if row is None else _kiosk(row, now)

@@ -2,7 +2,9 @@
 
 On the council's servers (fleet/):
     assist fleet add-kiosk DEVICE_ID --library "Central Library" --hours "Mon-Fri 09:00-17:30; Sat 10:00-16:00"
+    assist fleet update-kiosk DEVICE_ID [--library "..."] [--hours "..."]   (its enrolment left as it is)
     assist fleet revoke DEVICE_ID
+    assist fleet remove-kiosk DEVICE_ID      (one revoked or never enrolled; its take-up events stay)
     assist fleet list [--json]
     assist fleet add-staff NAME / remove-staff NAME       (who may sign in to the fleet page)
     assist fleet serve [--host 127.0.0.1 --port 8313]
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 import click
 
@@ -41,6 +44,7 @@ def add_kiosk(app: AppContext, device_id: str, library: str, hours: str) -> None
     from fleet import registry
     from fleet.hours import HoursError
 
+    before = registry.kiosk(app.store.db, device_id, app.store.clock())
     try:
         code = registry.add_kiosk(app.store.db, device_id, library, hours, app.settings.fleet.timezone,
                                   app.store.clock())
@@ -48,6 +52,29 @@ def add_kiosk(app: AppContext, device_id: str, library: str, hours: str) -> None
         raise click.ClickException(str(error)) from None
     click.echo(f"Kiosk {device_id} ({library}) added. Its one-time enrolment code, valid for 24 hours:\n\n  {code}\n\n"
                f"On the kiosk: assist fleet enrol --url https://YOUR-FLEET-SERVICE --code {code}")
+    if before is not None and before.state == "waiting for enrolment":
+        click.echo(f"\nKiosk {device_id} was waiting for enrolment: a new code replaces the one given before, which "
+                   "no longer works, and the library and hours are those given now. (To change only its library or "
+                   f"hours and keep its code: assist fleet update-kiosk {device_id}.)")
+
+
+@fleet.command(name="update-kiosk")
+@click.argument("device_id")
+@click.option("--library", help="The library the kiosk stands in, as the council names it.")
+@click.option("--hours", help='Opening hours, like "Mon-Fri 09:00-17:30; Sat 10:00-16:00" (in fleet.timezone).')
+@pass_app
+def update_kiosk(app: AppContext, device_id: str, library: str | None, hours: str | None) -> None:
+    """Change a kiosk's library or opening hours (at least one); its enrolment, token and code are kept."""
+    from fleet import registry
+    from fleet.hours import HoursError
+
+    try:
+        kiosk = registry.update_kiosk(app.store.db, device_id, app.settings.fleet.timezone, app.store.clock(),
+                                      library=library, hours_text=hours)
+    except (registry.Refused, HoursError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Kiosk {device_id} updated: {kiosk.library}, open {kiosk.hours} ({kiosk.timezone}). "
+               f"Its enrolment is as it was ({kiosk.state}).")
 
 
 @fleet.command()
@@ -62,6 +89,24 @@ def revoke(app: AppContext, device_id: str) -> None:
     except registry.Refused as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Kiosk {device_id} revoked: its token is refused from now on.")
+
+
+@fleet.command(name="remove-kiosk")
+@click.argument("device_id")
+@pass_app
+def remove_kiosk(app: AppContext, device_id: str) -> None:
+    """Remove a kiosk not in use (revoked, or never enrolled) from the list, the fleet page and the
+    metrics, with its heartbeats; its take-up events stay for `assist report`."""
+    from fleet import registry
+
+    before = registry.kiosk(app.store.db, device_id, app.store.clock())
+    try:
+        kept = registry.remove_kiosk(app.store.db, device_id)
+    except registry.Refused as error:
+        raise click.ClickException(str(error)) from None
+    waiting = " Its enrolment code no longer works." if before and before.state == "waiting for enrolment" else ""
+    click.echo(f"Kiosk {device_id} removed, with its heartbeats.{waiting} Its take-up events ({kept}) stay, "
+               "counted by `assist report`.")
 
 
 @fleet.command(name="list")
@@ -155,12 +200,30 @@ def enrol(app: AppContext, url: str, code: str) -> None:
     from sync.fleet.client import FleetError
     from sync.fleet.enrolment import enrol as enrol_store
 
+    if _has_user_info(url):  # a URL is echoed in errors and kept in the store: no password there
+        raise click.ClickException("put no user name or password in the URL: the fleet service knows a kiosk by "
+                                   "its enrolment code and token alone")
+    device_id = app.settings.device_id
+    named_by = "kiosk.device_id" if app.settings.kiosk.device_id else "the host name, as kiosk.device_id is not set"
     try:
-        asyncio.run(enrol_store(app.store, url, app.settings.device_id, code))
-    except (ValueError, FleetError) as error:
+        asyncio.run(enrol_store(app.store, url, device_id, code))
+    except ValueError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Enrolled as {app.settings.device_id} with {url}: the sync worker sends its heartbeat every "
-               f"{app.settings.fleet.heartbeat_seconds} seconds.")
+    except FleetError as error:
+        if error.status is None:  # not reached: the device id is not in question
+            raise click.ClickException(str(error)) from None
+        raise click.ClickException(f"{error}\nThis kiosk enrolled as {device_id!r} (from {named_by}); "
+                                   "`assist fleet add-kiosk` must have been given the same device id.") from None
+    click.echo(f"Enrolled as {device_id} (from {named_by}) with {url}. The sync worker sends this kiosk's heartbeat "
+               f"every fleet.heartbeat_seconds ({app.settings.fleet.heartbeat_seconds} in this command's settings).")
+
+
+def _has_user_info(url: str) -> bool:
+    """Whether `url` carries a user name or password (user:password@host)."""
+    try:
+        return "@" in urlsplit(url.strip()).netloc
+    except ValueError:  # not a URL at all: the client says so
+        return False
 
 
 @fleet.command()

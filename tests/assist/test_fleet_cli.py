@@ -78,3 +78,35 @@ def test_serve_believes_forwarded_headers_from_its_trusted_proxies_alone(tmp_pat
     assert "single sign-on (X-Remote-User) from 127.0.0.2 only" in log
     # The access log names whom the proxy said it serves.
     assert '192.0.2.7:0 - "GET /fleet/ HTTP/1.1" 200' in process.stdout.read()
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    from tests.fleet.fleet_support import start_fleet
+
+    peer = start_fleet(tmp_path / "council")
+    yield peer
+    peer.stop()
+
+
+def test_enrol_says_which_device_id_it_used_and_how_often_the_worker_reports(run, fleet):
+    code = fleet.add_kiosk("central-1")
+    refused = run("fleet", "enrol", "--url", fleet.url, "--code", code)  # this kiosk is kiosk-test-1
+    assert refused.exit_code == 1 and "no such enrolment code" in refused.output
+    assert "This kiosk enrolled as 'kiosk-test-1' (from kiosk.device_id)" in refused.output
+    by_host = run("fleet", "enrol", "--url", fleet.url, "--code", code, extra_env={"ASSIST_KIOSK__DEVICE_ID": ""})
+    assert by_host.exit_code == 1
+    assert f"enrolled as {socket.gethostname()!r} (from the host name, as kiosk.device_id is not set)" in by_host.output
+    enrolled = run("fleet", "enrol", "--url", fleet.url, "--code", code,
+                   extra_env={"ASSIST_KIOSK__DEVICE_ID": "central-1", "ASSIST_FLEET__HEARTBEAT_SECONDS": "120"})
+    assert enrolled.exit_code == 0, enrolled.output
+    assert "Enrolled as central-1 (from kiosk.device_id)" in enrolled.output
+    assert "every fleet.heartbeat_seconds (120 in this command's settings)" in enrolled.output
+
+
+@pytest.mark.parametrize("url", ["https://alex:s3cret-pw@fleet.council.example", "http://alex@127.0.0.1:8313"])
+def test_enrol_refuses_a_url_with_a_user_name_or_password_and_never_echoes_it(run, url):
+    refused = run("fleet", "enrol", "--url", url, "--code", "ABCD-EFGH-JKMN-PQRS-TVWX")
+    assert refused.exit_code == 1 and "put no user name or password in the URL" in refused.output
+    assert "s3cret" not in refused.output and "alex" not in refused.output
+    assert "Not enrolled" in run("fleet", "status").output

@@ -196,12 +196,13 @@ async def _password_checked(request: Request, name: str, password: str) -> Respo
     try:
         good = await staff.check(fleet.db, name, password, now)
     except staff.LockedOut as locked:
-        log.warning("fleet: sign-in refused: staff account locked until %s", locked.until)
+        log.warning("fleet: sign-in refused: staff account %s locked until %s", name, locked.until)
         return _sign_in_page(request, 429, name=name, errors={
             "password": f"Too many sign-ins were refused: this account is locked until {locked.until[11:16]} UTC"})
     if not good:
         log.warning("fleet: sign-in refused: wrong staff name or password")
         return _sign_in_page(request, 401, name=name, errors={"password": "The staff name or password is wrong"})
+    log.info("fleet: staff %s signed in", name)  # an account's name: never what was typed for one that is not
     session_id, _ = staff.start(fleet.db, name, now)
     response = RedirectResponse(HOME, 303)
     _cookie(response, request, SESSION_COOKIE, session_id, max_age=int(staff.SESSION_LIFETIME.total_seconds()))

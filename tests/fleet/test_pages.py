@@ -255,8 +255,18 @@ def test_refused_sign_ins_are_logged_without_the_name_or_password_typed(browser,
         for _ in range(5):
             sign_in(browser, password="hunter2-typed-wrong")
     assert caplog.text.count("sign-in refused: wrong staff name or password") == 4
-    assert "staff account locked until 2026-12-01T11:15" in caplog.text
+    # the account is a real one: named, so that whoever unlocks it knows which
+    assert "staff account alex locked until 2026-12-01T11:15" in caplog.text
     assert "hunter2" not in caplog.text and PASSWORD not in caplog.text
+
+
+def test_who_signed_in_is_logged_and_never_a_password(browser, caplog):
+    with caplog.at_level(logging.INFO, logger="fleet"):
+        sign_in(browser)
+        browser.cookies.clear()
+        sign_in(browser, name="alex\nfleet: staff mallory signed in")  # a name typed to forge a line: unknown
+    assert caplog.text.count("fleet: staff alex signed in") == 1 and "mallory" not in caplog.text
+    assert PASSWORD not in caplog.text
 
 
 def test_a_password_being_checked_holds_up_no_kiosk(browser, fleet, fleet_clock, kiosk, monkeypatch):

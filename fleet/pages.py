@@ -120,6 +120,7 @@ def _signed_in(request: Request) -> Signed | None:
     if session is not None and session.staff == name:
         return Signed(session)
     new_id, session = staff.start(fleet.db, name, now, sso=True)
+    log.info("fleet: staff %s signed in through the council's sign-in", name)
     return Signed(session, new_id)
 
 

@@ -37,10 +37,11 @@ def signed_out(answer: httpx.Response) -> bool:
     return answer.status_code == 303 and answer.headers["location"] == "/fleet/sign-in"
 
 
-def test_the_trusted_proxys_header_opens_every_page_as_that_person_with_no_account_here(sso_fleet):
+def test_the_trusted_proxys_header_opens_every_page_as_that_person_with_no_account_here(sso_fleet, caplog):
     sso_fleet.add_kiosk("kiosk-1")
     # The proxy says whom it forwards for: the header is trusted for the connection's address, not that one.
-    with from_address(sso_fleet, PROXY, "Siân Jones".encode(), **{"X-Forwarded-For": "192.0.2.7"}) as proxy:
+    with caplog.at_level(logging.INFO, logger="fleet"), \
+            from_address(sso_fleet, PROXY, "Siân Jones".encode(), **{"X-Forwarded-For": "192.0.2.7"}) as proxy:
         page = proxy.get("/fleet/")
         assert page.status_code == 200
         assert "Signed in as Siân Jones through the council's sign-in" in html.unescape(page.text)
@@ -48,6 +49,7 @@ def test_the_trusted_proxys_header_opens_every_page_as_that_person_with_no_accou
         assert proxy.get("/fleet/sign-in").headers["location"] == "/fleet/"
     assert sso_fleet.rows("SELECT count(*) FROM fleet_staff") == [(0,)]
     assert sso_fleet.rows("SELECT staff FROM fleet_sso_sessions") == [("Siân Jones",)]  # one, not one a page
+    assert caplog.text.count("fleet: staff Siân Jones signed in through the council's sign-in") == 1
 
 
 def test_the_same_header_from_any_other_address_is_ignored_and_logged(sso_fleet, caplog):

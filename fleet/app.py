@@ -6,7 +6,7 @@
     GET  /metrics          Prometheus' text format, with `fleet.metrics_token` as a Bearer token (fleet/metrics.py)
     /fleet/, /fleet/kiosks/{device_id}, /fleet/sign-in, /fleet/sign-out: the staff's pages (fleet/pages.py)
 
-Every answer is JSON; every refusal says why in `error`. A body over its endpoint's limit is
+Every answer of the kiosks' API is JSON; every refusal says why in `error`. A body over its endpoint's limit is
 refused with 413 (unread when Content-Length says so), JSON that cannot be read with 400, a field
 outside the schema with 400 naming it, a missing, wrong or revoked token with 401, logged with
 the device id the request claimed (or that it was none) and the reason: never a token, a code

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from urllib.parse import urlsplit
 
 import click
 
@@ -200,9 +199,6 @@ def enrol(app: AppContext, url: str, code: str) -> None:
     from sync.fleet.client import FleetError
     from sync.fleet.enrolment import enrol as enrol_store
 
-    if _has_user_info(url):  # a URL is echoed in errors and kept in the store: no password there
-        raise click.ClickException("put no user name or password in the URL: the fleet service knows a kiosk by "
-                                   "its enrolment code and token alone")
     device_id = app.settings.device_id
     named_by = "kiosk.device_id" if app.settings.kiosk.device_id else "the host name, as kiosk.device_id is not set"
     try:
@@ -216,14 +212,6 @@ def enrol(app: AppContext, url: str, code: str) -> None:
                                    "`assist fleet add-kiosk` must have been given the same device id.") from None
     click.echo(f"Enrolled as {device_id} (from {named_by}) with {url}. The sync worker sends this kiosk's heartbeat "
                f"every fleet.heartbeat_seconds ({app.settings.fleet.heartbeat_seconds} in this command's settings).")
-
-
-def _has_user_info(url: str) -> bool:
-    """Whether `url` carries a user name or password (user:password@host)."""
-    try:
-        return "@" in urlsplit(url.strip()).netloc
-    except ValueError:  # not a URL at all: the client says so
-        return False
 
 
 @fleet.command()

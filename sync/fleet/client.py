@@ -1,8 +1,6 @@
-"""The kiosk's HTTP client of the fleet service: https, or plain http to this machine only.
-
-A token crossing a library's network in clear could be copied and used to speak for the kiosk,
-so `service_url` refuses http:// to anywhere but loopback (where the demo and the tests run the
-service). Each answer's Date header tells how far the kiosk's clock is from the service's.
+"""The kiosk's HTTP client of the fleet service, at a URL sync/fleet/urls.py allows (https, or
+plain http to this machine only). Each answer's Date header tells how far the kiosk's clock is
+from the service's.
 
 Only the service's own answer counts: a 2xx carrying its JSON (and what the caller expects of it),
 or a refusal with its JSON `error`. Anything else (a redirect to a sign-in proxy's page, a captive
@@ -12,17 +10,16 @@ passing failure, never an acknowledgement and never a refusal for good, so nothi
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 import httpx
 
 from sync.fleet.formats import DEVICE_HEADER, ENROL_PATH
+from sync.fleet.urls import service_url
 
 TIMEOUT_SECONDS = 15.0
 #: The most of an answer read; the service's are a few hundred bytes.
@@ -36,33 +33,6 @@ class FleetError(Exception):
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason, self.status = reason, status
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def service_url(url: str) -> str:
-    """The service's base URL without its trailing slash, or ValueError saying why it is refused."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        parts.port  # a port out of range raises
-    except ValueError:
-        raise ValueError(f"{url!r} is not a URL; give one like https://fleet.council.example") from None
-    if parts.scheme == "https" and host:
-        return url.strip().rstrip("/")
-    if parts.scheme == "http" and _loopback(host):
-        return url.strip().rstrip("/")
-    if parts.scheme == "http":
-        raise ValueError(f"{url} is plain http: the kiosk's token would cross the network in clear; "
-                         "use https (plain http is only for this machine, 127.0.0.1)")
-    raise ValueError(f"{url!r} is not an https URL; give one like https://fleet.council.example")
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,6 @@ def test_enrol_says_which_device_id_it_used_and_how_often_the_worker_reports(run
 @pytest.mark.parametrize("url", ["https://alex:s3cret-pw@fleet.council.example", "http://alex@127.0.0.1:8313"])
 def test_enrol_refuses_a_url_with_a_user_name_or_password_and_never_echoes_it(run, url):
     refused = run("fleet", "enrol", "--url", url, "--code", "ABCD-EFGH-JKMN-PQRS-TVWX")
-    assert refused.exit_code == 1 and "put no user name or password in the URL" in refused.output
+    assert refused.exit_code == 1 and "put no user name or password in the fleet service's URL" in refused.output
     assert "s3cret" not in refused.output and "alex" not in refused.output
     assert "Not enrolled" in run("fleet", "status").output

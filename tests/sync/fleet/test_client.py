@@ -9,7 +9,7 @@ import pytest
 
 from fleet import registry
 from sync.fleet import link
-from sync.fleet.client import service_url
+from sync.fleet.urls import service_url
 
 
 @pytest.mark.parametrize("url", ["https://fleet.council.example/", "http://127.0.0.1:8313", "http://localhost:8313/",

@@ -225,9 +225,12 @@ async def metrics(request: Request) -> Response:
     if not expected:
         return refusal(403, "metrics are off: fleet.metrics_token is not set")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        log.warning("fleet: refused /metrics: no valid metrics token")
-        return refusal(401, "the metrics token is needed")
+    if scheme.lower() != "bearer" or not token.strip():
+        log.warning("fleet: refused /metrics: no metrics token")
+        return refusal(401, "the metrics token is needed (Authorization: Bearer, fleet.metrics_token)")
+    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        log.warning("fleet: refused /metrics: a token that is not fleet.metrics_token")
+        return refusal(401, "that is not the metrics token (fleet.metrics_token)")
     return Response(fleet.metrics.exposition(), media_type=CONTENT_TYPE)
 
 

@@ -72,7 +72,8 @@ def _coerce(value: Any, f: dataclasses.Field[Any], source: str, key: str) -> Any
     if kind == "list[str]":
         strings = _strings(value, from_env, source, key)
         if f.metadata["networks"] and (wrong := next((item for item in strings if not is_network(item)), None)):
-            raise ConfigError(source, key, "IP addresses or networks, such as 10.0.2.5 or 10.0.2.0/28", wrong)
+            raise ConfigError(source, key, "IP addresses or networks, such as 10.0.2.5 or 10.0.2.0/28 (a network "
+                              "with no host bits set: 10.0.2.0/28, not 10.0.2.5/28)", wrong)
         return [item.strip() for item in strings] if f.metadata["networks"] else strings
     return _text(value, f.metadata, source, key)
 

@@ -54,7 +54,10 @@ def test_per_kiosk_gauges_and_the_services_counters(fleet, fleet_clock):
 
 def test_metrics_need_their_own_token(fleet, fleet_clock):
     kiosk_token = fleet.enrol("kiosk-1", fleet.add_kiosk("kiosk-1"))
-    assert httpx.get(fleet.url + "/metrics").status_code == 401
+    missing = httpx.get(fleet.url + "/metrics")
+    assert missing.status_code == 401 and missing.json()["error"].startswith("the metrics token is needed")
+    wrong = httpx.get(fleet.url + "/metrics", headers={"Authorization": "Bearer guessed"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "that is not the metrics token (fleet.metrics_token)"
     assert httpx.get(fleet.url + "/metrics", headers={"Authorization": f"Bearer {kiosk_token}"}).status_code == 401
     assert httpx.get(fleet.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}x"}).status_code == 401
 

@@ -163,9 +163,9 @@ def test_forwarded_https_is_believed_from_the_proxy_only(sso_fleet):
 
 @pytest.mark.parametrize("environ, named", [
     ({"ASSIST_FLEET__TRUSTED_PROXIES": "proxy.council.example"},
-     "fleet.trusted_proxies: expected IP addresses or networks, such as 10.0.2.5 or 10.0.2.0/28 "
-     "(got 'proxy.council.example')"),
-    ({"ASSIST_FLEET__TRUSTED_PROXIES": "10.0.2.5/28"}, "(got '10.0.2.5/28')"),
+     "fleet.trusted_proxies: expected IP addresses or networks, such as 10.0.2.5 or 10.0.2.0/28 "),
+    ({"ASSIST_FLEET__TRUSTED_PROXIES": "10.0.2.5/28"}, "no host bits set: 10.0.2.0/28, not 10.0.2.5/28) "
+                                                       "(got '10.0.2.5/28')"),
     ({"ASSIST_FLEET__SSO_HEADER": "X-Remote-User"}, "fleet.sso_header: expected fleet.trusted_proxies set too"),
     ({**SSO, "ASSIST_FLEET__SSO_HEADER": "X Remote User"}, "fleet.sso_header: expected an HTTP header's name"),
 ])

@@ -11,10 +11,13 @@ passing failure, never an acknowledgement and never a refusal for good, so nothi
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -68,7 +71,7 @@ class FleetClient:
         try:
             response = await self.http.post(self.url + path, json=body, headers=headers)
         except httpx.HTTPError as error:
-            raise FleetError(f"the fleet service at {self.url} could not be reached ({type(error).__name__})") from None
+            raise FleetError(unreached(self.url, error)) from None
         offset = _offset(response.headers.get("date"), (started + time.time()) / 2)
         if response.is_redirect:
             where = response.headers.get("location", "")[:200] or "nowhere (no Location)"
@@ -84,6 +87,37 @@ class FleetClient:
                 else response.headers.get("content-type", "no content type").split(";")[0][:60])
         raise FleetError(f"not the fleet service's answer: {path} answered {response.status_code} ({kind}); is "
                          f"something else (a captive portal, a proxy) answering at {self.url}?")
+
+
+def unreached(url: str, error: httpx.HTTPError) -> str:
+    """Why the service at `url` could not be reached, in words an operator can act on: its name not
+    found, nothing listening, a certificate not trusted, no https there, or no answer in time."""
+    causes = list(_causes(error))
+    host = urlsplit(url).hostname or url
+    if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in causes):
+        why = ("its certificate is not one this kiosk trusts: if the council signs its own certificates, install "
+               "its certificate authority on the kiosk (docs/fleet.md)")
+    elif any(isinstance(cause, ssl.SSLError) for cause in causes):
+        why = "what answers there does not speak https (is the port the one for plain http?)"
+    elif any(isinstance(cause, socket.gaierror) for cause in causes):
+        why = f"its name, {host}, could not be found (check the address, and the library's network)"
+    elif any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        why = "nothing answers there (connection refused): is the service running, and is the port right?"
+    elif isinstance(error, httpx.TimeoutException):
+        why = f"it did not answer within {TIMEOUT_SECONDS:.0f} seconds"
+    else:
+        why = type(error).__name__
+    return f"the fleet service at {url} could not be reached: {why}"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and what it was raised from (httpx wraps httpcore, which wraps the socket's)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
 
 
 def _json(content: bytes) -> dict[str, Any] | None:

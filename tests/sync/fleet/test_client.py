@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from fleet import registry
 from sync.fleet import link
 from sync.fleet.urls import service_url
+from tests.helpers import self_signed
 
 
 @pytest.mark.parametrize("url", ["https://fleet.council.example/", "http://127.0.0.1:8313", "http://localhost:8313/",
@@ -57,7 +62,42 @@ def test_enrol_with_the_service_down_says_so(run, fleet):
     code = fleet.add_kiosk("kiosk-test-1")
     fleet.stop(keep_store=True)
     result = run("fleet", "enrol", "--url", fleet.url, "--code", code)
-    assert result.exit_code == 1 and "could not be reached" in result.output
+    assert result.exit_code == 1 and "could not be reached: nothing answers there (connection refused)" in \
+        result.output
+
+
+@contextmanager
+def https_server(folder, certificate: bool):
+    """A server on loopback speaking https with a certificate no machine trusts, or plain http
+    where https was asked for (an operator's mistake with the port)."""
+    class Quiet(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    if certificate:
+        cert, key = self_signed(folder, "127.0.0.1")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("certificate, says", [
+    (True, "its certificate is not one this kiosk trusts"),
+    (False, "what answers there does not speak https"),
+])
+def test_enrol_says_why_a_service_could_not_be_reached(run, tmp_path, certificate, says):
+    """Each of an operator's likely mistakes named, not "ConnectError" for all of them."""
+    with https_server(tmp_path, certificate) as url:
+        result = run("fleet", "enrol", "--url", url, "--code", "ABCD-EFGH-JKMN-PQRS-TVWX")
+    assert result.exit_code == 1 and says in result.output, result.output
+    unknown = run("fleet", "enrol", "--url", "https://fleet.invalid", "--code", "ABCD-EFGH-JKMN-PQRS-TVWX")
+    assert unknown.exit_code == 1 and "its name, fleet.invalid, could not be found" in unknown.output
 
 
 def test_status_shows_the_enrolment_and_why_the_service_was_not_reached(run, fleet, council_server):

@@ -198,6 +198,7 @@ def enrol(app: AppContext, url: str, code: str) -> None:
     """Enrol this kiosk with the council's fleet service (its token is kept sealed in the store)."""
     from sync.fleet.client import FleetError
     from sync.fleet.enrolment import enrol as enrol_store
+    from sync.fleet.urls import service_url
 
     device_id = app.settings.device_id
     named_by = "kiosk.device_id" if app.settings.kiosk.device_id else "the host name, as kiosk.device_id is not set"
@@ -210,8 +211,18 @@ def enrol(app: AppContext, url: str, code: str) -> None:
             raise click.ClickException(str(error)) from None
         raise click.ClickException(f"{error}\nThis kiosk enrolled as {device_id!r} (from {named_by}); "
                                    "`assist fleet add-kiosk` must have been given the same device id.") from None
-    click.echo(f"Enrolled as {device_id} (from {named_by}) with {url}. The sync worker sends this kiosk's heartbeat "
-               f"every fleet.heartbeat_seconds ({app.settings.fleet.heartbeat_seconds} in this command's settings).")
+    click.echo(f"Enrolled as {device_id} (from {named_by}) with {service_url(url)}. The sync worker sends this "
+               f"kiosk's heartbeat every fleet.heartbeat_seconds ({app.settings.fleet.heartbeat_seconds} in this "
+               "command's settings).")
+
+
+def _clock_offset(seconds: float | None) -> str:
+    """How far this kiosk's clock is from the service's, as its last answer's Date said."""
+    if seconds is None:
+        return "not measured yet"
+    if abs(seconds) < 2:  # the service's Date header is to the second
+        return "right (within a second or two of the fleet service's)"
+    return f"{abs(seconds):.0f} seconds {'behind' if seconds > 0 else 'ahead of'} the fleet service's"
 
 
 @fleet.command()
@@ -229,6 +240,7 @@ def status(app: AppContext, as_json: bool) -> None:
     else:
         click.echo(f"Enrolled as {found['device_id']} with {found['url']} since {found['enrolled_at']}\n"
                    f"last heartbeat taken: {found['last_heartbeat_at'] or 'never'}\n"
+                   f"clock: {_clock_offset(found['clock_offset_seconds'])}\n"
                    f"events waiting to be sent: {found['events_waiting']}")
         if found["last_error"]:
             click.echo(f"last problem: {found['last_error']}")

@@ -124,6 +124,8 @@ class FleetReporter:
             log.warning("fleet: heartbeat refused: %s", error.reason)  # the events may still go
             self._note(link.note_error, error.reason)
             return
+        if link.last_error(self.store):  # what went wrong last time is over: said once, where it was said
+            log.info("fleet: the fleet service took this kiosk's heartbeat again")
         self._note(link.note_heartbeat, now, answer.clock_offset_seconds)
 
     async def _events(self, client: FleetClient, enrolment: link.Link) -> bool:

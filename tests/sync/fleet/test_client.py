@@ -111,7 +111,9 @@ def test_status_shows_the_enrolment_and_why_the_service_was_not_reached(run, fle
     assert run("sync", "run", "--once", extra_env=office).exit_code == 0  # the round goes on without the fleet
     shown = run("fleet", "status").output
     assert "last heartbeat taken: never" in shown and "last problem: the fleet service at" in shown
+    assert "clock: not measured yet" in shown
     fleet.restart()
     run("sync", "run", "--once", extra_env=office)
     shown = json.loads(run("fleet", "status", "--json").output)
     assert shown["last_heartbeat_at"] and shown["last_error"] is None and shown["events_waiting"] == 0
+    assert "clock: right (within a second or two of the fleet service's)" in run("fleet", "status").output

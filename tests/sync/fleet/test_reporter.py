@@ -53,11 +53,15 @@ def test_the_service_down_for_a_while_costs_nothing_and_is_caught_up(kiosk, flee
     assert report_once(store, settings) is False  # offline again: nothing piles up, nothing is marked sent
 
     fleet.restart()
-    assert report_once(store, settings)
+    with caplog.at_level(logging.INFO, logger="sync.fleet"):
+        assert report_once(store, settings)
+    assert caplog.text.count("fleet: the fleet service took this kiosk's heartbeat again") == 1  # back: said once
     [(body,)] = fleet.rows("SELECT body FROM fleet_heartbeats")  # one heartbeat, not one per missed round
     assert json.loads(body)["silent_seconds"] is None  # never heard before this one
     assert len(kept_events(fleet)) == 3 * 3 + 3 and link.last_error(store) is None
-    assert report_once(store, settings)
+    with caplog.at_level(logging.INFO, logger="sync.fleet"):
+        assert report_once(store, settings)
+    assert caplog.text.count("took this kiosk's heartbeat again") == 1  # not at every heartbeat
     assert json.loads(fleet.rows("SELECT body FROM fleet_heartbeats ORDER BY id")[-1][0])["silent_seconds"] >= 0
     assert len(kept_events(fleet)) == 12
 

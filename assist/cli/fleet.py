@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 
@@ -25,6 +27,19 @@ from assist.serving import run_until_signalled
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8313
+
+
+@contextmanager
+def refusals_plainly() -> Iterator[None]:
+    """What the fleet refuses (a kiosk enrolled already, hours that cannot be read, a name taken...),
+    as one line for the operator and exit 1."""
+    from fleet.hours import HoursError
+    from fleet.registry import Refused
+
+    try:
+        yield
+    except (Refused, HoursError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.group()
@@ -41,14 +56,11 @@ def fleet() -> None:
 def add_kiosk(app: AppContext, device_id: str, library: str, hours: str) -> None:
     """Add a kiosk and print its one-time enrolment code (valid 24 hours, shown once)."""
     from fleet import registry
-    from fleet.hours import HoursError
 
     before = registry.kiosk(app.store.db, device_id, app.store.clock())
-    try:
+    with refusals_plainly():
         code = registry.add_kiosk(app.store.db, device_id, library, hours, app.settings.fleet.timezone,
                                   app.store.clock())
-    except (registry.Refused, HoursError) as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Kiosk {device_id} ({library}) added. Its one-time enrolment code, valid for 24 hours:\n\n  {code}\n\n"
                f"On the kiosk: assist fleet enrol --url https://YOUR-FLEET-SERVICE --code {code}")
     if before is not None and before.state == "waiting for enrolment":
@@ -65,13 +77,10 @@ def add_kiosk(app: AppContext, device_id: str, library: str, hours: str) -> None
 def update_kiosk(app: AppContext, device_id: str, library: str | None, hours: str | None) -> None:
     """Change a kiosk's library or opening hours (at least one); its enrolment, token and code are kept."""
     from fleet import registry
-    from fleet.hours import HoursError
 
-    try:
+    with refusals_plainly():
         kiosk = registry.update_kiosk(app.store.db, device_id, app.settings.fleet.timezone, app.store.clock(),
                                       library=library, hours_text=hours)
-    except (registry.Refused, HoursError) as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Kiosk {device_id} updated: {kiosk.library}, open {kiosk.hours} ({kiosk.timezone}). "
                f"Its enrolment is as it was ({kiosk.state}).")
 
@@ -83,10 +92,8 @@ def revoke(app: AppContext, device_id: str) -> None:
     """End a kiosk's token: the service refuses it from now on."""
     from fleet import registry
 
-    try:
+    with refusals_plainly():
         registry.revoke(app.store.db, device_id, app.store.clock())
-    except registry.Refused as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Kiosk {device_id} revoked: its token is refused from now on.")
 
 
@@ -99,10 +106,8 @@ def remove_kiosk(app: AppContext, device_id: str) -> None:
     from fleet import registry
 
     before = registry.kiosk(app.store.db, device_id, app.store.clock())
-    try:
+    with refusals_plainly():
         kept = registry.remove_kiosk(app.store.db, device_id)
-    except registry.Refused as error:
-        raise click.ClickException(str(error)) from None
     waiting = " Its enrolment code no longer works." if before and before.state == "waiting for enrolment" else ""
     click.echo(f"Kiosk {device_id} removed, with its heartbeats.{waiting} Its take-up events ({kept}) stay, "
                "counted by `assist report`.")
@@ -136,13 +141,10 @@ def list_(app: AppContext, as_json: bool) -> None:
 def add_staff(app: AppContext, name: str) -> None:
     """Add a staff account for the fleet page (asks for its password twice)."""
     from fleet import staff
-    from fleet.registry import Refused
 
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
+    with refusals_plainly():
         staff.add(app.store.db, name, password, app.store.clock())
-    except Refused as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Staff account {name} added: it signs in at /fleet/sign-in.")
 
 
@@ -152,12 +154,9 @@ def add_staff(app: AppContext, name: str) -> None:
 def remove_staff(app: AppContext, name: str) -> None:
     """Remove a staff account: its sessions end at once."""
     from fleet import staff
-    from fleet.registry import Refused
 
-    try:
+    with refusals_plainly():
         staff.remove(app.store.db, name)
-    except Refused as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Staff account {name} removed.")
 
 

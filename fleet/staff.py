@@ -12,7 +12,6 @@ which a signed cookie alone could not, and no new secret has to be configured an
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -32,7 +31,9 @@ LOCK_OUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 12
 NAME_CHARS = 64
-_HASHING = threading.BoundedSemaphore(os.cpu_count() or 1)
+#: Passwords checked at once at most (64 MiB each: deploy/assist-fleet.service's MemoryMax is 512M).
+HASHES_AT_ONCE = 2
+_HASHING = threading.BoundedSemaphore(HASHES_AT_ONCE)
 
 
 def add(db: Database, name: str, password: str, now: datetime) -> None:
@@ -80,7 +81,7 @@ async def check(db: Database, name: str, password: str, now: datetime) -> bool:
     kiosk's heartbeat. The store is read and written here, on the loop, as everywhere else."""
     attempt = _count_attempt(db, name, now)
     if attempt is None:
-        await run_in_threadpool(_verify, _decoy(), password)
+        await run_in_threadpool(_verify, None, password)
         return False
     stored, number = attempt
     good = await run_in_threadpool(_verify, stored, password)
@@ -97,6 +98,7 @@ async def check(db: Database, name: str, password: str, now: datetime) -> bool:
 def _count_attempt(db: Database, name: str, now: datetime) -> tuple[str, int] | None:
     """The account's hash and this attempt's number in the run of refusals (None: no such account);
     LockedOut while locked, or when attempts already under way have used up the account's tries."""
+    locked: str | None = None
     with db_module.write(db) as conn:
         row = conn.execute("SELECT password_hash, failures, locked_until FROM fleet_staff WHERE name = ?",
                            (name,)).fetchone()
@@ -104,20 +106,23 @@ def _count_attempt(db: Database, name: str, now: datetime) -> tuple[str, int] | 
             return None
         stored, failures, locked_until = row
         if locked_until is not None and parse_iso(locked_until) > now:
-            raise LockedOut(locked_until)
-        if failures >= MAX_FAILURES:
-            until = iso(now + LOCK_OUT)
-            conn.execute("UPDATE fleet_staff SET failures = 0, locked_until = ? WHERE name = ?", (until, name))
-            raise LockedOut(until)
-        conn.execute("UPDATE fleet_staff SET failures = failures + 1 WHERE name = ?", (name,))
+            locked = locked_until
+        elif failures >= MAX_FAILURES:  # tries used up by attempts under way, or by one that never finished
+            locked = iso(now + LOCK_OUT)
+            conn.execute("UPDATE fleet_staff SET failures = 0, locked_until = ? WHERE name = ?", (locked, name))
+        else:
+            conn.execute("UPDATE fleet_staff SET failures = failures + 1 WHERE name = ?", (name,))
+    if locked:  # raised once the lock is written: inside, the write would be rolled back with it
+        raise LockedOut(locked)
     return stored, failures + 1
 
 
-def _verify(stored: str, password: str) -> bool:
-    """One hash checked at a time per core at most: argon2 takes 64 MiB and a core for a tenth of a
-    second, so a flood of sign-ins waits its turn rather than exhausting the server's memory."""
+def _verify(stored: str | None, password: str) -> bool:
+    """Whether `password` is the one `stored` was made from (None: no such account, the decoy's
+    time spent all the same). HASHES_AT_ONCE at most: argon2 takes 64 MiB and a core for a tenth of
+    a second, so a flood of sign-ins waits its turn within the unit's MemoryMax, on any server."""
     with _HASHING:
-        return matches(stored, password)
+        return matches(stored or _decoy(), password) and stored is not None
 
 
 @dataclass(frozen=True)

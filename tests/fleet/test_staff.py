@@ -10,6 +10,7 @@ import pytest
 
 from fleet import staff
 from sync.store import Store
+from sync.store import db as db_module
 
 PASSWORD = "correct horse battery"
 
@@ -73,3 +74,16 @@ def test_five_refusals_in_a_row_lock_the_account_for_15_minutes(store, failures)
     with pytest.raises(staff.LockedOut):
         checked(store.db, "alex", PASSWORD, now.replace(minute=14))  # the right one too, while locked
     assert checked(store.db, "alex", PASSWORD, now.replace(minute=15, second=1))
+
+
+def test_an_account_left_at_five_refusals_by_an_attempt_that_never_finished_locks_once_not_for_ever(store):
+    """The fifth guess's process killed mid-hash (out of memory, a restart) leaves five refusals and
+    no lock. The next attempt locks the account: that lock must be kept, and must end."""
+    now = datetime(2026, 12, 1, 11, tzinfo=timezone.utc)
+    staff.add(store.db, "alex", PASSWORD, now)
+    with db_module.write(store.db) as conn:
+        conn.execute("UPDATE fleet_staff SET failures = ? WHERE name = 'alex'", (staff.MAX_FAILURES,))
+    with pytest.raises(staff.LockedOut):
+        checked(store.db, "alex", PASSWORD, now)
+    assert store.db.conn.execute("SELECT locked_until FROM fleet_staff").fetchone()[0] is not None
+    assert checked(store.db, "alex", PASSWORD, now.replace(minute=16))

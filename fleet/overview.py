@@ -68,11 +68,11 @@ def when(moment: str | None) -> str:
     """A time as staff read it ("1 December 11:38"; the pages say times are UTC), or "never"."""
     if not moment:
         return "never"
-    try:  # the service's own times, or a kiosk's (checked by the schema only as text)
+    try:  # the service's own times, or a kiosk's (checked by the schema only as text): shown as sent if odd
         at = datetime.fromisoformat(moment)
-    except ValueError:
+        at = at.astimezone(timezone.utc) if at.tzinfo else at
+    except (ValueError, OverflowError):
         return moment
-    at = at.astimezone(timezone.utc) if at.tzinfo else at
     return f"{at.day} {at:%B %H:%M}"
 
 

@@ -213,6 +213,18 @@ def test_kiosks_not_in_use_or_held_up_are_never_shown_as_having_no_problems(brow
     assert "1 December 11:40" in held and "2026-12-01T" not in page.text
 
 
+def test_a_kiosks_time_beyond_the_calendar_breaks_no_page(browser, fleet, fleet_clock, three_kiosks):
+    """A kiosk's times are checked by the schema only as text: one that reads as a time but cannot
+    be put in UTC (year 1, an hour ahead) is shown as sent, not a 500 for every member of staff."""
+    odd = heartbeat_body("kiosk-well", fleet_clock())
+    odd["backoffices"]["default"].update(last_error="timed out", last_error_at="0001-01-01T00:00:00+01:00")
+    assert fleet.post("/fleet/heartbeat", odd, device="kiosk-well", token=three_kiosks["kiosk-well"]).status_code == 200
+    sign_in(browser)
+    for page in ("/fleet/", "/fleet/kiosks/kiosk-well"):
+        answer = browser.get(page)
+        assert answer.status_code == 200 and "timed out (0001-01-01T00:00:00+01:00)" in answer.text
+
+
 def test_a_kiosks_page_shows_its_last_24_hours(browser, fleet, fleet_clock, three_kiosks):
     token = three_kiosks["kiosk-stuck"]
     fleet_clock.advance(hours=25)

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sync import catalogue as catalogue_module
-from sync.fleet.urls import service_url
 from sync.printing import address as printer_address
 from sync.printing.address import parse_printer
 from sync.settings import (
@@ -223,30 +222,22 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
     if settings.fleet.sso_header and not settings.fleet.trusted_proxies:
         raise ConfigError(sources.get("fleet.sso_header", source_name), "fleet.sso_header",
                           "fleet.trusted_proxies set too: the proxies it is trusted from (none is, by default)")
-    _check_fleet(settings, sources, source_name)
     if settings.kiosk.warning_seconds >= settings.kiosk.timeout_seconds:
         raise ConfigError(sources.get("kiosk.warning_seconds", source_name), "kiosk.warning_seconds",
                           "fewer seconds than kiosk.timeout_seconds", settings.kiosk.warning_seconds)
     return settings
 
 
-def _check_fleet(settings: Settings, sources: dict[str, str], source_name: str) -> None:
-    """The fleet's URL and time zone, refused when read rather than at each heartbeat or scrape."""
-    if settings.fleet.url:
-        try:
-            service_url(settings.fleet.url)
-        except ValueError:  # a URL with a password in it is not repeated
-            raise ConfigError(sources.get("fleet.url", source_name), "fleet.url", "an https URL, or plain http to "
-                              "this machine, with no user name or password in it",
-                              None if "@" in settings.fleet.url else settings.fleet.url) from None
-    if "fleet.timezone" not in sources:  # the default is one: no time zone database read at every start
-        return
+def check_fleet_service(settings: Settings) -> None:
+    """The time zone the fleet service reads opening hours in, checked when it starts (ConfigError,
+    exit 3). Not when any settings are read: a setting only the council's side uses must never stop
+    a kiosk or its worker (a kiosk's `fleet.url` is checked by the fleet step, which logs it)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(settings.fleet.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(sources.get("fleet.timezone", source_name), "fleet.timezone",
+        raise ConfigError(settings.sources.get("fleet.timezone", "the defaults"), "fleet.timezone",
                           "a time zone's IANA name, such as Europe/London", settings.fleet.timezone) from None
 
 

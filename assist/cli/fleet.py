@@ -170,7 +170,9 @@ def serve(app: AppContext, host: str, port: int) -> None:
     import uvicorn
 
     from assist.cli.sms import server_config
+    from sync.config import check_fleet_service
 
+    check_fleet_service(app.settings)  # a time zone that does not exist stops it here, with one line (exit 3)
     try:
         from fleet.app import create_app
     except ModuleNotFoundError as missing:  # prometheus-client for /metrics, jinja2 for the staff's pages

@@ -65,9 +65,7 @@ def test_revoke_ends_a_kiosk_and_a_new_code_may_follow(council):
 def test_a_time_zone_that_does_not_exist_is_refused(run):
     bad = run("fleet", "add-kiosk", "central-1", "--library", "Central", "--hours", "Mon 09:00-17:00",
               extra_env={"ASSIST_FLEET__TIMEZONE": "Europe/Brackenford"})
-    # refused when the settings are read (a configuration error, 3), by every command alike
-    assert bad.exit_code == 3 and "fleet.timezone: expected a time zone's IANA name" in bad.output
-    assert "Europe/Brackenford" in bad.output
+    assert bad.exit_code == 1 and "'Europe/Brackenford' is not a time zone" in bad.output
 
 
 def enrol_directly(council, device_id: str, code: str) -> str:
@@ -139,7 +137,7 @@ def test_update_kiosk_keeps_a_waiting_kiosks_code_and_reads_hours_in_the_fleets_
     assert run("fleet", "update-kiosk", "central-1", "--hours", "Mon 10:00-16:00", extra_env=dublin).exit_code == 0
     bad_zone = run("fleet", "update-kiosk", "central-1", "--hours", "Mon 10:00-16:00",
                    extra_env={"ASSIST_FLEET__TIMEZONE": "Europe/Brackenford"})
-    assert bad_zone.exit_code == 3 and "fleet.timezone: expected a time zone's IANA name" in bad_zone.output
+    assert bad_zone.exit_code == 1 and "'Europe/Brackenford' is not a time zone" in bad_zone.output
     listed = run("fleet", "list", "--json").output
     assert json.loads(listed)[0]["state"] == "waiting for enrolment"
     assert "Mon 10:00-16:00 (Europe/Dublin)" in run("fleet", "update-kiosk", "central-1", "--library", "Central",

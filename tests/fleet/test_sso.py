@@ -168,6 +168,8 @@ def test_forwarded_https_is_believed_from_the_proxy_only(sso_fleet):
                                                        "(got '10.0.2.5/28')"),
     ({"ASSIST_FLEET__SSO_HEADER": "X-Remote-User"}, "fleet.sso_header: expected fleet.trusted_proxies set too"),
     ({**SSO, "ASSIST_FLEET__SSO_HEADER": "X Remote User"}, "fleet.sso_header: expected an HTTP header's name"),
+    ({"ASSIST_FLEET__TIMEZONE": "Europe/Londn"}, "fleet.timezone: expected a time zone's IANA name, such as "
+                                                 "Europe/London (got 'Europe/Londn')"),
 ])
 def test_a_setting_that_cannot_be_used_stops_the_service_at_start_with_one_line(run, environ, named):
     result = run("fleet", "serve", "--port", "0", extra_env=environ)

@@ -117,3 +117,19 @@ def test_status_shows_the_enrolment_and_why_the_service_was_not_reached(run, fle
     shown = json.loads(run("fleet", "status", "--json").output)
     assert shown["last_heartbeat_at"] and shown["last_error"] is None and shown["events_waiting"] == 0
     assert "clock: right (within a second or two of the fleet service's)" in run("fleet", "status").output
+
+
+def test_a_fleet_setting_that_cannot_work_never_stops_the_kiosk_and_its_step_says_why(run, fleet, council_server):
+    """fleet.url and fleet.timezone matter to the fleet alone: wrong on a kiosk, residents' requests
+    still go, and the fleet step says what is wrong (never repeating a password put in the URL)."""
+    assert run("fleet", "enrol", "--url", fleet.url, "--code", fleet.add_kiosk("kiosk-test-1")).exit_code == 0
+    wrong = {"ASSIST_BACKOFFICE__URL": council_server(), "ASSIST_FLEET__TIMEZONE": "Europe/Londn",
+             "ASSIST_FLEET__URL": "https://kiosk:s3cret@fleet.council.example"}
+    done = run("sync", "run", "--once", extra_env=wrong)
+    assert done.exit_code == 0, done.output
+    shown = run("fleet", "status", extra_env=wrong).output
+    assert "last problem: put no user name or password in the fleet service's URL" in shown
+    assert "s3cret" not in shown + done.output
+    plain = run("sync", "run", "--once", extra_env={**wrong, "ASSIST_FLEET__URL": "http://10.0.0.5:8313"})
+    assert plain.exit_code == 0
+    assert "is plain http" in run("fleet", "status", extra_env=wrong).output

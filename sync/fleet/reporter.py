@@ -28,6 +28,7 @@ from sync.config import Settings
 from sync.fleet import heartbeat, link, uploads
 from sync.fleet.client import FleetClient, FleetError
 from sync.fleet.formats import EVENTS_PATH, HEARTBEAT_PATH
+from sync.fleet.urls import service_url
 from sync.store import Store
 from sync.store.db import StoreError
 
@@ -83,7 +84,7 @@ class FleetReporter:
             if enrolment is None:
                 return False
             async with asyncio.timeout(self.deadline):
-                client = self._client(enrolment.url)
+                client = await self._client(enrolment.url)
                 await self._heartbeat(client, enrolment)
                 return await self._events(client, enrolment)
         except TimeoutError:
@@ -106,9 +107,14 @@ class FleetReporter:
         except (StoreError, sqlite3.Error) as error:
             log.warning("fleet: could not note it in the store: %s", error)
 
-    def _client(self, enrolled_url: str) -> FleetClient:
-        url = self.settings.fleet.url or enrolled_url
-        if self.client is None or self.client.url != url.rstrip("/"):
+    async def _client(self, enrolled_url: str) -> FleetClient:
+        """The client of the service (`fleet.url`, or the one enrolled with): kept while the service
+        is the same however its URL is written, and the old one closed when it moves."""
+        url = service_url(self.settings.fleet.url or enrolled_url)
+        if self.client is not None and self.client.url != url:
+            await self.client.aclose()
+            self.client = None
+        if self.client is None:
             self.client = FleetClient(url, transport=self.transport)
         return self.client
 

@@ -161,3 +161,31 @@ def test_a_store_restored_from_a_backup_is_not_taken_for_a_replay(kiosk, fleet):
     visit(store)
     assert report_once(store, settings)
     assert len(kept_events(fleet)) == 6, "the new visit's events were taken for ones the service had"
+
+
+def test_the_worker_keeps_one_connection_to_the_service_and_closes_one_it_leaves(kiosk, fleet):
+    """A fleet.url written with a space after it, or a service moved: a client a heartbeat, each
+    left open, would leak the kiosk's connections for as long as it runs."""
+    import dataclasses
+
+    from sync.fleet.reporter import FleetReporter
+
+    settings, store = kiosk
+    spaced = dataclasses.replace(settings, fleet=dataclasses.replace(settings.fleet, url=f"{fleet.url}/ \n"))
+
+    async def go():
+        reporter = FleetReporter(store, spaced)
+        try:
+            assert await reporter.report()
+            first = reporter.client
+            assert await reporter.report()
+            assert reporter.client is first
+            reporter.settings = settings  # the same service, written as enrolled: the same client
+            assert await reporter.report() and reporter.client is first
+            reporter.settings = dataclasses.replace(settings, fleet=dataclasses.replace(
+                settings.fleet, url=fleet.url.replace("127.0.0.1", "localhost")))
+            assert await reporter.report()
+            assert reporter.client is not first and first.http.is_closed
+        finally:
+            await reporter.aclose()
+    asyncio.run(go())

@@ -76,14 +76,15 @@ def _claimed_device(request: Request) -> str:
 
 
 #: What a kiosk refused is told, by the reason logged: why, and what its operator can do about it
-#: (`assist fleet status` shows it). Device ids are not secrets; tokens and codes never appear.
+#: (`assist fleet status` shows it). An unknown device and a wrong token are told alike, so that
+#: no caller can list which device ids the service knows; tokens and codes never appear.
+NOT_HELD = ("this kiosk's token is not one the fleet service holds for {device}: check kiosk.device_id, or ask the "
+            "council for a new code (assist fleet add-kiosk) and enrol again")
 TOLD = {
     "revoked": "the council revoked this kiosk's enrolment: ask it for a new code (assist fleet add-kiosk) and "
                "enrol again (assist fleet enrol)",
-    "wrong token": "this kiosk's token is not the one the fleet service holds for {device} (was it enrolled again "
-                   "from another store?): ask the council for a new code and enrol again",
-    "unknown device": "the fleet service knows no kiosk {device}: check kiosk.device_id, or ask the council to add "
-                      "it (assist fleet add-kiosk)",
+    "wrong token": NOT_HELD,
+    "unknown device": NOT_HELD,
 }
 NEEDED = f"a kiosk's token is needed (Authorization: Bearer, with {DEVICE_HEADER} naming the kiosk)"
 

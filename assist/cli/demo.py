@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -97,23 +98,38 @@ def fleet_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
 
 
 def start_fleet(folder: Path, env: dict[str, str], output=None) -> tuple[subprocess.Popen, str]:
-    """The fleet service on loopback, with the demo kiosk enrolled in it afresh (its port may differ
-    from the last run's) and the demo's staff account; the service and its URL."""
-    port, council_side = free_port(8313), fleet_env(folder, env)
+    """The fleet service on loopback, on the council's side's own store; the service and its URL."""
+    port = free_port(8313)
     print(f"\n$ assist fleet serve --port {port} &   (the council's side, on {folder / 'fleet-service'})", flush=True)
     service = listening(subprocess.Popen([sys.executable, "-m", "assist", "fleet", "serve", "--port", str(port)],
-                                         env=council_side, stdout=output, stderr=output), port, "the fleet service")
-    url = f"http://127.0.0.1:{port}"
+                                         env=fleet_env(folder, env), stdout=output, stderr=output), port,
+                        "the fleet service")
+    return service, f"http://127.0.0.1:{port}"
+
+
+def enrol_kiosk(folder: Path, env: dict[str, str], url: str) -> None:
+    """The demo kiosk enrolled afresh with the fleet service at `url` (its port may differ from the
+    last run's), and the demo's staff account."""
+    council_side = fleet_env(folder, env)
     if add_fleet_staff(council_side):  # enrolled by an earlier run: revoked, as for a rebuilt kiosk
         assist("fleet", "revoke", DEMO_DEVICE, env=council_side)
     added = assist("fleet", "add-kiosk", DEMO_DEVICE, "--library", DEMO_LIBRARY, "--hours", DEMO_HOURS,
                    env=council_side)
     code = re.search(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){4}\b", added)
     if code is None:
-        service.terminate()
         raise SystemExit("the fleet service gave the demo kiosk no enrolment code")
     assist("fleet", "enrol", "--url", url, "--code", code.group(), env=env)
-    return service, url
+
+
+def services(folder: Path, env: dict[str, str], port: int, running: ExitStack, output=None) -> str:
+    """The back office, the fleet service (the demo kiosk enrolled) and the sync worker, each stopped
+    by `running` however the demo ends, a failure or Ctrl+C included; the fleet service's URL."""
+    running.callback(stop_all, start_council(folder, port, env, output))
+    fleet, url = start_fleet(folder, env, output)
+    running.callback(stop_all, fleet)
+    enrol_kiosk(folder, env, url)
+    running.callback(stop_all, start_worker(env, output))
+    return url
 
 
 def add_fleet_staff(council_side: dict[str, str]) -> bool:
@@ -250,16 +266,11 @@ def kiosk(folder: Path) -> None:
     """The kiosk in the foreground, the back office and the worker beside it."""
     env, port = prepare(folder)
     log = folder / "services.log"
-    with log.open("a") as services_log:
-        council = start_council(folder, port, env, services_log)
-        fleet, fleet_url = start_fleet(folder, env, services_log)
-        worker = start_worker(env, services_log)
+    with log.open("a") as services_log, ExitStack() as running:
+        fleet_url = services(folder, env, port, running, services_log)
         print(f"\n{fleet_page(fleet_url)}, while the kiosk runs.", flush=True)
         time.sleep(2)  # a moment to read it before the kiosk takes the screen
-        try:
-            subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
-        finally:
-            stop_all(worker, fleet, council)
+        subprocess.run([sys.executable, "-m", "assist", "kiosk", "--allow-quit"], env=env, check=False)
     print(f"The back office, the fleet service and the worker logged to {log}. Volunteer mode: F9, "
           f"{DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}.\n{serve_fleet_later(folder, env)}\n"
           "Text the bot beside the demo with:\n"
@@ -291,10 +302,9 @@ def story(folder: Path) -> None:
     assist("sync", "status", env=env)
 
     print("\n--- the council's back office comes up, and the sync worker runs beside it ---")
-    council = start_council(folder, port, env)
-    fleet, fleet_url = start_fleet(folder, env)
-    worker = start_worker(env)
-    try:
+    with ExitStack() as running:
+        running.callback(store.close)
+        services(folder, env, port, running)
         store.request("sync_now")  # what a volunteer's "sync now" does: a request left in the store
         wait_for(lambda: store.counts()["queued"] == 0 and store.counts()["sending"] == 0, "the outbox to drain")
         assist("outbox", "list", env=env)
@@ -319,9 +329,6 @@ def story(folder: Path) -> None:
         wait_for(lambda: fleet_heard(folder, env), "the kiosk's heartbeat and figures to reach the fleet service")
         assist("fleet", "list", env=fleet_env(folder, env))
         assist("report", "--since", today, "--out", str(folder / "fleet-report.html"), env=fleet_env(folder, env))
-    finally:
-        stop_all(worker, fleet, council)
-        store.close()
     print(f"\nThe take-up report is {folder / 'report.html'}. The demo store is {folder / 'assist.db'}; try "
           f"`ASSIST_STORE__PATH={folder / 'assist.db'} .venv/bin/assist outbox list`, or `make demo` in a terminal "
           f"for the kiosk (volunteer mode: F9, {DEMO_VOLUNTEER!r}, PIN {DEMO_PIN}).\n{serve_fleet_later(folder, env)}")

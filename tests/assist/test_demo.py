@@ -5,6 +5,7 @@ enrolled with a fleet service that has its heartbeat and figures."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,17 @@ def test_the_demo_enrols_its_kiosk_with_a_fleet_service_again_on_every_run(tmp_p
     finally:
         kiosk_store.close()
     assert beats >= 2 and records == accepted == 6  # both runs' residents, and the paper forms once: each once
+
+
+@pytest.mark.slow
+def test_a_demo_that_fails_half_way_leaves_no_service_running(tmp_path):
+    """The fleet service cannot start (a time zone that does not exist): the back office started
+    before it is stopped too, not left listening after the demo has gone."""
+    folder = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "assist", "demo", "--script", "--dir", str(folder)],
+                          capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "ASSIST_FLEET__TIMEZONE": "Europe/Londn"})
+    assert done.returncode != 0 and "the fleet service did not start" in done.stderr + done.stdout
+    left = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout.split()
+    assert left == [], "left running: " + subprocess.run(["ps", "-o", "args=", "-p", ",".join(left)],
+                                                         capture_output=True, text=True).stdout

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from sync.places import gazetteer
 from sync.store import db as store_db
@@ -89,6 +89,19 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def imported(folder: Path, count: int, report: Callable[..., None], label: str) -> tuple[list[dict], Any, Any]:
+    """`count` generated addresses imported by the project's importer into a store in `folder`, the
+    import timed and reported as `label`: the rows (for queries), the store's database, the result."""
+    csv_path = folder / "gazetteer.csv"
+    rows = write_addresses(csv_path, count)
+    db = store_db.connect(folder / "store.db")
+    started = time.perf_counter()
+    result = gazetteer.import_csv(db, csv_path)
+    report(label, time.perf_counter() - started, "s",
+           f"{result.loaded:,} addresses from CSV, the project's importer (pyproj BNG->WGS84, FTS5 rebuild)")
+    return rows, db, result
+
+
 def write_addresses(csv_path: Path, count: int) -> list[dict]:
     """`count` generated addresses written to `csv_path` as a council exports them; the rows, for queries."""
     generator = _generator()
@@ -105,13 +118,7 @@ def write_addresses(csv_path: Path, count: int) -> list[dict]:
 def run(report: Callable[..., None]) -> None:
     rng = random.Random(SEED)
     with tempfile.TemporaryDirectory() as folder:
-        csv_path = Path(folder) / "gazetteer.csv"
-        rows = write_addresses(csv_path, ADDRESSES)
-        db = store_db.connect(Path(folder) / "store.db")
-        started = time.perf_counter()
-        result = gazetteer.import_csv(db, csv_path)
-        report("gazetteer import", time.perf_counter() - started, "s",
-               f"{result.loaded:,} addresses from CSV (pyproj BNG->WGS84, FTS5 rebuild)")
+        rows, db, result = imported(Path(folder), ADDRESSES, report, "gazetteer import")
 
         queries = _queries(rows, rng)
         places_here = gazetteer.Gazetteer(db)  # one for the run, holding its street list, as a kiosk keeps one

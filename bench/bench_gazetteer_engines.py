@@ -52,9 +52,8 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_gazetteer import ADDRESSES, SEED, _percentile, _queries, _timed, write_addresses  # noqa: E402
+from bench.bench_gazetteer import ADDRESSES, SEED, _percentile, _queries, _timed, imported  # noqa: E402
 from sync.places import gazetteer  # noqa: E402
-from sync.store import db as store_db  # noqa: E402
 
 #: The issue's size, as bench_gazetteer measures: about 30 s here (import 12 s, load 6 s, searches).
 DEFAULT_SIZE = ADDRESSES
@@ -173,13 +172,7 @@ def run(report: Callable[..., None], size: int = DEFAULT_SIZE) -> None:
 
     rng = random.Random(SEED)
     with tempfile.TemporaryDirectory() as folder:
-        csv_path = Path(folder) / "gazetteer.csv"
-        rows = write_addresses(csv_path, size)
-        db = store_db.connect(Path(folder) / "store.db")
-        started = time.perf_counter()
-        result = gazetteer.import_csv(db, csv_path)
-        report("sqlite: gazetteer import", time.perf_counter() - started, "s",
-               f"{result.loaded:,} addresses, the project's importer (pyproj, FTS5 rebuild)")
+        rows, db, result = imported(Path(folder), size, report, "sqlite: gazetteer import")
 
         server = pgserver.get_server(Path(folder) / "pg", cleanup_mode="stop")
         try:

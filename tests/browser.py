@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,12 +48,6 @@ def need_axe() -> str:
     if AXE.is_file():
         return AXE.read_text(encoding="utf-8")
     missing(str(AXE), "npm ci --no-audit --no-fund, at the repository's root")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start(args: list[str], env: dict[str, str], log: Path, url: str) -> subprocess.Popen[bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -120,3 +121,10 @@ def self_signed(folder: Path, name: str = "sms.council.example") -> tuple[Path, 
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

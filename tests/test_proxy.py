@@ -25,18 +25,12 @@ from typing import Iterator
 import httpx
 import pytest
 
-from tests.helpers import self_signed
+from tests.helpers import free_port, self_signed
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 NGINX = shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None)
 # `make test` installs nginx-light; under CI a missing nginx fails rather than skips.
 pytestmark = pytest.mark.skipif(NGINX is None and os.environ.get("CI") != "true", reason="nginx is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Instances:

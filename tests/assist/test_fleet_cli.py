@@ -17,20 +17,16 @@ from typing import Iterator
 import httpx
 import pytest
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
 def serving(environ: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`assist fleet serve` in a process of its own, once it answers; stopped with SIGTERM, which
     it must take cleanly (exit code 0)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "assist", "fleet", "serve", "--port", str(port)], cwd=ROOT,
                                text=True, env={**os.environ, **environ, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from assist.cli import cli
 from council.db import CouncilDB
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = {"service_code": "pothole", "lat": "52.0406", "long": "-0.7594", "attribute[size]": "large",
@@ -195,12 +196,6 @@ def test_council_list(council_server):
 
 
 # -- the real command, in its own process -------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def start_serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str, Path]:
     port, db_path = free_port(), tmp_path / "served.db"

@@ -22,8 +22,9 @@ from fleet.overview import when
 from sync.config import load_settings
 from sync.store import Store
 from sync.store.times import iso, utcnow
-from tests.browser import CHROMIUM_ARGS, free_port, need_axe, need_chromium, start, stop
+from tests.browser import CHROMIUM_ARGS, need_axe, need_chromium, start, stop
 from tests.fleet.fleet_support import HOURS, PASSWORD, STAFF, heartbeat_body
+from tests.helpers import free_port
 
 #: A real process and a real browser: seconds.
 pytestmark = pytest.mark.slow

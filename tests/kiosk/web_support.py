@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.browser import PATIENCE, free_port, start, stop
+from tests.browser import PATIENCE, start, stop
+from tests.helpers import free_port
 
 #: Control sequences and the like, between the words a terminal shows.
 CONTROLS = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>78]")

@@ -14,7 +14,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ from sms.messages import Inbound
 from sms.simulator import inbound_params, replies, sign
 from sync.config import load_settings
 from sync.store import Store
+from tests.helpers import free_port
 from tests.sms.sms_support import AUTH_TOKEN, MOBILE, PUBLIC_URL, sms_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,12 +85,6 @@ class RoundRobin:
         raise AssertionError("unreachable")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
@@ -114,7 +108,7 @@ class Service:
 
     def __init__(self, env: dict[str, str], twilio_url: str, log: Path) -> None:
         self.env, self.twilio_url, self.log = env, twilio_url, log
-        self.ports = [_free_port() for _ in range(4)]
+        self.ports = [free_port() for _ in range(4)]
         self.webhooks = [_start(["-m", "assist", "sms", "serve", "--port", str(port)], env, log) for port in self.ports]
         self.workers = [self.worker() for _ in range(2)]
         for port, process in zip(self.ports, self.webhooks):

@@ -13,8 +13,11 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_PART = re.compile(r"^(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+(?P<spans>.+)$")
-_SPAN = re.compile(r"^(?P<open>\d{1,2}:\d{2})\s*-\s*(?P<close>\d{1,2}:\d{2})$")
+_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_PART = re.compile(r"^(?P<first>[a-z]+)(?:\s*-\s*(?P<last>[a-z]+))?\s+(?P<spans>\d.*)$")
+_SPAN = re.compile(r"^(?P<open>\d{1,2}[:.]\d{2})\s*-\s*(?P<close>\d{1,2}[:.]\d{2})$")
+#: Dashes as a web page or a word processor writes them (en, em, minus), read as "-".
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-"})
 
 #: A week: day -> its intervals as ("HH:MM", "HH:MM"), opening before closing.
 Week = dict[str, list[list[str]]]
@@ -25,27 +28,33 @@ class HoursError(ValueError):
 
 
 def _clock(text: str, part: str) -> str:
-    hours, minutes = (int(value) for value in text.split(":"))
+    hours, minutes = (int(value) for value in re.split("[:.]", text))
     if hours > 24 or minutes > 59 or (hours == 24 and minutes):
         raise HoursError(f"{part!r}: {text} is not a time of day (00:00 to 24:00)")
     return f"{hours:02d}:{minutes:02d}"
 
 
+def _day(word: str, part: str) -> int:
+    """A day's place in the week from its name as people write it: Mon, Tues, Wednesday."""
+    for number, name in enumerate(_NAMES):
+        if len(word) >= 3 and name.startswith(word):
+            return number
+    raise HoursError(f"{part!r}: {word!r} is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
+
+
 def _days(first: str, last: str | None, part: str) -> list[str]:
-    for day in (first, last):
-        if day is not None and day not in DAYS:
-            raise HoursError(f"{part!r}: {day!r} is not a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
-    start, end = DAYS.index(first), DAYS.index(last or first)
+    start, end = _day(first, part), _day(last or first, part)
     if end < start:
         raise HoursError(f"{part!r}: the days run backwards (write Mon-Fri, not Fri-Mon)")
     return list(DAYS[start:end + 1])
 
 
 def parse(text: str) -> Week:
-    """The week `text` describes: parts split by ";", each days (`Mon` or `Mon-Fri`) and one or more
-    spans (`09:00-12:30, 13:30-17:00`). Days not named are closed; a day named twice is refused."""
+    """The week `text` describes: parts split by ";", each days (`Mon` or `Mon-Fri`; `Monday`, `Tues`
+    too) and one or more spans (`09:00-12:30, 13:30-17:00`; `9.30` too), any dash a dash. Days not
+    named are closed; a day named twice, or spans that overlap, are refused."""
     week: Week = {}
-    parts = [part.strip() for part in text.split(";") if part.strip()]
+    parts = [part.strip() for part in text.translate(_DASHES).split(";") if part.strip()]
     if not parts:
         raise HoursError("no opening hours given; write them like \"Mon-Fri 09:00-17:30; Sat 10:00-16:00\"")
     for part in parts:
@@ -60,6 +69,8 @@ def parse(text: str) -> Week:
             opens, closes = _clock(times["open"], part), _clock(times["close"], part)
             if closes <= opens:
                 raise HoursError(f"{part!r}: {opens}-{closes} closes before it opens")
+            if earlier := next((f"{a}-{b}" for a, b in spans if opens < b and a < closes), None):
+                raise HoursError(f"{part!r}: {opens}-{closes} overlaps {earlier}")
             spans.append([opens, closes])
         for day in _days(found["first"], found["last"], part):
             if day in week:

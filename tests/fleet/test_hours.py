@@ -14,6 +14,15 @@ def test_days_ranges_and_several_spans_a_day():
     assert "sun" not in week  # not named: closed
 
 
+def test_hours_as_a_library_s_web_page_writes_them_are_read_alike():
+    """Copied from a council's page: en dashes, full or shortened day names, 9.30 for 09:30."""
+    week = parse("Mon-Fri 09:30-17:00; Sat 10:00-16:00")
+    for written in ("Monday–Friday 9.30–17.00; Saturday 10.00 – 16.00",
+                    "mon — fri 9:30-17:00;  SAT 10:00-16:00", "Mon-Fri 09:30-17:00; Sat 10:00-16:00;",
+                    "Tues-Fri 09:30-17:00; Mon 09:30-17:00; Sat 10:00-16:00"):
+        assert parse(written) == week, written
+
+
 @pytest.mark.parametrize("text, says", [
     ("", "no opening hours"),
     ("Mon-Fri", "expected days and times"),
@@ -23,6 +32,8 @@ def test_days_ranges_and_several_spans_a_day():
     ("Mon 09:00-25:00", "not a time of day"),
     ("Mon 9-5", "not a span of time"),
     ("Mon-Fri 09:00-17:00; Fri 18:00-20:00", "Fri is given twice"),
+    ("Mon 09:00-13:00, 12:30-17:00", "12:30-17:00 overlaps 09:00-13:00"),
+    ("Mo-Fr 09:00-17:00", "'mo' is not a day"),
 ])
 def test_hours_that_cannot_be_read_are_refused_naming_the_part(text, says):
     with pytest.raises(HoursError, match=says):

@@ -61,7 +61,7 @@ def parse(text: str) -> Week:
         found = _PART.match(part.lower())
         if found is None:
             raise HoursError(f"{part!r}: expected days and times, like \"Mon-Fri 09:00-17:30\"")
-        spans = []
+        spans: list[list[str]] = []
         for span in found["spans"].split(","):
             times = _SPAN.match(span.strip())
             if times is None:
